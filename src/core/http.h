@@ -1,0 +1,42 @@
+#pragma once
+// HTTP client (libcurl), used for the Docker Engine (unix socket) and registries.
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/bytes.h"
+#include "core/result.h"
+
+namespace moat {
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;  // for unix sockets the host part is ignored: "http://localhost/v1.41/info"
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string unix_socket;  // non-empty: connect through this socket
+  long connect_timeout_seconds = 10;
+  long timeout_seconds = 0;          // whole transfer; 0 = none
+  long stall_timeout_seconds = 60;   // abort when under 1 byte/s for this long
+  bool follow_redirects = true;
+  bool verify_tls = true;
+};
+
+struct HttpResponse {
+  long status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;  // of the final response
+  std::string body;           // empty when a body sink was given
+  std::string effective_url;  // after redirects
+  /// Case-insensitive lookup of the first header with this name ("" when absent).
+  std::string Header(std::string_view name) const;
+};
+
+/// Performs one request. Transport failures (refused, timeout, TLS) are Errors naming the URL;
+/// HTTP error statuses are returned as responses. With a sink, a 2xx body streams into it
+/// (non-2xx bodies are still collected into `body`, capped, for error messages) and the sink is
+/// not closed.
+Result<HttpResponse> HttpFetch(const HttpRequest& request, ByteSink* body_sink = nullptr);
+
+}  // namespace moat

@@ -1,0 +1,92 @@
+#pragma once
+// The inventory model: what analyzers find and what report writers and the matcher consume.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace moat {
+
+/// Package types are named after their purl type.
+enum class PackageType { kDeb, kRpm, kApk, kPypi, kNpm, kGolang, kMaven };
+
+std::string_view PackageTypeName(PackageType type);  // "deb", "rpm", ...
+std::optional<PackageType> ParsePackageType(std::string_view name);
+/// True for packages of the operating system's package manager (deb, rpm, apk).
+bool IsOsPackageType(PackageType type);
+
+struct Package {
+  PackageType type = PackageType::kDeb;
+  /// The name as the ecosystem writes it: deb/rpm/apk binary package name, PyPI project name as
+  /// declared, npm name with scope ("@types/node"), Go module path, Maven "groupId:artifactId".
+  std::string name;
+  /// deb: the full dpkg version "[epoch:]upstream[-revision]"; rpm: version without epoch and
+  /// release; apk: "1.2.3-r0"; others: the version string as declared.
+  std::string version;
+  std::string epoch;    // rpm only; empty when the header has none
+  std::string release;  // rpm only
+  std::string arch;
+  /// The source package: dpkg Source, rpm source RPM name, apk origin.
+  std::string source_name;
+  std::string source_version;  // deb: full source version; rpm: source version
+  std::string source_release;  // rpm: source release
+  std::string maintainer;
+  std::vector<std::string> licenses;
+  std::string modularity_label;  // rpm modules
+  /// Language-specific detail: Go toolchain version of the binary; "main" for a Go main module.
+  std::string go_version;
+  bool main_module = false;
+  /// The purl (filled in by the scan once the OS is known).
+  std::string purl;
+  /// The file the package was found in, absolute in the image ("/var/lib/dpkg/status").
+  std::string file_path;
+  /// The layer that introduced the package, and that layer's history `created_by`.
+  std::string layer_diff_id;
+  std::string layer_created_by;
+
+  /// The version as users read it: deb and others as is; rpm "[epoch:]version-release".
+  std::string DisplayVersion() const;
+};
+
+struct OsInfo {
+  std::string family;    // os-release ID: debian, ubuntu, alpine, rhel, centos, rocky, ...
+  std::string name;      // PRETTY_NAME or NAME
+  std::string version;   // VERSION_ID (or the release file's version)
+  std::string codename;  // VERSION_CODENAME when given
+  bool empty() const { return family.empty() && version.empty(); }
+};
+
+struct LayerInfo {
+  std::string diff_id;     // sha256 of the uncompressed tar
+  std::string digest;      // blob digest where the source knows it (registry, OCI layout)
+  std::string created_by;  // from the image history
+  uint64_t size = 0;       // uncompressed bytes
+};
+
+struct ArtifactInfo {
+  std::string name;  // the target as the user gave it
+  std::string type;  // "container_image" or "filesystem"
+  std::string image_id;       // config digest
+  std::string manifest_digest;
+  std::vector<std::string> repo_tags;
+  std::vector<std::string> repo_digests;
+  std::string os;
+  std::string architecture;
+  std::string created;
+  std::vector<LayerInfo> layers;
+};
+
+struct Inventory {
+  ArtifactInfo artifact;
+  OsInfo os;
+  std::vector<Package> packages;
+  /// Non-fatal problems (a file that did not parse); the rest of the scan went on.
+  std::vector<std::string> warnings;
+};
+
+/// Sorts packages into the canonical order (type, name, version, file) so outputs are stable.
+void SortPackages(std::vector<Package>& packages);
+
+}  // namespace moat

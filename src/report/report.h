@@ -1,0 +1,21 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/package.h"
+#include "core/result.h"
+
+namespace moat {
+
+struct ReportContext {
+  std::string tool_version;
+  std::string timestamp;  // RFC 3339, UTC; fixed by tests for reproducible output
+};
+
+/// Formats an inventory: "table", "json" (Moat's own, docs/json-format.md), "cyclonedx"
+/// (CycloneDX 1.6 JSON), "spdx-json" (SPDX 2.3 JSON). Unknown format -> Error.
+Result<std::string> RenderInventory(const Inventory& inventory, std::string_view format,
+                                    const ReportContext& context);
+
+}  // namespace moat
