@@ -1,0 +1,29 @@
+#pragma once
+// One function per subcommand: each adds itself to the CLI11 app and returns the action to run.
+
+#include <functional>
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace moat::cli {
+
+/// Exit codes of every command.
+constexpr int kExitOk = 0;
+constexpr int kExitFindings = 1;
+constexpr int kExitError = 2;
+
+using Action = std::function<int()>;
+
+struct GlobalOptions {
+  bool quiet = false;
+  bool debug = false;
+};
+
+void AddVersionCommand(CLI::App& app, Action& action);
+void AddImageCommand(CLI::App& app, const GlobalOptions& global, Action& action);
+void AddRootfsCommand(CLI::App& app, const GlobalOptions& global, Action& action);
+
+}  // namespace moat::cli
