@@ -1,0 +1,17 @@
+// libFuzzer target: the NDB reader (SUSE's Packages.db) and the header decoder behind it.
+// Seed corpus: ../shared/data/vuln/pkgdb/rpm/*_Packages.ndb
+
+#include <cstddef>
+#include <cstdint>
+
+#include "analyzer/rpm/rpm_db.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const moat::ByteSpan content(data, size);
+  (void)moat::rpm::ReadNdbRpmDb(content, [](const moat::rpm::RpmDbRecord& record) {
+    (void)moat::rpm::DecodeRpmHeader(record.blob);
+    return moat::Result<void>();
+  });
+  (void)moat::rpm::ParseRpmDatabase("usr/lib/sysimage/rpm/Packages.db", content);
+  return 0;
+}
