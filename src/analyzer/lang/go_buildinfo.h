@@ -1,0 +1,46 @@
+#pragma once
+// Reader of the build information the Go linker embeds in executables (what `go version -m`
+// prints): the toolchain version and the module graph the binary was built from.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/bytes.h"
+#include "core/result.h"
+
+namespace moat::lang {
+
+struct GoModule {
+  std::string path;
+  std::string version;
+  std::string sum;
+  /// The "=>" replacement of this module, when there is one (path, version may be a local path
+  /// with an empty version).
+  std::string replace_path;
+  std::string replace_version;
+  std::string replace_sum;
+  bool replaced = false;
+};
+
+struct GoBuildInfo {
+  std::string go_version;  // "go1.21.3"
+  std::string path;        // the main package path ("path" line)
+  std::optional<GoModule> main;
+  std::vector<GoModule> deps;
+};
+
+/// True when the bytes start like an ELF file: the cheap first test for any executable.
+bool LooksLikeElf(ByteSpan data);
+
+/// Finds and decodes the Go build info of an ELF executable (32/64-bit, either byte order; old
+/// pointer-based and Go 1.18+ inline layouts). Returns nullopt for ELF files that are not Go
+/// binaries (or non-ELF data). A Go build-info header whose contents do not decode is an Error
+/// naming `source` and the offset.
+Result<std::optional<GoBuildInfo>> ReadGoBuildInfo(ByteSpan data, std::string_view source);
+
+/// Parses the modinfo text ("path\t...", "mod\t...", "dep\t...", "=>\t...", "build\t..." lines).
+void ParseGoModInfo(std::string_view modinfo, GoBuildInfo& info);
+
+}  // namespace moat::lang
