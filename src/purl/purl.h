@@ -20,8 +20,16 @@ struct PackageUrl {
 
   /// Parses per the spec; errors say what is wrong and where.
   static Result<PackageUrl> Parse(std::string_view text);
+  /// Like Parse, but also accepts upper-case qualifier keys and lower-cases them (the purl-spec
+  /// "recommended" normalizations and purls written before ECMA-427). Everything else is strict.
+  static Result<PackageUrl> ParseLenient(std::string_view text);
+  /// Checks components built by hand: a valid type, a name, valid qualifier keys and the type's
+  /// own rules (e.g. deb/rpm/apk/maven/golang need a namespace, pypi/gem/cargo forbid one).
+  Result<void> Validate() const;
   /// The canonical form: type-specific normalization, percent-encoding, sorted qualifiers.
   std::string ToString() const;
+
+  bool operator==(const PackageUrl&) const = default;
 };
 
 /// The purl of an inventory package: deb/rpm/apk with namespace = OS family and
