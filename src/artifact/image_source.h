@@ -57,7 +57,7 @@ class LayerHandler {
   /// then identifies the layer by the digest of its uncompressed content). `blob_name` names the
   /// blob in errors ("blobs/sha256/ab..", "3f2a../layer.tar").
   virtual Result<std::unique_ptr<ByteSink>> OpenLayer(std::string_view expected_diff_id,
-                                                       std::string_view blob_name) = 0;
+                                                      std::string_view blob_name) = 0;
   /// Receives the image config JSON when the source meets it while streaming.
   virtual void OnConfig(std::string_view config_json) { (void)config_json; }
 };

@@ -18,6 +18,9 @@ struct ImageReference {
   static Result<ImageReference> Parse(std::string_view text);
   /// "docker.io/library/nginx:1.25" (digest form when a digest is set).
   std::string ToString() const;
+  /// The short form Docker shows in RepoTags/RepoDigests: "nginx", "user/app",
+  /// "127.0.0.1:5000/app" (no tag or digest).
+  std::string FamiliarName() const;
   /// The host to contact: docker.io -> registry-1.docker.io.
   std::string ApiHost() const;
   /// The tag or digest to request from /v2/<repo>/manifests/<ref>.

@@ -12,7 +12,7 @@ struct RegistryOptions {
   std::string platform = "linux/amd64";  // os/arch[/variant] to pick from an index
   std::string username;
   std::string password;
-  bool insecure = false;  // plain HTTP (and unverified TLS) for loopback/test registries
+  bool insecure = false;           // plain HTTP (and unverified TLS) for loopback/test registries
   std::string docker_config_path;  // default: $DOCKER_CONFIG/config.json or ~/.docker/config.json
   int max_retries = 3;
   long timeout_seconds = 300;  // whole request; stalled transfers fail earlier

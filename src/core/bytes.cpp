@@ -80,7 +80,8 @@ Result<void> StreamFileToSink(const std::string& path, ByteSink& sink, uint64_t 
 
 Result<void> WriteOutput(const std::string& path, std::string_view text) {
   if (path.empty() || path == "-") {
-    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0) {
+    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() ||
+        std::fflush(stdout) != 0) {
       return Fail("stdout: write failed: ", ErrnoText());
     }
     return Ok();

@@ -18,8 +18,8 @@ struct HttpRequest {
   std::string body;
   std::string unix_socket;  // non-empty: connect through this socket
   long connect_timeout_seconds = 10;
-  long timeout_seconds = 0;          // whole transfer; 0 = none
-  long stall_timeout_seconds = 60;   // abort when under 1 byte/s for this long
+  long timeout_seconds = 0;         // whole transfer; 0 = none
+  long stall_timeout_seconds = 60;  // abort when under 1 byte/s for this long
   bool follow_redirects = true;
   bool verify_tls = true;
 };
@@ -27,8 +27,8 @@ struct HttpRequest {
 struct HttpResponse {
   long status = 0;
   std::vector<std::pair<std::string, std::string>> headers;  // of the final response
-  std::string body;           // empty when a body sink was given
-  std::string effective_url;  // after redirects
+  std::string body;                                          // empty when a body sink was given
+  std::string effective_url;                                 // after redirects
   /// Case-insensitive lookup of the first header with this name ("" when absent).
   std::string Header(std::string_view name) const;
 };

@@ -6,8 +6,8 @@
 namespace moat {
 namespace {
 constexpr std::pair<PackageType, std::string_view> kTypeNames[] = {
-    {PackageType::kDeb, "deb"},       {PackageType::kRpm, "rpm"},   {PackageType::kApk, "apk"},
-    {PackageType::kPypi, "pypi"},     {PackageType::kNpm, "npm"},   {PackageType::kGolang, "golang"},
+    {PackageType::kDeb, "deb"},     {PackageType::kRpm, "rpm"}, {PackageType::kApk, "apk"},
+    {PackageType::kPypi, "pypi"},   {PackageType::kNpm, "npm"}, {PackageType::kGolang, "golang"},
     {PackageType::kMaven, "maven"},
 };
 }  // namespace

@@ -66,9 +66,9 @@ struct LayerInfo {
 };
 
 struct ArtifactInfo {
-  std::string name;  // the target as the user gave it
-  std::string type;  // "container_image" or "filesystem"
-  std::string image_id;       // config digest
+  std::string name;      // the target as the user gave it
+  std::string type;      // "container_image" or "filesystem"
+  std::string image_id;  // config digest
   std::string manifest_digest;
   std::vector<std::string> repo_tags;
   std::vector<std::string> repo_digests;

@@ -11,14 +11,15 @@ namespace moat {
 struct Error {
   std::string message;
 
-  /// Prefixes context, e.g. Error{"bad magic"}.Wrap("layer sha256:ab..") -> "layer sha256:ab..: bad magic".
+  /// Prefixes context, e.g. Error{"bad magic"}.Wrap("layer sha256:ab..") -> "layer sha256:ab..: bad
+  /// magic".
   Error Wrap(const std::string& context) const { return Error{context + ": " + message}; }
 };
 
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : data_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : data_(std::move(value)) {}      // NOLINT: implicit by design
   Result(Error error) : data_(std::move(error)) {}  // NOLINT
 
   bool ok() const { return data_.index() == 0; }
@@ -69,9 +70,9 @@ Error Fail(Parts&&... parts) {
 #define MOAT_CONCAT(a, b) MOAT_CONCAT_INNER(a, b)
 
 /// Returns the error of a Result<void> expression from the enclosing function.
-#define MOAT_TRY(expr)                                    \
-  do {                                                    \
-    auto moat_try_result_ = (expr);                       \
+#define MOAT_TRY(expr)                                           \
+  do {                                                           \
+    auto moat_try_result_ = (expr);                              \
     if (!moat_try_result_.ok()) return moat_try_result_.error(); \
   } while (0)
 

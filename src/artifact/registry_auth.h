@@ -1,0 +1,31 @@
+#pragma once
+// Registry authentication pieces parsed from untrusted input (exposed for tests and fuzzing).
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+
+namespace moat {
+
+/// One challenge of a WWW-Authenticate header: `Bearer realm="...",service="...",scope="..."`.
+struct AuthChallenge {
+  std::string scheme;                         // lower-case: "bearer", "basic"
+  std::map<std::string, std::string> params;  // keys lower-case, quoted-strings unescaped
+};
+
+/// Parses the first challenge of a WWW-Authenticate value (RFC 7235 auth-param syntax).
+Result<AuthChallenge> ParseWwwAuthenticate(std::string_view header);
+
+/// Credentials for `registry` ("docker.io", "127.0.0.1:5000") from a Docker config.json text
+/// (`auths` entries with base64 "auth" or username/password). Returns empty user when none.
+struct RegistryCredentials {
+  std::string username;
+  std::string password;
+};
+Result<RegistryCredentials> CredentialsFromDockerConfig(std::string_view config_json,
+                                                        std::string_view registry,
+                                                        std::string_view input_name);
+
+}  // namespace moat
