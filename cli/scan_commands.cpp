@@ -32,11 +32,14 @@ void AddOutputOptions(CLI::App& command, OutputOptions& options) {
   command.add_option("-f,--format", options.format, "Output format")
       ->check(CLI::IsMember({"table", "json", "cyclonedx", "spdx-json"}))
       ->capture_default_str();
-  command.add_option("-o,--output", options.output, "Write the report to this file (default stdout)");
-  command.add_option("--cache-dir", options.cache_dir, "Layer cache directory (default ~/.cache/moat)");
+  command.add_option("-o,--output", options.output,
+                     "Write the report to this file (default stdout)");
+  command.add_option("--cache-dir", options.cache_dir,
+                     "Layer cache directory (default ~/.cache/moat)");
   command.add_flag("--no-cache", options.no_cache, "Neither read nor write the layer cache");
-  command.add_option("--max-layer-size", options.max_layer_mib,
-                     "Stop a layer that expands past this many MiB (decompression bombs)")
+  command
+      .add_option("--max-layer-size", options.max_layer_mib,
+                  "Stop a layer that expands past this many MiB (decompression bombs)")
       ->capture_default_str();
   command.add_option("--parallel", options.threads, "Layers analyzed at once (0 = one per core)")
       ->capture_default_str();
@@ -53,7 +56,8 @@ std::string NowRfc3339() {
 
 ScanOptions MakeScanOptions(const OutputOptions& output, const GlobalOptions& global) {
   ScanOptions options;
-  if (!output.no_cache) options.cache_dir = output.cache_dir.empty() ? DefaultCacheDir() : output.cache_dir;
+  if (!output.no_cache)
+    options.cache_dir = output.cache_dir.empty() ? DefaultCacheDir() : output.cache_dir;
   options.max_layer_bytes = output.max_layer_mib << 20;
   options.threads = output.threads;
   // Progress only for people watching a terminal; never mixed into piped output.
@@ -97,8 +101,8 @@ struct ImageOptions {
 Result<Inventory> ScanImageTarget(const ImageOptions& options, const ScanOptions& scan,
                                   const AnalyzerRegistry& analyzers) {
   if (!options.input.empty()) {
-    MOAT_ASSIGN_OR_RETURN(auto source,
-                          OpenArchiveImage(options.input, options.target, options.registry.platform));
+    MOAT_ASSIGN_OR_RETURN(
+        auto source, OpenArchiveImage(options.input, options.target, options.registry.platform));
     return ScanImage(*source, options.target.empty() ? options.input : options.target, analyzers,
                      scan);
   }
@@ -134,8 +138,9 @@ void AddImageCommand(CLI::App& app, const GlobalOptions& global, Action& action)
                       "Image reference (nginx:1.25, 127.0.0.1:5000/app@sha256:...)");
   command->add_option("-i,--input", options->input,
                       "docker-save tarball, OCI archive or OCI layout directory");
-  command->add_option("--image-src", options->image_sources,
-                      "Sources to try in order for a reference: docker, registry")
+  command
+      ->add_option("--image-src", options->image_sources,
+                   "Sources to try in order for a reference: docker, registry")
       ->delimiter(',')
       ->check(CLI::IsMember({"docker", "registry"}))
       ->capture_default_str();

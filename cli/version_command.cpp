@@ -15,8 +15,7 @@ void AddVersionCommand(CLI::App& app, Action& action) {
   command->callback([&action, format] {
     action = [format] {
       if (*format == "json") {
-        nlohmann::json j = {{"version", MOAT_VERSION},
-                            {"compiler", __VERSION__}};
+        nlohmann::json j = {{"version", MOAT_VERSION}, {"compiler", __VERSION__}};
         std::cout << j.dump(2) << "\n";
       } else {
         std::cout << "Version: " << MOAT_VERSION << "\n";

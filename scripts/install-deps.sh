@@ -11,7 +11,8 @@ build_pkgs=(
 )
 test_pkgs=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
-  docker.io docker-registry debootstrap skopeo umoci rpm golang-go
+  docker.io docker-registry debootstrap skopeo umoci rpm db5.3-util golang-go
+  libcommons-lang3-java libslf4j-java libcommons-io-java zip unzip
   python3 python3-jsonschema jq curl tar gzip zstd iproute2 procps
 )
 pkgs=("${build_pkgs[@]}")

@@ -16,7 +16,8 @@ void AnalyzeFile(const AnalyzerRegistry& analyzers, const FileMeta& meta, ByteSp
       continue;
     }
     if (result->empty()) continue;
-    layer.files.push_back({std::string(meta.path), analyzer->descriptor().name, std::move(*result)});
+    layer.files.push_back(
+        {std::string(meta.path), analyzer->descriptor().name, std::move(*result)});
   }
 }
 

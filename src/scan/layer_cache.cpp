@@ -28,8 +28,7 @@ void WriteAtomically(const std::string& path, const std::string& content) {
   static std::atomic<unsigned> counter{0};
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  std::string temp =
-      path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+  std::string temp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
   if (!WriteOutput(temp, content).ok()) {
     log::Debug("cache: cannot write " + temp);
     std::filesystem::remove(temp, ec);
@@ -48,7 +47,8 @@ LayerCache::LayerCache(std::string directory, std::string analyzers_key)
     : directory_(std::move(directory)), analyzers_key_(std::move(analyzers_key)) {}
 
 std::string LayerCache::LayerPath(const std::string& diff_id) const {
-  std::string key = Sha256Hex(AsBytes(std::string(kCacheFormat) + "|" + analyzers_key_ + "|" + diff_id));
+  std::string key =
+      Sha256Hex(AsBytes(std::string(kCacheFormat) + "|" + analyzers_key_ + "|" + diff_id));
   return directory_ + "/layers/" + key.substr(0, 2) + "/" + key + ".json";
 }
 

@@ -32,13 +32,20 @@ LayerResult Layer(const std::string& id) {
 TEST(SquashTest, AttributesEachPackageToTheLayerThatIntroducedIt) {
   LayerResult base = Layer("a"), install = Layer("b"), upgrade = Layer("c");
   base.files.push_back(Status({Deb("libc6", "2.36-9"), Deb("bash", "5.2-1")}));
-  install.files.push_back(Status({Deb("libc6", "2.36-9"), Deb("bash", "5.2-1"), Deb("jq", "1.6-2")}));
-  upgrade.files.push_back(Status({Deb("libc6", "2.36-10"), Deb("bash", "5.2-1"), Deb("jq", "1.6-2")}));
-  SquashedView view = Squash({&base, &install, &upgrade}, {"ADD rootfs", "RUN install", "RUN upgrade"});
+  install.files.push_back(
+      Status({Deb("libc6", "2.36-9"), Deb("bash", "5.2-1"), Deb("jq", "1.6-2")}));
+  upgrade.files.push_back(
+      Status({Deb("libc6", "2.36-10"), Deb("bash", "5.2-1"), Deb("jq", "1.6-2")}));
+  SquashedView view =
+      Squash({&base, &install, &upgrade}, {"ADD rootfs", "RUN install", "RUN upgrade"});
   ASSERT_EQ(view.packages.size(), 3u);
   for (const auto& p : view.packages) {
-    if (p.name == "bash") EXPECT_EQ(p.layer_created_by, "ADD rootfs");
-    if (p.name == "jq") EXPECT_EQ(p.layer_created_by, "RUN install");
+    if (p.name == "bash") {
+      EXPECT_EQ(p.layer_created_by, "ADD rootfs");
+    }
+    if (p.name == "jq") {
+      EXPECT_EQ(p.layer_created_by, "RUN install");
+    }
     if (p.name == "libc6") {
       EXPECT_EQ(p.version, "2.36-10");
       EXPECT_EQ(p.layer_diff_id, upgrade.diff_id);

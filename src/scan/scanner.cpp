@@ -38,10 +38,10 @@ class CollectingLayerHandler : public LayerHandler {
         expected_layers_(expected_layers) {}
 
   Result<std::unique_ptr<ByteSink>> OpenLayer(std::string_view expected_diff_id,
-                                               std::string_view blob_name) override {
-    std::string name = image_name_ + ": layer " +
-                       (expected_diff_id.empty() ? std::string(blob_name)
-                                                 : std::string(expected_diff_id));
+                                              std::string_view blob_name) override {
+    std::string name =
+        image_name_ + ": layer " +
+        (expected_diff_id.empty() ? std::string(blob_name) : std::string(expected_diff_id));
     return std::unique_ptr<ByteSink>(
         std::make_unique<RecordingSink>(*this, std::string(expected_diff_id), std::move(name)));
   }
@@ -163,7 +163,9 @@ Result<Inventory> ScanImage(ImageSource& source, const std::string& target_name,
     }
     if (!config) {
       auto chosen = ChooseConfig(handler.TakeConfigs(), description.image_id);
-      if (!chosen) return Fail(target_name, ": the image config was not found in the ", source.SourceName(), " stream");
+      if (!chosen)
+        return Fail(target_name, ": the image config was not found in the ", source.SourceName(),
+                    " stream");
       config_json = *chosen;
       MOAT_ASSIGN_OR_RETURN(config, ParseImageConfig(config_json, target_name + ": image config"));
       if (!diff_ids.empty() && diff_ids != config->diff_ids) {
@@ -213,8 +215,8 @@ Result<Inventory> ScanImage(ImageSource& source, const std::string& target_name,
   FillPurls(inventory);
   log::Debug(target_name + ": " + std::to_string(inventory.packages.size()) + " packages in " +
              std::to_string(diff_ids.size()) + " layers (" + std::to_string(wanted.size()) +
-             " analyzed, " + std::to_string(diff_ids.size() - wanted.size()) + " from cache); top layer " +
-             (diff_ids.empty() ? "-" : ShortDigest(diff_ids.back())));
+             " analyzed, " + std::to_string(diff_ids.size() - wanted.size()) +
+             " from cache); top layer " + (diff_ids.empty() ? "-" : ShortDigest(diff_ids.back())));
   return inventory;
 }
 
@@ -261,7 +263,8 @@ Result<Inventory> ScanRootfs(const std::string& root_dir, const AnalyzerRegistry
   };
   std::vector<Candidate> candidates;
   std::vector<std::string> warnings;
-  auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, ec);
+  auto it =
+      fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, ec);
   if (ec) return Fail(root_dir, ": ", ec.message());
   for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (ec) {
@@ -278,7 +281,8 @@ Result<Inventory> ScanRootfs(const std::string& root_dir, const AnalyzerRegistry
     }
     struct stat st;
     if (::lstat(entry.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-    FileMeta meta{relative, static_cast<uint32_t>(st.st_mode & 07777), static_cast<uint64_t>(st.st_size)};
+    FileMeta meta{relative, static_cast<uint32_t>(st.st_mode & 07777),
+                  static_cast<uint64_t>(st.st_size)};
     for (const auto& analyzer : analyzers.analyzers()) {
       if (analyzer->Wants(meta)) {
         candidates.push_back({relative, meta.mode, meta.size});

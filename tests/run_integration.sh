@@ -1,0 +1,345 @@
+#!/usr/bin/env bash
+# Integration tests of the moat binary against real components, all started here and stopped on
+# exit: a private dockerd (own containerd, socket, data root; no bridge, no iptables), two
+# docker-registry instances on 127.0.0.1 (one with htpasswd basic auth), an image built from a
+# debootstrap'd Debian bookworm rootfs (cached between runs), exported in every form Moat reads.
+# See tests/README.md. Usage: tests/run_integration.sh PATH/TO/moat
+# Env: MOAT_TEST_CACHE_DIR (rootfs/deb/go cache), MOAT_TEST_KEEP=1 (keep the work dir),
+#      MOAT_TEST_STORAGE_DRIVERS (default "overlay2 vfs": first that works).
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+for lib in common rootfs dockerd registry images; do
+  # shellcheck source=/dev/null
+  source "$HERE/lib/$lib.sh"
+done
+
+if [ $# -ne 1 ]; then
+  echo "usage: $0 PATH/TO/moat" >&2
+  exit 2
+fi
+MOAT=$(realpath "$1")
+
+passed=0
+failed=0
+skipped=0
+failures=()
+
+finish() {
+  echo
+  if [ ${#failures[@]} -gt 0 ]; then
+    echo "failed checks:"
+    printf '  %s\n' "${failures[@]}"
+  fi
+  echo "integration: $passed passed, $failed failed, $skipped skipped"
+  [ "$failed" -eq 0 ]
+}
+
+pass() { passed=$((passed + 1)); echo "PASS $1${2:+: $2}"; }
+fail() { failed=$((failed + 1)); failures+=("$1"); echo "FAIL $1${2:+: $2}"; }
+skip() { skipped=$((skipped + 1)); echo "SKIP $1${2:+: $2}"; }
+
+# check NAME CMD...: one assertion; CMD's output is shown (indented) when it fails.
+check() {
+  local name=$1 out; shift
+  if out=$("$@" 2>&1); then
+    pass "$name" "$(tail -n 1 <<<"$out")"
+  else
+    fail "$name"
+    sed 's/^/    /' <<<"$out" | tail -n 40
+  fi
+}
+
+# The environment cannot be set up: report it as one failure and stop.
+setup_failed() {
+  fail "setup" "$1"
+  finish
+  exit 1
+}
+
+COMPARE=(python3 "$HERE/compare_inventories.py")
+
+# scan NAME ARGS...: runs moat ARGS, JSON to $OUT/NAME.json; records exit code and stderr.
+# Source comparisons use --no-cache so that one source's cached layers cannot hide another's bug.
+scan() {
+  local name=$1; shift
+  local start=$SECONDS
+  "$MOAT" "$@" --format json -o "$OUT/$name.json" >"$OUT/$name.stdout" 2>"$OUT/$name.stderr"
+  echo $? >"$OUT/$name.rc"
+  echo "$((SECONDS - start))" >"$OUT/$name.seconds"
+}
+
+scan_ok() {
+  local name=$1 rc
+  rc=$(cat "$OUT/$name.rc")
+  if [ "$rc" = 0 ] && jq -e '.packages | length > 0' "$OUT/$name.json" >/dev/null 2>&1; then
+    pass "scan:$name" "exit 0, $(jq '.packages | length' "$OUT/$name.json") packages in $(cat "$OUT/$name.seconds") s"
+    return 0
+  fi
+  fail "scan:$name" "exit $rc"
+  tail -n 20 "$OUT/$name.stderr" | sed 's/^/    /'
+  return 1
+}
+
+# expect_error NAME PATTERN ARGS...: moat ARGS must exit 2 and its message match PATTERN (an
+# extended regex, case-insensitive; empty: any message).
+expect_error() {
+  local name=$1 word=$2 rc; shift 2
+  "$MOAT" "$@" --format json -o "$OUT/$name.json" >"$OUT/$name.stdout" 2>"$OUT/$name.stderr"
+  rc=$?
+  if [ "$rc" != 2 ]; then
+    fail "error:$name" "exit $rc, want 2"
+    tail -n 10 "$OUT/$name.stderr" | sed 's/^/    /'
+  elif [ -n "$word" ] && ! grep -qiE -- "$word" "$OUT/$name.stderr" "$OUT/$name.stdout"; then
+    fail "error:$name" "exit 2 but the message does not match '$word'"
+    tail -n 10 "$OUT/$name.stderr" | sed 's/^/    /'
+  else
+    pass "error:$name" "exit 2: $(head -c 160 "$OUT/$name.stderr" | tr '\n' ' ')"
+  fi
+}
+
+# --- preconditions -----------------------------------------------------------------------------
+[ -x "$MOAT" ] || setup_failed "no moat binary at $MOAT"
+[ "$(id -u)" = 0 ] || setup_failed "must run as root (it starts dockerd)"
+for tool in dockerd containerd docker docker-registry debootstrap skopeo go jq python3 curl \
+  dpkg-deb apt-get flock; do
+  command -v "$tool" >/dev/null || setup_failed "$tool is not installed (scripts/install-deps.sh test)"
+done
+
+install_cleanup_trap
+reap_stale_runs "${TMPDIR:-/tmp}/moat-integration.*"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/moat-integration.XXXXXX")
+echo $$ >"$WORK/owner.pid"
+if [ "${MOAT_TEST_KEEP:-0}" = 1 ]; then
+  push_cleanup "rm -f '$WORK/owner.pid'; log 'work dir kept: $WORK'"
+else
+  push_cleanup "rm -rf '$WORK'"
+fi
+OUT=$WORK/out
+mkdir -p "$OUT"
+# The harness's own cache (rootfs, debs, Go build cache) stays in the caller's home...
+export MOAT_TEST_CACHE_DIR=${MOAT_TEST_CACHE_DIR:-$(moat_test_cache_dir)}
+# ...but Moat must not read the caller's docker credentials or layer cache.
+export HOME=$WORK/home
+mkdir -p "$HOME"
+unset DOCKER_CONFIG XDG_CACHE_HOME
+
+# --- environment ------------------------------------------------------------------------------
+t0=$SECONDS
+# The rootfs is built (minutes) before anything is started, so no daemon idles meanwhile.
+bookworm_rootfs_tar >/dev/null || setup_failed "debootstrap of bookworm failed"
+log "rootfs ready ($((SECONDS - t0)) s)"
+
+start_private_dockerd "$WORK/docker" || setup_failed "the private dockerd did not start"
+start_registry "$WORK/registry" || setup_failed "docker-registry did not start"
+REGISTRY=$REGISTRY_ADDR
+REGISTRY_USER=moat-tester
+REGISTRY_PASSWORD="pw with spaces: $RANDOM"
+start_registry "$WORK/registry-auth" "$REGISTRY_USER" "$REGISTRY_PASSWORD" ||
+  setup_failed "docker-registry with htpasswd did not start"
+AUTH_REGISTRY=$REGISTRY_ADDR
+log "registries: $REGISTRY (anonymous), $AUTH_REGISTRY (basic auth)"
+
+IMAGE=moat-test/app:1
+t1=$SECONDS
+build_test_image "$WORK" "$IMAGE" || setup_failed "building the test image failed"
+log "image built ($((SECONDS - t1)) s)"
+t1=$SECONDS
+export_test_image "$WORK" "$IMAGE" || setup_failed "exporting the test image failed"
+EXPORTS=$WORK/exports
+SAVE_TAR=$EXPORTS/image.tar
+ROOTFS=$EXPORTS/rootfs
+# One gzip compression (the push); the other copies take the compressed blobs as they are.
+push_test_image "$SAVE_TAR" "$REGISTRY/moat/app:1" || setup_failed "push to $REGISTRY failed"
+skopeo copy -q --src-tls-verify=false --dest-tls-verify=false \
+  --dest-creds "$REGISTRY_USER:$REGISTRY_PASSWORD" \
+  "docker://$REGISTRY/moat/app:1" "docker://$AUTH_REGISTRY/moat/app:1" ||
+  setup_failed "copy to $AUTH_REGISTRY failed"
+skopeo copy -q --src-tls-verify=false "docker://$REGISTRY/moat/app:1" \
+  "oci-archive:$EXPORTS/image.oci.tar:test" || setup_failed "writing the OCI archive failed"
+skopeo copy -q --src-tls-verify=false "docker://$REGISTRY/moat/app:1" \
+  "oci:$EXPORTS/layout-gzip:test" || setup_failed "writing the gzip OCI layout failed"
+HAVE_ZSTD=0
+if [ -d "$EXPORTS/layout-zstd" ]; then
+  HAVE_ZSTD=1
+  # --preserve-digests: the zstd blobs as they are, never swapped for known gzip ones.
+  skopeo copy -q --preserve-digests --dest-tls-verify=false "oci:$EXPORTS/layout-zstd:test" \
+    "docker://$REGISTRY/moat/app:zstd" || setup_failed "push of the zstd variant failed"
+fi
+# An image index with two platforms: the real image as linux/amd64 and a fake arm64 entry.
+make_index() {
+  local type list_type digest size
+  # Into a file: the digest is over the exact bytes (a $(...) would drop a final newline).
+  curl -sf -o "$WORK/manifest.json" -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+    -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+    "http://$REGISTRY/v2/moat/app/manifests/1" || return 1
+  type=$(jq -r .mediaType "$WORK/manifest.json")
+  case $type in
+    application/vnd.oci.*) list_type=application/vnd.oci.image.index.v1+json ;;
+    *) list_type=application/vnd.docker.distribution.manifest.list.v2+json ;;
+  esac
+  digest=sha256:$(sha256sum "$WORK/manifest.json" | cut -d' ' -f1)
+  size=$(stat -c %s "$WORK/manifest.json")
+  jq -n --arg d "$digest" --argjson s "$size" --arg t "$type" --arg lt "$list_type" '{
+    schemaVersion: 2, mediaType: $lt,
+    manifests: [
+      {mediaType: $t, digest: $d, size: $s, platform: {architecture: "arm64", os: "linux", variant: "v8"}},
+      {mediaType: $t, digest: $d, size: $s, platform: {architecture: "amd64", os: "linux"}}]}' \
+    >"$WORK/index.json" &&
+    curl -sf -X PUT -H "Content-Type: $list_type" --data-binary "@$WORK/index.json" \
+      "http://$REGISTRY/v2/moat/app/manifests/multi" >/dev/null
+}
+make_index || setup_failed "PUT of the image index failed"
+log "exports and registries ready ($((SECONDS - t1)) s)"
+log "environment ready in $((SECONDS - t0)) s (storage driver $PRIVATE_DOCKER_STORAGE_DRIVER)"
+
+# --- scans of the same image from every source --------------------------------------------------
+t1=$SECONDS
+scan docker image "$IMAGE" --image-src docker --no-cache
+scan registry image "$REGISTRY/moat/app:1" --image-src registry --insecure --no-cache
+scan registry-fallback image "$REGISTRY/moat/app:1" --insecure --no-cache
+scan registry-index image "$REGISTRY/moat/app:multi" --image-src registry --insecure \
+  --platform linux/amd64 --no-cache
+scan registry-auth image "$AUTH_REGISTRY/moat/app:1" --image-src registry --insecure \
+  --username "$REGISTRY_USER" --password "$REGISTRY_PASSWORD" --no-cache
+mkdir -p "$WORK/dockercfg-home/.docker"
+jq -n --arg r "$AUTH_REGISTRY" --arg a "$(printf '%s' "$REGISTRY_USER:$REGISTRY_PASSWORD" | base64 -w0)" \
+  '{auths: {($r): {auth: $a}}}' >"$WORK/dockercfg-home/.docker/config.json"
+HOME=$WORK/dockercfg-home scan registry-dockercfg image "$AUTH_REGISTRY/moat/app:1" \
+  --image-src registry --insecure --no-cache
+scan docker-save image --input "$SAVE_TAR" --no-cache
+scan oci-layout image --input "$EXPORTS/layout" --no-cache
+scan oci-archive image --input "$EXPORTS/image.oci.tar" --no-cache
+scan oci-layout-gzip image --input "$EXPORTS/layout-gzip" --no-cache
+if [ "$HAVE_ZSTD" = 1 ]; then
+  scan oci-layout-zstd image --input "$EXPORTS/layout-zstd" --no-cache
+  scan registry-zstd image "$REGISTRY/moat/app:zstd" --image-src registry --insecure --no-cache
+fi
+scan rootfs rootfs "$ROOTFS" --no-cache
+log "scans done ($((SECONDS - t1)) s)"
+
+image_sources=(docker registry registry-fallback registry-index registry-auth registry-dockercfg
+  docker-save oci-layout oci-archive oci-layout-gzip)
+[ "$HAVE_ZSTD" = 1 ] && image_sources+=(oci-layout-zstd registry-zstd)
+ok_sources=()
+for s in "${image_sources[@]}"; do
+  scan_ok "$s" && ok_sources+=("$s")
+done
+scan_ok rootfs && ROOTFS_OK=1 || ROOTFS_OK=0
+
+# The reference is the docker-save scan when it worked, else the first image source that did.
+REF=""
+for s in docker-save "${ok_sources[@]}"; do
+  if [ -s "$OUT/$s.json" ] && [ "$(cat "$OUT/$s.rc")" = 0 ]; then REF=$s; break; fi
+done
+
+if [ -n "$REF" ]; then
+  R=$OUT/$REF.json
+  for s in "${ok_sources[@]}"; do
+    [ "$s" = "$REF" ] || check "same:$REF=$s" "${COMPARE[@]}" same "$R" "$OUT/$s.json"
+  done
+  check "dpkg-query:$REF" "${COMPARE[@]}" dpkg-set "$R" "$ROOTFS"
+  check "purged-and-removed-absent:$REF" "${COMPARE[@]}" absent "$R" "$PURGED_PACKAGE" "$REMOVED_PACKAGE"
+  check "layer-origin:$REF" "${COMPARE[@]}" layers "$R" "$SAVE_TAR"
+  check "first-layer:$REF" "${COMPARE[@]}" in-layer "$R" "$SAVE_TAR" "$FIRST_LAYER_MARK" jq libjq1 libonig5 less
+  check "late-layer:$REF" "${COMPARE[@]}" in-layer "$R" "$SAVE_TAR" "$LATE_LAYER_MARK" "${LATE_PACKAGES[@]}"
+  check "artifact-layers:$REF" "${COMPARE[@]}" artifact-layers "$R" "$SAVE_TAR"
+  check "os:$REF" "${COMPARE[@]}" os "$R" "$ROOTFS"
+  check "language-packages:$REF" "${COMPARE[@]}" lang "$R" "$ROOTFS"
+  check "purls:$REF" "${COMPARE[@]}" purls "$R"
+else
+  fail "reference-scan" "no image source gave an inventory"
+fi
+if [ "$ROOTFS_OK" = 1 ]; then
+  check "dpkg-query:rootfs" "${COMPARE[@]}" dpkg-set "$OUT/rootfs.json" "$ROOTFS"
+  check "language-packages:rootfs" "${COMPARE[@]}" lang "$OUT/rootfs.json" "$ROOTFS"
+  [ -n "$REF" ] && check "same-without-layers:$REF=rootfs" "${COMPARE[@]}" same --no-layers \
+    "$OUT/$REF.json" "$OUT/rootfs.json"
+fi
+
+# --- other output formats -----------------------------------------------------------------------
+for fmt in cyclonedx spdx-json table; do
+  "$MOAT" image --input "$SAVE_TAR" --no-cache --format "$fmt" -o "$OUT/format.$fmt" \
+    >"$OUT/format-$fmt.stdout" 2>"$OUT/format-$fmt.stderr"
+  rc=$?
+  if [ "$rc" != 0 ] || [ ! -s "$OUT/format.$fmt" ]; then
+    fail "format:$fmt" "exit $rc"
+    tail -n 10 "$OUT/format-$fmt.stderr" | sed 's/^/    /'
+    continue
+  fi
+  case $fmt in
+    table) check "format:table" grep -qw jq "$OUT/format.table" ;;
+    *)
+      kind=${fmt%-json}
+      if [ -f "$HERE/validate_schema.py" ]; then
+        check "schema:$fmt" python3 "$HERE/validate_schema.py" "$fmt" "$OUT/format.$fmt"
+      else
+        skip "schema:$fmt" "tests/validate_schema.py is absent"
+      fi
+      [ -n "$REF" ] && check "sbom-purls:$fmt" "${COMPARE[@]}" sbom-purls "$OUT/$REF.json" \
+        "$OUT/format.$fmt" "$kind"
+      ;;
+  esac
+done
+
+# --- the layer cache ----------------------------------------------------------------------------
+cache_run() {
+  local name=$1 start=$SECONDS
+  "$MOAT" image "$REGISTRY/moat/app:1" --image-src registry --insecure --cache-dir "$WORK/cache" \
+    --format json -o "$OUT/$name.json" >/dev/null 2>"$OUT/$name.stderr"
+  echo $? >"$OUT/$name.rc"
+  echo $((SECONDS - start)) >"$OUT/$name.seconds"
+}
+cache_run cache-cold
+cache_run cache-warm
+if scan_ok cache-cold && scan_ok cache-warm; then
+  check "cache:warm=cold" "${COMPARE[@]}" same "$OUT/cache-cold.json" "$OUT/cache-warm.json"
+  [ -n "$REF" ] && check "cache:cold=$REF" "${COMPARE[@]}" same "$OUT/$REF.json" "$OUT/cache-cold.json"
+  check "cache:populated" test -n "$(find "$WORK/cache" -type f -print -quit)"
+fi
+
+# --- errors -------------------------------------------------------------------------------------
+expect_error unknown-image 'moat/nope' image "$REGISTRY/moat/nope:1" --image-src registry --insecure
+expect_error unknown-tag "no-such-tag" image "$REGISTRY/moat/app:no-such-tag" --image-src registry --insecure
+expect_error wrong-password "$AUTH_REGISTRY" image "$AUTH_REGISTRY/moat/app:1" --image-src registry \
+  --insecure --username "$REGISTRY_USER" --password wrong
+expect_error no-credentials "$AUTH_REGISTRY" image "$AUTH_REGISTRY/moat/app:1" --image-src registry --insecure
+down_port=$(free_port)  # nothing listens there: connection refused
+expect_error registry-down "127.0.0.1:$down_port" image "127.0.0.1:$down_port/moat/app:1" \
+  --image-src registry --insecure
+expect_error no-platform "s390x" image "$REGISTRY/moat/app:multi" --image-src registry --insecure \
+  --platform linux/s390x
+expect_error not-in-engine "moat-test/absent" image moat-test/absent:1 --image-src docker
+DOCKER_HOST=unix://$WORK/no-such.sock expect_error engine-down "no-such.sock" image "$IMAGE" --image-src docker
+size=$(stat -c %s "$SAVE_TAR")
+head -c $((size / 2)) "$SAVE_TAR" >"$WORK/truncated.tar"
+expect_error truncated-tarball 'truncated\.tar|sha256:' image --input "$WORK/truncated.tar"
+head -c 100000 /dev/urandom >"$WORK/garbage.bin"
+expect_error garbage-input 'garbage\.bin' image --input "$WORK/garbage.bin"
+# A layer blob altered after the manifest named its digest: sha256 verification must catch it.
+cp -al "$EXPORTS/layout" "$WORK/tampered"
+blob=$(jq -r '.manifests[0].digest' "$WORK/tampered/index.json" | sed 's/^sha256:/sha256\//')
+# Uncompressed layers: the blob digest is the diff ID, and no gzip CRC can catch the change first.
+layer=$(jq -r '.layers | sort_by(.size) | .[0].digest' "$WORK/tampered/blobs/$blob" | sed 's/^sha256:/sha256\//')
+python3 - "$WORK/tampered/blobs/$layer" <<'PY'
+import os, sys, tarfile
+path = sys.argv[1]
+# A byte inside a file's content, not a tar header: the tar still parses, only sha256 differs.
+with tarfile.open(path) as tar:
+    biggest = max((m for m in tar.getmembers() if m.isfile()), key=lambda m: m.size)
+data = bytearray(open(path, "rb").read())
+data[biggest.offset_data + biggest.size // 2] ^= 0xFF
+os.unlink(path)  # it is a hard link into the good layout
+open(path, "wb").write(data)
+PY
+expect_error digest-mismatch "${layer#sha256/}" image --input "$WORK/tampered"
+# The largest layer cut in half (a download or copy that stopped early).
+cp -al "$EXPORTS/layout" "$WORK/truncated-layer"
+layer=$(jq -r '.layers | sort_by(.size) | .[-1].digest' "$WORK/truncated-layer/blobs/$blob" | sed 's/^sha256:/sha256\//')
+cut=$WORK/truncated-layer/blobs/$layer
+head -c $(($(stat -c %s "$cut") / 2)) "$cut" >"$cut.part" && mv "$cut.part" "$cut"
+expect_error truncated-layer "${layer#sha256/}" image --input "$WORK/truncated-layer"
+expect_error missing-rootfs "no-such-dir" rootfs "$WORK/no-such-dir"
+
+log "checks done; total $((SECONDS - t0)) s"
+finish
