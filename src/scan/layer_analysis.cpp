@@ -1,10 +1,30 @@
 #include "scan/layer_analysis.h"
 
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "walker/tar_stream.h"
 
 namespace moat {
+
+namespace {
+
+// Analyzers name the file they parse ("var/lib/dpkg/status:12: ..."), and the context already
+// ends with that path; the path is dropped from the message so it is not printed twice.
+std::string ErrorAfterPath(std::string_view path, std::string_view message) {
+  while (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  std::string_view rest = message;
+  if (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
+  if (!path.empty() && rest.starts_with(path) &&
+      (rest.size() == path.size() || rest[path.size()] == ':')) {
+    rest.remove_prefix(path.size());
+    return std::string(rest);
+  }
+  return ": " + std::string(message);
+}
+
+}  // namespace
 
 void AnalyzeFile(const AnalyzerRegistry& analyzers, const FileMeta& meta, ByteSpan content,
                  const std::string& context, LayerResult& layer) {
@@ -12,7 +32,7 @@ void AnalyzeFile(const AnalyzerRegistry& analyzers, const FileMeta& meta, ByteSp
     if (!analyzer->Wants(meta)) continue;
     auto result = analyzer->Analyze(meta, content);
     if (!result.ok()) {
-      layer.errors.push_back(context + ": " + result.error().message);
+      layer.errors.push_back(context + ErrorAfterPath(meta.path, result.error().message));
       continue;
     }
     if (result->empty()) continue;
