@@ -30,6 +30,43 @@ Package MakeGoPackage(const lang::GoModule& module, const std::string& go_versio
   return package;
 }
 
+// "go1.21.3" -> "v1.21.3"; "go1.22rc1 X:boringcrypto" -> "v1.22.0-rc.1" (Go's own mapping of
+// toolchain names to semantic versions); "" for devel builds and anything unrecognised.
+std::string StdlibVersion(std::string_view go_version) {
+  if (size_t space = go_version.find(' '); space != std::string_view::npos) {
+    go_version = go_version.substr(0, space);
+  }
+  if (!go_version.starts_with("go")) return "";
+  go_version.remove_prefix(2);
+  std::string numbers, prerelease;
+  size_t i = 0;
+  int parts = 0;
+  while (i < go_version.size()) {
+    size_t start = i;
+    while (i < go_version.size() && go_version[i] >= '0' && go_version[i] <= '9') ++i;
+    if (i == start) return "";
+    numbers += (parts ? "." : "") + std::string(go_version.substr(start, i - start));
+    ++parts;
+    if (i == go_version.size()) break;
+    if (go_version[i] == '.') {
+      ++i;
+      continue;
+    }
+    std::string_view rest = go_version.substr(i);
+    for (std::string_view tag : {"rc", "beta"}) {
+      if (rest.starts_with(tag) && rest.size() > tag.size() &&
+          rest.find_first_not_of("0123456789", tag.size()) == std::string_view::npos) {
+        prerelease = "-" + std::string(tag) + "." + std::string(rest.substr(tag.size()));
+      }
+    }
+    if (prerelease.empty()) return "";
+    break;
+  }
+  if (parts > 3) return "";
+  while (parts++ < 3) numbers += ".0";
+  return "v" + numbers + prerelease;
+}
+
 class GoBinaryAnalyzer : public Analyzer {
  public:
   const AnalyzerDescriptor& descriptor() const override { return descriptor_; }
@@ -55,11 +92,20 @@ class GoBinaryAnalyzer : public Analyzer {
       if (dep.path.empty()) continue;
       result.packages.push_back(MakeGoPackage(dep, info->go_version, file_path));
     }
+    // The standard library is compiled into every Go binary, with or without module information
+    // (GOPATH builds such as Debian's have none); the Go vulnerability database names it
+    // "stdlib", so it is reported as a module at the toolchain's version.
+    if (std::string version = StdlibVersion(info->go_version); !version.empty()) {
+      lang::GoModule stdlib;
+      stdlib.path = "stdlib";
+      stdlib.version = version;
+      result.packages.push_back(MakeGoPackage(stdlib, info->go_version, file_path));
+    }
     return result;
   }
 
  private:
-  AnalyzerDescriptor descriptor_{"gobinary", 1, AnalyzerKind::kLanguage};
+  AnalyzerDescriptor descriptor_{"gobinary", 2, AnalyzerKind::kLanguage};
 };
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <regex>
 #include <set>
 
 #include "analyzer/analyzer.h"
@@ -69,7 +70,24 @@ void ExpectMatchesGoVersionM(const std::filesystem::path& file) {
   ASSERT_TRUE(Wants(*analyzer, relative, content.size(), 0755));
   auto result = AnalyzeAs(*analyzer, relative, content, 0755);
   ASSERT_TRUE(result.ok()) << result.error().message;
-  ASSERT_EQ(result->packages.size(), expected.modules.size());
+  // Every Go binary of a released toolchain also gives the standard library at the toolchain's
+  // version ("go1.19.8" -> "v1.19.8"), last; vendor toolchains ("go1.25-20250209-RC00") do not.
+  const std::string toolchain = expected.go_version.substr(0, expected.go_version.find(' '));
+  const bool released =
+      std::regex_match(toolchain, std::regex("go[0-9]+(\\.[0-9]+){0,2}((rc|beta)[0-9]+)?"));
+  ASSERT_EQ(result->packages.size(), expected.modules.size() + (released ? 1 : 0));
+  if (released) {
+    const Package& stdlib = result->packages.back();
+    EXPECT_EQ(stdlib.name, "stdlib");
+    EXPECT_EQ(stdlib.go_version, expected.go_version);
+    EXPECT_FALSE(stdlib.main_module);
+    if (toolchain.find_first_of("rb") == std::string::npos) {
+      const std::string semantic = "go" + stdlib.version.substr(1);  // without the "v"
+      EXPECT_TRUE(semantic == toolchain || semantic == toolchain + ".0" ||
+                  semantic == toolchain + ".0.0")
+          << stdlib.version << " for " << toolchain;
+    }
+  }
   for (size_t i = 0; i < expected.modules.size(); ++i) {
     const Package& package = result->packages[i];
     EXPECT_EQ(package.type, PackageType::kGolang);
@@ -188,7 +206,7 @@ TEST_F(GoBuildTest, BuiltBinariesMatchGoVersionM) {
   auto analyzer = MakeGoBinaryAnalyzer();
   auto result = AnalyzeAs(*analyzer, "app/hello", ReadFile(dir_->path() / "amd64"), 0755);
   ASSERT_TRUE(result.ok());
-  ASSERT_EQ(result->packages.size(), 2u);
+  ASSERT_EQ(result->packages.size(), 3u);
   EXPECT_EQ(result->packages[0].name, "example.com/hello");
   EXPECT_EQ(result->packages[0].version, "(devel)");
   EXPECT_TRUE(result->packages[0].main_module);
@@ -319,7 +337,7 @@ TEST(GoBuildInfoTest, OldPointerFormatAllLayouts) {
       std::string elf = MakeOldFormatElf(is64, big_endian, "go1.16.15", modinfo);
       auto result = AnalyzeAs(*analyzer, "bin/tool", elf, 0755);
       ASSERT_TRUE(result.ok()) << result.error().message;
-      ASSERT_EQ(result->packages.size(), 3u);
+      ASSERT_EQ(result->packages.size(), 4u);
       EXPECT_EQ(result->packages[0].name, "example.com/old");
       EXPECT_EQ(result->packages[0].version, "v1.4.0");
       EXPECT_TRUE(result->packages[0].main_module);
@@ -327,6 +345,8 @@ TEST(GoBuildInfoTest, OldPointerFormatAllLayouts) {
       EXPECT_EQ(result->packages[1].version, "v0.9.1");
       EXPECT_EQ(result->packages[2].name, "github.com/fork/sys");
       EXPECT_EQ(result->packages[2].version, "v0.1.0");
+      EXPECT_EQ(result->packages[3].name, "stdlib");
+      EXPECT_EQ(result->packages[3].version, "v1.16.15");
       for (const Package& package : result->packages) {
         EXPECT_EQ(package.go_version, "go1.16.15");
         EXPECT_EQ(package.file_path, "/bin/tool");
