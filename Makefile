@@ -39,9 +39,13 @@ fuzz: deps-test
 	CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMOAT_FUZZ=ON -DMOAT_TESTS=OFF
 	cmake --build build-fuzz -j $(JOBS)
 
-bench: deps-test
+# Micro-benchmarks (bench/*_bench.cpp) and the end-to-end comparisons against the floor
+# (bench/*.sh), on the release binary; results go to docs/benchmarks.md by hand.
+bench: deps-test build
 	cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DMOAT_BENCH=ON -DMOAT_TESTS=OFF
 	cmake --build build-bench -j $(JOBS)
+	for b in build-bench/*_bench; do [ -x "$$b" ] && "$$b"; done; true
+	bench/inventory.sh $(BUILD_DIR)/moat
 
 format:
 	find src cli tests bench fuzz -name '*.cpp' -o -name '*.h' | xargs clang-format -i

@@ -13,7 +13,7 @@ test_pkgs=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   docker.io docker-registry debootstrap skopeo umoci rpm db5.3-util golang-go
   libcommons-lang3-java libslf4j-java libcommons-io-java zip unzip
-  python3 python3-jsonschema jq curl tar gzip zstd iproute2 procps
+  python3 python3-jsonschema jq curl tar gzip zstd iproute2 procps isal time bc
 )
 pkgs=("${build_pkgs[@]}")
 if [ "$mode" = test ]; then pkgs+=("${test_pkgs[@]}"); fi

@@ -579,7 +579,7 @@ class ArchiveImageSource : public ImageSource {
       if (duplicate) continue;
       requests.push_back(BlobRequest{layer_paths_[i], diff_id, layer_paths_[i]});
     }
-    return store_->StreamBlobs(requests, handler, std::max<size_t>(threads, 1));
+    return store_->StreamBlobs(requests, handler, threads);
   }
 
  private:

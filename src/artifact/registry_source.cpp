@@ -169,7 +169,7 @@ class RegistryImageSource : public ImageSource {
       for (size_t j : indices) duplicate = duplicate || diff_ids_[j] == diff_ids_[i];
       if (is_wanted && !seen && !duplicate) indices.push_back(i);
     }
-    return RunJobs(indices.size(), std::max<size_t>(threads, 1), [&](size_t job) {
+    return RunJobs(indices.size(), threads, [&](size_t job) {
       size_t layer = indices[job];
       return DownloadLayer(manifest_.layers[layer].digest, diff_ids_[layer], handler);
     });

@@ -70,7 +70,7 @@ Result<void> RunJobs(size_t count, size_t threads, const std::function<Result<vo
   std::atomic<bool> failed{false};
   std::mutex mutex;
   std::optional<Error> first_error;
-  ParallelFor(count, threads == 0 ? 1 : threads, [&](size_t i) {
+  ParallelFor(count, threads, [&](size_t i) {  // 0 = one per core
     if (failed) return;
     Result<void> result = job(i);
     if (!result.ok()) {

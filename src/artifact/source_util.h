@@ -37,8 +37,8 @@ std::string Base64Encode(std::string_view data);
 /// Errors on characters outside the standard alphabet (padding optional).
 Result<std::string> Base64Decode(std::string_view text);
 
-/// Runs job(i) for i in [0, count) on up to `threads` threads; once a job fails the jobs not
-/// yet started are skipped. Returns the first error.
+/// Runs job(i) for i in [0, count) on up to `threads` threads (0 = one per core); once a job fails
+/// the jobs not yet started are skipped. Returns the first error.
 Result<void> RunJobs(size_t count, size_t threads, const std::function<Result<void>(size_t)>& job);
 
 }  // namespace moat

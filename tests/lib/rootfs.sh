@@ -30,11 +30,12 @@ moat_test_cache_dir() {
   echo "${MOAT_TEST_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/moat-test}"
 }
 
-# Prints the path of the cached rootfs tarball, building it first when absent.
+# bookworm_rootfs_tar [NAME PACKAGES]: prints the path of the cached rootfs tarball, building it
+# first when absent. NAME and a comma-separated package list make a bigger variant (benchmarks).
 bookworm_rootfs_tar() {
-  local cache tar mirror work
+  local name=${1:-} include=${2:-} cache tar mirror work
   cache=$(moat_test_cache_dir)
-  tar=$cache/bookworm-rootfs.tar
+  tar=$cache/bookworm-rootfs${name:+-$name}.tar
   mkdir -p "$cache"
   (
     # Serialize concurrent runs; the second one finds the finished tarball.
@@ -44,13 +45,13 @@ bookworm_rootfs_tar() {
     work=$(mktemp -d "$cache/debootstrap.XXXXXX")
     trap 'rm -rf "$work"' EXIT
     log "debootstrap --variant=minbase bookworm from $mirror (first run only, takes minutes)"
-    if ! debootstrap --variant=minbase bookworm "$work/root" "$mirror" >"$work/log" 2>&1; then
+    if ! debootstrap --variant=minbase ${include:+--include="$include"} bookworm "$work/root" "$mirror" >"$work/log" 2>&1; then
       tail -n 30 "$work/log" >&2
       exit 1
     fi
     # apt caches are not part of the image we want to scan.
     rm -rf "$work/root/var/cache/apt/archives/"*.deb "$work/root/var/lib/apt/lists/"* || true
     tar --numeric-owner --xattrs -C "$work/root" -cf "$tar.tmp" . && mv "$tar.tmp" "$tar"
-  ) 9>"$cache/.rootfs.lock" || return 1
+  ) 9>"$cache/.rootfs${name:+-$name}.lock" || return 1
   echo "$tar"
 }
