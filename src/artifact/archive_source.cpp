@@ -313,24 +313,7 @@ Result<std::map<std::string, ArchiveEntry>> IndexTarFile(int fd, uint64_t file_s
     pax.clear();
 
     ArchiveEntry entry;
-    switch (type_flag) {
-      case '0':
-      case '\0':
-      case '7':
-        entry.type = TarEntry::Type::kFile;
-        break;
-      case '5':
-        entry.type = TarEntry::Type::kDirectory;
-        break;
-      case '2':
-        entry.type = TarEntry::Type::kSymlink;
-        break;
-      case '1':
-        entry.type = TarEntry::Type::kHardlink;
-        break;
-      default:
-        entry.type = TarEntry::Type::kOther;
-    }
+    entry.type = TarEntryTypeForFlag(type_flag);
     MOAT_ASSIGN_OR_RETURN(std::string path, NormalizeArchivePath(name, input_name));
     if (entry.type == TarEntry::Type::kSymlink) {
       if (!link.empty() && link[0] == '/') {

@@ -11,6 +11,23 @@
 
 namespace moat {
 
+TarEntry::Type TarEntryTypeForFlag(char type_flag) {
+  switch (type_flag) {
+    case '0':
+    case '\0':
+    case '7':
+      return TarEntry::Type::kFile;
+    case '5':
+      return TarEntry::Type::kDirectory;
+    case '2':
+      return TarEntry::Type::kSymlink;
+    case '1':
+      return TarEntry::Type::kHardlink;
+    default:
+      return TarEntry::Type::kOther;
+  }
+}
+
 namespace {
 
 constexpr size_t kBlockSize = 512;
@@ -449,29 +466,13 @@ Result<void> TarStreamParser::Impl::StartEntry() {
   TarEntry entry;
   entry.mode = static_cast<uint32_t>(*mode & 07777);
   bool has_content = true;
-  switch (type_flag) {
-    case '0':
-    case '\0':
-    case '7':
-      // v7 archives mark directories only by a trailing slash.
-      entry.type = (type_flag != '7' && !raw_path.empty() && raw_path.back() == '/')
-                       ? TarEntry::Type::kDirectory
-                       : TarEntry::Type::kFile;
-      if (sparse) entry.type = TarEntry::Type::kOther;
-      break;
-    case '5':
-      entry.type = TarEntry::Type::kDirectory;
-      break;
-    case '2':
-      entry.type = TarEntry::Type::kSymlink;
-      break;
-    case '1':
-      entry.type = TarEntry::Type::kHardlink;
-      break;
-    default:
-      entry.type = TarEntry::Type::kOther;
-      break;
+  entry.type = TarEntryTypeForFlag(type_flag);
+  // v7 archives mark directories only by a trailing slash.
+  if (entry.type == TarEntry::Type::kFile && type_flag != '7' && !raw_path.empty() &&
+      raw_path.back() == '/') {
+    entry.type = TarEntry::Type::kDirectory;
   }
+  if (sparse && entry.type == TarEntry::Type::kFile) entry.type = TarEntry::Type::kOther;
   // As in Go's archive/tar (which writes Docker layers): these types never carry content,
   // whatever their size field says.
   if (type_flag == '1' || type_flag == '2' || type_flag == '3' || type_flag == '4' ||

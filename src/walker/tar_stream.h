@@ -24,6 +24,9 @@ struct TarEntry {
   std::string link_target;
 };
 
+/// The entry type a ustar/GNU type flag names ('0', '\0' and '7' are regular files).
+TarEntry::Type TarEntryTypeForFlag(char type_flag);
+
 class TarVisitor {
  public:
   virtual ~TarVisitor() = default;
