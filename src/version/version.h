@@ -19,18 +19,45 @@ std::optional<Scheme> ParseScheme(std::string_view name);
 std::string_view SchemeName(Scheme scheme);
 
 /// Compares a and b under the scheme's rules: negative when a < b, 0 when equal, positive when
-/// a > b. An invalid version gives an error naming the version and what is wrong with it.
+/// a > b (always -1, 0 or 1). An invalid version gives an error naming the version and what is
+/// wrong with it. kDeb compares like `dpkg --compare-versions`, which also orders versions that
+/// dpkg merely warns about (no leading digit, odd characters); Validate() rejects those.
 Result<int> Compare(Scheme scheme, std::string_view a, std::string_view b);
 
 /// Checks that a version is valid under the scheme.
 Result<void> Validate(Scheme scheme, std::string_view version);
 
-/// npm range syntax (node-semver): `>=1.2.3 <2.0.0 || ^3.1`, hyphen ranges, x-ranges, `~`, `^`.
+/// npm range syntax (node-semver 7.8): `>=1.2.3 <2.0.0 || ^3.1`, hyphen ranges, x-ranges, `~`,
+/// `^`. Where node-semver's satisfies() quietly answers false for an invalid range or version,
+/// this returns an error naming it.
 struct NpmRangeOptions {
   bool loose = false;
   bool include_prerelease = false;
 };
 Result<bool> SatisfiesNpmRange(std::string_view version, std::string_view range,
                                NpmRangeOptions options = {});
+/// node-semver compare() with the loose option (Compare(kSemver, ...) is strict).
+Result<int> CompareNpm(std::string_view a, std::string_view b, bool loose);
+
+// ---- Helpers for callers that need one ecosystem's exact upstream behaviour. ----
+
+/// rpmvercmp() on one version or release string (no epoch/release split); total, never fails.
+int RpmVercmp(std::string_view a, std::string_view b);
+
+/// apk-tools apk_version_compare (fuzzy = the `~` operator's prefix match). Total like apk-tools:
+/// invalid versions are ordered the way apk orders them. Returns -1, 0 or 1.
+int ApkCompareRaw(std::string_view a, std::string_view b, bool fuzzy = false);
+
+/// golang.org/x/mod/semver.Compare: `v` required, invalid versions equal each other and sort
+/// before all valid ones. Compare(Scheme::kGo, ...) instead accepts a missing `v` and rejects
+/// invalid versions.
+int GoSemverCompare(std::string_view a, std::string_view b);
+/// golang.org/x/mod/semver.Canonical ("v1.2" -> "v1.2.0", build dropped); "" when invalid.
+std::string GoCanonical(std::string_view version);
+/// golang.org/x/mod/module.IsPseudoVersion (v0.0.0-20191109021931-daa7c04131f5 and friends).
+bool IsGoPseudoVersion(std::string_view version);
+
+/// PEP 440 normal form, as packaging's str(Version(v)): "1.0-Alpha.1" -> "1.0a1".
+Result<std::string> NormalizePep440(std::string_view version);
 
 }  // namespace moat::version
