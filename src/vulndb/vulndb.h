@@ -45,6 +45,8 @@ struct AffectedPackage {
   /// gives it, pypi = PEP 503, npm = as is ("@scope/name"), go = module path, maven =
   /// "group:artifact".
   std::string package;
+  /// A version is affected when it falls in any range or equals any of `versions`. Both empty
+  /// means every version is affected (e.g. a Debian tracker "open" entry: no fix yet).
   std::vector<VersionRange> ranges;
   std::vector<std::string> versions;  // explicit affected versions (OSV "versions")
   Status status = Status::kAffected;
@@ -56,7 +58,7 @@ struct CvssScore {
   std::string version;  // "3.1", "4.0", "2.0"
   std::string vector;   // "CVSS:3.1/AV:N/..."
   double score = 0;
-  std::string source;   // "nvd", "ghsa", the feed that gave it
+  std::string source;  // "nvd", "ghsa", the feed that gave it
 };
 
 struct Vulnerability {
@@ -67,7 +69,7 @@ struct Vulnerability {
   std::vector<std::string> references;
   std::string published;  // RFC 3339
   std::string modified;
-  std::string severity;   // best general severity: "critical|high|medium|low|none|unknown"
+  std::string severity;  // best general severity: "critical|high|medium|low|none|unknown"
   std::string severity_source;
   std::vector<CvssScore> cvss;
   std::vector<std::string> cwes;

@@ -1,0 +1,27 @@
+#pragma once
+// Private: the compact binary encoding of records stored in the database's BLOB columns
+// (length-prefixed strings, varints, optional zstd), and the schema constants.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+#include "vulndb/vulndb.h"
+
+namespace moat::vulndb::codec {
+
+/// Bumped whenever the schema or a BLOB encoding changes incompatibly.
+constexpr int kSchemaVersion = 1;
+/// PRAGMA application_id of Moat databases ("MOAT").
+constexpr int32_t kApplicationId = 0x4d4f4154;
+
+/// Ranges and versions of one AffectedPackage.
+std::string EncodeAffected(const AffectedPackage& record);
+bool DecodeAffected(std::string_view blob, AffectedPackage& record);
+
+/// Every field of a Vulnerability but the id.
+std::string EncodeVulnerability(const Vulnerability& vuln);
+bool DecodeVulnerability(std::string_view blob, Vulnerability& vuln);
+
+}  // namespace moat::vulndb::codec

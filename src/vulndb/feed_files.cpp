@@ -1,0 +1,87 @@
+// Reading feed files: plain or gzip (NVD .json.gz, EPSS .csv.gz) and OSV's all.zip, through
+// libarchive so that no archive or compression code of our own handles untrusted bytes.
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+
+#include "core/bytes.h"
+#include "vulndb/ingest.h"
+
+namespace moat::vulndb {
+namespace {
+
+struct ArchiveDeleter {
+  void operator()(archive* a) const { archive_read_free(a); }
+};
+using ArchivePtr = std::unique_ptr<archive, ArchiveDeleter>;
+
+std::string ArchiveErrorText(archive* a) {
+  const char* text = archive_error_string(a);
+  return text ? text : "unknown libarchive error";
+}
+
+Result<void> ReadEntry(archive* a, const std::string& place, uint64_t max_bytes, std::string& out) {
+  char buffer[1 << 16];
+  while (true) {
+    la_ssize_t n = archive_read_data(a, buffer, sizeof buffer);
+    if (n < 0) return Fail(place, ": ", ArchiveErrorText(a));
+    if (n == 0) return Ok();
+    if (out.size() + static_cast<size_t>(n) > max_bytes) {
+      return Fail(place, ": larger than ", std::to_string(max_bytes), " bytes");
+    }
+    out.append(buffer, static_cast<size_t>(n));
+  }
+}
+
+}  // namespace
+
+Result<std::string> ReadFeedFile(const std::string& path, uint64_t max_bytes) {
+  auto read = ReadFileToString(path, max_bytes);
+  if (!read.ok()) return read;
+  const std::string& raw = read.value();
+  if (raw.size() < 2 || raw[0] != '\x1f' || raw[1] != '\x8b') return read;
+  ArchivePtr a(archive_read_new());
+  archive_read_support_filter_gzip(a.get());
+  archive_read_support_format_raw(a.get());
+  if (archive_read_open_memory(a.get(), raw.data(), raw.size()) != ARCHIVE_OK) {
+    return Fail(path, ": ", ArchiveErrorText(a.get()));
+  }
+  archive_entry* entry = nullptr;
+  int status = archive_read_next_header(a.get(), &entry);
+  if (status == ARCHIVE_EOF) return std::string();
+  if (status != ARCHIVE_OK) return Fail(path, ": gzip: ", ArchiveErrorText(a.get()));
+  std::string plain;
+  MOAT_TRY(ReadEntry(a.get(), path + ": gzip", max_bytes, plain));
+  return plain;
+}
+
+Result<void> ForEachZipJson(
+    const std::string& path,
+    const std::function<Result<void>(const std::string&, std::string&&)>& fn) {
+  ArchivePtr a(archive_read_new());
+  archive_read_support_format_zip(a.get());
+  if (archive_read_open_filename(a.get(), path.c_str(), 1 << 16) != ARCHIVE_OK) {
+    return Fail(path, ": not a zip file: ", ArchiveErrorText(a.get()));
+  }
+  archive_entry* entry = nullptr;
+  while (true) {
+    int status = archive_read_next_header(a.get(), &entry);
+    if (status == ARCHIVE_EOF) break;
+    if (status != ARCHIVE_OK && status != ARCHIVE_WARN) {
+      return Fail(path, ": zip: ", ArchiveErrorText(a.get()));
+    }
+    const char* name_c = archive_entry_pathname(entry);
+    std::string name = name_c ? name_c : "";
+    if (archive_entry_filetype(entry) != AE_IFREG || !name.ends_with(".json")) continue;
+    std::string text;
+    MOAT_TRY(ReadEntry(a.get(), path + "!" + name, 256u << 20, text));
+    MOAT_TRY(fn(name, std::move(text)));
+  }
+  return Ok();
+}
+
+}  // namespace moat::vulndb
