@@ -3,35 +3,30 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <fstream>
 #include <memory>
 #include <sstream>
 
 #include "analyzer/analyzer.h"
 #include "artifact/sources.h"
 #include "cli/commands.h"
+#include "cli/scan_report.h"
 #include "core/log.h"
+#include "match/filter.h"
+#include "match/match.h"
 #include "report/report.h"
 #include "scan/scanner.h"
+#include "vulndb/vulndb.h"
 
 namespace moat::cli {
 namespace {
 
-struct OutputOptions {
-  std::string format = "table";
-  std::string output;
-  std::string cache_dir;
-  bool no_cache = false;
-  uint64_t max_layer_mib = 32768;
-  size_t threads = 0;
-};
-
 void AddOutputOptions(CLI::App& command, OutputOptions& options) {
-  command.add_option("-f,--format", options.format, "Output format")
-      ->check(CLI::IsMember({"table", "json", "cyclonedx", "spdx-json"}))
-      ->capture_default_str();
+  AddFormatOption(command, options);
   command.add_option("-o,--output", options.output,
                      "Write the report to this file (default stdout)");
   command.add_option("--cache-dir", options.cache_dir,
@@ -71,27 +66,9 @@ ScanOptions MakeScanOptions(const OutputOptions& output, const GlobalOptions& gl
   return options;
 }
 
-int Report(const Result<Inventory>& inventory, const OutputOptions& output) {
-  if (!inventory.ok()) {
-    log::Error(inventory.error().message);
-    return kExitError;
-  }
-  for (const auto& warning : inventory->warnings) log::Warn(warning);
-  ReportContext context{MOAT_VERSION, NowRfc3339()};
-  auto text = RenderInventory(*inventory, output.format, context);
-  if (!text.ok()) {
-    log::Error(text.error().message);
-    return kExitError;
-  }
-  if (auto written = WriteOutput(output.output, *text); !written.ok()) {
-    log::Error(written.error().message);
-    return kExitError;
-  }
-  return kExitOk;
-}
-
 struct ImageOptions {
   OutputOptions output;
+  VulnOptions vuln;
   std::string target;
   std::string input;
   std::vector<std::string> image_sources{"docker", "registry"};
@@ -128,7 +105,145 @@ Result<Inventory> ScanImageTarget(const ImageOptions& options, const ScanOptions
   return Fail(options.target, ": image not found in any source:", errors);
 }
 
+double DaysSince(const std::string& rfc3339) {
+  std::tm tm{};
+  if (!strptime(rfc3339.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return 0;
+  return std::difftime(std::time(nullptr), timegm(&tm)) / 86400;
+}
+
+Result<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Fail(path, ": cannot open");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+Result<match::FilterOptions> LoadFilters(const VulnOptions& vuln) {
+  match::FilterOptions filters;
+  filters.severities = vuln.severities;
+  filters.ignore_unfixed = vuln.ignore_unfixed;
+  filters.ignore_statuses = vuln.ignore_statuses;
+  MOAT_TRY(match::ValidateFilterOptions(filters));
+  // The default ignore file is optional; one named with --ignorefile must exist.
+  std::string ignore_path = vuln.ignore_file.empty() ? ".moatignore" : vuln.ignore_file;
+  if (!vuln.ignore_file.empty() || ::access(ignore_path.c_str(), F_OK) == 0) {
+    MOAT_ASSIGN_OR_RETURN(std::string text, ReadFile(ignore_path));
+    MOAT_ASSIGN_OR_RETURN(filters.ignore_rules, match::ParseIgnoreFile(text, ignore_path));
+  }
+  for (const auto& path : vuln.vex) {
+    MOAT_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+    MOAT_ASSIGN_OR_RETURN(auto statements, match::ParseVex(text, path));
+    for (auto& s : statements) filters.vex.push_back(std::move(s));
+  }
+  return filters;
+}
+
 }  // namespace
+
+void AddFormatOption(CLI::App& command, OutputOptions& options) {
+  command.add_option("-f,--format", options.format, "Output format")
+      ->check(CLI::IsMember({"table", "json", "sarif", "cyclonedx", "spdx-json"}))
+      ->capture_default_str();
+}
+
+void AddVulnOptions(CLI::App& command, VulnOptions& options) {
+  command.add_option("--scanners", options.scanners, "What to look for: vuln, or none (inventory)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"vuln", "none"}))
+      ->capture_default_str();
+  command.add_option("--db", options.db,
+                     "Vulnerability database (default $MOAT_DB or ~/.cache/moat/db/moat.db)");
+  command.add_flag("--skip-db-update", options.skip_db_update,
+                   "Accepted for Trivy compatibility; Moat never downloads during a scan");
+  command
+      .add_option("--severity", options.severities,
+                  "Report only these severities (CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN)")
+      ->delimiter(',');
+  command.add_flag("--ignore-unfixed", options.ignore_unfixed,
+                   "Leave out vulnerabilities without a fixed version");
+  command
+      .add_option("--ignore-status", options.ignore_statuses,
+                  "Leave out these statuses (affected,will_not_fix,end_of_life,...)")
+      ->delimiter(',');
+  command.add_option("--ignorefile", options.ignore_file,
+                     "Ignore file (default .moatignore in the current directory, if present)");
+  command.add_option("--vex", options.vex, "OpenVEX or CycloneDX VEX document (repeatable)");
+  command.add_option("--exit-code", options.exit_code,
+                     "Exit with this code when vulnerabilities remain after filtering");
+  command
+      .add_option("--fail-on", options.fail_on,
+                  "Exit 1 when a vulnerability at or above this severity remains")
+      ->check(CLI::IsMember({"CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN", "critical", "high",
+                             "medium", "low", "unknown"}));
+}
+
+int ReportWithVulnerabilities(Result<Inventory> inventory, const OutputOptions& output,
+                              const VulnOptions& vuln) {
+  if (!inventory.ok()) {
+    log::Error(inventory.error().message);
+    return kExitError;
+  }
+  bool scan_vulns =
+      std::find(vuln.scanners.begin(), vuln.scanners.end(), "vuln") != vuln.scanners.end() &&
+      std::find(vuln.scanners.begin(), vuln.scanners.end(), "none") == vuln.scanners.end();
+  if (scan_vulns) {
+    auto filters = LoadFilters(vuln);
+    if (!filters.ok()) {
+      log::Error(filters.error().message);
+      return kExitError;
+    }
+    const std::string path = vuln.db.empty() ? vulndb::DefaultDatabasePath() : vuln.db;
+    if (::access(path.c_str(), F_OK) != 0) {
+      log::Error("no vulnerability database at " + path +
+                 ": run `moat db update` (download) or `moat db build --osv DIR ... -o " + path +
+                 "` (from local feeds), give --db PATH, or scan the inventory only with "
+                 "--scanners none");
+      return kExitError;
+    }
+    auto db = vulndb::OpenDatabase(path);
+    if (!db.ok()) {
+      log::Error(db.error().message);
+      return kExitError;
+    }
+    if (double days = DaysSince((*db)->metadata().built_at); days > 7) {
+      log::Warn("vulnerability database " + path + " was built " +
+                std::to_string(static_cast<int>(days)) +
+                " days ago; run `moat db update` for current advisories");
+    }
+    auto matched = match::MatchInventory(*inventory, **db, match::MatchOptions{output.threads});
+    for (auto& w : matched.warnings) inventory->warnings.push_back(std::move(w));
+    inventory->vulnerability_scan = true;
+    inventory->vulnerabilities = std::move(matched.findings);
+    match::ApplyFilters(*inventory, *filters);
+  }
+  for (const auto& warning : inventory->warnings) log::Warn(warning);
+  if (output.format == "sarif" && !scan_vulns) {
+    log::Error("--format sarif reports vulnerabilities; it needs --scanners vuln");
+    return kExitError;
+  }
+  ReportContext context{MOAT_VERSION, NowRfc3339()};
+  auto text = RenderInventory(*inventory, output.format, context);
+  if (!text.ok()) {
+    log::Error(text.error().message);
+    return kExitError;
+  }
+  if (auto written = WriteOutput(output.output, *text); !written.ok()) {
+    log::Error(written.error().message);
+    return kExitError;
+  }
+  if (!scan_vulns) return kExitOk;
+  if (!vuln.fail_on.empty()) {
+    std::string threshold = vuln.fail_on;
+    for (char& c : threshold) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const int rank = SeverityRank(threshold);
+    for (const auto& f : inventory->vulnerabilities) {
+      if (SeverityRank(f.severity) >= rank) return kExitFindings;
+    }
+  }
+  if (vuln.exit_code != 0 && !inventory->vulnerabilities.empty()) return vuln.exit_code;
+  return kExitOk;
+}
 
 void AddImageCommand(CLI::App& app, const GlobalOptions& global, Action& action) {
   auto options = std::make_shared<ImageOptions>();
@@ -151,12 +266,14 @@ void AddImageCommand(CLI::App& app, const GlobalOptions& global, Action& action)
   command->add_flag("--insecure", options->registry.insecure,
                     "Allow plain HTTP and unverified TLS registries");
   AddOutputOptions(*command, options->output);
+  AddVulnOptions(*command, options->vuln);
   command->callback([&action, &global, options] {
     action = [&global, options] {
       AnalyzerRegistry analyzers;
       RegisterBuiltinAnalyzers(analyzers);
       ScanOptions scan = MakeScanOptions(options->output, global);
-      return Report(ScanImageTarget(*options, scan, analyzers), options->output);
+      return ReportWithVulnerabilities(ScanImageTarget(*options, scan, analyzers), options->output,
+                                       options->vuln);
     };
   });
 }
@@ -166,12 +283,14 @@ void AddRootfsCommand(CLI::App& app, const GlobalOptions& global, Action& action
   auto* command = app.add_subcommand("rootfs", "Inventory an unpacked root filesystem");
   command->add_option("dir", options->target, "Root directory (/ for this host)")->required();
   AddOutputOptions(*command, options->output);
+  AddVulnOptions(*command, options->vuln);
   command->callback([&action, &global, options] {
     action = [&global, options] {
       AnalyzerRegistry analyzers;
       RegisterBuiltinAnalyzers(analyzers);
       ScanOptions scan = MakeScanOptions(options->output, global);
-      return Report(ScanRootfs(options->target, analyzers, scan), options->output);
+      return ReportWithVulnerabilities(ScanRootfs(options->target, analyzers, scan),
+                                       options->output, options->vuln);
     };
   });
 }

@@ -64,7 +64,7 @@ COMPARE=(python3 "$HERE/compare_inventories.py")
 scan() {
   local name=$1; shift
   local start=$SECONDS
-  "$MOAT" "$@" --format json -o "$OUT/$name.json" >"$OUT/$name.stdout" 2>"$OUT/$name.stderr"
+  "$MOAT" "$@" --scanners none --format json -o "$OUT/$name.json" >"$OUT/$name.stdout" 2>"$OUT/$name.stderr"
   echo $? >"$OUT/$name.rc"
   echo "$((SECONDS - start))" >"$OUT/$name.seconds"
 }
@@ -85,7 +85,7 @@ scan_ok() {
 # extended regex, case-insensitive; empty: any message).
 expect_error() {
   local name=$1 word=$2 rc; shift 2
-  "$MOAT" "$@" --format json -o "$OUT/$name.json" >"$OUT/$name.stdout" 2>"$OUT/$name.stderr"
+  "$MOAT" "$@" --scanners none --format json -o "$OUT/$name.json" >"$OUT/$name.stdout" 2>"$OUT/$name.stderr"
   rc=$?
   if [ "$rc" != 2 ]; then
     fail "error:$name" "exit $rc, want 2"
@@ -259,7 +259,7 @@ fi
 
 # --- other output formats -----------------------------------------------------------------------
 for fmt in cyclonedx spdx-json table; do
-  "$MOAT" image --input "$SAVE_TAR" --no-cache --format "$fmt" -o "$OUT/format.$fmt" \
+  "$MOAT" image --input "$SAVE_TAR" --no-cache --scanners none --format "$fmt" -o "$OUT/format.$fmt" \
     >"$OUT/format-$fmt.stdout" 2>"$OUT/format-$fmt.stderr"
   rc=$?
   if [ "$rc" != 0 ] || [ ! -s "$OUT/format.$fmt" ]; then
@@ -282,10 +282,73 @@ for fmt in cyclonedx spdx-json table; do
   esac
 done
 
+# --- vulnerability scanning ---------------------------------------------------------------------
+# A database built with `moat db build` from a fixture in the real Debian Security Tracker JSON
+# layout, written here for packages of the test image at the versions the image's own inventory
+# reports: jq (source of jq and libjq1) open with no fix, less fixed one revision above the
+# installed version, and the purged/removed packages affected at any version (they must yield
+# nothing, since a later layer took them away).
+VULN_INV="$WORK/vuln-inventory.json"
+"$MOAT" image --input "$SAVE_TAR" --no-cache --scanners none --format json -o "$VULN_INV" \
+  2>"$OUT/vuln-inventory.stderr"
+jq_src_ver=$(jq -r '[.packages[] | select(.name=="jq")][0] | (.source_version // "") as $s |
+  if $s == "" then .version else $s end' "$VULN_INV")
+less_ver=$(jq -r '[.packages[] | select(.name=="less")][0].version' "$VULN_INV")
+if [ -n "$jq_src_ver" ] && [ "$jq_src_ver" != null ] && [ -n "$less_ver" ] && [ "$less_ver" != null ]; then
+  jq -n --arg jqv "$jq_src_ver" --arg lessv "$less_ver" --arg purged "$PURGED_PACKAGE" \
+    --arg removed "$REMOVED_PACKAGE" '{
+      jq: {"CVE-2099-0101": {description: "moat integration fixture (jq \($jqv))",
+        releases: {bookworm: {status: "open", urgency: "high", repositories: {bookworm: $jqv}}}}},
+      less: {"CVE-2099-0102": {description: "moat integration fixture",
+        releases: {bookworm: {status: "resolved", fixed_version: "\($lessv)+moat1",
+          urgency: "medium", repositories: {bookworm: $lessv}}}}},
+      ($purged): {"CVE-2099-0103": {description: "purged in a later layer",
+        releases: {bookworm: {status: "open", urgency: "high", repositories: {}}}}},
+      ($removed): {"CVE-2099-0104": {description: "removed in a later layer",
+        releases: {bookworm: {status: "open", urgency: "high", repositories: {}}}}}}' \
+    >"$WORK/debian-tracker-fixture.json"
+  "$MOAT" -q db build --debian-tracker "$WORK/debian-tracker-fixture.json" -o "$WORK/vuln.db" \
+    >"$OUT/vuln-db.stdout" 2>"$OUT/vuln-db.stderr"
+  check "vuln:db-build" test -s "$WORK/vuln.db"
+  "$MOAT" image --input "$SAVE_TAR" --no-cache --db "$WORK/vuln.db" --exit-code 5 \
+    --format json -o "$OUT/vuln.json" >"$OUT/vuln.stdout" 2>"$OUT/vuln.stderr"
+  rc=$?
+  check "vuln:exit-code" test "$rc" = 5
+  check "vuln:jq-open" jq -e '[.vulnerabilities[] | select(.id=="CVE-2099-0101") | .package.name]
+    | sort == ["jq","libjq1"]' "$OUT/vuln.json"
+  check "vuln:jq-severity" jq -e '[.vulnerabilities[] | select(.id=="CVE-2099-0101")][0]
+    | .severity == "high" and .status == "affected" and .fixed_versions == []' "$OUT/vuln.json"
+  check "vuln:less-fixed" jq -e --arg f "$less_ver+moat1" '[.vulnerabilities[]
+    | select(.id=="CVE-2099-0102")][0] | .fixed_versions == [$f] and .status == "fixed"' \
+    "$OUT/vuln.json"
+  check "vuln:removed-later-yields-nothing" jq -e '[.vulnerabilities[]
+    | select(.id=="CVE-2099-0103" or .id=="CVE-2099-0104")] | length == 0' "$OUT/vuln.json"
+  "$MOAT" image --input "$SAVE_TAR" --no-cache --db "$WORK/vuln.db" --format sarif \
+    -o "$OUT/vuln.sarif" 2>/dev/null
+  "$MOAT" image --input "$SAVE_TAR" --no-cache --db "$WORK/vuln.db" --format cyclonedx \
+    -o "$OUT/vuln.cdx.json" 2>/dev/null
+  if [ -f "$HERE/validate_schema.py" ]; then
+    check "vuln:schema-sarif" /usr/bin/python3 "$HERE/validate_schema.py" sarif "$OUT/vuln.sarif"
+    check "vuln:schema-cyclonedx" /usr/bin/python3 "$HERE/validate_schema.py" cyclonedx-1.6 \
+      "$OUT/vuln.cdx.json"
+  fi
+  "$MOAT" image --input "$SAVE_TAR" --no-cache --db "$WORK/vuln.db" --severity MEDIUM \
+    --format json -o "$OUT/vuln-medium.json" 2>/dev/null
+  check "vuln:severity-filter" jq -e '[.vulnerabilities[].id] == ["CVE-2099-0102"]' \
+    "$OUT/vuln-medium.json"
+  "$MOAT" image --input "$SAVE_TAR" --no-cache --db "$WORK/no-such.db" --format json \
+    -o "$OUT/vuln-nodb.json" >/dev/null 2>"$OUT/vuln-nodb.stderr"
+  rc=$?
+  check "vuln:no-db-exit-2" test "$rc" = 2
+  check "vuln:no-db-message" grep -q "moat db update" "$OUT/vuln-nodb.stderr"
+else
+  fail "vuln:inventory" "jq or less not in the image inventory"
+fi
+
 # --- the layer cache ----------------------------------------------------------------------------
 cache_run() {
   local name=$1 start=$SECONDS
-  "$MOAT" image "$REGISTRY/moat/app:1" --image-src registry --insecure --cache-dir "$WORK/cache" \
+  "$MOAT" image "$REGISTRY/moat/app:1" --image-src registry --insecure --cache-dir "$WORK/cache" --scanners none \
     --format json -o "$OUT/$name.json" >/dev/null 2>"$OUT/$name.stderr"
   echo $? >"$OUT/$name.rc"
   echo $((SECONDS - start)) >"$OUT/$name.seconds"

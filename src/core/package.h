@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/vulnerability.h"
+
 namespace moat {
 
 /// Package types are named after their purl type.
@@ -84,6 +86,11 @@ struct Inventory {
   std::vector<Package> packages;
   /// Non-fatal problems (a file that did not parse); the rest of the scan went on.
   std::vector<std::string> warnings;
+  /// Vulnerability findings (src/match); empty when no vulnerability scan ran.
+  bool vulnerability_scan = false;  // true when the scan looked for vulnerabilities
+  std::vector<DetectedVulnerability> vulnerabilities;
+  /// Findings suppressed by VEX statements or the ignore file, kept for the record.
+  std::vector<DetectedVulnerability> suppressed_vulnerabilities;
 };
 
 /// Sorts packages into the canonical order (type, name, version, file) so outputs are stable.

@@ -108,6 +108,105 @@ json PackageComponent(const Package& package, const std::string& ref) {
   return component;
 }
 
+// Must agree with the matcher's key (src/match/match.cpp PackageKey).
+std::string MatchKey(const Package& p) {
+  return std::string(PackageTypeName(p.type)) + "|" + p.name + "|" + p.DisplayVersion() + "|" +
+         p.arch + "|" + p.file_path + "|" + p.layer_diff_id;
+}
+
+json CycloneDxVulnerability(const DetectedVulnerability& v, const std::string& ref) {
+  json j = {{"bom-ref", v.id + "/" + ref}, {"id", v.id}};
+  std::string source_name = v.id.starts_with("CVE-")    ? "NVD"
+                            : v.id.starts_with("GHSA-") ? "GitHub"
+                                                        : "OSV";
+  j["source"] = {{"name", source_name}};
+  if (!v.primary_url.empty()) j["source"]["url"] = v.primary_url;
+  json references = json::array();
+  for (const auto& alias : v.aliases) {
+    references.push_back(
+        {{"id", alias}, {"source", {{"name", alias.starts_with("CVE-") ? "NVD" : "OSV"}}}});
+  }
+  if (!references.empty()) j["references"] = references;
+  json ratings = json::array();
+  for (const auto& c : v.cvss) {
+    std::string method = c.version.starts_with("4")     ? "CVSSv4"
+                         : c.version.starts_with("3.1") ? "CVSSv31"
+                         : c.version.starts_with("3")   ? "CVSSv3"
+                                                        : "CVSSv2";
+    json r = {{"source", {{"name", c.source}}},
+              {"score", c.score},
+              {"method", method},
+              {"vector", c.vector}};
+    ratings.push_back(r);
+  }
+  static const std::set<std::string> kCdxSeverities{"critical", "high", "medium", "low",
+                                                    "info",     "none", "unknown"};
+  std::string severity = kCdxSeverities.count(v.severity) ? v.severity : "unknown";
+  json own = {{"severity", severity}, {"method", "other"}};
+  if (!v.severity_source.empty()) own["source"] = {{"name", v.severity_source}};
+  ratings.push_back(own);
+  j["ratings"] = ratings;
+  json cwes = json::array();
+  for (const auto& cwe : v.cwes) {
+    std::string digits = cwe.starts_with("CWE-") ? cwe.substr(4) : cwe;
+    if (!digits.empty() && std::all_of(digits.begin(), digits.end(), ::isdigit) &&
+        digits.size() < 9) {
+      cwes.push_back(std::stoi(digits));
+    }
+  }
+  if (!cwes.empty()) j["cwes"] = cwes;
+  if (!v.description.empty()) j["description"] = v.description;
+  if (!v.title.empty()) j["detail"] = v.title;
+  if (!v.fixed_versions.empty()) {
+    std::string fixed;
+    for (const auto& f : v.fixed_versions) fixed += (fixed.empty() ? "" : ", ") + f;
+    j["recommendation"] = "Upgrade " + v.package_name + " to " + fixed;
+  }
+  json advisories = json::array();
+  for (const auto& r : v.references) {
+    if (r.starts_with("http")) advisories.push_back({{"url", r}});
+  }
+  if (!advisories.empty()) j["advisories"] = advisories;
+  if (!v.published.empty()) j["published"] = v.published;
+  if (!v.modified.empty()) j["updated"] = v.modified;
+  json affect = {
+      {"ref", ref},
+      {"versions", json::array({{{"version", v.package_version}, {"status", "affected"}}})}};
+  j["affects"] = json::array({affect});
+  if (v.suppression) {
+    static const std::set<std::string> kStates{"resolved",       "resolved_with_pedigree",
+                                               "exploitable",    "in_triage",
+                                               "false_positive", "not_affected"};
+    static const std::set<std::string> kJustifications{
+        "code_not_present",     "code_not_reachable",     "requires_configuration",
+        "requires_dependency",  "requires_environment",   "protected_by_compiler",
+        "protected_at_runtime", "protected_at_perimeter", "protected_by_mitigating_control"};
+    // OpenVEX words -> CycloneDX words.
+    std::string state = v.suppression->state == "fixed" ? "resolved" : v.suppression->state;
+    if (!kStates.count(state)) state = "not_affected";
+    std::string justification = v.suppression->justification;
+    if (justification == "vulnerable_code_not_present" ||
+        justification == "component_not_present") {
+      justification = "code_not_present";
+    } else if (justification == "vulnerable_code_not_in_execute_path" ||
+               justification == "vulnerable_code_cannot_be_controlled_by_adversary") {
+      justification = "code_not_reachable";
+    } else if (justification == "inline_mitigations_already_exist") {
+      justification = "protected_by_mitigating_control";
+    }
+    json analysis = {{"state", state}};
+    if (kJustifications.count(justification)) analysis["justification"] = justification;
+    std::string detail = v.suppression->statement;
+    if (!v.suppression->source.empty()) {
+      detail += (detail.empty() ? "" : " ") + std::string("(") + v.suppression->kind + ": " +
+                v.suppression->source + ")";
+    }
+    if (!detail.empty()) analysis["detail"] = detail;
+    j["analysis"] = analysis;
+  }
+  return j;
+}
+
 }  // namespace
 
 std::string RenderCycloneDx(const PreparedInventory& input) {
@@ -162,6 +261,21 @@ std::string RenderCycloneDx(const PreparedInventory& input) {
   head.insert(head.end(), dependencies.begin(), dependencies.end());
   bom["components"] = components;
   bom["dependencies"] = head;
+  if (inventory.vulnerability_scan) {
+    std::map<std::string, std::string> ref_of;
+    for (size_t i = 0; i < inventory.packages.size(); ++i) {
+      ref_of.emplace(MatchKey(inventory.packages[i]), refs[i]);
+    }
+    json vulns = json::array();
+    for (const auto* list : {&inventory.vulnerabilities, &inventory.suppressed_vulnerabilities}) {
+      for (const auto& v : *list) {
+        auto it = ref_of.find(v.package_id);
+        if (it == ref_of.end()) continue;
+        vulns.push_back(CycloneDxVulnerability(v, it->second));
+      }
+    }
+    bom["vulnerabilities"] = vulns;
+  }
   return bom.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 

@@ -23,6 +23,8 @@ std::string RenderTable(const PreparedInventory& input);
 std::string RenderMoatJson(const PreparedInventory& input);
 std::string RenderCycloneDx(const PreparedInventory& input);
 std::string RenderSpdxJson(const PreparedInventory& input);
+/// SARIF 2.1.0 of the vulnerability findings (GitHub code scanning).
+std::string RenderSarif(const PreparedInventory& input);
 
 /// A name-based (version 5, RFC 4122) UUID for the document: from the SHA-256 of Moat's own JSON
 /// rendering (which includes the timestamp and tool version), so the same scan at the same time

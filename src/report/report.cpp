@@ -104,13 +104,15 @@ std::string ArtifactPurl(const ArtifactInfo& artifact) {
 
 Result<std::string> RenderInventory(const Inventory& inventory, std::string_view format,
                                     const ReportContext& context) {
-  if (format != "table" && format != "json" && format != "cyclonedx" && format != "spdx-json") {
+  if (format != "table" && format != "json" && format != "cyclonedx" && format != "spdx-json" &&
+      format != "sarif") {
     return Fail("unknown report format '", std::string(format),
-                "' (expected table, json, cyclonedx or spdx-json)");
+                "' (expected table, json, sarif, cyclonedx or spdx-json)");
   }
   const report::PreparedInventory prepared = report::Prepare(inventory, context);
   if (format == "table") return report::RenderTable(prepared);
   if (format == "json") return report::RenderMoatJson(prepared);
+  if (format == "sarif") return report::RenderSarif(prepared);
   if (format == "cyclonedx") return report::RenderCycloneDx(prepared);
   return report::RenderSpdxJson(prepared);
 }

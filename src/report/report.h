@@ -14,7 +14,9 @@ struct ReportContext {
 };
 
 /// Formats an inventory: "table", "json" (Moat's own, docs/json-format.md), "cyclonedx"
-/// (CycloneDX 1.6 JSON), "spdx-json" (SPDX 2.3 JSON). Unknown format -> Error.
+/// (CycloneDX 1.6 JSON, with vulnerabilities when the scan had them), "spdx-json" (SPDX 2.3
+/// JSON; inventory only), "sarif" (SARIF 2.1.0 of the vulnerability findings). Unknown format ->
+/// Error.
 Result<std::string> RenderInventory(const Inventory& inventory, std::string_view format,
                                     const ReportContext& context);
 

@@ -469,3 +469,103 @@ TEST(SpdxLicenseExpression, RejectsNonSpdxText) {
 
 }  // namespace
 }  // namespace moat
+
+namespace moat {
+namespace {
+
+// Findings for the sample's first two packages, as the matcher (src/match) makes them.
+Inventory WithVulnerabilities() {
+  Inventory inv = SampleInventory();
+  inv.vulnerability_scan = true;
+  for (size_t i = 0; i < 2 && i < inv.packages.size(); ++i) {
+    const Package& p = inv.packages[i];
+    DetectedVulnerability v;
+    v.id = i == 0 ? "CVE-2023-0464" : "CVE-2024-0001";
+    v.aliases = {"GHSA-aaaa-bbbb-cccc"};
+    v.package_name = p.name;
+    v.package_version = p.DisplayVersion();
+    v.package_type = std::string(PackageTypeName(p.type));
+    v.package_purl = PurlForPackage(p, inv.os);
+    v.package_id = v.package_type + "|" + p.name + "|" + p.DisplayVersion() + "|" + p.arch + "|" +
+                   p.file_path + "|" + p.layer_diff_id;
+    v.installed_version = p.version;
+    v.fixed_versions = {"9.9.9-1"};
+    v.status = "fixed";
+    v.severity = i == 0 ? "high" : "medium";
+    v.severity_source = "nvd";
+    v.cvss = {CvssRating{"3.1", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H", 7.5, "nvd"}};
+    v.title = "Excessive resource use verifying X.509 policy constraints";
+    v.description = "A security vulnerability has been identified...";
+    v.references = {"https://www.openssl.org/news/secadv/20230322.txt"};
+    v.cwes = {"CWE-295"};
+    v.primary_url = "https://nvd.nist.gov/vuln/detail/" + v.id;
+    v.file_path = p.file_path;
+    if (i == 1) {
+      v.suppression = Suppression{"vex", "not_affected", "vulnerable_code_not_in_execute_path",
+                                  "not reachable", "app.openvex.json"};
+      inv.suppressed_vulnerabilities.push_back(v);
+    } else {
+      inv.vulnerabilities.push_back(v);
+    }
+  }
+  return inv;
+}
+
+TEST(RenderVulnerabilities, SarifValidates) {
+  auto out = RenderInventory(WithVulnerabilities(), "sarif", FixedContext());
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  ExpectValid("sarif", *out);
+  auto doc = nlohmann::json::parse(*out);
+  const auto& run = doc["runs"][0];
+  ASSERT_EQ(run["results"].size(), 1u);  // suppressed findings are not alerts
+  EXPECT_EQ(run["tool"]["driver"]["rules"][0]["id"], "CVE-2023-0464");
+  EXPECT_EQ(run["tool"]["driver"]["rules"][0]["properties"]["security-severity"], "7.5");
+  EXPECT_EQ(run["results"][0]["level"], "error");
+  // Stable across runs at another time.
+  ReportContext later = FixedContext();
+  later.timestamp = "2030-01-01T00:00:00Z";
+  auto again = nlohmann::json::parse(*RenderInventory(WithVulnerabilities(), "sarif", later));
+  EXPECT_EQ(again["runs"][0]["results"][0]["partialFingerprints"],
+            run["results"][0]["partialFingerprints"]);
+}
+
+TEST(RenderVulnerabilities, CycloneDxValidatesWithVulnerabilities) {
+  auto out = RenderInventory(WithVulnerabilities(), "cyclonedx", FixedContext());
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  ExpectValid("cyclonedx-1.6", *out);
+  auto doc = nlohmann::json::parse(*out);
+  ASSERT_EQ(doc["vulnerabilities"].size(), 2u);
+  std::set<std::string> refs;
+  for (const auto& c : doc["components"]) refs.insert(c["bom-ref"].get<std::string>());
+  for (const auto& v : doc["vulnerabilities"]) {
+    EXPECT_TRUE(refs.count(v["affects"][0]["ref"].get<std::string>())) << v.dump();
+  }
+  EXPECT_EQ(doc["vulnerabilities"][1]["analysis"]["state"], "not_affected");
+  EXPECT_EQ(doc["vulnerabilities"][1]["analysis"]["justification"], "code_not_reachable");
+}
+
+TEST(RenderVulnerabilities, JsonAndTable) {
+  auto json_text = RenderInventory(WithVulnerabilities(), "json", FixedContext());
+  ASSERT_TRUE(json_text.ok());
+  auto doc = nlohmann::json::parse(*json_text);
+  ASSERT_EQ(doc["vulnerabilities"].size(), 1u);
+  EXPECT_EQ(doc["vulnerabilities"][0]["fixed_versions"][0], "9.9.9-1");
+  EXPECT_EQ(doc["suppressed_vulnerabilities"][0]["suppression"]["justification"],
+            "vulnerable_code_not_in_execute_path");
+  // Inventory-only output keeps its keys.
+  auto plain = nlohmann::json::parse(*RenderInventory(SampleInventory(), "json", FixedContext()));
+  EXPECT_FALSE(plain.contains("vulnerabilities"));
+  auto table = RenderInventory(WithVulnerabilities(), "table", FixedContext());
+  ASSERT_TRUE(table.ok());
+  EXPECT_NE(table->find("CVE-2023-0464"), std::string::npos);
+  EXPECT_NE(table->find("HIGH: 1"), std::string::npos);
+  EXPECT_NE(table->find("Suppressed (VEX or ignore file): 1"), std::string::npos);
+  // SPDX is unchanged by findings.
+  auto spdx_a = RenderInventory(WithVulnerabilities(), "spdx-json", FixedContext());
+  auto spdx_b = RenderInventory(SampleInventory(), "spdx-json", FixedContext());
+  ASSERT_TRUE(spdx_a.ok() && spdx_b.ok());
+  ExpectValid("spdx-2.3", *spdx_a);
+}
+
+}  // namespace
+}  // namespace moat

@@ -44,10 +44,117 @@ std::string SourceOf(const Package& package) {
   return source;
 }
 
+// Aligned columns; trailing spaces trimmed.
+std::string Columns(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    if (widths.size() < row.size()) widths.resize(row.size());
+    for (size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], DisplayWidth(row[c]));
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t c = 0; c < row.size(); ++c) {
+      if (c > 0) line += "  ";
+      line += row[c];
+      line.append(widths[c] - DisplayWidth(row[c]), ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::string Upper(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string Join(const std::vector<std::string>& items, std::string_view sep) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : std::string(sep)) + item;
+  return out;
+}
+
+std::string SeverityCounts(const std::vector<const DetectedVulnerability*>& findings) {
+  static constexpr std::array<std::string_view, 5> kOrder = {"critical", "high", "medium", "low",
+                                                             "unknown"};
+  std::map<std::string, size_t> counts;
+  for (const auto* f : findings) {
+    std::string s = SeverityRank(f->severity) >= 2 ? f->severity : std::string("unknown");
+    if (SeverityRank(f->severity) == 1) s = "low";
+    ++counts[s];
+  }
+  std::string out = "Total: " + std::to_string(findings.size()) + " (";
+  for (size_t i = 0; i < kOrder.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += Upper(std::string(kOrder[i])) + ": " + std::to_string(counts[std::string(kOrder[i])]);
+  }
+  return out + ")";
+}
+
+// Vulnerability findings, one table per target (the OS packages, each language file), rows
+// sorted by severity, with a count per severity under each table and for the whole scan.
+std::string RenderVulnerabilityTables(const Inventory& inventory) {
+  std::string os_target = inventory.os.family.empty()
+                              ? std::string("OS packages")
+                              : inventory.os.family + " " + inventory.os.version + " (OS packages)";
+  std::map<std::string, std::vector<const DetectedVulnerability*>> groups;
+  for (const auto& f : inventory.vulnerabilities) {
+    auto type = ParsePackageType(f.package_type);
+    bool os = type && IsOsPackageType(*type);
+    groups[os ? "0" + os_target : "1" + f.file_path + " (" + f.package_type + ")"].push_back(&f);
+  }
+  std::string out;
+  if (groups.empty()) out += "No vulnerabilities found.\n";
+  for (auto& [key, findings] : groups) {
+    std::stable_sort(findings.begin(), findings.end(), [](const auto* a, const auto* b) {
+      int ra = SeverityRank(a->severity), rb = SeverityRank(b->severity);
+      if (ra != rb) return ra > rb;
+      if (a->package_name != b->package_name) return a->package_name < b->package_name;
+      return a->id < b->id;
+    });
+    std::string title = Printable(key.substr(1));
+    out += title + "\n" + std::string(DisplayWidth(title), '=') + "\n";
+    out += SeverityCounts(findings) + "\n\n";
+    std::vector<std::vector<std::string>> rows{
+        {"LIBRARY", "VULNERABILITY", "SEVERITY", "STATUS", "INSTALLED", "FIXED", "TITLE"}};
+    for (const auto* f : findings) {
+      std::string title_text = f->title;
+      if (title_text.empty()) title_text = f->description.substr(0, f->description.find('\n'));
+      if (DisplayWidth(title_text) > 60) title_text = title_text.substr(0, 57) + "...";
+      rows.push_back({Printable(f->package_name), Printable(f->id), Upper(f->severity),
+                      Printable(f->status), Printable(f->package_version),
+                      Printable(Join(f->fixed_versions, ", ")), Printable(title_text)});
+    }
+    out += Columns(rows) + "\n";
+  }
+  std::vector<const DetectedVulnerability*> all;
+  for (const auto& f : inventory.vulnerabilities) all.push_back(&f);
+  out += "Vulnerabilities: " + SeverityCounts(all) + "\n";
+  if (!inventory.suppressed_vulnerabilities.empty()) {
+    out += "Suppressed (VEX or ignore file): " +
+           std::to_string(inventory.suppressed_vulnerabilities.size()) + "\n";
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string RenderTable(const PreparedInventory& input) {
   const Inventory& inventory = input.inventory;
+  if (inventory.vulnerability_scan) {
+    std::string head =
+        Printable(inventory.artifact.name.empty() ? "(unnamed)" : inventory.artifact.name);
+    if (!inventory.os.name.empty()) head += "  OS: " + Printable(inventory.os.name);
+    head += "  packages: " + std::to_string(inventory.packages.size()) + "\n\n";
+    std::string out = head + RenderVulnerabilityTables(inventory);
+    if (!inventory.warnings.empty()) {
+      out += "\nWarnings:\n";
+      for (const auto& warning : inventory.warnings) out += "  - " + Printable(warning) + "\n";
+    }
+    return out;
+  }
   std::string out =
       Printable(inventory.artifact.name.empty() ? "(unnamed)" : inventory.artifact.name);
   if (!inventory.artifact.image_id.empty()) {

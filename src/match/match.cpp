@@ -1,0 +1,438 @@
+#include "match/match.h"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <mutex>
+#include <numeric>
+#include <set>
+
+#include "core/parallel.h"
+#include "purl/purl.h"
+#include "vulndb/ingest.h"
+
+namespace moat::match {
+namespace {
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// "3.20.3" -> "3.20"; "9.4" -> "9" with parts = 1.
+std::string LeadingParts(std::string_view version, int parts) {
+  std::string out;
+  int seen = 0;
+  for (char c : version) {
+    if (c == '.') {
+      if (++seen == parts) break;
+    } else if (!std::isdigit(static_cast<unsigned char>(c))) {
+      break;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+bool IsCve(const std::string& id) { return id.starts_with("CVE-"); }
+
+// Primary id preference: CVE, then the others in a fixed order (GHSA, PYSEC, GO, ...), then
+// alphabetical.
+int IdPreference(const std::string& id) {
+  if (IsCve(id)) return 0;
+  if (id.starts_with("GHSA-")) return 1;
+  return 2;
+}
+
+}  // namespace
+
+std::string OsNamespace(const OsInfo& os) {
+  const std::string family = Lower(os.family);
+  if (family == "debian") {
+    std::string major = LeadingParts(os.version, 1);
+    if (!major.empty()) return "debian:" + major;
+    if (!os.codename.empty()) {
+      if (auto ns = vulndb::DebianNamespace(Lower(os.codename))) return *ns;
+    }
+    return "debian:unstable";
+  }
+  if (family == "ubuntu") return os.version.empty() ? "" : "ubuntu:" + LeadingParts(os.version, 2);
+  if (family == "alpine") return os.version.empty() ? "" : "alpine:" + LeadingParts(os.version, 2);
+  if (family == "wolfi" || family == "chainguard") return family;
+  std::string base = family;
+  if (family == "almalinux") base = "alma";
+  if (family == "redhat" || family == "red hat") base = "rhel";
+  if (base == "rhel" || base == "centos" || base == "rocky" || base == "alma" || base == "oracle" ||
+      base == "ol" || base == "amzn" || base == "fedora") {
+    if (base == "ol") base = "oracle";
+    std::string major = LeadingParts(os.version, 1);
+    return major.empty() ? "" : base + ":" + major;
+  }
+  return "";
+}
+
+std::string LanguageNamespace(PackageType type) {
+  switch (type) {
+    case PackageType::kPypi:
+      return "pypi";
+    case PackageType::kNpm:
+      return "npm";
+    case PackageType::kGolang:
+      return "go";
+    case PackageType::kMaven:
+      return "maven";
+    default:
+      return "";
+  }
+}
+
+version::Scheme SchemeFor(PackageType type) {
+  switch (type) {
+    case PackageType::kDeb:
+      return version::Scheme::kDeb;
+    case PackageType::kRpm:
+      return version::Scheme::kRpm;
+    case PackageType::kApk:
+      return version::Scheme::kApk;
+    case PackageType::kPypi:
+      return version::Scheme::kPep440;
+    case PackageType::kNpm:
+      return version::Scheme::kSemver;
+    case PackageType::kGolang:
+      return version::Scheme::kGo;
+    case PackageType::kMaven:
+      return version::Scheme::kMaven;
+  }
+  return version::Scheme::kSemver;
+}
+
+std::string LookupName(std::string_view ns, const Package& package) {
+  std::string name = package.name;
+  if (IsOsPackageType(package.type) && !package.source_name.empty()) name = package.source_name;
+  return vulndb::NormalizePackageName(ns, name);
+}
+
+std::string ComparableVersion(const Package& package) {
+  switch (package.type) {
+    case PackageType::kDeb:
+      return package.source_version.empty() ? package.version : package.source_version;
+    case PackageType::kRpm: {
+      std::string out = package.epoch.empty() ? "" : package.epoch + ":";
+      out += package.version;
+      if (!package.release.empty()) out += "-" + package.release;
+      return out;
+    }
+    case PackageType::kGolang: {
+      std::string_view v = package.version;
+      if (v.starts_with("go")) v.remove_prefix(2);
+      return std::string(v);
+    }
+    default:
+      return package.version;
+  }
+}
+
+std::string SeverityFromScore(double score) {
+  if (score >= 9.0) return "critical";
+  if (score >= 7.0) return "high";
+  if (score >= 4.0) return "medium";
+  if (score > 0.0) return "low";
+  return "none";
+}
+
+SeverityChoice ChooseSeverity(bool os_package, const vulndb::AffectedPackage& record,
+                              const vulndb::Vulnerability* vuln) {
+  auto known = [](const std::string& s) { return !s.empty() && s != "unknown"; };
+  // The record's own rating: the distro's urgency for OS packages, the advisory's per-package
+  // severity (OSV ecosystem_specific/database_specific) for language packages.
+  if (known(record.severity)) {
+    return {Lower(record.severity), record.source.empty() ? "vendor" : record.source};
+  }
+  (void)os_package;
+  if (vuln != nullptr) {
+    // The advisory's own rating (GHSA database_specific) unless the database derived it from
+    // one of the CVSS scores it carries.
+    bool derived = std::any_of(vuln->cvss.begin(), vuln->cvss.end(),
+                               [&](const auto& c) { return c.source == vuln->severity_source; });
+    if (known(vuln->severity) && !derived) return {vuln->severity, vuln->severity_source};
+    for (std::string_view prefix : {"4", "3", "2"}) {
+      const vulndb::CvssScore* best = nullptr;
+      for (const auto& cvss : vuln->cvss) {
+        if (!cvss.version.starts_with(prefix) || cvss.score <= 0) continue;
+        // NVD first (the primary scorer), then the highest version (3.1 over 3.0).
+        if (best == nullptr || (cvss.source == "nvd" && best->source != "nvd") ||
+            (cvss.source == best->source && cvss.version > best->version)) {
+          best = &cvss;
+        }
+      }
+      if (best != nullptr) return {SeverityFromScore(best->score), best->source};
+    }
+    if (known(vuln->severity)) return {vuln->severity, vuln->severity_source};
+  }
+  return {"unknown", ""};
+}
+
+Result<RecordMatch> MatchRecord(version::Scheme scheme, std::string_view version,
+                                const vulndb::AffectedPackage& record) {
+  RecordMatch out;
+  for (const auto& explicit_version : record.versions) {
+    if (explicit_version == version) {
+      out.affected = true;
+      break;
+    }
+    auto cmp = version::Compare(scheme, version, explicit_version);
+    if (cmp.ok() && *cmp == 0) {
+      out.affected = true;
+      break;
+    }
+  }
+  for (const auto& range : record.ranges) {
+    if (!range.introduced.empty() && range.introduced != "0") {
+      MOAT_ASSIGN_OR_RETURN(int cmp, version::Compare(scheme, version, range.introduced));
+      if (cmp < 0) continue;
+    }
+    if (!range.fixed.empty()) {
+      MOAT_ASSIGN_OR_RETURN(int cmp, version::Compare(scheme, version, range.fixed));
+      if (cmp >= 0) continue;
+      out.affected = true;
+      out.fixed_versions.push_back(range.fixed);
+    } else if (!range.last_affected.empty()) {
+      MOAT_ASSIGN_OR_RETURN(int cmp, version::Compare(scheme, version, range.last_affected));
+      if (cmp > 0) continue;
+      out.affected = true;
+    } else {
+      out.affected = true;
+    }
+  }
+  // No ranges and no version list: the tracker says the package is affected in this release
+  // (open, no-dsa, end-of-life, undetermined) without a fix.
+  if (record.ranges.empty() && record.versions.empty() && record.status != vulndb::Status::kFixed) {
+    out.affected = true;
+  }
+  return out;
+}
+
+namespace {
+
+struct RawFinding {
+  const vulndb::AffectedPackage* record;
+  std::optional<vulndb::Vulnerability> vuln;
+  std::vector<std::string> fixed;
+};
+
+std::string PackageKey(const Package& p) {
+  return std::string(PackageTypeName(p.type)) + "|" + p.name + "|" + p.DisplayVersion() + "|" +
+         p.arch + "|" + p.file_path + "|" + p.layer_diff_id;
+}
+
+void AddUnique(std::vector<std::string>& list, const std::string& value) {
+  if (!value.empty() && std::find(list.begin(), list.end(), value) == list.end()) {
+    list.push_back(value);
+  }
+}
+
+// Groups one package's raw findings whose ids overlap (id or alias shared) into one finding.
+std::vector<DetectedVulnerability> Merge(const Package& package, const OsInfo& os,
+                                         const std::string& ns, std::vector<RawFinding>& raws) {
+  const size_t n = raws.size();
+  std::vector<size_t> parent(n);
+  std::iota(parent.begin(), parent.end(), 0);
+  auto find = [&](size_t i) {
+    while (parent[i] != i) i = parent[i] = parent[parent[i]];
+    return i;
+  };
+  std::map<std::string, size_t> owner;
+  for (size_t i = 0; i < n; ++i) {
+    std::vector<std::string> ids{raws[i].record->vuln_id};
+    if (raws[i].vuln) {
+      ids.push_back(raws[i].vuln->id);
+      for (const auto& alias : raws[i].vuln->aliases) ids.push_back(alias);
+    }
+    for (const auto& id : ids) {
+      auto [it, inserted] = owner.emplace(id, i);
+      if (!inserted) parent[find(i)] = find(it->second);
+    }
+  }
+  std::map<size_t, std::vector<size_t>> groups;
+  for (size_t i = 0; i < n; ++i) groups[find(i)].push_back(i);
+
+  const bool os_package = IsOsPackageType(package.type);
+  std::vector<DetectedVulnerability> out;
+  for (auto& [root, members] : groups) {
+    // Primary: a CVE id among the members' own ids, else the preferred advisory id.
+    std::vector<std::string> ids;
+    for (size_t i : members) AddUnique(ids, raws[i].record->vuln_id);
+    std::sort(ids.begin(), ids.end(), [](const std::string& a, const std::string& b) {
+      return std::pair(IdPreference(a), a) < std::pair(IdPreference(b), b);
+    });
+    std::set<std::string> all_ids;
+    for (size_t i : members) {
+      all_ids.insert(raws[i].record->vuln_id);
+      if (raws[i].vuln) {
+        for (const auto& alias : raws[i].vuln->aliases) all_ids.insert(alias);
+      }
+    }
+    std::string primary = ids.front();
+    for (const auto& id : all_ids) {
+      if (IsCve(id) && !IsCve(primary)) primary = id;  // an alias CVE beats a GHSA id
+    }
+    // The member whose record gives the details: the primary's own record when there is one.
+    size_t lead = members.front();
+    for (size_t i : members) {
+      if (raws[i].record->vuln_id == primary) lead = i;
+    }
+    DetectedVulnerability f;
+    f.id = primary;
+    for (const auto& id : all_ids) {
+      if (id != primary) f.aliases.push_back(id);
+    }
+    f.package_name = package.name;
+    f.package_version = package.DisplayVersion();
+    f.package_type = std::string(PackageTypeName(package.type));
+    f.package_purl = package.purl.empty() ? PurlForPackage(package, os) : package.purl;
+    f.package_id = PackageKey(package);
+    if (os_package)
+      f.source_package = package.source_name.empty() ? package.name : package.source_name;
+    f.installed_version = ComparableVersion(package);
+    f.namespace_ = ns;
+    f.layer_diff_id = package.layer_diff_id;
+    f.layer_created_by = package.layer_created_by;
+    f.file_path = package.file_path;
+    std::vector<std::string> sources;
+    bool has_fix = false;
+    vulndb::Status status = raws[lead].record->status;
+    for (size_t i : members) {
+      for (const auto& fixed : raws[i].fixed) AddUnique(f.fixed_versions, fixed);
+      AddUnique(sources, raws[i].record->source);
+    }
+    has_fix = !f.fixed_versions.empty();
+    f.status = has_fix ? "fixed" : std::string(vulndb::StatusName(status));
+    if (!has_fix && status == vulndb::Status::kFixed) f.status = "affected";
+    for (const auto& s : sources) f.data_source += (f.data_source.empty() ? "" : ",") + s;
+    // Severity: the lead's record and details first, then any member's.
+    SeverityChoice choice = ChooseSeverity(os_package, *raws[lead].record,
+                                           raws[lead].vuln ? &*raws[lead].vuln : nullptr);
+    for (size_t i : members) {
+      if (choice.severity != "unknown") break;
+      choice = ChooseSeverity(os_package, *raws[i].record, raws[i].vuln ? &*raws[i].vuln : nullptr);
+    }
+    f.severity = choice.severity;
+    f.severity_source = choice.source;
+    // Details: the lead's, completed from the others.
+    std::vector<size_t> order{lead};
+    for (size_t i : members) {
+      if (i != lead) order.push_back(i);
+    }
+    for (size_t i : order) {
+      if (!raws[i].vuln) continue;
+      const vulndb::Vulnerability& v = *raws[i].vuln;
+      if (f.title.empty()) f.title = v.title;
+      if (f.description.empty()) f.description = v.description;
+      if (f.published.empty()) f.published = v.published;
+      if (f.modified.empty()) f.modified = v.modified;
+      for (const auto& r : v.references) AddUnique(f.references, r);
+      for (const auto& c : v.cwes) AddUnique(f.cwes, c);
+      for (const auto& c : v.cvss) {
+        bool seen = std::any_of(f.cvss.begin(), f.cvss.end(), [&](const CvssRating& x) {
+          return x.vector == c.vector && x.source == c.source;
+        });
+        if (!seen) f.cvss.push_back(CvssRating{c.version, c.vector, c.score, c.source});
+      }
+      if (v.known_exploited && !f.known_exploited) {
+        f.known_exploited = true;
+        f.kev_date_added = v.kev_date_added;
+      }
+      if (!f.epss_score && v.epss_score) {
+        f.epss_score = v.epss_score;
+        f.epss_percentile = v.epss_percentile;
+      }
+    }
+    if (IsCve(f.id)) {
+      f.primary_url = "https://nvd.nist.gov/vuln/detail/" + f.id;
+    } else if (f.id.starts_with("GHSA-")) {
+      f.primary_url = "https://github.com/advisories/" + f.id;
+    } else if (f.id.starts_with("GO-")) {
+      f.primary_url = "https://pkg.go.dev/vuln/" + f.id;
+    } else if (!f.references.empty()) {
+      f.primary_url = f.references.front();
+    }
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+}  // namespace
+
+MatchResult MatchInventory(const Inventory& inventory, const vulndb::Database& db,
+                           const MatchOptions& options) {
+  const std::string os_ns = OsNamespace(inventory.os);
+  const size_t count = inventory.packages.size();
+  std::vector<std::vector<DetectedVulnerability>> per_package(count);
+  std::vector<std::vector<std::string>> per_warnings(count);
+  ParallelFor(count, options.threads, [&](size_t index) {
+    const Package& package = inventory.packages[index];
+    const bool os_package = IsOsPackageType(package.type);
+    const std::string ns = os_package ? os_ns : LanguageNamespace(package.type);
+    if (ns.empty()) return;
+    const version::Scheme scheme = SchemeFor(package.type);
+    const std::string version = ComparableVersion(package);
+    if (version.empty()) return;
+    std::vector<std::string> names{LookupName(ns, package)};
+    // The Go vulnerability database files the standard library as "stdlib" and the go command
+    // as "toolchain"; a binary carries the library.
+    if (package.type == PackageType::kGolang && package.name == "stdlib") {
+      names.push_back("toolchain");
+    }
+    std::vector<vulndb::AffectedPackage> records;
+    for (const auto& name : names) {
+      auto found = db.Lookup(ns, name);
+      if (!found.ok()) {
+        per_warnings[index].push_back("vulnerability lookup " + ns + "/" + name + ": " +
+                                      found.error().message);
+        continue;
+      }
+      for (auto& r : *found) records.push_back(std::move(r));
+    }
+    if (records.empty()) return;
+    std::vector<RawFinding> raws;
+    bool version_error_reported = false;
+    for (const auto& record : records) {
+      auto matched = MatchRecord(scheme, version, record);
+      if (!matched.ok()) {
+        if (!version_error_reported) {
+          per_warnings[index].push_back(package.name + " " + version + " (" + record.vuln_id +
+                                        "): " + matched.error().message);
+          version_error_reported = true;
+        }
+        continue;
+      }
+      if (!matched->affected) continue;
+      RawFinding raw{&record, std::nullopt, std::move(matched->fixed_versions)};
+      auto details = db.Get(record.vuln_id);
+      if (details.ok() && details->has_value()) {
+        if ((*details)->withdrawn) continue;
+        raw.vuln = std::move(**details);
+      }
+      raws.push_back(std::move(raw));
+    }
+    if (raws.empty()) return;
+    per_package[index] = Merge(package, inventory.os, ns, raws);
+  });
+  MatchResult result;
+  for (size_t i = 0; i < count; ++i) {
+    for (auto& f : per_package[i]) result.findings.push_back(std::move(f));
+    for (auto& w : per_warnings[i]) result.warnings.push_back(std::move(w));
+  }
+  std::stable_sort(result.findings.begin(), result.findings.end(),
+                   [](const DetectedVulnerability& a, const DetectedVulnerability& b) {
+                     int ra = SeverityRank(a.severity), rb = SeverityRank(b.severity);
+                     if (ra != rb) return ra > rb;
+                     if (a.package_name != b.package_name) return a.package_name < b.package_name;
+                     if (a.id != b.id) return a.id < b.id;
+                     return a.package_id < b.package_id;
+                   });
+  return result;
+}
+
+}  // namespace moat::match
