@@ -23,7 +23,12 @@ struct GlobalOptions {
 };
 
 void AddVersionCommand(CLI::App& app, Action& action);
+void AddVercmpCommand(CLI::App& app, Action& action);
 void AddImageCommand(CLI::App& app, const GlobalOptions& global, Action& action);
 void AddRootfsCommand(CLI::App& app, const GlobalOptions& global, Action& action);
+void AddSbomCommand(CLI::App& app, const GlobalOptions& global, Action& action);
+void AddK8sCommand(CLI::App& app, const GlobalOptions& global, Action& action);
+void AddDbCommand(CLI::App& app, const GlobalOptions& global, Action& action);
+void AddBenchCommand(CLI::App& app, const GlobalOptions& global, Action& action);
 
 }  // namespace moat::cli

@@ -13,8 +13,13 @@ int main(int argc, char** argv) {
   app.add_flag("-d,--debug", global.debug, "Print debug logs");
   Action action;
   AddVersionCommand(app, action);
+  AddVercmpCommand(app, action);
   AddImageCommand(app, global, action);
   AddRootfsCommand(app, global, action);
+  AddSbomCommand(app, global, action);
+  AddK8sCommand(app, global, action);
+  AddDbCommand(app, global, action);
+  AddBenchCommand(app, global, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -7,13 +7,14 @@ mode=${1:-build}
 build_pkgs=(
   g++ cmake ninja-build pkg-config make
   libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libsqlite3-dev libarchive-dev
-  libzstd-dev libisal-dev zlib1g-dev libcli11-dev
+  libzstd-dev libisal-dev zlib1g-dev libcli11-dev libyaml-dev libre2-dev
 )
 test_pkgs=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   docker.io docker-registry debootstrap skopeo umoci rpm db5.3-util golang-go
   libcommons-lang3-java libslf4j-java libcommons-io-java zip unzip
   python3 python3-jsonschema jq curl tar gzip zstd iproute2 procps isal time bc
+  python3-packaging
 )
 pkgs=("${build_pkgs[@]}")
 if [ "$mode" = test ]; then pkgs+=("${test_pkgs[@]}"); fi

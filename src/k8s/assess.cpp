@@ -1,0 +1,339 @@
+// The check engine: registry, selection (ids, groups, globs, PSS versions and overrides),
+// namespace exclusion, exemption by annotation, and the summaries.
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <set>
+#include <unordered_map>
+
+#include "k8s/check_util.h"
+
+namespace moat::k8s {
+
+using internal::CheckDef;
+
+std::string_view SeverityName(Severity severity) {
+  switch (severity) {
+    case Severity::kLow:
+      return "LOW";
+    case Severity::kMedium:
+      return "MEDIUM";
+    case Severity::kHigh:
+      return "HIGH";
+    case Severity::kCritical:
+      return "CRITICAL";
+  }
+  return "UNKNOWN";
+}
+
+std::optional<Severity> ParseSeverity(std::string_view name) {
+  std::string upper;
+  for (char c : name) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (Severity s : {Severity::kLow, Severity::kMedium, Severity::kHigh, Severity::kCritical}) {
+    if (SeverityName(s) == upper) return s;
+  }
+  return std::nullopt;
+}
+
+bool IsWorkloadKind(std::string_view kind) {
+  return kind == "Pod" || kind == "Deployment" || kind == "StatefulSet" || kind == "DaemonSet" ||
+         kind == "ReplicaSet" || kind == "ReplicationController" || kind == "Job" ||
+         kind == "CronJob";
+}
+
+std::optional<PodTemplate> FindPodTemplate(const Object& object) {
+  if (!IsWorkloadKind(object.kind)) return std::nullopt;
+  PodTemplate pod;
+  const Value* holder = &object.root;
+  std::string base;
+  if (object.kind == "Pod") {
+    // The pod itself.
+  } else if (object.kind == "CronJob") {
+    holder = object.root.Path({"spec", "jobTemplate", "spec", "template"});
+    base = "spec.jobTemplate.spec.template";
+  } else {
+    holder = object.root.Path({"spec", "template"});
+    base = "spec.template";
+  }
+  if (holder == nullptr || !holder->IsMap()) return std::nullopt;
+  const Value* spec = holder->Field("spec");
+  if (spec == nullptr || !spec->IsMap()) return std::nullopt;
+  const Value* metadata = holder->Field("metadata");
+  pod.metadata = metadata != nullptr && metadata->IsMap() ? metadata : nullptr;
+  pod.spec = spec;
+  pod.metadata_path = internal::Join(base, "metadata");
+  pod.spec_path = internal::Join(base, "spec");
+  return pod;
+}
+
+namespace internal {
+
+const std::vector<CheckDef>& Registry() {
+  static const std::vector<CheckDef> kChecks = [] {
+    std::vector<CheckDef> checks;
+    AddPssChecks(checks);
+    AddWorkloadChecks(checks);
+    AddRbacChecks(checks);
+    AddNetworkChecks(checks);
+    return checks;
+  }();
+  return kChecks;
+}
+
+}  // namespace internal
+
+const std::vector<CheckInfo>& AllChecks() {
+  static const std::vector<CheckInfo> kInfos = [] {
+    std::vector<CheckInfo> infos;
+    for (const CheckDef& def : internal::Registry()) infos.push_back(def.info);
+    return infos;
+  }();
+  return kInfos;
+}
+
+const CheckInfo* FindCheck(std::string_view id) {
+  for (const CheckDef& def : internal::Registry()) {
+    if (def.info.id == id) return &def.info;
+  }
+  return nullptr;
+}
+
+int LatestPssMinor() { return 37; }
+
+Result<int> ParsePssVersion(std::string_view text) {
+  if (text.empty() || text == "latest") return LatestPssMinor();
+  std::string_view t = text;
+  if (t.front() == 'v') t.remove_prefix(1);
+  if (t.substr(0, 2) != "1.") return Fail("--pss-version ", std::string(text), ": expected v1.N");
+  t.remove_prefix(2);
+  int minor = 0;
+  auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), minor);
+  if (ec != std::errc() || ptr != t.data() + t.size() || minor < 0 || minor > 999)
+    return Fail("--pss-version ", std::string(text), ": expected v1.N");
+  return minor;
+}
+
+bool GlobMatch(std::string_view pattern, std::string_view text) {
+  size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
+      ++p, ++t;
+    } else if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      mark = t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+namespace {
+
+bool PatternSelects(std::string_view pattern, const CheckInfo& info) {
+  if (pattern == "all") return true;
+  if (pattern == info.id || pattern == info.group) return true;
+  // pss-restricted is the restricted level: every restricted control plus the baseline ones.
+  if (pattern == "pss-restricted" && info.group == "pss-baseline") return true;
+  if (pattern == "pss" && info.group.rfind("pss-", 0) == 0) return true;
+  return pattern.find_first_of("*?") != std::string_view::npos && GlobMatch(pattern, info.id);
+}
+
+/// The checks that run for these ids at this PSS version, with PSA's overrides applied.
+std::vector<const CheckDef*> ActiveChecks(const std::set<std::string>& ids, int minor,
+                                          Severity min_severity) {
+  std::vector<const CheckDef*> out;
+  std::set<std::string> active;
+  for (const CheckDef& def : internal::Registry()) {
+    if (!ids.count(def.info.id) || def.min_minor > minor || def.info.severity < min_severity)
+      continue;
+    out.push_back(&def);
+    active.insert(def.info.id);
+  }
+  static const std::pair<std::string_view, std::string_view> kOverrides[] = {
+      {"pss-restricted-seccomp", "pss-baseline-seccomp"},
+      {"pss-restricted-capabilities", "pss-baseline-capabilities"},
+      {"pss-restricted-procmount", "pss-baseline-procmount"},
+  };
+  for (const auto& override_pair : kOverrides) {
+    if (!active.count(std::string(override_pair.first))) continue;
+    const std::string_view replaced = override_pair.second;
+    out.erase(std::remove_if(out.begin(), out.end(),
+                             [replaced](const CheckDef* d) { return d->info.id == replaced; }),
+              out.end());
+  }
+  return out;
+}
+
+bool AppliesTo(const CheckDef& def, const Object& object, bool has_pod) {
+  if (def.pod_check) return has_pod;
+  for (const std::string& kind : def.kinds) {
+    if (kind == "*" || kind == object.kind) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> ExemptPatterns(const Object& object, const std::string& annotation) {
+  std::vector<std::string> out;
+  if (annotation.empty()) return out;
+  const Value* value = object.root.Path({"metadata", "annotations"});
+  if (value == nullptr) return out;
+  value = value->Get(annotation);
+  if (value == nullptr) return out;
+  std::string_view text = value->Str();
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string_view::npos) comma = text.size();
+    std::string_view part = text.substr(start, comma - start);
+    while (!part.empty() && std::isspace(static_cast<unsigned char>(part.front())))
+      part.remove_prefix(1);
+    while (!part.empty() && std::isspace(static_cast<unsigned char>(part.back())))
+      part.remove_suffix(1);
+    if (!part.empty()) out.emplace_back(part);
+    start = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> SelectChecks(const std::vector<std::string>& patterns) {
+  std::vector<std::string> out;
+  for (const CheckDef& def : internal::Registry()) {
+    bool selected = patterns.empty();
+    for (const std::string& p : patterns) selected |= PatternSelects(p, def.info);
+    if (selected) out.push_back(def.info.id);
+  }
+  for (const std::string& p : patterns) {
+    bool any = false;
+    for (const CheckDef& def : internal::Registry()) any |= PatternSelects(p, def.info);
+    if (!any) return Fail("--checks: \"", p, "\" matches no check (see `moat k8s checks`)");
+  }
+  return out;
+}
+
+Result<Assessment> Assess(LoadResult input, const AssessOptions& options) {
+  MOAT_ASSIGN_OR_RETURN(std::vector<std::string> ids, SelectChecks(options.checks));
+  Assessment out;
+  out.pss_minor = options.pss_minor < 0 ? LatestPssMinor() : options.pss_minor;
+  out.objects = std::move(input.objects);
+  out.errors = std::move(input.errors);
+  out.files = input.files;
+  const std::set<std::string> id_set(ids.begin(), ids.end());
+  const std::vector<const CheckDef*> active =
+      ActiveChecks(id_set, out.pss_minor, options.min_severity);
+
+  for (const CheckDef* def : active) out.checks.push_back({&def->info, 0, 0, 0});
+  std::vector<internal::Parameters> params;
+  params.reserve(active.size());
+  for (const CheckDef* def : active) params.emplace_back(def->info, options.parameters);
+
+  internal::Inventory inventory;
+  inventory.objects = &out.objects;
+  inventory.Build();
+  out.status.assign(out.objects.size(), ObjectStatus::kAssessed);
+  out.evaluated.resize(out.objects.size());
+  std::vector<Finding> scratch;
+  for (size_t i = 0; i < out.objects.size(); ++i) {
+    const Object& object = out.objects[i];
+    const std::string ns = object.kind == "Namespace" ? object.name : object.EffectiveNamespace();
+    if (!ns.empty() &&
+        std::find(options.exclude_namespaces.begin(), options.exclude_namespaces.end(), ns) !=
+            options.exclude_namespaces.end()) {
+      out.status[i] = ObjectStatus::kExcludedNamespace;
+      ++out.excluded;
+      continue;
+    }
+    const std::optional<PodTemplate> pod = FindPodTemplate(object);
+    const std::vector<std::string> exempt = ExemptPatterns(object, options.exempt_annotation);
+    bool any = false;
+    for (size_t c = 0; c < active.size(); ++c) {
+      const CheckDef& def = *active[c];
+      if (!AppliesTo(def, object, pod.has_value())) continue;
+      any = true;
+      out.evaluated[i].push_back(static_cast<uint16_t>(c));
+      scratch.clear();
+      internal::Emitter emitter(i, &def.info, scratch);
+      internal::CheckContext context{object, pod ? &*pod : nullptr, inventory, params[c],
+                                     out.pss_minor};
+      def.run(context, emitter);
+      CheckSummary& summary = out.checks[c];
+      if (scratch.empty()) {
+        ++summary.passed;
+        continue;
+      }
+      bool exempted = false;
+      for (const std::string& p : exempt) exempted |= PatternSelects(p, def.info);
+      if (exempted) {
+        ++summary.exempt;
+        continue;
+      }
+      ++summary.failed;
+      for (Finding& f : scratch) out.findings.push_back(std::move(f));
+    }
+    if (!any) {
+      out.status[i] = ObjectStatus::kSkippedKind;
+      ++out.skipped;
+    }
+  }
+  std::stable_sort(out.findings.begin(), out.findings.end(),
+                   [](const Finding& a, const Finding& b) {
+                     if (a.object != b.object) return a.object < b.object;
+                     return a.line < b.line;
+                   });
+
+  std::map<std::string, NamespaceSummary> namespaces;
+  std::vector<bool> failed(out.objects.size(), false);
+  for (const Finding& f : out.findings) failed[f.object] = true;
+  for (size_t i = 0; i < out.objects.size(); ++i) {
+    if (out.status[i] != ObjectStatus::kAssessed) continue;
+    const Object& object = out.objects[i];
+    const std::string ns = object.kind == "Namespace" ? object.name : object.EffectiveNamespace();
+    NamespaceSummary& s = namespaces[ns];
+    s.name = ns;
+    ++s.objects;
+    if (failed[i]) ++s.failed_objects;
+  }
+  for (const Finding& f : out.findings) {
+    const Object& object = out.objects[f.object];
+    const std::string ns = object.kind == "Namespace" ? object.name : object.EffectiveNamespace();
+    NamespaceSummary& s = namespaces[ns];
+    ++s.findings;
+    ++s.by_severity[f.check->severity];
+  }
+  for (auto& [name, summary] : namespaces) out.namespaces.push_back(std::move(summary));
+  return out;
+}
+
+std::vector<Finding> EvaluatePodSecurity(const Object& object, std::string_view level, int minor) {
+  std::vector<Finding> findings;
+  const std::optional<PodTemplate> pod = FindPodTemplate(object);
+  if (!pod) return findings;
+  std::set<std::string> ids;
+  for (const CheckDef& def : internal::Registry()) {
+    if (def.info.group == "pss-baseline" ||
+        (level == "restricted" && def.info.group == "pss-restricted"))
+      ids.insert(def.info.id);
+  }
+  std::vector<Object> objects;  // the inventory is not used by PSS checks
+  internal::Inventory inventory;
+  inventory.objects = &objects;
+  const ParameterValues no_values;
+  for (const CheckDef* def :
+       ActiveChecks(ids, minor < 0 ? LatestPssMinor() : minor, Severity::kLow)) {
+    internal::Parameters params(def->info, no_values);
+    internal::Emitter emitter(0, &def->info, findings);
+    internal::CheckContext context{object, &*pod, inventory, params,
+                                   minor < 0 ? LatestPssMinor() : minor};
+    def->run(context, emitter);
+  }
+  return findings;
+}
+
+}  // namespace moat::k8s

@@ -1,0 +1,142 @@
+#pragma once
+// The Kubernetes check library: one interface for Pod Security Standards, workload best
+// practices, RBAC and exposure checks. A check takes an object and its context (the other
+// objects of the same input, parameters, the PSS version) and yields findings, each with the JSON
+// path of the offending field and its line. `moat k8s` and the admission controller both use it.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "k8s/loader.h"
+#include "k8s/value.h"
+
+namespace moat::k8s {
+
+enum class Severity { kLow, kMedium, kHigh, kCritical };
+std::string_view SeverityName(Severity severity);  // "LOW", "MEDIUM", "HIGH", "CRITICAL"
+std::optional<Severity> ParseSeverity(std::string_view name);  // case-insensitive
+
+struct Parameter {
+  std::string name;
+  std::string default_value;  // lists are comma-separated
+  std::string description;
+};
+
+/// Everything about a check but its logic; docs and reports are made from it.
+struct CheckInfo {
+  std::string id;     // "pss-baseline-privileged", "wl-cpu-limits", "rbac-wildcard"
+  std::string group;  // "pss-baseline", "pss-restricted", "workload", "rbac", "network", "schema"
+  std::string title;
+  Severity severity = Severity::kMedium;
+  std::string description;
+  std::string remediation;
+  std::vector<std::string> references;  // PSS control, CIS id, recommendation names, URLs
+  std::vector<Parameter> parameters;
+  std::vector<std::string> kinds;  // kinds it looks at; "workload" = the eight pod-bearing kinds
+};
+
+/// The pod inside an object: a Pod's own spec, or the template of a workload controller.
+struct PodTemplate {
+  const Value* metadata = nullptr;  // may be null
+  const Value* spec = nullptr;      // never null in a PodTemplate that was found
+  std::string metadata_path;        // "metadata", "spec.template.metadata", ...
+  std::string spec_path;            // "spec", "spec.template.spec", ...
+};
+
+/// The eight kinds that carry a pod: Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet,
+/// ReplicationController, Job, CronJob.
+bool IsWorkloadKind(std::string_view kind);
+/// The pod template of a workload object; nullopt for other kinds or when there is no spec map.
+std::optional<PodTemplate> FindPodTemplate(const Object& object);
+
+/// Parameter values by check id and parameter name (from the --config file); a check falls back
+/// to the parameter's documented default.
+using ParameterValues = std::map<std::string, std::map<std::string, std::vector<std::string>>>;
+
+struct Finding {
+  size_t object = 0;  // index into Assessment::objects
+  const CheckInfo* check = nullptr;
+  std::string path;  // JSON path in the object: spec.containers[0].securityContext.privileged
+  uint32_t line = 0;
+  uint32_t column = 0;
+  std::string message;
+};
+
+struct AssessOptions {
+  std::vector<std::string> checks;  // ids, groups, globs; empty = all
+  int pss_minor = -1;               // Kubernetes 1.N for PSS; -1 = latest
+  Severity min_severity = Severity::kLow;
+  std::vector<std::string> exclude_namespaces = {"kube-system"};
+  /// Annotation that exempts an object: its value lists check ids or globs ("*" = all).
+  std::string exempt_annotation = "moat.dev/exempt";
+  ParameterValues parameters;
+};
+
+enum class ObjectStatus { kAssessed, kSkippedKind, kExcludedNamespace };
+
+struct CheckSummary {
+  const CheckInfo* check = nullptr;
+  size_t passed = 0;  // objects the check looked at without a finding
+  size_t failed = 0;  // objects with at least one finding
+  size_t exempt = 0;
+};
+
+struct NamespaceSummary {
+  std::string name;  // "" for cluster-scoped objects
+  size_t objects = 0;
+  size_t failed_objects = 0;
+  size_t findings = 0;
+  std::map<Severity, size_t> by_severity;
+};
+
+struct Assessment {
+  std::vector<Object> objects;
+  std::vector<ObjectStatus> status;  // per object
+  /// Per object: the checks that looked at it (indexes into `checks`).
+  std::vector<std::vector<uint16_t>> evaluated;
+  std::vector<LoadError> errors;     // input problems (malformed documents, unreadable files)
+  std::vector<Finding> findings;     // sorted by object, then line
+  std::vector<CheckSummary> checks;  // the selected checks, in registry order
+  std::vector<NamespaceSummary> namespaces;
+  size_t files = 0;
+  size_t skipped = 0;   // objects of kinds no selected check looks at
+  size_t excluded = 0;  // objects in excluded namespaces
+  int pss_minor = 0;    // the PSS version used
+};
+
+/// All checks, in a stable order (PSS baseline, PSS restricted, workload, RBAC, network).
+const std::vector<CheckInfo>& AllChecks();
+const CheckInfo* FindCheck(std::string_view id);
+
+/// The newest Kubernetes minor version whose PSS rules are known (latest = 1.N).
+int LatestPssMinor();
+/// "v1.29", "1.29", "latest" -> 29 (latest -> LatestPssMinor()).
+Result<int> ParsePssVersion(std::string_view text);
+
+/// Resolves --checks patterns (ids, groups such as pss-baseline or rbac, globs with '*') into
+/// check ids. A pattern that selects nothing is an error. Empty = all checks.
+Result<std::vector<std::string>> SelectChecks(const std::vector<std::string>& patterns);
+
+/// Glob match with '*' (any run) and '?' (one character).
+bool GlobMatch(std::string_view pattern, std::string_view text);
+
+/// Reads a YAML config file: parameters per check, excluded namespaces, exemption annotation,
+/// checks. Keys it does not know are errors (a typo should not silently do nothing).
+Result<void> LoadConfig(const std::string& path, AssessOptions& options);
+Result<void> ParseConfig(std::string_view text, const std::string& name, AssessOptions& options);
+
+/// Assesses loaded objects. Never fails on input: problems become errors or findings.
+Result<Assessment> Assess(LoadResult input, const AssessOptions& options);
+
+/// Pod Security admission for one object at a level ("baseline" or "restricted") and version,
+/// with the overrides PSA applies (restricted seccomp replaces the baseline one, and so on).
+/// minor -1 = latest. Returns the findings; empty = allowed.
+std::vector<Finding> EvaluatePodSecurity(const Object& object, std::string_view level, int minor);
+
+}  // namespace moat::k8s

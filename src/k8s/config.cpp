@@ -1,0 +1,96 @@
+// The --config file: check parameters, excluded namespaces, exemption annotation, selection.
+//
+//   checks: [pss-restricted, "wl-*"]
+//   pssVersion: v1.30
+//   severity: MEDIUM
+//   excludeNamespaces: [kube-system, monitoring]
+//   exemptAnnotation: moat.dev/exempt
+//   parameters:
+//     wl-cpu-limits: {maxCpu: "2"}
+//     wl-allowed-registries: {allowedImages: '^registry\.example\.com/'}
+
+#include <string>
+
+#include "core/bytes.h"
+#include "k8s/checks.h"
+#include "k8s/loader.h"
+
+namespace moat::k8s {
+namespace {
+
+std::string Where(const std::string& name, const Value& v) {
+  return name + ":" + std::to_string(v.line);
+}
+
+Result<std::vector<std::string>> StringList(const std::string& name, const Value& v) {
+  std::vector<std::string> out;
+  if (v.IsNull()) return out;
+  if (v.IsScalar()) {
+    out.push_back(v.text);
+    return out;
+  }
+  if (!v.IsSequence())
+    return Fail(Where(name, v), ": ", v.key, " must be a string or a list of strings");
+  for (const Value& item : v.Items()) {
+    if (!item.IsScalar() || item.IsNull())
+      return Fail(Where(name, item), ": ", v.key, " items must be strings");
+    out.push_back(item.text);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<void> ParseConfig(std::string_view text, const std::string& name, AssessOptions& options) {
+  MOAT_ASSIGN_OR_RETURN(Value root, ParseYamlDocument(text, name));
+  if (root.IsNull()) return Ok();
+  if (!root.IsMap()) return Fail(name, ": the config must be a map");
+  for (const Value& entry : root.Entries()) {
+    if (entry.key == "checks") {
+      MOAT_ASSIGN_OR_RETURN(options.checks, StringList(name, entry));
+    } else if (entry.key == "excludeNamespaces") {
+      MOAT_ASSIGN_OR_RETURN(options.exclude_namespaces, StringList(name, entry));
+    } else if (entry.key == "exemptAnnotation") {
+      if (!entry.IsScalar()) return Fail(Where(name, entry), ": exemptAnnotation must be a string");
+      options.exempt_annotation = entry.text;
+    } else if (entry.key == "pssVersion") {
+      auto minor = ParsePssVersion(entry.text);
+      if (!minor.ok()) return minor.error().Wrap(Where(name, entry));
+      options.pss_minor = *minor;
+    } else if (entry.key == "severity") {
+      auto severity = ParseSeverity(entry.text);
+      if (!severity)
+        return Fail(Where(name, entry), ": severity must be LOW, MEDIUM, HIGH or CRITICAL");
+      options.min_severity = *severity;
+    } else if (entry.key == "parameters") {
+      for (const Value& check : entry.Entries()) {
+        const CheckInfo* info = FindCheck(check.key);
+        if (info == nullptr) return Fail(Where(name, check), ": unknown check \"", check.key, "\"");
+        if (!check.IsMap())
+          return Fail(Where(name, check), ": parameters of ", check.key, " must be a map");
+        for (const Value& param : check.Entries()) {
+          bool known = false;
+          for (const Parameter& p : info->parameters) known |= p.name == param.key;
+          if (!known)
+            return Fail(Where(name, param), ": check ", check.key, " has no parameter \"",
+                        param.key, "\"");
+          MOAT_ASSIGN_OR_RETURN(options.parameters[check.key][param.key], StringList(name, param));
+        }
+      }
+      if (!entry.IsMap() && !entry.IsNull())
+        return Fail(Where(name, entry), ": parameters must be a map");
+    } else {
+      return Fail(Where(name, entry), ": unknown key \"", entry.key,
+                  "\" (expected checks, pssVersion, severity, excludeNamespaces, "
+                  "exemptAnnotation, parameters)");
+    }
+  }
+  return Ok();
+}
+
+Result<void> LoadConfig(const std::string& path, AssessOptions& options) {
+  MOAT_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path, 16 << 20));
+  return ParseConfig(text, path, options);
+}
+
+}  // namespace moat::k8s
