@@ -29,7 +29,6 @@ Result<Inventory> ReadSbom(const std::string& path) {
 }  // namespace
 
 void AddSbomCommand(CLI::App& app, const GlobalOptions& global, Action& action) {
-  (void)global;
   auto options = std::make_shared<SbomOptions>();
   auto* command = app.add_subcommand(
       "sbom", "Scan an SBOM (CycloneDX 1.4-1.6 JSON, SPDX 2.3 JSON) for vulnerabilities");
@@ -38,9 +37,10 @@ void AddSbomCommand(CLI::App& app, const GlobalOptions& global, Action& action) 
   command->add_option("-o,--output", options->output.output,
                       "Write the report to this file (default stdout)");
   AddVulnOptions(*command, options->vuln);
-  command->callback([&action, options] {
-    action = [options] {
-      return ReportWithVulnerabilities(ReadSbom(options->file), options->output, options->vuln);
+  command->callback([&action, &global, options] {
+    action = [&global, options] {
+      return ScanAndReport([&] { return ReadSbom(options->file); }, options->output, options->vuln,
+                           global);
     };
   });
 }

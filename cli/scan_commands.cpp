@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <sstream>
 
@@ -20,6 +21,7 @@
 #include "match/match.h"
 #include "report/report.h"
 #include "scan/scanner.h"
+#include "vulndb/update.h"
 #include "vulndb/vulndb.h"
 
 namespace moat::cli {
@@ -155,7 +157,7 @@ void AddVulnOptions(CLI::App& command, VulnOptions& options) {
   command.add_option("--db", options.db,
                      "Vulnerability database (default $MOAT_DB or ~/.cache/moat/db/moat.db)");
   command.add_flag("--skip-db-update", options.skip_db_update,
-                   "Accepted for Trivy compatibility; Moat never downloads during a scan");
+                   "Do not bring the default database up to date before scanning");
   command
       .add_option("--severity", options.severities,
                   "Report only these severities (CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN)")
@@ -178,50 +180,96 @@ void AddVulnOptions(CLI::App& command, VulnOptions& options) {
                              "medium", "low", "unknown"}));
 }
 
-int ReportWithVulnerabilities(Result<Inventory> inventory, const OutputOptions& output,
-                              const VulnOptions& vuln) {
-  if (!inventory.ok()) {
-    log::Error(inventory.error().message);
-    return kExitError;
+namespace {
+
+bool ScansVulnerabilities(const VulnOptions& vuln) {
+  return std::find(vuln.scanners.begin(), vuln.scanners.end(), "vuln") != vuln.scanners.end() &&
+         std::find(vuln.scanners.begin(), vuln.scanners.end(), "none") == vuln.scanners.end();
+}
+
+// The database a scan reads, ready before the (possibly long) inventory so a missing database
+// fails fast. As in Trivy, the default database is brought up to date first when it is missing
+// or more than a day old, unless --skip-db-update; a database named with --db is used as is.
+Result<std::unique_ptr<vulndb::Database>> PrepareDatabase(const VulnOptions& vuln,
+                                                          const GlobalOptions& global) {
+  const bool explicit_path = !vuln.db.empty();
+  const std::string path = explicit_path ? vuln.db : vulndb::DefaultDatabasePath();
+  const bool exists = ::access(path.c_str(), F_OK) == 0;
+  double age_days = 0;
+  if (exists) {
+    MOAT_ASSIGN_OR_RETURN(auto db, vulndb::OpenDatabase(path));
+    age_days = DaysSince(db->metadata().built_at);
+    if (explicit_path || vuln.skip_db_update || age_days <= 1) {
+      if (age_days > 7) {
+        log::Warn("vulnerability database " + path + " was built " +
+                  std::to_string(static_cast<int>(age_days)) +
+                  " days ago; run `moat db update` for current advisories");
+      }
+      return db;
+    }
   }
-  bool scan_vulns =
-      std::find(vuln.scanners.begin(), vuln.scanners.end(), "vuln") != vuln.scanners.end() &&
-      std::find(vuln.scanners.begin(), vuln.scanners.end(), "none") == vuln.scanners.end();
-  if (scan_vulns) {
-    auto filters = LoadFilters(vuln);
-    if (!filters.ok()) {
-      log::Error(filters.error().message);
-      return kExitError;
-    }
-    const std::string path = vuln.db.empty() ? vulndb::DefaultDatabasePath() : vuln.db;
-    if (::access(path.c_str(), F_OK) != 0) {
-      log::Error("no vulnerability database at " + path +
-                 ": run `moat db update` (download) or `moat db build --osv DIR ... -o " + path +
-                 "` (from local feeds), give --db PATH, or scan the inventory only with "
-                 "--scanners none");
-      return kExitError;
-    }
-    auto db = vulndb::OpenDatabase(path);
-    if (!db.ok()) {
-      log::Error(db.error().message);
-      return kExitError;
-    }
-    if (double days = DaysSince((*db)->metadata().built_at); days > 7) {
-      log::Warn("vulnerability database " + path + " was built " +
-                std::to_string(static_cast<int>(days)) +
-                " days ago; run `moat db update` for current advisories");
-    }
-    auto matched = match::MatchInventory(*inventory, **db, match::MatchOptions{output.threads});
-    for (auto& w : matched.warnings) inventory->warnings.push_back(std::move(w));
-    inventory->vulnerability_scan = true;
-    inventory->vulnerabilities = std::move(matched.findings);
-    match::ApplyFilters(*inventory, *filters);
+  if (explicit_path || vuln.skip_db_update) {
+    return Fail("no vulnerability database at ", path,
+                ": run `moat db update` (download) or `moat db build --osv DIR ... -o ", path,
+                "` (from local feeds), give --db PATH, or scan the inventory only with "
+                "--scanners none");
   }
-  for (const auto& warning : inventory->warnings) log::Warn(warning);
+  if (!global.quiet) log::Info("updating the vulnerability database " + path);
+  vulndb::BuildOptions build;
+  if (!global.quiet) build.progress = [](const std::string& line) { log::Info(line); };
+  auto updated = vulndb::UpdateDatabase(path, vulndb::DefaultUpdateSources(), build);
+  if (!updated.ok()) {
+    if (!exists) {
+      return Fail("no vulnerability database at ", path, " and the download failed (",
+                  updated.error().message,
+                  "); build one with `moat db build ... -o PATH` and give --db PATH, import one "
+                  "with `moat db import`, or scan the inventory only with --scanners none");
+    }
+    log::Warn("vulnerability database update failed (" + updated.error().message +
+              "); scanning with the database of " + std::to_string(static_cast<int>(age_days)) +
+              " days ago (--skip-db-update skips the update)");
+  }
+  return vulndb::OpenDatabase(path);
+}
+
+}  // namespace
+
+int ScanAndReport(const std::function<Result<Inventory>()>& scan, const OutputOptions& output,
+                  const VulnOptions& vuln, const GlobalOptions& global) {
+  const bool scan_vulns = ScansVulnerabilities(vuln);
   if (output.format == "sarif" && !scan_vulns) {
     log::Error("--format sarif reports vulnerabilities; it needs --scanners vuln");
     return kExitError;
   }
+  match::FilterOptions filters;
+  std::unique_ptr<vulndb::Database> db;
+  if (scan_vulns) {
+    auto loaded_filters = LoadFilters(vuln);
+    if (!loaded_filters.ok()) {
+      log::Error(loaded_filters.error().message);
+      return kExitError;
+    }
+    filters = std::move(*loaded_filters);
+    auto opened = PrepareDatabase(vuln, global);
+    if (!opened.ok()) {
+      log::Error(opened.error().message);
+      return kExitError;
+    }
+    db = std::move(*opened);
+  }
+  Result<Inventory> inventory = scan();
+  if (!inventory.ok()) {
+    log::Error(inventory.error().message);
+    return kExitError;
+  }
+  if (scan_vulns) {
+    auto matched = match::MatchInventory(*inventory, *db, match::MatchOptions{output.threads});
+    for (auto& w : matched.warnings) inventory->warnings.push_back(std::move(w));
+    inventory->vulnerability_scan = true;
+    inventory->vulnerabilities = std::move(matched.findings);
+    match::ApplyFilters(*inventory, filters);
+  }
+  for (const auto& warning : inventory->warnings) log::Warn(warning);
   ReportContext context{MOAT_VERSION, NowRfc3339()};
   auto text = RenderInventory(*inventory, output.format, context);
   if (!text.ok()) {
@@ -272,8 +320,8 @@ void AddImageCommand(CLI::App& app, const GlobalOptions& global, Action& action)
       AnalyzerRegistry analyzers;
       RegisterBuiltinAnalyzers(analyzers);
       ScanOptions scan = MakeScanOptions(options->output, global);
-      return ReportWithVulnerabilities(ScanImageTarget(*options, scan, analyzers), options->output,
-                                       options->vuln);
+      return ScanAndReport([&] { return ScanImageTarget(*options, scan, analyzers); },
+                           options->output, options->vuln, global);
     };
   });
 }
@@ -289,8 +337,8 @@ void AddRootfsCommand(CLI::App& app, const GlobalOptions& global, Action& action
       AnalyzerRegistry analyzers;
       RegisterBuiltinAnalyzers(analyzers);
       ScanOptions scan = MakeScanOptions(options->output, global);
-      return ReportWithVulnerabilities(ScanRootfs(options->target, analyzers, scan),
-                                       options->output, options->vuln);
+      return ScanAndReport([&] { return ScanRootfs(options->target, analyzers, scan); },
+                           options->output, options->vuln, global);
     };
   });
 }

@@ -2,6 +2,7 @@
 // Shared by `moat image`, `moat rootfs` and `moat sbom`: output and vulnerability options, and
 // the step that matches, filters and writes the report.
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -36,8 +37,10 @@ struct VulnOptions {
 void AddFormatOption(CLI::App& command, OutputOptions& options);
 void AddVulnOptions(CLI::App& command, VulnOptions& options);
 
-/// Matches (unless --scanners none), filters, renders and writes; returns the exit code.
-int ReportWithVulnerabilities(Result<Inventory> inventory, const OutputOptions& output,
-                              const VulnOptions& vuln);
+/// Opens the vulnerability database (unless --scanners none; first, so a missing database fails
+/// before a long scan), runs `scan`, then matches, filters, renders and writes; returns the exit
+/// code.
+int ScanAndReport(const std::function<Result<Inventory>()>& scan, const OutputOptions& output,
+                  const VulnOptions& vuln, const GlobalOptions& global);
 
 }  // namespace moat::cli

@@ -341,8 +341,73 @@ if [ -n "$jq_src_ver" ] && [ "$jq_src_ver" != null ] && [ -n "$less_ver" ] && [ 
   rc=$?
   check "vuln:no-db-exit-2" test "$rc" = 2
   check "vuln:no-db-message" grep -q "moat db update" "$OUT/vuln-nodb.stderr"
+  # The default database, missing, with --skip-db-update: no download, a clear error at once.
+  HOME="$WORK/empty-home" MOAT_DB= "$MOAT" image --input "$SAVE_TAR" --no-cache --skip-db-update \
+    -o /dev/null >/dev/null 2>"$OUT/vuln-skip-update.stderr"
+  rc=$?
+  check "vuln:skip-db-update-no-db" test "$rc" = 2
+  check "vuln:skip-db-update-no-download" bash -c "! grep -q fetching '$OUT/vuln-skip-update.stderr'"
 else
   fail "vuln:inventory" "jq or less not in the image inventory"
+fi
+
+# --- vulnerabilities of language packages, against real advisory databases --------------------
+# The whole PyPI and Go OSV databases from ../shared/data/vuln/osv, plus one npm advisory that is
+# not among the shared samples, written here in the OSV format GitHub publishes it in
+# (GHSA-c2qf-rxjj-qqgw, semver ReDoS, fixed in 5.7.2, 6.3.1 and 7.5.2). The image carries Debian's
+# requests 2.28.1 and urllib3 1.26.12 metadata, semver 7.3.5 and ms 2.1.3 in node_modules, and
+# Go binaries built by the Debian toolchain (go1.19).
+VULN_DATA=${MOAT_SHARED_DATA_DIR:-$HERE/../../shared/data}/vuln
+if [ -d "$VULN_DATA/osv/PyPI" ] && [ -d "$VULN_DATA/osv/Go" ]; then
+  mkdir -p "$WORK/npm-osv"
+  cat >"$WORK/npm-osv/GHSA-c2qf-rxjj-qqgw.json" <<'OSV'
+{
+  "schema_version": "1.4.0",
+  "id": "GHSA-c2qf-rxjj-qqgw",
+  "modified": "2023-07-10T21:55:45Z",
+  "published": "2023-06-21T06:30:28Z",
+  "aliases": ["CVE-2022-25883"],
+  "summary": "semver vulnerable to Regular Expression Denial of Service",
+  "details": "Versions of the package semver before 7.5.2 on the 7.x branch, before 6.3.1 on the 6.x branch, and all other versions before 5.7.2 are vulnerable to Regular Expression Denial of Service (ReDoS) via the function new Range, when untrusted user data is provided as a range.",
+  "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"}],
+  "affected": [
+    {"package": {"ecosystem": "npm", "name": "semver"},
+     "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "7.0.0"}, {"fixed": "7.5.2"}]}]},
+    {"package": {"ecosystem": "npm", "name": "semver"},
+     "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "6.0.0"}, {"fixed": "6.3.1"}]}]},
+    {"package": {"ecosystem": "npm", "name": "semver"},
+     "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "5.7.2"}]}]}
+  ],
+  "references": [{"type": "ADVISORY", "url": "https://nvd.nist.gov/vuln/detail/CVE-2022-25883"}],
+  "database_specific": {"cwe_ids": ["CWE-1333"], "severity": "HIGH", "github_reviewed": true}
+}
+OSV
+  "$MOAT" -q db build --osv "$VULN_DATA/osv/PyPI" --osv "$VULN_DATA/osv/Go" --osv "$WORK/npm-osv" \
+    -o "$WORK/lang.db" >"$OUT/lang-db.stdout" 2>"$OUT/lang-db.stderr"
+  check "lang-vuln:db-build" test -s "$WORK/lang.db"
+  "$MOAT" image --input "$SAVE_TAR" --no-cache --db "$WORK/lang.db" --format json \
+    -o "$OUT/lang-vuln.json" >"$OUT/lang-vuln.stdout" 2>"$OUT/lang-vuln.stderr"
+  # One finding per flaw: PYSEC and GHSA ids merged under the CVE.
+  check "lang-vuln:requests" jq -e '[.vulnerabilities[] | select(.id=="CVE-2023-32681")] |
+    length == 1 and .[0].package.name == "requests" and .[0].installed_version == "2.28.1" and
+    .[0].fixed_versions == ["2.31.0"] and (.[0].aliases | index("PYSEC-2023-74") != null) and
+    (.[0].aliases | index("GHSA-j8r2-6x86-q33q") != null)' "$OUT/lang-vuln.json"
+  check "lang-vuln:urllib3" jq -e '[.vulnerabilities[] | select(.id=="CVE-2023-43804")][0] |
+    .package.name == "urllib3" and .fixed_versions == ["1.26.17"]' "$OUT/lang-vuln.json"
+  check "lang-vuln:semver-npm" jq -e '[.vulnerabilities[] | select(.id=="CVE-2022-25883")][0] |
+    .package.type == "npm" and .fixed_versions == ["7.5.2"] and .severity == "high"' \
+    "$OUT/lang-vuln.json"
+  # ms 2.1.3 and PyYAML 6.0 have advisories only for older versions: nothing may match them.
+  check "lang-vuln:not-affected" jq -e '[.vulnerabilities[] | select(.package.name=="ms" or
+    .package.name=="PyYAML" or .package.name=="six")] | length == 0' "$OUT/lang-vuln.json"
+  # GO-2023-1878 (net/http Host header, CVE-2023-29406): the go1.19 standard library, fixed in
+  # 1.19.11; reported for the module-mode binary we built, from its stdlib package.
+  check "lang-vuln:go-stdlib" jq -e '[.vulnerabilities[] | select(.id=="CVE-2023-29406" and
+    .package.name=="stdlib" and (.file_path | endswith("/hello")))][0] |
+    (.fixed_versions | index("1.19.11") != null or index("v1.19.11") != null)' \
+    "$OUT/lang-vuln.json"
+else
+  skip "lang-vuln" "no OSV databases under $VULN_DATA/osv"
 fi
 
 # --- the layer cache ----------------------------------------------------------------------------

@@ -11,8 +11,8 @@ PURGED_PACKAGE=tree
 REMOVED_PACKAGE=nano
 LATE_PACKAGES=(ed)
 # Only unpacked on the host to take real language-package metadata from them.
-DONOR_PACKAGES=(python3-six python3-yaml node-ms node-semver node-lru-cache node-yallist
-  libcommons-lang3-java)
+DONOR_PACKAGES=(python3-six python3-yaml python3-requests python3-urllib3 node-ms node-semver
+  node-lru-cache node-yallist libcommons-lang3-java)
 
 # Markers in the RUN commands so the checks find each layer in the image history.
 FIRST_LAYER_MARK="moat-layer=first-install"
@@ -89,7 +89,8 @@ prepare_build_context() {
   donor=$ctx/donor
   for p in "${DONOR_PACKAGES[@]}"; do dpkg-deb -x "$debs/${p}"_*.deb "$donor"; done
 
-  # Python: one egg-info (six) and one dist-info (PyYAML), metadata only.
+  # Python: egg-info (six, requests, urllib3) and dist-info (PyYAML), metadata only; requests and
+  # urllib3 are at versions with published PyPI advisories.
   mkdir -p "$ctx/py/usr/lib/python3/dist-packages"
   cp -a "$donor"/usr/lib/python3/dist-packages/*.egg-info "$donor"/usr/lib/python3/dist-packages/*.dist-info \
     "$ctx/py/usr/lib/python3/dist-packages/"
