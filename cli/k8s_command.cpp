@@ -1,16 +1,25 @@
 // `moat k8s`: Kubernetes configuration assessment (PSS, workload best practices, RBAC, exposure).
 //   moat k8s manifests PATH...   files, directories, "-" for stdin
+//   moat k8s cluster             a live cluster through the REST API (kubeconfig or in-cluster)
+//   moat k8s node                CIS Kubernetes Benchmark section 4 on this worker node
 //   moat k8s checks              the check catalogue
 
+#include <sys/stat.h>
+
 #include <CLI/CLI.hpp>
+#include <ctime>
 #include <memory>
 #include <sstream>
 
+#include "bench/output.h"
 #include "cli/commands.h"
 #include "core/bytes.h"
 #include "core/log.h"
 #include "k8s/checks.h"
+#include "k8s/cluster.h"
+#include "k8s/kubeconfig.h"
 #include "k8s/loader.h"
+#include "k8s/node/node.h"
 #include "k8s/report.h"
 
 namespace moat::cli {
@@ -28,6 +37,22 @@ struct K8sOptions {
   std::string exclude_namespaces;
   bool exclude_namespaces_set = false;
   std::string exempt_annotation;
+  // k8s cluster
+  std::string kubeconfig;
+  std::string context;
+  bool in_cluster = false;
+  long request_timeout = 30;
+  size_t page_limit = 500;
+};
+
+struct NodeOptions {
+  std::string format = "table";
+  std::string output;
+  int exit_code = 0;
+  std::string check;
+  std::string skip;
+  int level = 0;
+  std::string host_root = "/";
 };
 
 std::vector<std::string> SplitList(const std::string& text) {
@@ -42,13 +67,13 @@ std::vector<std::string> SplitList(const std::string& text) {
   return out;
 }
 
-int RunManifests(const K8sOptions& o) {
-  k8s::AssessOptions options;
+/// The assessment options shared by `manifests` and `cluster`; false after logging an error.
+bool BuildAssessOptions(const K8sOptions& o, k8s::AssessOptions& options) {
   if (!o.config.empty()) {
     auto loaded = k8s::LoadConfig(o.config, options);
     if (!loaded.ok()) {
       log::Error("--config " + loaded.error().message);
-      return kExitError;
+      return false;
     }
   }
   if (!o.checks.empty()) options.checks = SplitList(o.checks);
@@ -56,7 +81,7 @@ int RunManifests(const K8sOptions& o) {
     auto minor = k8s::ParsePssVersion(o.pss_version);
     if (!minor.ok()) {
       log::Error(minor.error().message);
-      return kExitError;
+      return false;
     }
     options.pss_minor = *minor;
   }
@@ -67,7 +92,7 @@ int RunManifests(const K8sOptions& o) {
       auto parsed = k8s::ParseSeverity(s);
       if (!parsed) {
         log::Error("--severity " + s + ": expected LOW, MEDIUM, HIGH or CRITICAL");
-        return kExitError;
+        return false;
       }
       if (!lowest || *parsed < *lowest) lowest = parsed;
     }
@@ -75,13 +100,18 @@ int RunManifests(const K8sOptions& o) {
   }
   if (o.exclude_namespaces_set) options.exclude_namespaces = SplitList(o.exclude_namespaces);
   if (!o.exempt_annotation.empty()) options.exempt_annotation = o.exempt_annotation;
+  return true;
+}
 
-  auto assessment = k8s::Assess(k8s::LoadManifests(o.paths), options);
+/// Assesses, renders and writes; the exit code.
+int AssessAndReport(const K8sOptions& o, const k8s::AssessOptions& options, k8s::LoadResult input) {
+  auto assessment = k8s::Assess(std::move(input), options);
   if (!assessment.ok()) {
     log::Error(assessment.error().message);
     return kExitError;
   }
   for (const k8s::LoadError& e : assessment->errors) log::Warn(e.ToString());
+  for (const std::string& w : assessment->warnings) log::Warn(w);
   auto text = k8s::RenderAssessment(*assessment, o.format, MOAT_VERSION);
   if (!text.ok()) {
     log::Error(text.error().message);
@@ -97,45 +127,180 @@ int RunManifests(const K8sOptions& o) {
   return kExitOk;
 }
 
+int RunManifests(const K8sOptions& o) {
+  k8s::AssessOptions options;
+  if (!BuildAssessOptions(o, options)) return kExitError;
+  return AssessAndReport(o, options, k8s::LoadManifests(o.paths));
+}
+
+int RunCluster(const K8sOptions& o) {
+  k8s::AssessOptions options;
+  if (!BuildAssessOptions(o, options)) return kExitError;
+  auto connection = k8s::ResolveConnection({o.kubeconfig, o.context, o.in_cluster});
+  if (!connection.ok()) {
+    log::Error("k8s cluster: " + connection.error().message);
+    return kExitError;
+  }
+  log::Debug("k8s cluster: context " + connection->context + " (" + connection->source + "), " +
+             connection->server);
+  k8s::ClusterListOptions list_options;
+  list_options.request_timeout_seconds = o.request_timeout;
+  list_options.page_limit = o.page_limit;
+  auto listing = k8s::ListCluster(*connection, list_options);
+  if (!listing.ok()) {
+    log::Error("k8s cluster: " + listing.error().message);
+    return kExitError;
+  }
+  for (const k8s::KindListing& kind : listing->kinds) {
+    log::Debug("k8s cluster: " + kind.kind + ": " + std::to_string(kind.objects) + " objects in " +
+               std::to_string(kind.pages) + " pages (HTTP " + std::to_string(kind.status) + ")");
+  }
+  return AssessAndReport(o, options, std::move(listing->input));
+}
+
+std::string NowUtc() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
+}
+
+int RunNode(const NodeOptions& o) {
+  bench::Selection selection{bench::SplitPatterns(o.check), bench::SplitPatterns(o.skip), o.level};
+  std::vector<std::string> ids;
+  for (const auto& check : k8s::node::NodeChecks()) ids.push_back(check.control.id);
+  if (auto valid = bench::ValidateSelection(ids, selection); !valid.ok()) {
+    log::Error("k8s node: " + valid.error().message);
+    return kExitError;
+  }
+  struct stat st {};
+  if (::stat(o.host_root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    log::Error("k8s node: --host-root " + o.host_root + " is not a directory");
+    return kExitError;
+  }
+  std::vector<std::string> notes;
+  k8s::node::NodeFacts facts = k8s::node::CollectNodeFacts({o.host_root}, notes);
+  for (const auto& note : notes) log::Warn(note);
+  bench::BenchReport report = k8s::node::AssessNode(facts, selection);
+  report.tool_version = MOAT_VERSION;
+  report.timestamp = NowUtc();
+  report.notes = notes;
+  auto rendered = bench::RenderBenchReport(report, o.format);
+  if (!rendered.ok()) {
+    log::Error(rendered.error().message);
+    return kExitError;
+  }
+  if (auto written = WriteOutput(o.output, *rendered); !written.ok()) {
+    log::Error(written.error().message);
+    return kExitError;
+  }
+  // NOT_APPLICABLE everywhere means no kubelet was found either: nothing was assessed.
+  size_t assessed = 0;
+  for (const auto& r : report.results) {
+    if (r.outcome.status != bench::Status::kWarn &&
+        r.outcome.status != bench::Status::kNotApplicable)
+      ++assessed;
+  }
+  if (assessed == 0 && !report.results.empty()) {
+    log::Error("k8s node: no control could be assessed (is this a Kubernetes node? --host-root?)");
+    return kExitError;
+  }
+  if (o.exit_code != 0 && report.totals.fail > 0) return o.exit_code;
+  return kExitOk;
+}
+
+/// The assessment flags shared by `manifests` and `cluster`.
+void AddAssessOptions(CLI::App* command, const std::shared_ptr<K8sOptions>& options) {
+  command->add_option("--checks", options->checks,
+                      "Checks to run: ids, groups (pss-baseline, pss-restricted, workload, "
+                      "rbac, network, schema) or globs (wl-*), comma-separated; default all");
+  command->add_option("--pss-version", options->pss_version,
+                      "Pod Security Standards version v1.N (default latest)");
+  command->add_option("-f,--format", options->format, "Output format")
+      ->check(CLI::IsMember({"table", "json", "sarif", "junit"}))
+      ->capture_default_str();
+  command->add_option("-o,--output", options->output, "Write the report to this file");
+  command
+      ->add_option("--exit-code", options->exit_code,
+                   "Exit with this code when a check fails on any object")
+      ->capture_default_str();
+  command->add_option("--severity", options->severity,
+                      "Only checks of this severity or higher (LOW, MEDIUM, HIGH, CRITICAL)");
+  command->add_option("--config", options->config,
+                      "YAML config: parameters, excluded namespaces, exemption annotation");
+  command
+      ->add_option("--exclude-namespaces", options->exclude_namespaces,
+                   "Namespaces not assessed, comma-separated (default kube-system; \"\" = none)")
+      ->each([options](const std::string&) { options->exclude_namespaces_set = true; });
+  command->add_option("--exempt-annotation", options->exempt_annotation,
+                      "Annotation whose value lists exempted check ids/globs (default "
+                      "moat.dev/exempt)");
+}
+
 }  // namespace
 
 void AddK8sCommand(CLI::App& app, const GlobalOptions& global, Action& action) {
   (void)global;
   auto* k8s = app.add_subcommand("k8s",
                                  "Assess Kubernetes configuration (PSS, best practices, "
-                                 "RBAC, exposure)");
+                                 "RBAC, exposure) and nodes (CIS)");
   k8s->require_subcommand(1);
 
   auto options = std::make_shared<K8sOptions>();
   auto* manifests =
       k8s->add_subcommand("manifests", "Assess manifests: YAML/JSON files, directories, - (stdin)");
   manifests->add_option("paths", options->paths, "Files, directories or - for stdin")->required();
-  manifests->add_option("--checks", options->checks,
-                        "Checks to run: ids, groups (pss-baseline, pss-restricted, workload, "
-                        "rbac, network, schema) or globs (wl-*), comma-separated; default all");
-  manifests->add_option("--pss-version", options->pss_version,
-                        "Pod Security Standards version v1.N (default latest)");
-  manifests->add_option("-f,--format", options->format, "Output format")
-      ->check(CLI::IsMember({"table", "json", "sarif", "junit"}))
-      ->capture_default_str();
-  manifests->add_option("-o,--output", options->output, "Write the report to this file");
-  manifests
-      ->add_option("--exit-code", options->exit_code,
-                   "Exit with this code when a check fails on any object")
-      ->capture_default_str();
-  manifests->add_option("--severity", options->severity,
-                        "Only checks of this severity or higher (LOW, MEDIUM, HIGH, CRITICAL)");
-  manifests->add_option("--config", options->config,
-                        "YAML config: parameters, excluded namespaces, exemption annotation");
-  manifests
-      ->add_option("--exclude-namespaces", options->exclude_namespaces,
-                   "Namespaces not assessed, comma-separated (default kube-system; \"\" = none)")
-      ->each([options](const std::string&) { options->exclude_namespaces_set = true; });
-  manifests->add_option("--exempt-annotation", options->exempt_annotation,
-                        "Annotation whose value lists exempted check ids/globs (default "
-                        "moat.dev/exempt)");
+  AddAssessOptions(manifests, options);
   manifests->callback(
       [&action, options] { action = [options] { return RunManifests(*options); }; });
+
+  auto cluster_options = std::make_shared<K8sOptions>();
+  auto* cluster = k8s->add_subcommand(
+      "cluster", "Assess a live cluster through the Kubernetes API (kubeconfig or in-cluster)");
+  cluster->add_option("--kubeconfig", cluster_options->kubeconfig,
+                      "Kubeconfig file (default $KUBECONFIG, then ~/.kube/config, then the "
+                      "in-cluster service account)");
+  cluster->add_option("--context", cluster_options->context,
+                      "Kubeconfig context (default current-context)");
+  cluster->add_flag("--in-cluster", cluster_options->in_cluster,
+                    "Use the pod's service account (KUBERNETES_SERVICE_HOST/PORT)");
+  cluster
+      ->add_option("--request-timeout", cluster_options->request_timeout,
+                   "Seconds each API request may take, TLS handshake included")
+      ->check(CLI::Range(1L, 3600L))
+      ->capture_default_str();
+  cluster
+      ->add_option("--page-size", cluster_options->page_limit,
+                   "Objects per list request (limit; continue for the next page)")
+      ->check(CLI::Range(size_t{1}, size_t{10000}))
+      ->capture_default_str();
+  AddAssessOptions(cluster, cluster_options);
+  cluster->callback([&action, cluster_options] {
+    action = [cluster_options] { return RunCluster(*cluster_options); };
+  });
+
+  auto node_options = std::make_shared<NodeOptions>();
+  auto* node = k8s->add_subcommand(
+      "node", "CIS Kubernetes Benchmark v1.12 section 4 (worker node: kubelet, kube-proxy)");
+  node->add_option("-f,--format", node_options->format, "Output format")
+      ->check(CLI::IsMember({"table", "json", "sarif", "junit"}))
+      ->capture_default_str();
+  node->add_option("-o,--output", node_options->output, "Write the report to this file");
+  node->add_option("--exit-code", node_options->exit_code,
+                   "Exit with this code when any control FAILs (default 0)");
+  node->add_option("--check", node_options->check,
+                   "Only these controls: ids, groups or globs (\"4.2.1,4.2.6\", \"4.1.*\", "
+                   "\"4.2\")");
+  node->add_option("--skip", node_options->skip, "Skip these controls (same syntax as --check)");
+  node->add_option("--level", node_options->level,
+                   "Only controls of CIS profile level <= N (1 or 2)");
+  node->add_option("--host-root", node_options->host_root,
+                   "The node's root filesystem (every path, /proc too, is read under it)")
+      ->capture_default_str();
+  node->callback(
+      [&action, node_options] { action = [node_options] { return RunNode(*node_options); }; });
 
   auto list_format = std::make_shared<std::string>("table");
   auto* checks = k8s->add_subcommand("checks", "List the checks, their severity and parameters");

@@ -169,6 +169,25 @@ Result<HttpResponse> HttpFetch(const HttpRequest& request, ByteSink* body_sink) 
   }
   curl_easy_setopt(handle, CURLOPT_SSL_VERIFYPEER, request.verify_tls ? 1L : 0L);
   curl_easy_setopt(handle, CURLOPT_SSL_VERIFYHOST, request.verify_tls ? 2L : 0L);
+  // CURL_BLOB_COPY: curl keeps its own copy, so the request may go away before the handle.
+  if (!request.ca_pem.empty()) {
+    curl_blob ca{const_cast<char*>(request.ca_pem.data()), request.ca_pem.size(), CURL_BLOB_COPY};
+    curl_easy_setopt(handle, CURLOPT_CAINFO_BLOB, &ca);
+    // The given CAs replace the system store, as kubectl does with certificate-authority.
+    curl_easy_setopt(handle, CURLOPT_CAPATH, nullptr);
+  }
+  if (!request.client_cert_pem.empty()) {
+    curl_blob cert{const_cast<char*>(request.client_cert_pem.data()),
+                   request.client_cert_pem.size(), CURL_BLOB_COPY};
+    curl_easy_setopt(handle, CURLOPT_SSLCERT_BLOB, &cert);
+    curl_easy_setopt(handle, CURLOPT_SSLCERTTYPE, "PEM");
+  }
+  if (!request.client_key_pem.empty()) {
+    curl_blob key{const_cast<char*>(request.client_key_pem.data()), request.client_key_pem.size(),
+                  CURL_BLOB_COPY};
+    curl_easy_setopt(handle, CURLOPT_SSLKEY_BLOB, &key);
+    curl_easy_setopt(handle, CURLOPT_SSLKEYTYPE, "PEM");
+  }
 
   if (request.method == "HEAD") {
     curl_easy_setopt(handle, CURLOPT_NOBODY, 1L);

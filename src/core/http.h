@@ -22,6 +22,11 @@ struct HttpRequest {
   long stall_timeout_seconds = 60;  // abort when under 1 byte/s for this long
   bool follow_redirects = true;
   bool verify_tls = true;
+  // TLS material as PEM text, because kubeconfigs carry it inline (*-data) and a file path
+  // would need a temporary file. Empty = not used.
+  std::string ca_pem;           // trust only these CAs for the server (not the system store)
+  std::string client_cert_pem;  // client certificate (mutual TLS); needs client_key_pem
+  std::string client_key_pem;
 };
 
 struct HttpResponse {

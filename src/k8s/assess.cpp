@@ -224,6 +224,7 @@ Result<Assessment> Assess(LoadResult input, const AssessOptions& options) {
   out.pss_minor = options.pss_minor < 0 ? LatestPssMinor() : options.pss_minor;
   out.objects = std::move(input.objects);
   out.errors = std::move(input.errors);
+  out.warnings = std::move(input.warnings);
   out.files = input.files;
   const std::set<std::string> id_set(ids.begin(), ids.end());
   const std::vector<const CheckDef*> active =

@@ -100,9 +100,10 @@ struct Assessment {
   std::vector<ObjectStatus> status;  // per object
   /// Per object: the checks that looked at it (indexes into `checks`).
   std::vector<std::vector<uint16_t>> evaluated;
-  std::vector<LoadError> errors;     // input problems (malformed documents, unreadable files)
-  std::vector<Finding> findings;     // sorted by object, then line
-  std::vector<CheckSummary> checks;  // the selected checks, in registry order
+  std::vector<LoadError> errors;      // input problems (malformed documents, unreadable files)
+  std::vector<std::string> warnings;  // input partly unavailable (kinds the cluster refused)
+  std::vector<Finding> findings;      // sorted by object, then line
+  std::vector<CheckSummary> checks;   // the selected checks, in registry order
   std::vector<NamespaceSummary> namespaces;
   size_t files = 0;
   size_t skipped = 0;   // objects of kinds no selected check looks at

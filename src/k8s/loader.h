@@ -33,6 +33,8 @@ struct LoadError {
 struct LoadResult {
   std::vector<Object> objects;
   std::vector<LoadError> errors;
+  /// Problems that leave the rest of the input usable (a kind the cluster would not list).
+  std::vector<std::string> warnings;
   size_t files = 0;
   size_t documents = 0;        // non-empty documents seen
   size_t empty_documents = 0;  // documents with no content (comments only, "---" separators)

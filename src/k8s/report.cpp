@@ -10,12 +10,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string Location(const Object& o, uint32_t line) {
-  std::string out = o.file;
-  if (line > 0) out += ":" + std::to_string(line);
-  return out;
-}
-
 std::string SarifLevel(Severity s) {
   switch (s) {
     case Severity::kCritical:
@@ -130,9 +124,11 @@ std::string RenderJson(const Assessment& a, const std::string& version) {
                     {"skipped", a.skipped},
                     {"excluded", a.excluded},
                     {"errors", a.errors.size()},
+                    {"warnings", a.warnings.size()},
                     {"findings", a.findings.size()},
                     {"bySeverity", by_severity}};
   out["errors"] = ErrorsJson(a);
+  out["warnings"] = a.warnings;
   json checks = json::array();
   for (const CheckSummary& c : a.checks) {
     checks.push_back({{"id", c.check->id},
@@ -158,11 +154,18 @@ std::string RenderJson(const Assessment& a, const std::string& version) {
   size_t next = 0;
   for (size_t i = 0; i < a.objects.size(); ++i) {
     const Object& o = a.objects[i];
-    json r = {{"kind", o.kind}, {"apiVersion", o.api_version},
-              {"name", o.name}, {"namespace", o.EffectiveNamespace()},
-              {"file", o.file}, {"document", o.document + 1}};
-    if (!o.item_path.empty()) r["itemPath"] = o.item_path;
-    if (o.root.line > 0) r["line"] = o.root.line;
+    json r = {{"kind", o.kind},
+              {"apiVersion", o.api_version},
+              {"name", o.name},
+              {"namespace", o.EffectiveNamespace()}};
+    if (o.live) {
+      r["url"] = o.file;
+    } else {
+      r["file"] = o.file;
+      r["document"] = o.document + 1;
+      if (!o.item_path.empty()) r["itemPath"] = o.item_path;
+      if (o.root.line > 0) r["line"] = o.root.line;
+    }
     const char* status = a.status[i] == ObjectStatus::kSkippedKind         ? "skipped"
                          : a.status[i] == ObjectStatus::kExcludedNamespace ? "excluded"
                                                                            : "pass";
@@ -175,8 +178,8 @@ std::string RenderJson(const Assessment& a, const std::string& version) {
                  {"message", f.message},
                  {"path", f.path},
                  {"remediation", f.check->remediation}};
-      if (f.line > 0) fj["line"] = f.line;
-      if (f.column > 0) fj["column"] = f.column;
+      if (!o.live && f.line > 0) fj["line"] = f.line;
+      if (!o.live && f.column > 0) fj["column"] = f.column;
       findings.push_back(fj);
     }
     if (!findings.empty()) status = "fail";
@@ -212,16 +215,19 @@ std::string RenderSarif(const Assessment& a, const std::string& version) {
   json results = json::array();
   for (const Finding& f : a.findings) {
     const Object& o = a.objects[f.object];
-    json physical = {{"artifactLocation", {{"uri", FileUri(o.file)}}}};
-    if (f.line > 0) {
-      json region = {{"startLine", f.line}};
-      if (f.column > 0) region["startColumn"] = f.column;
-      physical["region"] = region;
-    }
     json location = {
-        {"physicalLocation", physical},
         {"logicalLocations", json::array({{{"fullyQualifiedName", o.Reference() + "#" + f.path},
                                            {"kind", "object"}}})}};
+    // A live object has no file to point at: its logical location (namespace/kind/name) is it.
+    if (!o.live) {
+      json physical = {{"artifactLocation", {{"uri", FileUri(o.file)}}}};
+      if (f.line > 0) {
+        json region = {{"startLine", f.line}};
+        if (f.column > 0) region["startColumn"] = f.column;
+        physical["region"] = region;
+      }
+      location["physicalLocation"] = physical;
+    }
     results.push_back({{"ruleId", f.check->id},
                        {"ruleIndex", rule_index[f.check]},
                        {"level", SarifLevel(f.check->severity)},
@@ -236,6 +242,8 @@ std::string RenderSarif(const Assessment& a, const std::string& version) {
                              {"message", {{"text", e.message}}},
                              {"locations", json::array({{{"physicalLocation", physical}}})}});
   }
+  for (const std::string& w : a.warnings)
+    notifications.push_back({{"level", "warning"}, {"message", {{"text", w}}}});
   json run = {{"tool",
                {{"driver",
                  {{"name", "moat"},
@@ -266,7 +274,8 @@ std::string RenderJunit(const Assessment& a) {
     for (uint16_t c : a.evaluated[i]) {
       const CheckInfo* info = a.checks[c].check;
       cases << "    <testcase classname=\"" << XmlEscape(o.Reference()) << "\" name=\""
-            << XmlEscape(info->id) << "\" file=\"" << XmlEscape(o.file) << "\"";
+            << XmlEscape(info->id) << "\" file=\"" << XmlEscape(o.live ? o.Location(0) : o.file)
+            << "\"";
       auto it = by_check.find(info);
       if (it == by_check.end()) {
         cases << "/>\n";
@@ -275,7 +284,7 @@ std::string RenderJunit(const Assessment& a) {
       cases << ">\n      <failure type=\"" << SeverityName(info->severity) << "\" message=\""
             << XmlEscape(it->second.front()->message) << "\">";
       for (const Finding* f : it->second)
-        cases << XmlEscape(Location(o, f->line) + " " + f->path + ": " + f->message) << "\n";
+        cases << XmlEscape(o.Location(f->line) + " " + f->path + ": " + f->message) << "\n";
       cases << "</failure>\n    </testcase>\n";
     }
     total_tests += a.evaluated[i].size();
@@ -301,17 +310,21 @@ std::string RenderJunit(const Assessment& a) {
 std::string RenderTable(const Assessment& a) {
   std::ostringstream out;
   for (const LoadError& e : a.errors) out << "ERROR  " << e.ToString() << "\n";
-  if (!a.errors.empty()) out << "\n";
+  for (const std::string& w : a.warnings) out << "WARN   " << w << "\n";
+  if (!a.errors.empty() || !a.warnings.empty()) out << "\n";
   size_t last = SIZE_MAX;
   for (const Finding& f : a.findings) {
     const Object& o = a.objects[f.object];
     if (f.object != last) {
-      out << o.Reference() << "  (" << Location(o, o.root.line) << ")\n";
+      // A live object's location is its namespace/kind/name, already on every finding line.
+      out << o.Reference();
+      if (!o.live) out << "  (" << o.Location(o.root.line) << ")";
+      out << "\n";
       last = f.object;
     }
     char sev[16];
     std::snprintf(sev, sizeof sev, "%-8s", std::string(SeverityName(f.check->severity)).c_str());
-    out << "  " << sev << " " << f.check->id << "  " << Location(o, f.line) << "\n      "
+    out << "  " << sev << " " << f.check->id << "  " << o.Location(f.line) << "\n      "
         << f.message << "\n      at " << f.path << "\n";
   }
   if (!a.findings.empty()) out << "\n";
@@ -344,10 +357,12 @@ std::string RenderTable(const Assessment& a) {
   size_t assessed = 0;
   for (ObjectStatus s : a.status) assessed += s == ObjectStatus::kAssessed;
   out << "\n"
-      << a.objects.size() << " objects in " << a.files << " files: " << assessed << " assessed, "
-      << a.skipped << " skipped (kinds no check covers), " << a.excluded
-      << " in excluded namespaces; " << a.findings.size() << " findings, " << a.errors.size()
-      << " errors\n";
+      << a.objects.size() << " objects"
+      << (a.files > 0 ? " in " + std::to_string(a.files) + " files" : std::string()) << ": "
+      << assessed << " assessed, " << a.skipped << " skipped (kinds no check covers), "
+      << a.excluded << " in excluded namespaces; " << a.findings.size() << " findings, "
+      << a.errors.size() << " errors"
+      << (a.warnings.empty() ? "" : ", " + std::to_string(a.warnings.size()) + " warnings") << "\n";
   return out.str();
 }
 

@@ -105,6 +105,18 @@ std::string Object::Reference() const {
   return out;
 }
 
+std::string Object::Location(uint32_t line) const {
+  if (live) {
+    std::string out;
+    const std::string ns = EffectiveNamespace();
+    if (!ns.empty()) out = ns + "/";
+    return out + kind + "/" + (name.empty() ? std::string("<no name>") : name);
+  }
+  std::string out = file;
+  if (line > 0) out += ":" + std::to_string(line);
+  return out;
+}
+
 std::string Object::EffectiveNamespace() const {
   if (!namespace_name.empty()) return namespace_name;
   if (IsClusterScopedKind(kind)) return "";

@@ -78,10 +78,16 @@ struct Object {
   std::string kind;
   std::string name;
   std::string namespace_name;  // "" when the object does not say (cluster-scoped or default)
+  /// Read from a live cluster's API: `file` is the API URL it was listed from and lines are
+  /// positions in a response body, so reports name it by namespace/kind/name instead.
+  bool live = false;
   Value root;
 
   /// "Deployment/web" or "Deployment/shop/web".
   std::string Reference() const;
+  /// Where people find the object: "file:line" for manifests, "namespace/Kind/name" (or
+  /// "Kind/name" when cluster-scoped) for live objects.
+  std::string Location(uint32_t line) const;
   /// The namespace used for grouping: the object's own, "default" for namespaced kinds without
   /// one, "" for cluster-scoped kinds.
   std::string EffectiveNamespace() const;

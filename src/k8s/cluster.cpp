@@ -1,0 +1,245 @@
+#include "k8s/cluster.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+
+#include "artifact/source_util.h"
+#include "core/http.h"
+
+namespace moat::k8s {
+namespace {
+
+std::string ScalarOf(const Value* v) {
+  return v != nullptr && v->IsScalar() && !v->IsNull() ? v->text : std::string();
+}
+
+/// Query-string encoding for continue tokens (base64 with '+', '/', '=').
+std::string QueryEscape(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      char buffer[4];
+      std::snprintf(buffer, sizeof buffer, "%%%02X", c);
+      out += buffer;
+    }
+  }
+  return out;
+}
+
+void RemoveKeys(Value& map, std::initializer_list<std::string_view> keys) {
+  if (!map.IsMap()) return;
+  auto& entries = map.children;
+  entries.erase(std::remove_if(entries.begin(), entries.end(),
+                               [&](const Value& e) {
+                                 return std::find(keys.begin(), keys.end(), e.key) != keys.end();
+                               }),
+                entries.end());
+}
+
+Value KeyedString(std::string key, std::string text, uint32_t line) {
+  Value v = Value::Scalar(Value::Type::kString, std::move(text));
+  v.key = std::move(key);
+  v.line = line;
+  return v;
+}
+
+/// The message of a Status object in an error body, else the start of the body.
+std::string StatusMessage(const std::string& body) {
+  auto parsed = ParseYamlDocument(body, "status");
+  if (parsed.ok() && parsed->IsMap()) {
+    std::string message = ScalarOf(parsed->Get("message"));
+    if (!message.empty()) return message;
+  }
+  std::string start = body.substr(0, 200);
+  std::replace(start.begin(), start.end(), '\n', ' ');
+  return start;
+}
+
+std::string StatusText(long status) {
+  switch (status) {
+    case 401:
+      return "401 Unauthorized";
+    case 403:
+      return "403 Forbidden";
+    case 404:
+      return "404 Not Found";
+    case 410:
+      return "410 Gone";
+    default:
+      return std::to_string(status);
+  }
+}
+
+}  // namespace
+
+std::string ResourceKind::Path() const {
+  const bool core = api_version.find('/') == std::string::npos;
+  return (core ? "/api/" : "/apis/") + api_version + "/" + resource;
+}
+
+const std::vector<ResourceKind>& ClusterResourceKinds() {
+  static const std::vector<ResourceKind> kKinds = {
+      {"v1", "namespaces", "Namespace"},
+      {"v1", "pods", "Pod"},
+      {"v1", "replicationcontrollers", "ReplicationController"},
+      {"v1", "services", "Service"},
+      {"v1", "serviceaccounts", "ServiceAccount"},
+      {"v1", "secrets", "Secret", true},
+      {"v1", "configmaps", "ConfigMap", true},
+      {"apps/v1", "deployments", "Deployment"},
+      {"apps/v1", "statefulsets", "StatefulSet"},
+      {"apps/v1", "daemonsets", "DaemonSet"},
+      {"apps/v1", "replicasets", "ReplicaSet"},
+      {"batch/v1", "jobs", "Job"},
+      {"batch/v1", "cronjobs", "CronJob"},
+      {"networking.k8s.io/v1", "ingresses", "Ingress"},
+      {"networking.k8s.io/v1", "networkpolicies", "NetworkPolicy"},
+      {"rbac.authorization.k8s.io/v1", "roles", "Role"},
+      {"rbac.authorization.k8s.io/v1", "clusterroles", "ClusterRole"},
+      {"rbac.authorization.k8s.io/v1", "rolebindings", "RoleBinding"},
+      {"rbac.authorization.k8s.io/v1", "clusterrolebindings", "ClusterRoleBinding"},
+  };
+  return kKinds;
+}
+
+Result<std::string> ParseListPage(std::string_view body, const ResourceKind& kind,
+                                  const std::string& url, LoadResult& out) {
+  LoadLimits limits;
+  MOAT_ASSIGN_OR_RETURN(Value root, ParseYamlDocument(body, url, limits));
+  if (!root.IsMap()) {
+    return Fail(url, ": the response is a ", std::string(root.TypeName()), ", not a list");
+  }
+  const std::string list_kind = ScalarOf(root.Get("kind"));
+  if (list_kind == "Status") {
+    return Fail(url, ": the server answered with a Status: ", ScalarOf(root.Get("message")));
+  }
+  Value* items = const_cast<Value*>(root.Get("items"));
+  if (items != nullptr && !items->IsNull() && !items->IsSequence()) {
+    return Fail(url, ":", std::to_string(items->line), ": items is a ",
+                std::string(items->TypeName()), ", not a list");
+  }
+  const std::string continue_token = ScalarOf(root.Path({"metadata", "continue"}));
+  if (items == nullptr || items->IsNull()) return continue_token;
+
+  size_t index = 0;
+  for (Value& item : items->children) {
+    const std::string item_path = "items[" + std::to_string(index++) + "]";
+    if (!item.IsMap()) {
+      out.errors.push_back(
+          {url, item.line, item.column,
+           item_path + " is a " + std::string(item.TypeName()) + ", not an object"});
+      continue;
+    }
+    // List items leave out kind and apiVersion; the checks key on them.
+    RemoveKeys(item, {"kind", "apiVersion"});
+    item.children.insert(item.children.begin(),
+                         KeyedString("apiVersion", kind.api_version, item.line));
+    item.children.insert(item.children.begin(), KeyedString("kind", kind.kind, item.line));
+    Object object;
+    object.live = true;
+    object.item_path = item_path;
+    object.api_version = kind.api_version;
+    object.kind = kind.kind;
+    if (Value* metadata = const_cast<Value*>(item.Field("metadata")); metadata != nullptr) {
+      // Server bookkeeping nobody checks, and often the bulk of an object.
+      RemoveKeys(*metadata, {"managedFields"});
+      object.name = ScalarOf(metadata->Get("name"));
+      object.namespace_name = ScalarOf(metadata->Get("namespace"));
+    }
+    if (kind.metadata_only) RemoveKeys(item, {"data", "stringData", "binaryData"});
+    object.file = url.substr(0, url.find('?'));
+    if (!object.namespace_name.empty() || !object.name.empty()) {
+      // The object's own URL: where `kubectl get --raw` would find it.
+      const std::string path = kind.Path();
+      const size_t slash = path.rfind('/');
+      object.file = url.substr(0, url.find(path)) + path.substr(0, slash) +
+                    (object.namespace_name.empty() ? "" : "/namespaces/" + object.namespace_name) +
+                    path.substr(slash) + "/" + object.name;
+    }
+    object.root = std::move(item);
+    out.objects.push_back(std::move(object));
+  }
+  return continue_token;
+}
+
+Result<ClusterListing> ListCluster(const ClusterConnection& connection,
+                                   const ClusterListOptions& options) {
+  ClusterListing listing;
+  HttpRequest base;
+  base.headers = {{"Accept", "application/json"}};
+  if (!connection.token.empty()) {
+    base.headers.emplace_back("Authorization", "Bearer " + connection.token);
+  }
+  base.connect_timeout_seconds = options.connect_timeout_seconds;
+  base.timeout_seconds = options.request_timeout_seconds;
+  base.stall_timeout_seconds = 0;  // the whole-request timeout covers stalls
+  base.follow_redirects = false;   // an API server does not redirect list calls
+  base.verify_tls = !connection.insecure_skip_tls_verify;
+  base.ca_pem = connection.ca_pem;
+  base.client_cert_pem = connection.client_cert_pem;
+  base.client_key_pem = connection.client_key_pem;
+  if (connection.token.empty() && !connection.username.empty()) {
+    base.headers.emplace_back(
+        "Authorization", "Basic " + Base64Encode(connection.username + ":" + connection.password));
+  }
+
+  for (const ResourceKind& kind : ClusterResourceKinds()) {
+    KindListing kind_listing{kind.kind, 0, 0, 200};
+    std::string continue_token;
+    const size_t objects_before = listing.input.objects.size();
+    do {
+      if (kind_listing.pages >= options.max_pages_per_kind) {
+        listing.input.warnings.push_back("listing " + kind.resource + " (" + kind.api_version +
+                                         ") stopped after " + std::to_string(kind_listing.pages) +
+                                         " pages: the server keeps returning a continue token");
+        break;
+      }
+      HttpRequest request = base;
+      request.url =
+          connection.server + kind.Path() + "?limit=" + std::to_string(options.page_limit);
+      if (!continue_token.empty()) request.url += "&continue=" + QueryEscape(continue_token);
+      auto response = HttpFetch(request);
+      if (!response.ok()) {
+        return Fail("cannot list ", kind.resource, " from the Kubernetes API server ",
+                    connection.server, " (timeout ",
+                    std::to_string(options.request_timeout_seconds),
+                    " s per request): ", response.error().message);
+      }
+      kind_listing.status = response->status;
+      if (response->status == 401) {
+        return Fail("the Kubernetes API server ", connection.server,
+                    " rejected the credentials of context \"", connection.context,
+                    "\" (401 Unauthorized): ", StatusMessage(response->body));
+      }
+      if (response->status != 200) {
+        listing.input.warnings.push_back(
+            "cannot list " + kind.resource + " (" + kind.kind + ", " + kind.api_version +
+            "): " + StatusText(response->status) + ": " + StatusMessage(response->body) +
+            (kind_listing.pages > 0 ? " (after " + std::to_string(kind_listing.pages) +
+                                          " pages; those objects are assessed)"
+                                    : "; not assessed"));
+        break;
+      }
+      ++kind_listing.pages;
+      auto next = ParseListPage(response->body, kind, request.url, listing.input);
+      if (!next.ok()) {
+        listing.input.errors.push_back({request.url, 0, 0, next.error().message});
+        break;
+      }
+      if (!next->empty() && *next == continue_token) {
+        listing.input.errors.push_back(
+            {request.url, 0, 0, "the server returned the same continue token again"});
+        break;
+      }
+      continue_token = std::move(*next);
+    } while (!continue_token.empty());
+    kind_listing.objects = listing.input.objects.size() - objects_before;
+    listing.kinds.push_back(std::move(kind_listing));
+  }
+  return listing;
+}
+
+}  // namespace moat::k8s

@@ -1,0 +1,510 @@
+// `moat k8s cluster` against a loopback HTTPS API server that requires a client certificate and
+// serves recorded list responses (testdata/cluster/): pagination, a 403 for secrets, the
+// kubeconfig with inline certificate data, and a server that never answers.
+
+#include "k8s/cluster.h"
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "artifact/source_util.h"
+#include "core/bytes.h"
+#include "k8s/checks.h"
+#include "k8s/kubeconfig.h"
+#include "k8s/report.h"
+
+namespace moat::k8s {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string ReadText(const fs::path& path) {
+  auto text = ReadFileToString(path.string());
+  EXPECT_TRUE(text.ok()) << path;
+  return text.ok() ? *text : std::string();
+}
+
+void WriteText(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+}
+
+/// Listens on 127.0.0.1 on a free port; nobody is told the port is taken until it is.
+int ListenLoopback(int& port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::listen(fd, 16) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  socklen_t length = sizeof address;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  port = ntohs(address.sin_port);
+  return fd;
+}
+
+struct SeenRequest {
+  std::string target;  // path and query
+  std::string client_common_name;
+  std::string authorization;
+};
+
+/// An HTTPS server on loopback that, like an API server set up with --client-ca-file, refuses
+/// connections without a client certificate signed by its CA. One connection at a time, on its
+/// own thread; each reply closes the connection.
+class TlsApiServer {
+ public:
+  using Handler = std::function<std::pair<int, std::string>(const std::string& target)>;
+
+  TlsApiServer(const fs::path& pki, Handler handler) : handler_(std::move(handler)) {
+    ctx_ = SSL_CTX_new(TLS_server_method());
+    bool ok =
+        ctx_ != nullptr &&
+        SSL_CTX_use_certificate_chain_file(ctx_, (pki / "server.crt").c_str()) == 1 &&
+        SSL_CTX_use_PrivateKey_file(ctx_, (pki / "server.key").c_str(), SSL_FILETYPE_PEM) == 1 &&
+        SSL_CTX_load_verify_locations(ctx_, (pki / "ca.crt").c_str(), nullptr) == 1;
+    if (!ok) return;
+    SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+    listen_fd_ = ListenLoopback(port_);
+    if (listen_fd_ < 0) return;
+    thread_ = std::thread([this] { Loop(); });
+  }
+
+  ~TlsApiServer() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    if (listen_fd_ >= 0) ::close(listen_fd_);
+    if (ctx_ != nullptr) SSL_CTX_free(ctx_);
+  }
+
+  bool ready() const { return thread_.joinable(); }
+  std::string Url() const { return "https://127.0.0.1:" + std::to_string(port_); }
+  std::vector<SeenRequest> Requests() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return requests_;
+  }
+  int HandshakeFailures() const { return handshake_failures_; }
+
+ private:
+  void Loop() {
+    while (!stop_) {
+      pollfd poll_fd{listen_fd_, POLLIN, 0};
+      if (::poll(&poll_fd, 1, 50) <= 0) continue;
+      int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) continue;
+      // A client that stalls must not stall the test.
+      timeval timeout{5, 0};
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+      ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+      Serve(fd);
+      ::close(fd);
+    }
+  }
+
+  void Serve(int fd) {
+    SSL* ssl = SSL_new(ctx_);
+    SSL_set_fd(ssl, fd);
+    if (SSL_accept(ssl) != 1) {
+      ++handshake_failures_;
+      ERR_clear_error();
+      SSL_free(ssl);
+      return;
+    }
+    std::string buffer;
+    char chunk[4096];
+    while (buffer.find("\r\n\r\n") == std::string::npos && buffer.size() < (1u << 20)) {
+      int n = SSL_read(ssl, chunk, sizeof chunk);
+      if (n <= 0) break;
+      buffer.append(chunk, static_cast<size_t>(n));
+    }
+    SeenRequest seen;
+    const size_t first_space = buffer.find(' ');
+    const size_t second_space = buffer.find(' ', first_space + 1);
+    if (first_space != std::string::npos && second_space != std::string::npos) {
+      seen.target = buffer.substr(first_space + 1, second_space - first_space - 1);
+    }
+    const size_t auth = buffer.find("\r\nAuthorization: ");
+    if (auth != std::string::npos) {
+      const size_t start = auth + 17;
+      seen.authorization = buffer.substr(start, buffer.find("\r\n", start) - start);
+    }
+    if (X509* peer = SSL_get1_peer_certificate(ssl)) {
+      char name[256] = {0};
+      X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, name, sizeof name);
+      seen.client_common_name = name;
+      X509_free(peer);
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      requests_.push_back(seen);
+    }
+    auto [status, body] = handler_(seen.target);
+    const std::string reply = "HTTP/1.1 " + std::to_string(status) +
+                              " Status\r\nContent-Type: application/json\r\nContent-Length: " +
+                              std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+    SSL_write(ssl, reply.data(), static_cast<int>(reply.size()));
+    SSL_shutdown(ssl);
+    SSL_free(ssl);
+  }
+
+  Handler handler_;
+  SSL_CTX* ctx_ = nullptr;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> handshake_failures_{0};
+  std::thread thread_;
+  mutable std::mutex mutex_;
+  std::vector<SeenRequest> requests_;
+};
+
+const fs::path kRecorded = fs::path(MOAT_SOURCE_DIR) / "src/k8s/testdata/cluster";
+
+/// The query parameter `name` of a request target, percent-decoded.
+std::string QueryParameter(const std::string& target, const std::string& name) {
+  const size_t question = target.find('?');
+  if (question == std::string::npos) return "";
+  std::string query = target.substr(question + 1);
+  size_t start = 0;
+  while (start < query.size()) {
+    size_t end = query.find('&', start);
+    if (end == std::string::npos) end = query.size();
+    const std::string pair = query.substr(start, end - start);
+    start = end + 1;
+    if (pair.rfind(name + "=", 0) != 0) continue;
+    std::string value;
+    for (size_t i = name.size() + 1; i < pair.size(); ++i) {
+      if (pair[i] == '%' && i + 2 < pair.size()) {
+        value += static_cast<char>(std::stoi(pair.substr(i + 1, 2), nullptr, 16));
+        i += 2;
+      } else {
+        value += pair[i];
+      }
+    }
+    return value;
+  }
+  return "";
+}
+
+/// Serves the recordings like an API server: <resource>.json for the first page,
+/// <resource>-2.json for the page its continue token points at, a Status document with its own
+/// code, and an empty list for kinds nothing was recorded for.
+std::pair<int, std::string> ServeRecorded(const std::string& target) {
+  const std::string path = target.substr(0, target.find('?'));
+  for (const ResourceKind& kind : ClusterResourceKinds()) {
+    if (kind.Path() != path) continue;
+    fs::path file = kRecorded / (kind.resource + ".json");
+    if (!fs::exists(file)) {
+      return {200, "{\"kind\":\"" + kind.kind + "List\",\"apiVersion\":\"" + kind.api_version +
+                       "\",\"metadata\":{\"resourceVersion\":\"48213\"},\"items\":[]}"};
+    }
+    std::string body = ReadText(file);
+    const std::string token = QueryParameter(target, "continue");
+    if (!token.empty()) {
+      auto first = ParseYamlDocument(body, file.string());
+      const Value* recorded = first.ok() ? first->Path({"metadata", "continue"}) : nullptr;
+      if (recorded == nullptr || recorded->text != token) {
+        return {410, R"({"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Expired",)"
+                     R"("message":"continue token not recognised","code":410})"};
+      }
+      body = ReadText(kRecorded / (kind.resource + "-2.json"));
+    }
+    auto parsed = ParseYamlDocument(body, file.string());
+    if (parsed.ok() && parsed->Get("kind") != nullptr && parsed->Get("kind")->text == "Status") {
+      return {static_cast<int>(*parsed->Get("code")->Int()), body};
+    }
+    if (QueryParameter(target, "limit") != "500") return {400, "limit missing"};
+    return {200, body};
+  }
+  return {404, R"({"kind":"Status","apiVersion":"v1","status":"Failure","reason":"NotFound",)"
+               R"("message":"the server could not find the requested resource","code":404})"};
+}
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate, made with the openssl
+/// command line once for all tests of the suite.
+class ClusterTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    char dir_template[] = "/tmp/moat-k8s-cluster-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir_template), nullptr);
+    pki_ = dir_template;
+    const std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    WriteText(pki_ / "server.ext",
+              "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
+    WriteText(pki_ / "client.ext", "extendedKeyUsage=clientAuth\n");
+    const std::string commands =
+        "cd " + pki_.string() + " && openssl req -x509" + ec +
+        " -keyout ca.key -out ca.crt -days 2 -subj /CN=moat-test-ca && openssl req" + ec +
+        " -keyout server.key -out server.csr -subj /CN=kube-apiserver && openssl x509 -req -in "
+        "server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -out server.crt -extfile "
+        "server.ext && openssl req" +
+        ec +
+        " -keyout client.key -out client.csr -subj /O=system:masters/CN=moat-test && openssl "
+        "x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -out "
+        "client.crt -extfile client.ext";
+    ASSERT_EQ(std::system(("(" + commands + ") >/dev/null 2>&1").c_str()), 0) << commands;
+  }
+  static void TearDownTestSuite() {
+    std::error_code ec;
+    fs::remove_all(pki_, ec);
+  }
+
+  /// A kubeconfig with everything inline, as `kubeadm kubeconfig user` writes it.
+  std::string Kubeconfig(const std::string& server, bool with_client_certificate = true) {
+    std::string user = "  user:\n";
+    if (with_client_certificate) {
+      user += "    client-certificate-data: " + Base64Encode(ReadText(pki_ / "client.crt")) +
+              "\n    client-key-data: " + Base64Encode(ReadText(pki_ / "client.key")) + "\n";
+    } else {
+      user += "    token: not-a-certificate\n";
+    }
+    return "apiVersion: v1\nkind: Config\npreferences: {}\nclusters:\n- name: test\n  cluster:\n"
+           "    server: " +
+           server + "\n    certificate-authority-data: " + Base64Encode(ReadText(pki_ / "ca.crt")) +
+           "\ncontexts:\n- name: test-admin\n  context:\n    cluster: test\n    user: admin\n"
+           "current-context: test-admin\nusers:\n- name: admin\n" +
+           user;
+  }
+
+  Result<ClusterConnection> Connect(const std::string& server, bool with_client_certificate) {
+    const fs::path path = pki_ / "kubeconfig";
+    WriteText(path, Kubeconfig(server, with_client_certificate));
+    return LoadKubeconfig({path.string()}, "");
+  }
+
+  static fs::path pki_;
+};
+
+fs::path ClusterTest::pki_;
+
+const Finding* FindingAt(const Assessment& a, const std::string& check,
+                         const std::string& location) {
+  for (const Finding& f : a.findings) {
+    if (f.check->id == check && a.objects[f.object].Location(f.line) == location) return &f;
+  }
+  return nullptr;
+}
+
+TEST_F(ClusterTest, ListsEveryKindPageByPageWithAClientCertificate) {
+  TlsApiServer server(pki_, ServeRecorded);
+  ASSERT_TRUE(server.ready());
+  auto connection = Connect(server.Url(), true);
+  ASSERT_TRUE(connection.ok()) << connection.error().message;
+  EXPECT_EQ(connection->context, "test-admin");
+
+  auto listing = ListCluster(*connection, ClusterListOptions{});
+  ASSERT_TRUE(listing.ok()) << listing.error().message;
+  EXPECT_TRUE(listing->input.errors.empty()) << listing->input.errors.front().ToString();
+  EXPECT_EQ(server.HandshakeFailures(), 0);
+
+  // Every request carried the client certificate.
+  const std::vector<SeenRequest> requests = server.Requests();
+  ASSERT_FALSE(requests.empty());
+  for (const SeenRequest& r : requests) EXPECT_EQ(r.client_common_name, "moat-test") << r.target;
+
+  // Every kind was asked for; pods took two pages, the second with the first page's token.
+  EXPECT_EQ(listing->kinds.size(), ClusterResourceKinds().size());
+  size_t pod_requests = 0;
+  bool continued = false;
+  for (const SeenRequest& r : requests) {
+    if (r.target.rfind("/api/v1/pods?", 0) != 0) continue;
+    ++pod_requests;
+    continued |= QueryParameter(r.target, "continue").rfind("eyJ2Ijoib", 0) == 0;
+  }
+  EXPECT_EQ(pod_requests, 2u);
+  EXPECT_TRUE(continued);
+  for (const KindListing& kind : listing->kinds) {
+    if (kind.kind == "Pod") {
+      EXPECT_EQ(kind.pages, 2u);
+      EXPECT_EQ(kind.objects, 3u);
+    }
+    if (kind.kind == "Secret") {
+      EXPECT_EQ(kind.status, 403);
+    }
+  }
+
+  // The forbidden kind is a warning that names it and the status; the rest is assessed.
+  ASSERT_EQ(listing->input.warnings.size(), 1u);
+  const std::string& warning = listing->input.warnings.front();
+  EXPECT_NE(warning.find("secrets"), std::string::npos) << warning;
+  EXPECT_NE(warning.find("403 Forbidden"), std::string::npos) << warning;
+  EXPECT_NE(warning.find("cannot list resource \"secrets\""), std::string::npos) << warning;
+
+  // List items get their kind and apiVersion; ConfigMap data is never kept.
+  for (const Object& o : listing->input.objects) {
+    EXPECT_TRUE(o.live);
+    ASSERT_NE(o.root.Get("kind"), nullptr);
+    EXPECT_EQ(o.root.Get("kind")->text, o.kind);
+    EXPECT_EQ(o.root.Get("apiVersion")->text, o.api_version);
+    EXPECT_EQ(o.root.Path({"metadata", "managedFields"}), nullptr);
+    if (o.kind == "ConfigMap") {
+      EXPECT_EQ(o.root.Get("data"), nullptr);
+    }
+  }
+
+  auto assessment = Assess(std::move(listing->input), AssessOptions{});
+  ASSERT_TRUE(assessment.ok()) << assessment.error().message;
+  const Assessment& a = *assessment;
+  // Page one: a privileged container; page two: a pod in the host's namespaces.
+  EXPECT_NE(FindingAt(a, "pss-baseline-privileged", "shop/Pod/cart-5f8c9d6b47-qdx7k"), nullptr);
+  EXPECT_NE(FindingAt(a, "pss-baseline-host-namespaces", "shop/Pod/debug-node-2"), nullptr);
+  EXPECT_NE(FindingAt(a, "pss-baseline-privileged", "shop/Deployment/cart"), nullptr);
+  EXPECT_NE(FindingAt(a, "wl-image-tag", "shop/Deployment/storefront"), nullptr);
+  EXPECT_NE(FindingAt(a, "net-sensitive-exposure", "shop/Service/orders-db"), nullptr);
+  EXPECT_NE(FindingAt(a, "rbac-cluster-admin-binding", "ClusterRoleBinding/ci-deployer-admin"),
+            nullptr);
+  EXPECT_NE(FindingAt(a, "rbac-anonymous-grant", "ClusterRoleBinding/ci-deployer-admin"), nullptr);
+  // kube-system is excluded by default, so the coredns pod yields nothing.
+  for (const Finding& f : a.findings) {
+    EXPECT_NE(a.objects[f.object].namespace_name, "kube-system") << f.check->id;
+  }
+  ASSERT_EQ(a.warnings.size(), 1u);
+
+  auto table = RenderAssessment(a, "table", "test");
+  ASSERT_TRUE(table.ok());
+  EXPECT_NE(table->find("WARN   cannot list secrets"), std::string::npos) << *table;
+  EXPECT_NE(table->find("shop/Pod/debug-node-2"), std::string::npos);
+  auto json = RenderAssessment(a, "json", "test");
+  ASSERT_TRUE(json.ok());
+  EXPECT_NE(
+      json->find("\"url\": \"" + server.Url() + "/api/v1/namespaces/shop/pods/debug-node-2\""),
+      std::string::npos);
+}
+
+TEST_F(ClusterTest, KindsTheServerDoesNotServeAreWarningsTheRestIsAssessed) {
+  // An older or trimmed-down server: no networking.k8s.io group, and a failing cronjobs list.
+  TlsApiServer server(pki_, [](const std::string& target) -> std::pair<int, std::string> {
+    if (target.rfind("/apis/networking.k8s.io/", 0) == 0) {
+      return {404, R"({"kind":"Status","apiVersion":"v1","status":"Failure",)"
+                   R"("message":"the server could not find the requested resource",)"
+                   R"("reason":"NotFound","details":{},"code":404})"};
+    }
+    if (target.rfind("/apis/batch/v1/cronjobs", 0) == 0) return {500, "etcdserver: timeout"};
+    return ServeRecorded(target);
+  });
+  ASSERT_TRUE(server.ready());
+  auto connection = Connect(server.Url(), true);
+  ASSERT_TRUE(connection.ok()) << connection.error().message;
+  auto listing = ListCluster(*connection, ClusterListOptions{});
+  ASSERT_TRUE(listing.ok()) << listing.error().message;
+  std::string warnings;
+  for (const std::string& w : listing->input.warnings) warnings += w + "\n";
+  EXPECT_EQ(listing->input.warnings.size(), 4u) << warnings;
+  EXPECT_NE(warnings.find("cannot list ingresses (Ingress, networking.k8s.io/v1): 404 Not Found"),
+            std::string::npos)
+      << warnings;
+  EXPECT_NE(warnings.find("cannot list networkpolicies"), std::string::npos) << warnings;
+  EXPECT_NE(warnings.find("cannot list cronjobs (CronJob, batch/v1): 500: etcdserver: timeout"),
+            std::string::npos)
+      << warnings;
+  size_t pods = 0;
+  for (const Object& o : listing->input.objects) pods += o.kind == "Pod";
+  EXPECT_EQ(pods, 3u);
+}
+
+TEST_F(ClusterTest, RejectedCredentialsEndTheListing) {
+  TlsApiServer server(pki_, [](const std::string&) -> std::pair<int, std::string> {
+    return {401, R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",)"
+                 R"("message":"Unauthorized","reason":"Unauthorized","code":401})"};
+  });
+  ASSERT_TRUE(server.ready());
+  auto connection = Connect(server.Url(), true);
+  ASSERT_TRUE(connection.ok());
+  auto listing = ListCluster(*connection, ClusterListOptions{});
+  ASSERT_FALSE(listing.ok());
+  EXPECT_NE(listing.error().message.find("rejected the credentials of context \"test-admin\" "
+                                         "(401 Unauthorized): Unauthorized"),
+            std::string::npos)
+      << listing.error().message;
+  EXPECT_EQ(server.Requests().size(), 1u);  // no point asking for the other kinds
+}
+
+TEST_F(ClusterTest, ServerRefusesAClientWithoutCertificate) {
+  TlsApiServer server(pki_, ServeRecorded);
+  ASSERT_TRUE(server.ready());
+  auto connection = Connect(server.Url(), false);
+  ASSERT_TRUE(connection.ok()) << connection.error().message;
+  ClusterListOptions options;
+  options.request_timeout_seconds = 10;
+  auto listing = ListCluster(*connection, options);
+  ASSERT_FALSE(listing.ok());
+  EXPECT_NE(listing.error().message.find(server.Url()), std::string::npos)
+      << listing.error().message;
+  EXPECT_GE(server.HandshakeFailures(), 1);
+}
+
+TEST_F(ClusterTest, UnknownCertificateAuthorityIsATlsError) {
+  TlsApiServer server(pki_, ServeRecorded);
+  ASSERT_TRUE(server.ready());
+  auto connection = Connect(server.Url(), true);
+  ASSERT_TRUE(connection.ok());
+  connection->ca_pem.clear();  // the system store does not know the test CA
+  auto listing = ListCluster(*connection, ClusterListOptions{});
+  ASSERT_FALSE(listing.ok());
+  EXPECT_NE(listing.error().message.find("cannot list namespaces"), std::string::npos)
+      << listing.error().message;
+}
+
+TEST_F(ClusterTest, ServerThatNeverAnswersTimesOut) {
+  // The kernel completes the TCP handshake for the backlog; nobody ever speaks TLS.
+  int port = 0;
+  const int fd = ListenLoopback(port);
+  ASSERT_GE(fd, 0);
+  auto connection = Connect("https://127.0.0.1:" + std::to_string(port), true);
+  ASSERT_TRUE(connection.ok()) << connection.error().message;
+  ClusterListOptions options;
+  options.request_timeout_seconds = 1;
+  const auto started = std::chrono::steady_clock::now();
+  auto listing = ListCluster(*connection, options);
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  ::close(fd);
+  ASSERT_FALSE(listing.ok());
+  const std::string& message = listing.error().message;
+  EXPECT_NE(message.find("timed out"), std::string::npos) << message;
+  EXPECT_NE(message.find("timeout 1 s per request"), std::string::npos) << message;
+  EXPECT_NE(message.find("127.0.0.1:" + std::to_string(port)), std::string::npos) << message;
+  // One request gave up; the listing did not go on to wait on every other kind.
+  EXPECT_LT(elapsed, std::chrono::seconds(5));
+}
+
+TEST(ClusterListPage, StatusAndMalformedPagesAreErrors) {
+  const ResourceKind& pods = ClusterResourceKinds()[1];
+  LoadResult out;
+  EXPECT_FALSE(
+      ParseListPage(R"({"kind":"Status","message":"nope","code":500})", pods, "u", out).ok());
+  EXPECT_FALSE(ParseListPage("[1, 2]", pods, "u", out).ok());
+  EXPECT_FALSE(ParseListPage(R"({"kind":"PodList","items":{"a":1}})", pods, "u", out).ok());
+  EXPECT_FALSE(ParseListPage("{\"kind\": [", pods, "u", out).ok());
+  auto token = ParseListPage(R"({"kind":"PodList","metadata":{},"items":[3, {"metadata":{}}]})",
+                             pods, "https://h/api/v1/pods?limit=500", out);
+  ASSERT_TRUE(token.ok()) << token.error().message;
+  EXPECT_EQ(*token, "");
+  ASSERT_EQ(out.errors.size(), 1u);  // items[0] is not an object
+  ASSERT_EQ(out.objects.size(), 1u);
+  EXPECT_EQ(out.objects[0].kind, "Pod");
+  EXPECT_EQ(out.objects[0].Location(7), "default/Pod/<no name>");
+}
+
+}  // namespace
+}  // namespace moat::k8s
