@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "core/bytes.h"
 #include "core/log.h"
+#include "core/text_format.h"
 
 namespace moat::cli {
 namespace {
@@ -27,15 +28,6 @@ struct BenchOptions {
   std::string docker_host;
   size_t threads = 8;
 };
-
-std::string NowUtc() {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
-}
 
 int RunBenchDocker(const BenchOptions& options) {
   using namespace moat::bench;
@@ -61,7 +53,7 @@ int RunBenchDocker(const BenchOptions& options) {
   for (const auto& note : notes) log::Warn(note);
   BenchReport report = docker::AssessDocker(facts, selection);
   report.tool_version = MOAT_VERSION;
-  report.timestamp = NowUtc();
+  report.timestamp = NowRfc3339Utc();
   report.notes = notes;
   auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started);
   log::Debug("bench docker: " + std::to_string(report.results.size()) + " controls in " +

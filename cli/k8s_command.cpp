@@ -15,6 +15,7 @@
 #include "cli/commands.h"
 #include "core/bytes.h"
 #include "core/log.h"
+#include "core/text_format.h"
 #include "k8s/checks.h"
 #include "k8s/cluster.h"
 #include "k8s/kubeconfig.h"
@@ -158,15 +159,6 @@ int RunCluster(const K8sOptions& o) {
   return AssessAndReport(o, options, std::move(listing->input));
 }
 
-std::string NowUtc() {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
-}
-
 int RunNode(const NodeOptions& o) {
   bench::Selection selection{bench::SplitPatterns(o.check), bench::SplitPatterns(o.skip), o.level};
   std::vector<std::string> ids;
@@ -185,7 +177,7 @@ int RunNode(const NodeOptions& o) {
   for (const auto& note : notes) log::Warn(note);
   bench::BenchReport report = k8s::node::AssessNode(facts, selection);
   report.tool_version = MOAT_VERSION;
-  report.timestamp = NowUtc();
+  report.timestamp = NowRfc3339Utc();
   report.notes = notes;
   auto rendered = bench::RenderBenchReport(report, o.format);
   if (!rendered.ok()) {

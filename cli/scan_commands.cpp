@@ -17,6 +17,7 @@
 #include "cli/commands.h"
 #include "cli/scan_report.h"
 #include "core/log.h"
+#include "core/text_format.h"
 #include "match/filter.h"
 #include "match/match.h"
 #include "report/report.h"
@@ -40,15 +41,6 @@ void AddOutputOptions(CLI::App& command, OutputOptions& options) {
       ->capture_default_str();
   command.add_option("--parallel", options.threads, "Layers analyzed at once (0 = one per core)")
       ->capture_default_str();
-}
-
-std::string NowRfc3339() {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
 }
 
 ScanOptions MakeScanOptions(const OutputOptions& output, const GlobalOptions& global) {
@@ -270,7 +262,7 @@ int ScanAndReport(const std::function<Result<Inventory>()>& scan, const OutputOp
     match::ApplyFilters(*inventory, filters);
   }
   for (const auto& warning : inventory->warnings) log::Warn(warning);
-  ReportContext context{MOAT_VERSION, NowRfc3339()};
+  ReportContext context{MOAT_VERSION, NowRfc3339Utc()};
   auto text = RenderInventory(*inventory, output.format, context);
   if (!text.ok()) {
     log::Error(text.error().message);

@@ -4,6 +4,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "core/text_format.h"
+
 namespace moat::bench {
 namespace {
 
@@ -183,34 +185,6 @@ std::string RenderSarif(const BenchReport& report) {
   return sarif.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
-std::string Xml(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        // Control characters other than tab/newline are not allowed in XML 1.0.
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') {
-          out += '?';
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
-
 std::string RenderJunit(const BenchReport& report) {
   std::string suites;
   size_t total_tests = 0, total_failures = 0, total_skipped = 0;
@@ -223,27 +197,27 @@ std::string RenderJunit(const BenchReport& report) {
         std::string body;
         for (const auto& line : r->outcome.evidence) body += line + "\n";
         std::string name = r->control.id + " " + r->control.title;
-        cases += "    <testcase classname=\"cis-docker." + Xml(group) + "\" name=\"" + Xml(name) +
-                 "\">\n";
+        cases += "    <testcase classname=\"cis-docker." + XmlEscape(group) + "\" name=\"" +
+                 XmlEscape(name) + "\">\n";
         std::string reason = r->outcome.reason.empty() ? std::string(StatusName(r->outcome.status))
                                                        : r->outcome.reason;
         if (r->outcome.status == Status::kFail) {
           ++failures;
-          cases += "      <failure message=\"" + Xml(r->control.title) + "\" type=\"FAIL\">" +
-                   Xml(body + "Remediation: " + r->control.remediation) + "</failure>\n";
+          cases += "      <failure message=\"" + XmlEscape(r->control.title) + "\" type=\"FAIL\">" +
+                   XmlEscape(body + "Remediation: " + r->control.remediation) + "</failure>\n";
         } else if (r->outcome.status == Status::kNotApplicable ||
                    r->outcome.status == Status::kManual) {
           ++skipped;
           cases += "      <skipped message=\"" +
-                   Xml(std::string(StatusName(r->outcome.status)) + ": " + reason) + "\"/>\n";
+                   XmlEscape(std::string(StatusName(r->outcome.status)) + ": " + reason) + "\"/>\n";
         }
         cases += "      <system-out>" +
-                 Xml(std::string(StatusName(r->outcome.status)) + "\n" +
-                     (r->outcome.reason.empty() ? "" : reason + "\n") + body) +
+                 XmlEscape(std::string(StatusName(r->outcome.status)) + "\n" +
+                           (r->outcome.reason.empty() ? "" : reason + "\n") + body) +
                  "</system-out>\n    </testcase>\n";
       }
     }
-    suites += "  <testsuite name=\"" + Xml(section + " " + GroupTitle(report, section)) +
+    suites += "  <testsuite name=\"" + XmlEscape(section + " " + GroupTitle(report, section)) +
               "\" tests=\"" + std::to_string(tests) + "\" failures=\"" + std::to_string(failures) +
               "\" errors=\"0\" skipped=\"" + std::to_string(skipped) + "\">\n" + cases +
               "  </testsuite>\n";
@@ -252,7 +226,7 @@ std::string RenderJunit(const BenchReport& report) {
     total_skipped += skipped;
   }
   return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"" +
-         Xml(report.benchmark + " " + report.benchmark_version) + "\" tests=\"" +
+         XmlEscape(report.benchmark + " " + report.benchmark_version) + "\" tests=\"" +
          std::to_string(total_tests) + "\" failures=\"" + std::to_string(total_failures) +
          "\" errors=\"0\" skipped=\"" + std::to_string(total_skipped) + "\">\n" + suites +
          "</testsuites>\n";

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/text_format.h"
+
 namespace moat::k8s {
 namespace {
 
@@ -49,36 +51,6 @@ std::string FileUri(const std::string& path) {
       char buffer[4];
       std::snprintf(buffer, sizeof buffer, "%%%02X", c);
       out += buffer;
-    }
-  }
-  return out;
-}
-
-std::string XmlEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') {
-          out += ' ';
-        } else {
-          out += c;
-        }
     }
   }
   return out;

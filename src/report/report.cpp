@@ -9,27 +9,16 @@
 #include <ctime>
 
 #include "core/sha256.h"
+#include "core/text_format.h"
 #include "purl/purl.h"
 #include "report/render.h"
 
 namespace moat {
 namespace report {
-namespace {
-
-std::string UtcNow() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return buffer;
-}
-
-}  // namespace
 
 PreparedInventory Prepare(const Inventory& inventory, const ReportContext& context) {
   PreparedInventory prepared{inventory, context};
-  if (prepared.context.timestamp.empty()) prepared.context.timestamp = UtcNow();
+  if (prepared.context.timestamp.empty()) prepared.context.timestamp = NowRfc3339Utc();
   SortPackages(prepared.inventory.packages);
   for (Package& package : prepared.inventory.packages) {
     if (package.purl.empty()) package.purl = PurlForPackage(package, prepared.inventory.os);

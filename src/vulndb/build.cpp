@@ -19,6 +19,7 @@
 #include <unordered_set>
 
 #include "core/log.h"
+#include "core/text_format.h"
 #include "vulndb/codec.h"
 #include "vulndb/cvss.h"
 #include "vulndb/ingest.h"
@@ -55,18 +56,10 @@ std::optional<FeedKind> ParseFeedKind(std::string_view name) {
 
 namespace {
 
-std::string FormatTime(std::time_t t) {
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
-}
-
 std::string FileDate(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return "";
-  return FormatTime(st.st_mtime);
+  return FormatRfc3339Utc(st.st_mtime);
 }
 
 std::string DefaultSourceName(const FeedInput& input) {
@@ -440,7 +433,8 @@ class Builder {
       MOAT_TRY(wrap(insert_meta.Text(1, "schema_version")
                         .Text(2, std::to_string(codec::kSchemaVersion))
                         .Run()));
-      MOAT_TRY(wrap(insert_meta.Text(1, "built_at").Text(2, FormatTime(std::time(nullptr))).Run()));
+      MOAT_TRY(wrap(
+          insert_meta.Text(1, "built_at").Text(2, FormatRfc3339Utc(std::time(nullptr))).Run()));
     }
     MOAT_TRY(wrap(db.Exec("COMMIT")));
     return Ok();
