@@ -4,18 +4,15 @@
 //   moat k8s node                CIS Kubernetes Benchmark section 4 on this worker node
 //   moat k8s checks              the check catalogue
 
-#include <sys/stat.h>
-
 #include <CLI/CLI.hpp>
 #include <ctime>
 #include <memory>
 #include <sstream>
 
-#include "bench/output.h"
+#include "cli/bench_report.h"
 #include "cli/commands.h"
 #include "core/bytes.h"
 #include "core/log.h"
-#include "core/text_format.h"
 #include "k8s/checks.h"
 #include "k8s/cluster.h"
 #include "k8s/kubeconfig.h"
@@ -44,16 +41,6 @@ struct K8sOptions {
   bool in_cluster = false;
   long request_timeout = 30;
   size_t page_limit = 500;
-};
-
-struct NodeOptions {
-  std::string format = "table";
-  std::string output;
-  int exit_code = 0;
-  std::string check;
-  std::string skip;
-  int level = 0;
-  std::string host_root = "/";
 };
 
 std::vector<std::string> SplitList(const std::string& text) {
@@ -159,48 +146,19 @@ int RunCluster(const K8sOptions& o) {
   return AssessAndReport(o, options, std::move(listing->input));
 }
 
-int RunNode(const NodeOptions& o) {
-  bench::Selection selection{bench::SplitPatterns(o.check), bench::SplitPatterns(o.skip), o.level};
+int RunNode(const BenchCommandOptions& o) {
   std::vector<std::string> ids;
   for (const auto& check : k8s::node::NodeChecks()) ids.push_back(check.control.id);
-  if (auto valid = bench::ValidateSelection(ids, selection); !valid.ok()) {
-    log::Error("k8s node: " + valid.error().message);
-    return kExitError;
-  }
-  struct stat st {};
-  if (::stat(o.host_root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    log::Error("k8s node: --host-root " + o.host_root + " is not a directory");
-    return kExitError;
-  }
+  auto selection = PrepareBenchSelection(o, ids, "k8s node");
+  if (!selection) return kExitError;
   std::vector<std::string> notes;
   k8s::node::NodeFacts facts = k8s::node::CollectNodeFacts({o.host_root}, notes);
   for (const auto& note : notes) log::Warn(note);
-  bench::BenchReport report = k8s::node::AssessNode(facts, selection);
-  report.tool_version = MOAT_VERSION;
-  report.timestamp = NowRfc3339Utc();
-  report.notes = notes;
-  auto rendered = bench::RenderBenchReport(report, o.format);
-  if (!rendered.ok()) {
-    log::Error(rendered.error().message);
-    return kExitError;
-  }
-  if (auto written = WriteOutput(o.output, *rendered); !written.ok()) {
-    log::Error(written.error().message);
-    return kExitError;
-  }
   // NOT_APPLICABLE everywhere means no kubelet was found either: nothing was assessed.
-  size_t assessed = 0;
-  for (const auto& r : report.results) {
-    if (r.outcome.status != bench::Status::kWarn &&
-        r.outcome.status != bench::Status::kNotApplicable)
-      ++assessed;
-  }
-  if (assessed == 0 && !report.results.empty()) {
-    log::Error("k8s node: no control could be assessed (is this a Kubernetes node? --host-root?)");
-    return kExitError;
-  }
-  if (o.exit_code != 0 && report.totals.fail > 0) return o.exit_code;
-  return kExitOk;
+  return WriteBenchReport(k8s::node::AssessNode(facts, *selection), notes, o,
+                          {bench::Status::kWarn, bench::Status::kNotApplicable},
+                          "k8s node: no control could be assessed (is this a Kubernetes node? "
+                          "--host-root?)");
 }
 
 /// The assessment flags shared by `manifests` and `cluster`.
@@ -273,24 +231,11 @@ void AddK8sCommand(CLI::App& app, const GlobalOptions& global, Action& action) {
     action = [cluster_options] { return RunCluster(*cluster_options); };
   });
 
-  auto node_options = std::make_shared<NodeOptions>();
+  auto node_options = std::make_shared<BenchCommandOptions>();
   auto* node = k8s->add_subcommand(
       "node", "CIS Kubernetes Benchmark v1.12 section 4 (worker node: kubelet, kube-proxy)");
-  node->add_option("-f,--format", node_options->format, "Output format")
-      ->check(CLI::IsMember({"table", "json", "sarif", "junit"}))
-      ->capture_default_str();
-  node->add_option("-o,--output", node_options->output, "Write the report to this file");
-  node->add_option("--exit-code", node_options->exit_code,
-                   "Exit with this code when any control FAILs (default 0)");
-  node->add_option("--check", node_options->check,
-                   "Only these controls: ids, groups or globs (\"4.2.1,4.2.6\", \"4.1.*\", "
-                   "\"4.2\")");
-  node->add_option("--skip", node_options->skip, "Skip these controls (same syntax as --check)");
-  node->add_option("--level", node_options->level,
-                   "Only controls of CIS profile level <= N (1 or 2)");
-  node->add_option("--host-root", node_options->host_root,
-                   "The node's root filesystem (every path, /proc too, is read under it)")
-      ->capture_default_str();
+  AddBenchCommandOptions(*node, *node_options, "\"4.2.1,4.2.6\", \"4.1.*\", \"4.2\"",
+                         "The node's root filesystem (every path, /proc too, is read under it)");
   node->callback(
       [&action, node_options] { action = [node_options] { return RunNode(*node_options); }; });
 
