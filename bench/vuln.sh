@@ -4,9 +4,8 @@
 #     databases, the KEV catalogue, and the Debian tracker, Wolfi/Chainguard secdb, AlmaLinux/
 #     Rocky/Ubuntu OSV, NVD 2.0 and EPSS samples): time, size, peak RSS;
 #  2. the projection for the full Debian feed: a Debian Security Tracker JSON of the real one's
-#     scale (every source package of bookworm's apt lists, 20 CVEs each, four releases per CVE,
-#     ~110,000 package/CVE records) generated here from the real package names, built with the
-#     rest;
+#     scale (6,000 source packages, 20 CVEs each, four releases per CVE: 120,000 package/CVE
+#     records) generated here from real source package names, built with the rest;
 #  3. a cold scan (inventory + matching) of the Debian bench image of bench/inventory.sh from its
 #     `docker save` tarball with that database, against the inventory alone.
 # Prints Markdown for docs/benchmarks.md. Usage: bench/vuln.sh [PATH/TO/moat] (default build/moat)
@@ -65,16 +64,23 @@ if [ ! -f "$DATA/kev/known_exploited_vulnerabilities.json" ]; then
   samples=("${samples[@]/"$DATA/kev/known_exploited_vulnerabilities.json"/$FIX/kev__valid-catalog-1.json}")
 fi
 
-# A full-scale Debian tracker: real source package names, synthetic CVE ids and versions.
+# A full-scale Debian tracker: the real one lists about 120,000 (source package, CVE) records
+# over some 6,000 source packages (75 MB of JSON). Generated with real source package names: every
+# source package of the bench image, then others from the apt lists; synthetic CVE ids and versions.
+"$MOAT" image --input "$archive" --no-cache --scanners none -f json -o "$work/inventory.json" 2>/dev/null
+jq -r '.packages[] | (.source_name // .name)' "$work/inventory.json" | sort -u >"$work/image-sources"
 apt-cache dumpavail | python3 -c '
 import json, random, sys
 random.seed(1)
-sources = set()
+image = [l.strip() for l in open(sys.argv[1]) if l.strip()]
+others, pkg = set(), None
 for line in sys.stdin:
-    if line.startswith("Package: "): pkg = line[9:].strip(); sources.add(pkg)
-    elif line.startswith("Source: "): sources.add(line[8:].split()[0])
+    if line.startswith("Package: "): pkg = line[9:].strip(); others.add(pkg)
+    elif line.startswith("Source: "): others.discard(pkg); others.add(line[8:].split()[0])
+others = sorted(others - set(image))
+sources = image + random.sample(others, 6000 - len(image))
 tracker, n = {}, 0
-for src in sorted(sources):
+for src in sources:
     cves = {}
     for _ in range(20):
         n += 1
@@ -87,12 +93,12 @@ for src in sorted(sources):
             else:
                 releases[rel] = {"status": "open", "urgency": random.choice(["unimportant", "low", "medium"]),
                                  "repositories": {rel: "1.0-1"}}
-        cves["CVE-2090-%05d" % n] = {"description": "synthetic record for benchmarking", "scope": "local",
+        cves["CVE-2090-%06d" % n] = {"description": "synthetic record for benchmarking", "scope": "local",
                                      "releases": releases}
     tracker[src] = cves
 json.dump(tracker, sys.stdout)
 sys.stderr.write("%d source packages, %d records\n" % (len(tracker), n))
-' >"$work/debian-full.json" 2>"$work/gen.log"
+' "$work/image-sources" >"$work/debian-full.json" 2>"$work/gen.log"
 records=$(cat "$work/gen.log")
 
 build_samples() { "$MOAT" -q db build "${samples[@]}" -o "$work/samples.db"; }

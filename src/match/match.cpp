@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <numeric>
 #include <set>
+#include <unordered_map>
 
 #include "core/parallel.h"
 #include "purl/purl.h"
@@ -217,8 +219,34 @@ namespace {
 
 struct RawFinding {
   const vulndb::AffectedPackage* record;
-  std::optional<vulndb::Vulnerability> vuln;
+  std::shared_ptr<const vulndb::Vulnerability> vuln;  // null when the database has no details
   std::vector<std::string> fixed;
+};
+
+// Advisory details by id, read and decoded once per scan: the binary packages built from one
+// source package, and one library found in several places, share their advisories. Shared by the
+// matcher's threads.
+class AdvisoryCache {
+ public:
+  explicit AdvisoryCache(const vulndb::Database& db) : db_(db) {}
+
+  std::shared_ptr<const vulndb::Vulnerability> Get(const std::string& id) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (auto it = cache_.find(id); it != cache_.end()) return it->second;
+    }
+    std::shared_ptr<const vulndb::Vulnerability> details;
+    if (auto found = db_.Get(id); found.ok() && found->has_value()) {
+      details = std::make_shared<const vulndb::Vulnerability>(std::move(**found));
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    return cache_.emplace(id, std::move(details)).first->second;
+  }
+
+ private:
+  const vulndb::Database& db_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, std::shared_ptr<const vulndb::Vulnerability>> cache_;
 };
 
 std::string PackageKey(const Package& p) {
@@ -311,11 +339,10 @@ std::vector<DetectedVulnerability> Merge(const Package& package, const OsInfo& o
     if (!has_fix && status == vulndb::Status::kFixed) f.status = "affected";
     for (const auto& s : sources) f.data_source += (f.data_source.empty() ? "" : ",") + s;
     // Severity: the lead's record and details first, then any member's.
-    SeverityChoice choice = ChooseSeverity(os_package, *raws[lead].record,
-                                           raws[lead].vuln ? &*raws[lead].vuln : nullptr);
+    SeverityChoice choice = ChooseSeverity(os_package, *raws[lead].record, raws[lead].vuln.get());
     for (size_t i : members) {
       if (choice.severity != "unknown") break;
-      choice = ChooseSeverity(os_package, *raws[i].record, raws[i].vuln ? &*raws[i].vuln : nullptr);
+      choice = ChooseSeverity(os_package, *raws[i].record, raws[i].vuln.get());
     }
     f.severity = choice.severity;
     f.severity_source = choice.source;
@@ -370,6 +397,7 @@ MatchResult MatchInventory(const Inventory& inventory, const vulndb::Database& d
   const size_t count = inventory.packages.size();
   std::vector<std::vector<DetectedVulnerability>> per_package(count);
   std::vector<std::vector<std::string>> per_warnings(count);
+  AdvisoryCache advisories(db);
   ParallelFor(count, options.threads, [&](size_t index) {
     const Package& package = inventory.packages[index];
     const bool os_package = IsOsPackageType(package.type);
@@ -408,12 +436,8 @@ MatchResult MatchInventory(const Inventory& inventory, const vulndb::Database& d
         continue;
       }
       if (!matched->affected) continue;
-      RawFinding raw{&record, std::nullopt, std::move(matched->fixed_versions)};
-      auto details = db.Get(record.vuln_id);
-      if (details.ok() && details->has_value()) {
-        if ((*details)->withdrawn) continue;
-        raw.vuln = std::move(**details);
-      }
+      RawFinding raw{&record, advisories.Get(record.vuln_id), std::move(matched->fixed_versions)};
+      if (raw.vuln && raw.vuln->withdrawn) continue;
       raws.push_back(std::move(raw));
     }
     if (raws.empty()) return;

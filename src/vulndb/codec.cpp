@@ -3,6 +3,7 @@
 #include <zstd.h>
 
 #include <cstring>
+#include <memory>
 #include <vector>
 
 namespace moat::vulndb::codec {
@@ -85,8 +86,12 @@ void PutDouble(Writer& w, double value) {
 
 std::string Seal(std::string plain) {
   if (plain.size() > kCompressAbove) {
+    // One context per thread: creating one per record costs more than compressing it.
+    static thread_local std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> context(
+        ZSTD_createCCtx(), ZSTD_freeCCtx);
     std::string packed(ZSTD_compressBound(plain.size()), '\0');
-    size_t n = ZSTD_compress(packed.data(), packed.size(), plain.data(), plain.size(), 9);
+    size_t n = ZSTD_compressCCtx(context.get(), packed.data(), packed.size(), plain.data(),
+                                 plain.size(), 9);
     if (!ZSTD_isError(n) && n + 8 < plain.size()) {
       Writer w;
       w.out() += '\1';
@@ -114,8 +119,11 @@ bool Unseal(std::string_view blob, std::string& plain) {
   ++header;
   if (header > blob.size()) return false;
   plain.resize(size);
-  size_t n =
-      ZSTD_decompress(plain.data(), plain.size(), blob.data() + header, blob.size() - header);
+  // One context per thread: ZSTD_decompress would allocate and clear a new one for every record.
+  static thread_local std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> context(ZSTD_createDCtx(),
+                                                                                 ZSTD_freeDCtx);
+  size_t n = ZSTD_decompressDCtx(context.get(), plain.data(), plain.size(), blob.data() + header,
+                                 blob.size() - header);
   return !ZSTD_isError(n) && n == size;
 }
 
