@@ -13,6 +13,8 @@ for lib in common rootfs dockerd; do
   # shellcheck source=/dev/null
   source "$ROOT/tests/lib/$lib.sh"
 done
+# shellcheck source=bench/timing.sh
+source "$HERE/timing.sh"
 MOAT=$(realpath "${1:-$ROOT/build/moat}")
 RUNS=${RUNS:-5}
 CONTAINERS=${CONTAINERS:-50}
@@ -27,18 +29,6 @@ log "starting $CONTAINERS containers"
 for i in $(seq 1 "$CONTAINERS"); do
   docker run -d --name "c$i" --network none moat-bench/app:1 >/dev/null
 done
-
-# median_seconds CMD...: runs CMD $RUNS times, prints the median wall time in seconds.
-median_seconds() {
-  local times=() s e i
-  for ((i = 0; i < RUNS; i++)); do
-    s=$(date +%s.%N)
-    "$@" >/dev/null 2>&1
-    e=$(date +%s.%N)
-    times+=("$(echo "$e - $s" | bc)")
-  done
-  printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
-}
 
 # docker-bench-security's per-container checks each run `docker inspect --format ...` once per
 # running container (5.10 NetworkMode, 5.16 PidMode, 5.17 IpcMode, 5.5 Privileged, 5.11 Memory).

@@ -12,6 +12,8 @@ for lib in common rootfs registry; do
   # shellcheck source=/dev/null
   source "$ROOT/tests/lib/$lib.sh"
 done
+# shellcheck source=bench/timing.sh
+source "$HERE/timing.sh"
 MOAT=$(realpath "${1:-$ROOT/build/moat}")
 RUNS=${RUNS:-5}
 BENCH_PACKAGES="python3,perl,curl,ca-certificates,openssl,less"
@@ -35,18 +37,6 @@ blobs=$(find "$work/registry/storage" -path '*/blobs/sha256/*/data' -size +1M)
 
 scanners=()
 if "$MOAT" image --help 2>&1 | grep -q -- '--scanners'; then scanners=(--scanners none); fi
-
-# median_seconds CMD...: runs CMD $RUNS times, prints the median wall time in seconds.
-median_seconds() {
-  local times=() i start end
-  for ((i = 0; i < RUNS; i++)); do
-    start=$(date +%s.%N)
-    "$@" >/dev/null 2>&1
-    end=$(date +%s.%N)
-    times+=("$(echo "$end - $start" | bc -l)")
-  done
-  printf '%s\n' "${times[@]}" | sort -g | awk '{ a[NR] = $1 } END { printf "%.3f", a[int((NR + 1) / 2)] }'
-}
 
 # peak_rss_mb ARGS...: the peak resident set size of one `moat ARGS` run, in MiB.
 peak_rss_mb() {

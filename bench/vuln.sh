@@ -18,6 +18,8 @@ for lib in common rootfs; do
   # shellcheck source=/dev/null
   source "$ROOT/tests/lib/$lib.sh"
 done
+# shellcheck source=bench/timing.sh
+source "$HERE/timing.sh"
 MOAT=$(realpath "${1:-$ROOT/build/moat}")
 RUNS=${RUNS:-5}
 DATA=${MOAT_SHARED_DATA_DIR:-$ROOT/../shared/data}/vuln
@@ -35,16 +37,6 @@ if [ ! -s "$archive" ]; then
   "$HERE/make_bench_image.py" "$base" "$full" "$archive" moat-bench/debian:bookworm
 fi
 
-median_seconds() {
-  local times=() i start end
-  for ((i = 0; i < RUNS; i++)); do
-    start=$(date +%s.%N)
-    "$@" >/dev/null 2>&1
-    end=$(date +%s.%N)
-    times+=("$(echo "$end - $start" | bc -l)")
-  done
-  printf '%s\n' "${times[@]}" | sort -g | awk '{ a[NR] = $1 } END { printf "%.3f", a[int((NR + 1) / 2)] }'
-}
 peak_rss_mb() {
   /usr/bin/time -f '%M' -o "$work/rss" "$@" >/dev/null 2>&1
   awk '{ printf "%.0f", $1 / 1024 }' "$work/rss"
