@@ -27,13 +27,15 @@ $(TEST_BUILD_DIR)/build.ninja:
 	cmake -S . -B $(TEST_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMOAT_SANITIZE=ON -DMOAT_TESTS=ON
 
 # Unit tests (ASan/UBSan) and integration tests against real dockerd, registry, rpm, debootstrap.
+# tests/host_state.sh fails the run when the tests changed the host's interfaces, addresses,
+# iptables rules or mounts (it prints the difference).
 test: deps-test $(TEST_BUILD_DIR)/build.ninja
 	cmake --build $(TEST_BUILD_DIR) -j $(JOBS)
-	cd $(TEST_BUILD_DIR) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+	tests/host_state.sh around ctest --test-dir $(TEST_BUILD_DIR) --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
 unit: deps-test $(TEST_BUILD_DIR)/build.ninja
 	cmake --build $(TEST_BUILD_DIR) -j $(JOBS)
-	cd $(TEST_BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -E '^integration$$'
+	tests/host_state.sh around ctest --test-dir $(TEST_BUILD_DIR) --output-on-failure -j $(JOBS) -E '^integration$$'
 
 fuzz: deps-test
 	CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMOAT_FUZZ=ON -DMOAT_TESTS=OFF

@@ -5,9 +5,10 @@
 #include <ctime>
 #include <memory>
 
-#include "bench/docker/collect.h"
+#include "cis/docker/collect.h"
 #include "cli/bench_report.h"
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "core/log.h"
 
 namespace moat::cli {
@@ -21,24 +22,24 @@ struct BenchOptions {
 
 int RunBenchDocker(const BenchOptions& options) {
   std::vector<std::string> ids;
-  for (const auto& check : bench::docker::DockerChecks()) ids.push_back(check.control.id);
+  for (const auto& check : cis::docker::DockerChecks()) ids.push_back(check.control.id);
   auto selection = PrepareBenchSelection(options.common, ids, "bench docker");
   if (!selection) return kExitError;
   auto started = std::chrono::steady_clock::now();
-  bench::docker::CollectOptions collect;
+  cis::docker::CollectOptions collect;
   collect.docker_host = options.docker_host;
   collect.host_root = options.common.host_root;
   collect.threads = options.threads;
   std::vector<std::string> notes;
-  bench::docker::DockerFacts facts = bench::docker::CollectDockerFacts(collect, notes);
+  cis::docker::DockerFacts facts = cis::docker::CollectDockerFacts(collect, notes);
   for (const auto& note : notes) log::Warn(note);
-  bench::BenchReport report = bench::docker::AssessDocker(facts, *selection);
+  cis::BenchReport report = cis::docker::AssessDocker(facts, *selection);
   auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started);
   log::Debug("bench docker: " + std::to_string(report.results.size()) + " controls in " +
              std::to_string(elapsed.count()) + " s");
   // WARN (undecidable) and MANUAL everywhere: no engine and no host file answered.
   return WriteBenchReport(std::move(report), notes, options.common,
-                          {bench::Status::kWarn, bench::Status::kManual},
+                          {cis::Status::kWarn, cis::Status::kManual},
                           "bench docker: no control could be assessed");
 }
 
@@ -48,6 +49,7 @@ void AddBenchCommand(CLI::App& app, const GlobalOptions& global, Action& action)
   (void)global;
   auto* bench = app.add_subcommand("bench", "Assess a host against a CIS benchmark");
   bench->require_subcommand(1);
+  SetExamples(*bench, {"moat bench docker"});
   auto* docker = bench->add_subcommand(
       "docker", "CIS Docker Benchmark v1.6.0 (sections 1-7) against the live Docker host");
   auto options = std::make_shared<BenchOptions>();
@@ -58,6 +60,9 @@ void AddBenchCommand(CLI::App& app, const GlobalOptions& global, Action& action)
                      "Engine socket (unix:///path); default DOCKER_HOST or /var/run/docker.sock");
   docker->add_option("--parallel", options->threads, "Concurrent Engine API requests")
       ->capture_default_str();
+  SetExamples(*docker, {"moat bench docker",
+                        "moat bench docker --check 5.4,5.10 --format json -o bench.json",
+                        "moat bench docker --host-root /host --level 1 --exit-code 1"});
   docker->callback([&action, options] { action = [options] { return RunBenchDocker(*options); }; });
 }
 

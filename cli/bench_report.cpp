@@ -4,7 +4,8 @@
 
 #include <algorithm>
 
-#include "bench/output.h"
+#include "cis/output.h"
+#include "cli/flags.h"
 #include "core/bytes.h"
 #include "core/log.h"
 #include "core/text_format.h"
@@ -19,19 +20,19 @@ void AddBenchCommandOptions(CLI::App& command, BenchCommandOptions& options,
   command.add_option("-o,--output", options.output, "Write the report to this file");
   command.add_option("--exit-code", options.exit_code,
                      "Exit with this code when any control FAILs (default 0)");
-  command.add_option("--check", options.check,
-                     "Only these controls: ids, groups or globs (" + check_example + ")");
-  command.add_option("--skip", options.skip, "Skip these controls (same syntax as --check)");
+  AddListOption(command, "--check", options.check,
+                "Only these controls: ids, groups or globs (" + check_example + ")");
+  AddListOption(command, "--skip", options.skip, "Skip these controls (same syntax as --check)");
   command.add_option("--level", options.level, "Only controls of CIS profile level <= N (1 or 2)");
   command.add_option("--host-root", options.host_root, host_root_help)->capture_default_str();
 }
 
-std::optional<bench::Selection> PrepareBenchSelection(const BenchCommandOptions& options,
-                                                      const std::vector<std::string>& control_ids,
-                                                      const std::string& command) {
-  bench::Selection selection{bench::SplitPatterns(options.check),
-                             bench::SplitPatterns(options.skip), options.level};
-  if (auto valid = bench::ValidateSelection(control_ids, selection); !valid.ok()) {
+std::optional<cis::Selection> PrepareBenchSelection(const BenchCommandOptions& options,
+                                                    const std::vector<std::string>& control_ids,
+                                                    const std::string& command) {
+  cis::Selection selection{cis::SplitPatterns(options.check), cis::SplitPatterns(options.skip),
+                           options.level};
+  if (auto valid = cis::ValidateSelection(control_ids, selection); !valid.ok()) {
     log::Error(command + ": " + valid.error().message);
     return std::nullopt;
   }
@@ -43,14 +44,14 @@ std::optional<bench::Selection> PrepareBenchSelection(const BenchCommandOptions&
   return selection;
 }
 
-int WriteBenchReport(bench::BenchReport report, const std::vector<std::string>& notes,
+int WriteBenchReport(cis::BenchReport report, const std::vector<std::string>& notes,
                      const BenchCommandOptions& options,
-                     const std::vector<bench::Status>& not_assessed,
+                     const std::vector<cis::Status>& not_assessed,
                      const std::string& nothing_message) {
   report.tool_version = MOAT_VERSION;
   report.timestamp = NowRfc3339Utc();
   report.notes = notes;
-  auto rendered = bench::RenderBenchReport(report, options.format);
+  auto rendered = cis::RenderBenchReport(report, options.format);
   if (!rendered.ok()) {
     log::Error(rendered.error().message);
     return kExitError;

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "bench/engine.h"
+#include "cis/engine.h"
 #include "cli/commands.h"
 
 namespace moat::cli {
@@ -28,16 +28,16 @@ void AddBenchCommandOptions(CLI::App& command, BenchCommandOptions& options,
 
 /// The selection from --check/--skip/--level, validated against the benchmark's control ids, and
 /// --host-root checked to be a directory. Errors are logged with the command's name.
-std::optional<bench::Selection> PrepareBenchSelection(const BenchCommandOptions& options,
+std::optional<cis::Selection> PrepareBenchSelection(const BenchCommandOptions& options,
                                                       const std::vector<std::string>& control_ids,
                                                       const std::string& command);
 
 /// Stamps (version, time, notes), renders and writes the report. Exit code: 2 when the render or
 /// write fails or when every result has one of the `not_assessed` statuses (nothing could be
 /// assessed: `nothing_message` says why), --exit-code when a control FAILs, else 0.
-int WriteBenchReport(bench::BenchReport report, const std::vector<std::string>& notes,
+int WriteBenchReport(cis::BenchReport report, const std::vector<std::string>& notes,
                      const BenchCommandOptions& options,
-                     const std::vector<bench::Status>& not_assessed,
+                     const std::vector<cis::Status>& not_assessed,
                      const std::string& nothing_message);
 
 }  // namespace moat::cli

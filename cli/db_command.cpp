@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "core/log.h"
 #include "vulndb/build.h"
 #include "vulndb/update.h"
@@ -161,18 +162,23 @@ int RunUpdate(const DbOptions& options, const GlobalOptions& global) {
 void AddDbCommand(CLI::App& app, const GlobalOptions& global, Action& action) {
   auto* command = app.add_subcommand("db", "Build, update and inspect the vulnerability database");
   command->require_subcommand(1);
+  SetExamples(*command, {"moat db update && moat db info", "moat db build --osv osv/ -o moat.db"});
   auto options = std::make_shared<DbOptions>();
   auto add_db = [options](CLI::App* sub) {
     sub->add_option("--db", options->db, "Database file (default $MOAT_DB or ~/.cache/moat/db)");
   };
 
   auto* build = command->add_subcommand("build", "Compile feed files into a database");
-  build->add_option("--osv", options->osv, "OSV directory of *.json, all.zip or file")->take_all();
-  build->add_option("--debian-tracker", options->debian_tracker, "Debian tracker JSON");
-  build->add_option("--alpine-secdb,--secdb", options->secdb, "Alpine/Wolfi/Chainguard secdb JSON");
-  build->add_option("--nvd", options->nvd, "NVD CVE 2.0 JSON file or directory (.json[.gz])");
-  build->add_option("--kev", options->kev, "CISA KEV JSON");
-  build->add_option("--epss", options->epss, "EPSS CSV (.csv or .csv.gz)");
+  AddListOption(*build, "--osv", options->osv, "OSV directories of *.json, all.zip or files");
+  AddListOption(*build, "--debian-tracker", options->debian_tracker, "Debian tracker JSON");
+  AddListOption(*build, "--alpine-secdb,--secdb", options->secdb,
+                "Alpine/Wolfi/Chainguard secdb JSON");
+  AddListOption(*build, "--nvd", options->nvd,
+                "NVD CVE 2.0 JSON files or directories (.json[.gz])");
+  AddListOption(*build, "--kev", options->kev, "CISA KEV JSON");
+  AddListOption(*build, "--epss", options->epss, "EPSS CSV (.csv or .csv.gz)");
+  SetExamples(*build, {"moat db build --osv osv/ --debian-tracker debian.json -o moat.db",
+                       "moat db build --osv Go.zip,PyPI.zip --nvd nvd/ --kev kev.json"});
   build->add_option("-o,--output", options->output, "Database file to write");
   add_db(build);
   build->callback([&action, &global, options] {
@@ -183,12 +189,14 @@ void AddDbCommand(CLI::App& app, const GlobalOptions& global, Action& action) {
   add_db(info);
   info->add_option("-f,--format", options->format, "Output format")
       ->check(CLI::IsMember({"table", "json"}));
+  SetExamples(*info, {"moat db info", "moat db info --db moat.db --format json"});
   info->callback([&action, options] { action = [options] { return RunInfo(*options); }; });
 
   auto* update = command->add_subcommand("update", "Download the feeds and rebuild if changed");
   add_db(update);
   update->add_option("--sources", options->sources_file,
                      "JSON list of sources (default: built in)");
+  SetExamples(*update, {"moat db update", "moat db update --sources sources.json --db moat.db"});
   update->callback([&action, &global, options] {
     action = [&global, options] { return RunUpdate(*options, global); };
   });
@@ -196,6 +204,7 @@ void AddDbCommand(CLI::App& app, const GlobalOptions& global, Action& action) {
   auto* export_command = command->add_subcommand("export", "Write a verified single-file bundle");
   add_db(export_command);
   export_command->add_option("-o,--output", options->output, "Bundle file")->required();
+  SetExamples(*export_command, {"moat db export -o moat-db.bundle"});
   export_command->callback([&action, options] {
     action = [options] {
       auto status = vulndb::ExportBundle(DbPath(*options), options->output);
@@ -206,6 +215,7 @@ void AddDbCommand(CLI::App& app, const GlobalOptions& global, Action& action) {
   auto* import_command = command->add_subcommand("import", "Verify a bundle and install it");
   import_command->add_option("bundle", options->bundle, "Bundle file")->required();
   add_db(import_command);
+  SetExamples(*import_command, {"moat db import moat-db.bundle"});
   import_command->callback([&action, &global, options] {
     action = [&global, options] {
       std::string path = DbPath(*options);

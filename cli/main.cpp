@@ -2,12 +2,15 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "core/log.h"
 
 int main(int argc, char** argv) {
   using namespace moat::cli;
   CLI::App app{"moat: container security center (image inventory and SBOMs)", "moat"};
   app.require_subcommand(1);
+  // -q and -d are accepted after any subcommand too (`moat image -q IMAGE`), as in Trivy.
+  app.fallthrough();
   GlobalOptions global;
   app.add_flag("-q,--quiet", global.quiet, "Print only results and errors");
   app.add_flag("-d,--debug", global.debug, "Print debug logs");
@@ -20,6 +23,14 @@ int main(int argc, char** argv) {
   AddK8sCommand(app, global, action);
   AddDbCommand(app, global, action);
   AddBenchCommand(app, global, action);
+  // After the subcommands: they would inherit a footer set earlier.
+  SetExamples(app, {"moat image debian:bookworm", "moat rootfs / --scanners none",
+                    "moat k8s manifests deploy/", "moat db update && moat db info"});
+  // CLI11 would print the main help for `moat foo --help` and exit 0: a mistyped command must fail.
+  if (std::string unknown = UnknownCommand(app, argc, argv); !unknown.empty()) {
+    std::fprintf(stderr, "moat: unknown command \"%s\" (see moat --help)\n", unknown.c_str());
+    return kExitError;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "cli/scan_report.h"
 #include "match/sbom.h"
 
@@ -37,6 +38,9 @@ void AddSbomCommand(CLI::App& app, const GlobalOptions& global, Action& action) 
   command->add_option("-o,--output", options->output.output,
                       "Write the report to this file (default stdout)");
   AddVulnOptions(*command, options->vuln);
+  SetExamples(*command,
+              {"moat sbom app.cdx.json",
+               "moat sbom app.spdx.json --severity-min HIGH --format json -o vulns.json"});
   command->callback([&action, &global, options] {
     action = [&global, options] {
       return ScanAndReport([&] { return ReadSbom(options->file); }, options->output, options->vuln,

@@ -5,18 +5,25 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <sstream>
+#include <thread>
 
 #include "analyzer/analyzer.h"
 #include "artifact/sources.h"
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "cli/scan_report.h"
 #include "core/log.h"
+#include "core/sha256.h"
 #include "core/text_format.h"
 #include "match/filter.h"
 #include "match/match.h"
@@ -41,12 +48,111 @@ void AddOutputOptions(CLI::App& command, OutputOptions& options) {
       ->capture_default_str();
   command.add_option("--parallel", options.threads, "Layers analyzed at once (0 = one per core)")
       ->capture_default_str();
+  command
+      .add_option("--timeout", options.timeout,
+                  "Give up when the whole command takes longer (5m, 90s, 1h30m)")
+      ->capture_default_str();
+  AddListOption(command, "--skip-dirs", options.skip_dirs,
+                "Directories not analyzed (globs; ** crosses directories)");
+  AddListOption(command, "--skip-files", options.skip_files, "Files not analyzed (globs)");
+}
+
+// --skip-dirs/--skip-files: the walker offers every file to the analyzers, which never want a
+// skipped one.
+class SkippingAnalyzer : public Analyzer {
+ public:
+  SkippingAnalyzer(const Analyzer& inner, const OutputOptions& options)
+      : inner_(inner), options_(options) {}
+  const AnalyzerDescriptor& descriptor() const override { return inner_.descriptor(); }
+  bool Wants(const FileMeta& file) const override {
+    return inner_.Wants(file) && !PathSkipped(file.path, options_.skip_dirs, options_.skip_files);
+  }
+  Result<AnalysisResult> Analyze(const FileMeta& file, ByteSpan content) const override {
+    return inner_.Analyze(file, content);
+  }
+  bool ReadsInParts() const override { return inner_.ReadsInParts(); }
+  std::vector<FileRange> NextRanges(const FileMeta& file,
+                                    const std::vector<FilePart>& parts) const override {
+    return inner_.NextRanges(file, parts);
+  }
+  Result<AnalysisResult> AnalyzeParts(const FileMeta& file,
+                                      const std::vector<FilePart>& parts) const override {
+    return inner_.AnalyzeParts(file, parts);
+  }
+
+ private:
+  const Analyzer& inner_;
+  const OutputOptions& options_;
+};
+
+// The built-in analyzers, behind the skip filters when there are any.
+struct ScanAnalyzers {
+  explicit ScanAnalyzers(const OutputOptions& options) {
+    RegisterBuiltinAnalyzers(builtin);
+    if (options.skip_dirs.empty() && options.skip_files.empty()) return;
+    for (const auto& analyzer : builtin.analyzers()) {
+      filtered.Add(std::make_unique<SkippingAnalyzer>(*analyzer, options));
+    }
+  }
+  const AnalyzerRegistry& active() const {
+    return filtered.analyzers().empty() ? builtin : filtered;
+  }
+  AnalyzerRegistry builtin;
+  AnalyzerRegistry filtered;
+};
+
+// Ends the process when the command outlives --timeout. Registry and engine requests already
+// stop at the deadline with an error that names what they waited for; this catches the rest
+// (a huge layer still being analyzed), a moment later so that those errors come first.
+class Watchdog {
+ public:
+  Watchdog(std::chrono::steady_clock::time_point deadline, std::string message)
+      : thread_([this, deadline, message = std::move(message)] {
+          std::unique_lock<std::mutex> lock(mutex_);
+          if (!done_cv_.wait_until(lock, deadline + std::chrono::seconds(1),
+                                   [this] { return done_; })) {
+            std::fprintf(stderr, "%s\n", message.c_str());
+            std::fflush(stderr);
+            std::_Exit(kExitError);
+          }
+        }) {}
+  ~Watchdog() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    done_cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable done_cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+// The end of the command under --timeout; nullopt after logging an invalid duration.
+std::optional<std::chrono::steady_clock::time_point> ScanDeadline(const OutputOptions& output) {
+  auto timeout = ParseDuration(output.timeout);
+  if (!timeout.ok()) {
+    log::Error("--timeout: " + timeout.error().message);
+    return std::nullopt;
+  }
+  return std::chrono::steady_clock::now() + *timeout;
 }
 
 ScanOptions MakeScanOptions(const OutputOptions& output, const GlobalOptions& global) {
   ScanOptions options;
   if (!output.no_cache)
     options.cache_dir = output.cache_dir.empty() ? DefaultCacheDir() : output.cache_dir;
+  if (!options.cache_dir.empty() && (!output.skip_dirs.empty() || !output.skip_files.empty())) {
+    // Layer results depend on the skipped paths: keep them apart from unfiltered ones.
+    std::string key;
+    for (const auto& d : output.skip_dirs) key += "d:" + d + "\n";
+    for (const auto& f : output.skip_files) key += "f:" + f + "\n";
+    options.cache_dir += "/skip-" + Sha256Hex(AsBytes(key)).substr(0, 16);
+  }
   options.max_layer_bytes = output.max_layer_mib << 20;
   options.threads = output.threads;
   // Progress only for people watching a terminal; never mixed into piped output.
@@ -67,6 +173,7 @@ struct ImageOptions {
   std::string input;
   std::vector<std::string> image_sources{"docker", "registry"};
   RegistryOptions registry;
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 
 Result<Inventory> ScanImageTarget(const ImageOptions& options, const ScanOptions& scan,
@@ -83,8 +190,8 @@ Result<Inventory> ScanImageTarget(const ImageOptions& options, const ScanOptions
   for (const auto& kind : options.image_sources) {
     Result<std::unique_ptr<ImageSource>> source = Fail("unknown image source '", kind, "'");
     if (kind == "docker") {
-      source = OpenDockerEngineImage(options.target, DefaultDockerSocket());
-    } else if (kind == "registry") {
+      source = OpenDockerEngineImage(options.target, DefaultDockerSocket(), options.deadline);
+    } else if (kind == "registry" || kind == "remote") {  // "remote" is Trivy's name
       source = OpenRegistryImage(options.target, options.registry);
     }
     if (source.ok()) {
@@ -116,6 +223,15 @@ Result<std::string> ReadFile(const std::string& path) {
 Result<match::FilterOptions> LoadFilters(const VulnOptions& vuln) {
   match::FilterOptions filters;
   filters.severities = vuln.severities;
+  if (!vuln.severity_min.empty()) {
+    if (!vuln.severities.empty()) return Fail("give --severity or --severity-min, not both");
+    filters.severities =
+        SeveritiesAtOrAbove(vuln.severity_min, {"UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL"});
+    if (filters.severities.empty()) {
+      return Fail("--severity-min ", vuln.severity_min,
+                  ": expected UNKNOWN, LOW, MEDIUM, HIGH or CRITICAL");
+    }
+  }
   filters.ignore_unfixed = vuln.ignore_unfixed;
   filters.ignore_statuses = vuln.ignore_statuses;
   MOAT_TRY(match::ValidateFilterOptions(filters));
@@ -142,27 +258,29 @@ void AddFormatOption(CLI::App& command, OutputOptions& options) {
 }
 
 void AddVulnOptions(CLI::App& command, VulnOptions& options) {
-  command.add_option("--scanners", options.scanners, "What to look for: vuln, or none (inventory)")
-      ->delimiter(',')
+  AddListOption(command, "--scanners", options.scanners,
+                "What to look for: vuln, or none (inventory)")
       ->check(CLI::IsMember({"vuln", "none"}))
+      ->capture_default_str();
+  AddListOption(command, "--pkg-types", options.pkg_types,
+                "Package types reported: os (distribution packages), library (language packages)")
+      ->check(CLI::IsMember({"os", "library"}))
       ->capture_default_str();
   command.add_option("--db", options.db,
                      "Vulnerability database (default $MOAT_DB or ~/.cache/moat/db/moat.db)");
   command.add_flag("--skip-db-update", options.skip_db_update,
                    "Do not bring the default database up to date before scanning");
-  command
-      .add_option("--severity", options.severities,
-                  "Report only these severities (CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN)")
-      ->delimiter(',');
+  AddListOption(command, "--severity", options.severities,
+                "Report only these severities (CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN)");
+  command.add_option("--severity-min", options.severity_min,
+                     "Report only this severity and higher (instead of --severity)");
   command.add_flag("--ignore-unfixed", options.ignore_unfixed,
                    "Leave out vulnerabilities without a fixed version");
-  command
-      .add_option("--ignore-status", options.ignore_statuses,
-                  "Leave out these statuses (affected,will_not_fix,end_of_life,...)")
-      ->delimiter(',');
+  AddListOption(command, "--ignore-status", options.ignore_statuses,
+                "Leave out these statuses (affected,will_not_fix,end_of_life,...)");
   command.add_option("--ignorefile", options.ignore_file,
                      "Ignore file (default .moatignore in the current directory, if present)");
-  command.add_option("--vex", options.vex, "OpenVEX or CycloneDX VEX document (repeatable)");
+  AddListOption(command, "--vex", options.vex, "OpenVEX or CycloneDX VEX documents (repeatable)");
   command.add_option("--exit-code", options.exit_code,
                      "Exit with this code when vulnerabilities remain after filtering");
   command
@@ -170,6 +288,13 @@ void AddVulnOptions(CLI::App& command, VulnOptions& options) {
                   "Exit 1 when a vulnerability at or above this severity remains")
       ->check(CLI::IsMember({"CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN", "critical", "high",
                              "medium", "low", "unknown"}));
+  command.add_flag("--allow-incomplete", options.allow_incomplete,
+                   "Exit as if the assessment were complete when parts of the target could not "
+                   "be assessed (damaged or empty package databases, an OS without "
+                   "vulnerability data); they are still reported");
+  command.add_flag("--match-os-owned-libraries", options.match_os_owned,
+                   "Also match language packages installed by an OS package (whose fixes the "
+                   "distribution backports) against upstream advisories");
 }
 
 namespace {
@@ -254,15 +379,25 @@ int ScanAndReport(const std::function<Result<Inventory>()>& scan, const OutputOp
     log::Error(inventory.error().message);
     return kExitError;
   }
+  std::erase_if(inventory->packages, [&](const Package& package) {
+    return !PackageTypeSelected(package.type, vuln.pkg_types);
+  });
   if (scan_vulns) {
-    auto matched = match::MatchInventory(*inventory, *db, match::MatchOptions{output.threads});
+    auto matched = match::MatchInventory(*inventory, *db,
+                                         match::MatchOptions{output.threads, vuln.match_os_owned});
     for (auto& w : matched.warnings) inventory->warnings.push_back(std::move(w));
+    for (auto& gap : matched.gaps) inventory->assessment_gaps.push_back(std::move(gap));
     inventory->vulnerability_scan = true;
     inventory->vulnerabilities = std::move(matched.findings);
     match::ApplyFilters(*inventory, filters);
   }
   for (const auto& warning : inventory->warnings) log::Warn(warning);
+  for (const auto& gap : inventory->assessment_gaps) {
+    log::Warn("incomplete assessment: " + DescribeAssessmentGap(gap) +
+              (gap.details.empty() ? "" : ": " + gap.details.front()));
+  }
   ReportContext context{MOAT_VERSION, NowRfc3339Utc()};
+  context.table_width = TableWidth(output.output);
   auto text = RenderInventory(*inventory, output.format, context);
   if (!text.ok()) {
     log::Error(text.error().message);
@@ -271,6 +406,15 @@ int ScanAndReport(const std::function<Result<Inventory>()>& scan, const OutputOp
   if (auto written = WriteOutput(output.output, *text); !written.ok()) {
     log::Error(written.error().message);
     return kExitError;
+  }
+  // Part of the target not assessed: exit 2 unless --allow-incomplete. A damaged or empty
+  // package database always (it may hide anything); an OS without vulnerability data when a
+  // gate asked for a verdict (--exit-code, --fail-on).
+  const bool gate = vuln.exit_code != 0 || !vuln.fail_on.empty();
+  if (!vuln.allow_incomplete) {
+    for (const auto& gap : inventory->assessment_gaps) {
+      if (gap.kind != AssessmentGap::Kind::kNoVulnerabilityData || gate) return kExitError;
+    }
   }
   if (!scan_vulns) return kExitOk;
   if (!vuln.fail_on.empty()) {
@@ -293,11 +437,9 @@ void AddImageCommand(CLI::App& app, const GlobalOptions& global, Action& action)
                       "Image reference (nginx:1.25, 127.0.0.1:5000/app@sha256:...)");
   command->add_option("-i,--input", options->input,
                       "docker-save tarball, OCI archive or OCI layout directory");
-  command
-      ->add_option("--image-src", options->image_sources,
-                   "Sources to try in order for a reference: docker, registry")
-      ->delimiter(',')
-      ->check(CLI::IsMember({"docker", "registry"}))
+  AddListOption(*command, "--image-src", options->image_sources,
+                "Sources to try in order for a reference: docker, registry (or remote)")
+      ->check(CLI::IsMember({"docker", "registry", "remote"}))
       ->capture_default_str();
   command->add_option("--platform", options->registry.platform, "os/arch[/variant] to scan")
       ->capture_default_str();
@@ -307,12 +449,22 @@ void AddImageCommand(CLI::App& app, const GlobalOptions& global, Action& action)
                     "Allow plain HTTP and unverified TLS registries");
   AddOutputOptions(*command, options->output);
   AddVulnOptions(*command, options->vuln);
+  SetExamples(*command,
+              {"moat image debian:bookworm",
+               "moat image --image-src registry --insecure 127.0.0.1:5000/app:1.0",
+               "moat image --input app.tar --scanners none --format cyclonedx -o sbom.json",
+               "moat image nginx:1.25 --severity HIGH,CRITICAL --ignore-unfixed --exit-code 1"});
   command->callback([&action, &global, options] {
     action = [&global, options] {
-      AnalyzerRegistry analyzers;
-      RegisterBuiltinAnalyzers(analyzers);
+      auto deadline = ScanDeadline(options->output);
+      if (!deadline) return kExitError;
+      options->deadline = options->registry.deadline = *deadline;
+      Watchdog watchdog(*deadline, "moat image: " + options->target + options->input +
+                                       ": not finished within --timeout " +
+                                       options->output.timeout + " (give a longer --timeout)");
+      ScanAnalyzers analyzers(options->output);
       ScanOptions scan = MakeScanOptions(options->output, global);
-      return ScanAndReport([&] { return ScanImageTarget(*options, scan, analyzers); },
+      return ScanAndReport([&] { return ScanImageTarget(*options, scan, analyzers.active()); },
                            options->output, options->vuln, global);
     };
   });
@@ -324,12 +476,18 @@ void AddRootfsCommand(CLI::App& app, const GlobalOptions& global, Action& action
   command->add_option("dir", options->target, "Root directory (/ for this host)")->required();
   AddOutputOptions(*command, options->output);
   AddVulnOptions(*command, options->vuln);
+  SetExamples(*command, {"moat rootfs /", "moat rootfs /srv/chroot --scanners none --format json",
+                         "moat rootfs / --skip-dirs '**/node_modules' --pkg-types os"});
   command->callback([&action, &global, options] {
     action = [&global, options] {
-      AnalyzerRegistry analyzers;
-      RegisterBuiltinAnalyzers(analyzers);
+      auto deadline = ScanDeadline(options->output);
+      if (!deadline) return kExitError;
+      Watchdog watchdog(*deadline, "moat rootfs " + options->target +
+                                       ": not finished within --timeout " +
+                                       options->output.timeout + " (give a longer --timeout)");
+      ScanAnalyzers analyzers(options->output);
       ScanOptions scan = MakeScanOptions(options->output, global);
-      return ScanAndReport([&] { return ScanRootfs(options->target, analyzers, scan); },
+      return ScanAndReport([&] { return ScanRootfs(options->target, analyzers.active(), scan); },
                            options->output, options->vuln, global);
     };
   });

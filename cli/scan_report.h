@@ -19,6 +19,9 @@ struct OutputOptions {
   bool no_cache = false;
   uint64_t max_layer_mib = 32768;
   size_t threads = 0;
+  std::string timeout = "5m";  // the whole command, as Trivy's --timeout
+  std::vector<std::string> skip_dirs;
+  std::vector<std::string> skip_files;
 };
 
 struct VulnOptions {
@@ -26,12 +29,19 @@ struct VulnOptions {
   std::string db;
   bool skip_db_update = false;
   std::vector<std::string> severities;
+  std::string severity_min;
+  std::vector<std::string> pkg_types{"os", "library"};
   bool ignore_unfixed = false;
   std::vector<std::string> ignore_statuses;
   std::string ignore_file;
   std::vector<std::string> vex;
   int exit_code = 0;
   std::string fail_on;
+  /// Assessment gaps (damaged or empty package databases, an OS without vulnerability data) are
+  /// reported but do not make the exit code 2.
+  bool allow_incomplete = false;
+  /// Match language packages that an OS package installed against upstream advisories too.
+  bool match_os_owned = false;
 };
 
 void AddFormatOption(CLI::App& command, OutputOptions& options);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "version/version.h"
 
 namespace moat::cli {
@@ -92,6 +93,8 @@ void AddVercmpCommand(CLI::App& app, Action& action) {
       });
   command->add_option("versions", options->versions,
                       "A B (without them, \"A B\" lines are read from stdin)");
+  SetExamples(*command, {"moat vercmp -e deb 1.2.3-1~deb12u1 1.2.3-1",
+                         "printf '1.0 1.0a\\n2.0rc1 2.0\\n' | moat vercmp -e pypi"});
   command->callback([&action, options] { action = [options] { return RunVercmp(*options); }; });
 }
 

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/flags.h"
 
 namespace moat::cli {
 
@@ -12,6 +13,7 @@ void AddVersionCommand(CLI::App& app, Action& action) {
   command->add_option("-f,--format", *format, "Output format")
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
+  SetExamples(*command, {"moat version", "moat version --format json"});
   command->callback([&action, format] {
     action = [format] {
       if (*format == "json") {

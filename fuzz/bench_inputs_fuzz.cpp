@@ -7,9 +7,9 @@
 #include <string>
 #include <string_view>
 
-#include "bench/docker/facts.h"
+#include "cis/docker/facts.h"
 
-using namespace moat::bench::docker;
+using namespace moat::cis::docker;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;

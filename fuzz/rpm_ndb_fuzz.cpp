@@ -5,13 +5,13 @@
 #include <cstdint>
 
 #include "analyzer/rpm/rpm_db.h"
+#include "rpm_fuzz_sink.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const moat::ByteSpan content(data, size);
-  (void)moat::rpm::ReadNdbRpmDb(content, [](const moat::rpm::RpmDbRecord& record) {
-    (void)moat::rpm::DecodeRpmHeader(record.blob);
-    return moat::Result<void>();
-  });
+  moat::rpm::DecodingSink sink;
+  (void)moat::rpm::ReadNdbRpmDb(content, sink);
+  // The analyzer's whole path too, format detection included.
   (void)moat::rpm::ParseRpmDatabase("usr/lib/sysimage/rpm/Packages.db", content);
   return 0;
 }

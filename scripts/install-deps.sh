@@ -14,8 +14,16 @@ test_pkgs=(
   docker.io docker-registry debootstrap skopeo umoci rpm db5.3-util golang-go
   libcommons-lang3-java libslf4j-java libcommons-io-java zip unzip
   python3 python3-jsonschema jq curl tar gzip zstd iproute2 procps isal time bc
-  python3-packaging
+  python3-packaging gpg util-linux iptables
+  # Oracles of the unit tests: python_test compares 20+ installed distributions with
+  # importlib.metadata (these give 22 with python3-jsonschema's and python3-packaging's).
+  python3-six python3-yaml python3-toml python3-pyparsing python3-setuptools python3-wheel
+  python3-pygments python3-distro python3-httplib2 python3-blinker python3-jwt python3-oauthlib
+  python3-xmltodict python3-argcomplete python3-pyflakes python3-pip python3-cryptography
 )
+# npm_test reads npm's bundled node_modules. Debian's npm package has them; a nodejs from
+# nodejs.org or NodeSource ships its own npm and conflicts with Debian's.
+command -v npm >/dev/null || test_pkgs+=(npm)
 pkgs=("${build_pkgs[@]}")
 if [ "$mode" = test ]; then pkgs+=("${test_pkgs[@]}"); fi
 

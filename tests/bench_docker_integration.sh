@@ -3,9 +3,10 @@
 # data root, exec root, unix socket; tests/lib/dockerd.sh): one insecure (no bridge, no iptables,
 # --icc=true, --insecure-registry, --experimental, no live-restore, json-file logs) and one
 # hardened through a real daemon.json (icc false, userns-remap, live-restore, no-new-privileges,
-# gelf logs, default ulimits) in a network and mount namespace of its own. On them run containers from an image imported from the cached debootstrap
-# rootfs (tests/lib/rootfs.sh) that break the runtime controls, next to containers that satisfy
-# them. Each automated control must FAIL naming the bad container and PASS on the good ones.
+# gelf logs, default ulimits), each in a network and mount namespace of its own. On them run
+# containers from an image imported from the cached debootstrap rootfs (tests/lib/rootfs.sh)
+# that break the runtime controls, next to containers that satisfy them. Each automated control
+# must FAIL naming the bad container and PASS on the good ones.
 # Usage: tests/bench_docker_integration.sh PATH/TO/moat   Env: MOAT_TEST_KEEP=1 keeps the work dir.
 set -uo pipefail
 
@@ -44,51 +45,35 @@ mkdir -p "$OUT"
 
 ROOTFS_TAR=$(bookworm_rootfs_tar) || { fail setup "debootstrap of bookworm failed"; finish; exit 1; }
 
-# tests/lib/dockerd.sh runs `dockerd` with its fixed private-engine flags; the extra flags of
-# each configuration are appended here (exec keeps the pid the library waits for and stops).
-# An engine can also run inside namespaces of its own (NS_ENTER, below): containerd and dockerd
-# are then started through nsenter, which execs them in place so the pids stay the ones waited on.
-DOCKERD_EXTRA=()
-NS_ENTER=()
-dockerd() { exec "${NS_ENTER[@]}" /usr/sbin/dockerd "$@" "${DOCKERD_EXTRA[@]}"; }
-containerd() { exec "${NS_ENTER[@]}" /usr/bin/containerd "$@"; }
-
 IMAGE=moat-bench/app:1
 
-# start_engine NAME EXTRA...: private engine under $WORK/NAME, image imported; sets <NAME>_HOST.
+# start_engine NAME [PREPARE [FLAGS...]]: private engine under $WORK/NAME (in namespaces of its
+# own, PREPARE run in them first; FLAGS appended to tests/lib/dockerd.sh's fixed private-engine
+# flags, the later win), image imported; sets <NAME>_HOST.
 start_engine() {
-  local name=$1 dir=$WORK/$1; shift
-  DOCKERD_EXTRA=("$@")
+  local name=$1 prepare=${2:-} dir=$WORK/$1
+  # shellcheck disable=SC2034 # read by start_private_dockerd
+  PRIVATE_DOCKERD_FLAGS=("${@:3}")
   mkdir -p "$dir"
-  start_private_dockerd "$dir" || return 1
-  # The library keeps one engine in its globals; remember this one's pids for its cleanup.
-  push_cleanup "PRIVATE_DOCKERD_PID=$PRIVATE_DOCKERD_PID; PRIVATE_CONTAINERD_PID=$PRIVATE_CONTAINERD_PID"
+  start_private_dockerd "$dir" "$prepare" || return 1
   docker import --change 'CMD ["sleep", "infinity"]' "$ROOTFS_TAR" "$IMAGE" >/dev/null || return 1
   printf -v "${name}_HOST" '%s' "$DOCKER_HOST"
 }
 
 t0=$SECONDS
-start_engine insecure --icc=true --insecure-registry 10.20.30.40:5000 --experimental ||
+start_engine insecure "" --icc=true --insecure-registry 10.20.30.40:5000 --experimental ||
   { fail setup "insecure dockerd did not start"; finish; exit 1; }
 INSECURE_SOCK=${insecure_HOST#unix://}
 
 mkdir -p "$WORK/hardened/etc"
 # The remapped root must be able to traverse down to its data root (mktemp -d makes 0700).
 chmod 0711 "$WORK"
-# The hardened engine runs in a network and mount namespace created here, so that it can have a
-# bridge with iptables rules ("icc": false needs them) that never reach the host's firewall, and
-# "userns-remap" to a user whose subordinate ids come from /etc/subuid and /etc/subgid files
-# bind-mounted in that namespace only (the host's files are not touched).
-unshare --net --mount --propagation private sleep infinity &
-NS_HOLDER=$!
-push_cleanup "kill $NS_HOLDER 2>/dev/null"
+# Every engine runs in a network and mount namespace of its own (tests/lib/dockerd.sh): the
+# hardened one can have a bridge with iptables rules ("icc": false needs them) that never reach
+# the host's firewall, and "userns-remap" to a user whose subordinate ids come from /etc/subuid
+# and /etc/subgid files bind-mounted in its namespace only (the host's files are not touched).
 printf 'nobody:300000:65536\n' >"$WORK/hardened/subuid"
 printf 'nobody:300000:65536\nnogroup:300000:65536\n' >"$WORK/hardened/subgid"
-sleep 0.2
-nsenter -t "$NS_HOLDER" --net --mount sh -c "ip link set lo up &&
-  mount --bind '$WORK/hardened/subuid' /etc/subuid &&
-  mount --bind '$WORK/hardened/subgid' /etc/subgid" ||
-  { fail setup "cannot prepare the hardened engine's namespaces"; finish; exit 1; }
 # Within this process's hard limit: runc cannot raise it ("error setting rlimits").
 NOFILE=$(ulimit -Hn); [ "$NOFILE" = unlimited ] || [ "$NOFILE" -gt 4096 ] && NOFILE=4096
 cat >"$WORK/hardened/etc/daemon.json" <<JSON
@@ -103,12 +88,11 @@ cat >"$WORK/hardened/etc/daemon.json" <<JSON
 }
 JSON
 chmod 0644 "$WORK/hardened/etc/daemon.json"
-# The later flags win over tests/lib/dockerd.sh's --bridge=none --iptables=false, inside the
-# namespace only.
-NS_ENTER=(nsenter -t "$NS_HOLDER" --net --mount)
-start_engine hardened --config-file "$WORK/hardened/etc/daemon.json" --bridge= --iptables=true ||
+# --bridge= and --iptables=true win over tests/lib/dockerd.sh's --bridge=none --iptables=false.
+start_engine hardened "mount --bind '$WORK/hardened/subuid' /etc/subuid &&
+  mount --bind '$WORK/hardened/subgid' /etc/subgid" \
+  --config-file "$WORK/hardened/etc/daemon.json" --bridge= --iptables=true ||
   { fail setup "hardened dockerd did not start"; finish; exit 1; }
-NS_ENTER=()
 log "two engines up ($((SECONDS - t0)) s)"
 
 # run_container HOST NAME ARGS...: docker run -d; records what this machine refuses.

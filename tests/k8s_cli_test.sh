@@ -38,7 +38,7 @@ expect selected-check-passes 0 "$MOAT" k8s manifests "$MIXED/helm-redis.yaml" --
 expect malformed-is-error 2 "$MOAT" k8s manifests "$MIXED" -f json -o "$WORK/mixed.json"
 is malformed-names-file-line grep -q "broken.yaml:15:1" "$WORK/malformed-is-error.err"
 # The malformed document does not hide the others: the rest of that file and the other files.
-is others-still-assessed jq -e '.summary.assessed == 9 and .summary.errors == 1 and
+is others-still-assessed jq -e '.summary.assessed == 10 and .summary.errors == 1 and
   ([.resources[] | select(.file | endswith("broken.yaml"))] | length) >= 1 and
   ([.resources[] | select(.file | endswith("node-exporter.yaml")) | .findings[]] | length) > 0' \
   "$WORK/mixed.json"
@@ -75,6 +75,8 @@ is table-summary grep -q "Namespaces" "$WORK/table.out"
 expect checks-list 0 "$MOAT" k8s checks -f json
 is checks-ids jq -e '[.[].id // .checks[].id] | index("pss-restricted-run-as-non-root") and
   index("rbac-wildcard")' "$WORK/checks-list.out"
+is checks-optional jq -e '[.[] | select(.optional) | .id] | index("wl-image-digest") and
+  (map(select(. == "rbac-wildcard")) | length == 0)' "$WORK/checks-list.out"
 
 # --- node checks on a prepared host root --------------------------------------------------------
 NODE=$WORK/node

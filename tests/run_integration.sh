@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Integration tests of the moat binary against real components, all started here and stopped on
-# exit: a private dockerd (own containerd, socket, data root; no bridge, no iptables), two
+# exit: a private dockerd (own containerd, socket, data root, network and mount namespace), two
 # docker-registry instances on 127.0.0.1 (one with htpasswd basic auth), an image built from a
 # debootstrap'd Debian bookworm rootfs (cached between runs), exported in every form Moat reads.
 # See tests/README.md. Usage: tests/run_integration.sh PATH/TO/moat

@@ -7,11 +7,13 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/bytes.h"
 #include "core/package.h"
 #include "core/result.h"
+#include "walker/file_parts.h"
 
 namespace moat {
 
@@ -30,6 +32,12 @@ struct FileMeta {
   uint64_t size = 0;
 };
 
+/// The files an OS package installed, as its package manager lists them (absolute paths).
+struct OwnedFiles {
+  std::string package;  // the OS package's name
+  std::vector<std::string> paths;
+};
+
 struct AnalysisResult {
   /// OS facts from release files; fields left empty when this file does not say them.
   OsInfo os;
@@ -38,7 +46,31 @@ struct AnalysisResult {
   /// Packages, with file_path set to "/" + path (or the path of a nested archive member, as
   /// "/app/lib/a.jar!/BOOT-INF/lib/b.jar" style for nested jars).
   std::vector<Package> packages;
-  bool empty() const { return os.empty() && packages.empty(); }
+  /// Damaged parts of the file that were skipped while the rest was read, each naming the place
+  /// ("line 12: ...; stanza of package \"x\" skipped"). Non-empty makes the file an incomplete
+  /// assessment (AssessmentGap kPartial).
+  std::vector<std::string> problems;
+  /// Damaged parts past the first kMaxListedProblems, only counted: a hostile file can have
+  /// millions.
+  size_t unlisted_problems = 0;
+  static constexpr size_t kMaxListedProblems = 100;
+  void AddProblem(std::string problem) {
+    if (problems.size() < kMaxListedProblems) {
+      problems.push_back(std::move(problem));
+    } else {
+      ++unlisted_problems;
+    }
+  }
+  /// True when the file is an OS package database (dpkg status, apk installed, rpmdb): one that
+  /// yields no package is reported as an empty database.
+  bool package_database = false;
+  /// OS packages' file lists (dpkg info/*.list, rpm headers, apk installed), which tell the
+  /// language packages that belong to an OS package.
+  std::vector<OwnedFiles> owned_files;
+  bool empty() const {
+    return os.empty() && packages.empty() && problems.empty() && !package_database &&
+           owned_files.empty();
+  }
 };
 
 class Analyzer {
@@ -47,11 +79,38 @@ class Analyzer {
   virtual const AnalyzerDescriptor& descriptor() const = 0;
   /// Cheap: called for every file in every layer.
   virtual bool Wants(const FileMeta& file) const = 0;
-  /// Called with the whole content of a wanted file. Must never crash on any input; a file that
-  /// does not parse gives an Error naming the file and the place (line, offset).
+  /// Called with the whole content of a wanted file. Must never crash on any input. A file
+  /// nothing can be read from gives an Error naming the file and the place (line, offset); a file
+  /// with damaged parts that could be skipped gives what was read, the parts in `problems`.
+  /// Either way the scan reports the file as incompletely assessed.
   /// Must be thread-safe (layers are analyzed in parallel).
   virtual Result<AnalysisResult> Analyze(const FileMeta& file, ByteSpan content) const = 0;
+
+  /// Analyzers that can work from a few parts of a file (an executable's headers and one
+  /// section) get files of any size, even those too large for the walker to read whole: the
+  /// walker hands them the file's start, then the ranges NextRanges asks for, until it asks for
+  /// nothing more, and calls AnalyzeParts.
+  virtual bool ReadsInParts() const { return false; }
+  /// The ranges still needed, given the parts read so far (ranges not held are missing).
+  virtual std::vector<FileRange> NextRanges(const FileMeta& file,
+                                            const std::vector<FilePart>& parts) const {
+    (void)file;
+    (void)parts;
+    return {};
+  }
+  virtual Result<AnalysisResult> AnalyzeParts(const FileMeta& file,
+                                              const std::vector<FilePart>& parts) const {
+    (void)file;
+    (void)parts;
+    return AnalysisResult{};
+  }
 };
+
+/// The file's start the walker reads first for ReadsInParts analyzers (ELF and program headers,
+/// and for Go's linker also the section headers, lie there).
+constexpr uint64_t kFilePartsHeadBytes = 64u << 10;
+/// Bytes the walker holds for one file read in parts.
+constexpr uint64_t kFilePartsMaxBytes = 64u << 20;
 
 class AnalyzerRegistry {
  public:
@@ -76,5 +135,12 @@ std::unique_ptr<Analyzer> MakePythonAnalyzer();
 std::unique_ptr<Analyzer> MakeNpmAnalyzer();
 std::unique_ptr<Analyzer> MakeGoBinaryAnalyzer();
 std::unique_ptr<Analyzer> MakeJarAnalyzer();
+
+/// One installed Python package described by several metadata files in one site-packages
+/// directory (Debian ships both *.dist-info/METADATA and *.egg-info/PKG-INFO for some, e.g.
+/// python3-cryptography) is one package: keeps the dist-info record (the wheel standard's) and
+/// drops the others with the same PEP 503 name and version. The squash (src/scan) runs it, since
+/// the analyzer sees one file at a time.
+void MergeDuplicatePythonPackages(std::vector<Package>& packages);
 
 }  // namespace moat

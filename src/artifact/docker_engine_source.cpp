@@ -157,10 +157,12 @@ class ExportVisitor : public TarVisitor {
 
 class DockerEngineImageSource : public ImageSource {
  public:
-  DockerEngineImageSource(std::string reference, std::string socket, std::string api_prefix)
+  DockerEngineImageSource(std::string reference, std::string socket, std::string api_prefix,
+                          std::chrono::steady_clock::time_point deadline)
       : reference_(std::move(reference)),
         socket_(std::move(socket)),
-        api_prefix_(std::move(api_prefix)) {}
+        api_prefix_(std::move(api_prefix)),
+        deadline_(deadline) {}
 
   std::string SourceName() const override { return "docker engine (" + socket_ + ")"; }
 
@@ -210,6 +212,7 @@ class DockerEngineImageSource : public ImageSource {
     HttpRequest request;
     request.url = "http://localhost" + api_prefix_ + path;
     request.unix_socket = socket_;
+    request.deadline = deadline_;
     return request;
   }
 
@@ -229,6 +232,7 @@ class DockerEngineImageSource : public ImageSource {
   std::string reference_;
   std::string socket_;
   std::string api_prefix_;
+  std::chrono::steady_clock::time_point deadline_;
 };
 
 // "1.43" -> 43; anything unparsable -> -1.
@@ -253,8 +257,9 @@ std::string DefaultDockerSocket() {
   return std::string(kDefaultSocket);
 }
 
-Result<std::unique_ptr<ImageSource>> OpenDockerEngineImage(const std::string& reference,
-                                                           const std::string& docker_host) {
+Result<std::unique_ptr<ImageSource>> OpenDockerEngineImage(
+    const std::string& reference, const std::string& docker_host,
+    std::chrono::steady_clock::time_point deadline) {
   if (reference.empty()) return Fail("docker engine: empty image reference");
   std::string socket = docker_host.empty() ? DefaultDockerSocket() : docker_host;
   if (socket.rfind("unix://", 0) == 0) {
@@ -267,6 +272,7 @@ Result<std::unique_ptr<ImageSource>> OpenDockerEngineImage(const std::string& re
   ping.unix_socket = socket;
   ping.connect_timeout_seconds = 5;
   ping.timeout_seconds = 15;
+  ping.deadline = deadline;
   MOAT_ASSIGN_OR_RETURN(HttpResponse pong, HttpFetch(ping));
   if (pong.status != 200) {
     return Fail("docker engine (", socket, "): /_ping answered HTTP ", std::to_string(pong.status));
@@ -281,7 +287,7 @@ Result<std::unique_ptr<ImageSource>> OpenDockerEngineImage(const std::string& re
     prefix = "/v1." + std::to_string(std::min(minor, kMaxApiMinor));
   }
   return std::unique_ptr<ImageSource>(
-      std::make_unique<DockerEngineImageSource>(reference, socket, prefix));
+      std::make_unique<DockerEngineImageSource>(reference, socket, prefix, deadline));
 }
 
 }  // namespace moat

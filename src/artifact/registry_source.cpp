@@ -264,15 +264,26 @@ class RegistryImageSource : public ImageSource {
   Result<HttpResponse> Send(HttpRequest request, ByteSink* sink, const CountingSink* counter) {
     request.verify_tls = !options_.insecure;
     request.timeout_seconds = options_.timeout_seconds;
+    request.stall_timeout_seconds = options_.stall_timeout_seconds;
+    request.deadline = options_.deadline;
     bool answered_challenge = false;
     int attempt = 0;
+    int stalls = 0;
     while (true) {
       HttpRequest attempt_request = request;
       std::string authorization = CurrentAuthorization();
       if (!authorization.empty())
         attempt_request.headers.emplace_back("Authorization", authorization);
-      Result<HttpResponse> response = HttpFetch(attempt_request, sink);
+      HttpFailure failure = HttpFailure::kNone;
+      Result<HttpResponse> response = HttpFetch(attempt_request, sink, &failure);
       bool delivered = counter != nullptr && counter->bytes() > 0;
+      if (failure == HttpFailure::kStalled) ++stalls;
+      if (failure == HttpFailure::kDeadline ||
+          (failure == HttpFailure::kStalled && stalls > options_.max_stall_retries)) {
+        // Say what was waited for, and how often, so a hung registry is recognisable.
+        return response.error().Wrap(SourceName() + " (" + std::to_string(attempt + 1) +
+                                     (attempt == 0 ? " attempt)" : " attempts)"));
+      }
       bool retryable = !response.ok() || IsRetryableStatus(response->status);
       if (retryable) {
         if (delivered) {
@@ -357,6 +368,8 @@ class RegistryImageSource : public ImageSource {
     }
     token_request.verify_tls = !options_.insecure;
     token_request.timeout_seconds = 60;
+    token_request.stall_timeout_seconds = options_.stall_timeout_seconds;
+    token_request.deadline = options_.deadline;
     if (!credentials_.username.empty()) {
       token_request.headers.emplace_back(
           "Authorization",

@@ -460,3 +460,73 @@ TEST(DockerConfigTest, FindsCredentialsByRegistry) {
 
 }  // namespace
 }  // namespace moat
+
+namespace moat {
+namespace {
+
+// A registry that accepts connections (the kernel completes the handshake on the listen
+// backlog) and never says a word: the shape of a hung registry behind a load balancer.
+class SilentListener {
+ public:
+  SilentListener() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+        ::listen(fd_, 16) == 0 &&
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+      port_ = ntohs(address.sin_port);
+    }
+  }
+  ~SilentListener() { ::close(fd_); }
+  std::string HostPort() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+// Describes an image on a registry that never answers; the error and how long it took.
+std::pair<std::string, double> DescribeOnSilentRegistry(const SilentListener& silent,
+                                                        RegistryOptions options) {
+  setenv("DOCKER_CONFIG", "/nonexistent/moat", 1);
+  options.insecure = true;
+  auto source = OpenRegistryImage(silent.HostPort() + "/x/y:z", options);
+  if (!source.ok()) return {"open: " + source.error().message, 0};
+  const auto start = std::chrono::steady_clock::now();
+  auto description = (*source)->Describe();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return {description.ok() ? "" : description.error().message, seconds};
+}
+
+TEST(RegistryHangTest, SilentRegistryFailsAfterTwoStallsNamingWhatItWaitedFor) {
+  SilentListener silent;
+  RegistryOptions options;
+  options.stall_timeout_seconds = 1;  // max_retries (3) stays: stalls have their own budget
+  auto [message, elapsed] = DescribeOnSilentRegistry(silent, options);
+  EXPECT_NE(message.find("registry " + silent.HostPort()), std::string::npos) << message;
+  EXPECT_NE(message.find("/v2/x/y/manifests/z"), std::string::npos) << message;
+  EXPECT_NE(message.find("no data for 1 s"), std::string::npos) << message;
+  EXPECT_NE(message.find("2 attempts"), std::string::npos) << message;
+  // Two stalls of one second and one short backoff; before, each of 4 attempts waited in full.
+  EXPECT_GE(elapsed, 1.9);
+  EXPECT_LT(elapsed, 4.0);
+}
+
+TEST(RegistryHangTest, DeadlineEndsTheWaitEarly) {
+  SilentListener silent;
+  RegistryOptions options;
+  options.stall_timeout_seconds = 60;
+  options.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
+  auto [message, elapsed] = DescribeOnSilentRegistry(silent, options);
+  EXPECT_NE(message.find("registry " + silent.HostPort()), std::string::npos) << message;
+  EXPECT_NE(message.find("time limit ran out"), std::string::npos) << message;
+  EXPECT_GE(elapsed, 1.2);
+  EXPECT_LT(elapsed, 3.5);
+}
+
+}  // namespace
+}  // namespace moat

@@ -1,6 +1,7 @@
 #pragma once
 // Factories for the image sources. Heavy dependencies stay in the .cpp files.
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -14,14 +15,23 @@ struct RegistryOptions {
   std::string password;
   bool insecure = false;           // plain HTTP (and unverified TLS) for loopback/test registries
   std::string docker_config_path;  // default: $DOCKER_CONFIG/config.json or ~/.docker/config.json
+  /// Retries of transient failures (refused connections, HTTP 429 and 5xx) with backoff.
   int max_retries = 3;
-  long timeout_seconds = 300;  // whole request; stalled transfers fail earlier
+  /// A registry that accepts and then says nothing rarely recovers: one more try only, so that a
+  /// hung registry fails in 2 x stall_timeout_seconds.
+  int max_stall_retries = 1;
+  long stall_timeout_seconds = 20;  // no byte for this long: the request has stalled
+  long timeout_seconds = 300;       // whole request; stalled transfers fail earlier
+  /// End of the whole scan (--timeout): no request runs past it.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 
 /// Docker Engine API over a unix socket (DOCKER_HOST unix://..., default /var/run/docker.sock).
 /// The image is exported with GET /images/{name}/get and streamed, never written to disk.
-Result<std::unique_ptr<ImageSource>> OpenDockerEngineImage(const std::string& reference,
-                                                           const std::string& docker_host);
+/// No request runs past `deadline` (the scan's --timeout).
+Result<std::unique_ptr<ImageSource>> OpenDockerEngineImage(
+    const std::string& reference, const std::string& docker_host,
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
 /// OCI distribution (v2) registry.
 Result<std::unique_ptr<ImageSource>> OpenRegistryImage(const std::string& reference,
                                                        const RegistryOptions& options);

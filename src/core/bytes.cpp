@@ -7,12 +7,44 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <ostream>
+#include <streambuf>
 #include <vector>
 
 namespace moat {
 namespace {
 
 std::string ErrnoText() { return std::strerror(errno); }
+
+/// A stream buffer that hands large chunks to a stdio FILE (which the caller opens and closes).
+class FileStreamBuffer : public std::streambuf {
+ public:
+  explicit FileStreamBuffer(std::FILE* file) : file_(file), buffer_(1 << 16) {
+    setp(buffer_.data(), buffer_.data() + buffer_.size());
+  }
+
+ protected:
+  int_type overflow(int_type ch) override {
+    if (!Drain()) return traits_type::eof();
+    if (!traits_type::eq_int_type(ch, traits_type::eof())) {
+      *pptr() = traits_type::to_char_type(ch);
+      pbump(1);
+    }
+    return traits_type::not_eof(ch);
+  }
+  int sync() override { return Drain() && std::fflush(file_) == 0 ? 0 : -1; }
+
+ private:
+  bool Drain() {
+    const size_t size = static_cast<size_t>(pptr() - pbase());
+    const bool ok = size == 0 || std::fwrite(pbase(), 1, size, file_) == size;
+    setp(buffer_.data(), buffer_.data() + buffer_.size());
+    return ok;
+  }
+
+  std::FILE* file_;
+  std::vector<char> buffer_;
+};
 
 class FileDescriptor {
  public:
@@ -91,6 +123,25 @@ Result<void> WriteOutput(const std::string& path, std::string_view text) {
   bool ok = std::fwrite(text.data(), 1, text.size(), file) == text.size();
   ok = (std::fclose(file) == 0) && ok;
   if (!ok) return Fail(path, ": write failed: ", ErrnoText());
+  return Ok();
+}
+
+Result<void> WriteOutputStream(const std::string& path,
+                               const std::function<Result<void>(std::ostream&)>& write) {
+  const bool to_stdout = path.empty() || path == "-";
+  std::FILE* file = to_stdout ? stdout : std::fopen(path.c_str(), "wb");
+  if (!file) return Fail(path, ": ", ErrnoText());
+  Result<void> written = Ok();
+  bool ok = false;
+  {
+    FileStreamBuffer buffer(file);
+    std::ostream out(&buffer);
+    written = write(out);
+    ok = out.flush().good();
+  }
+  if (!to_stdout) ok = (std::fclose(file) == 0) && ok;
+  if (!written.ok()) return written;
+  if (!ok) return Fail(to_stdout ? "stdout" : path, ": write failed: ", ErrnoText());
   return Ok();
 }
 

@@ -3,6 +3,8 @@
 // (curl pushes), nested tar entries and decompressors all push chunks into a ByteSink.
 
 #include <cstdint>
+#include <functional>
+#include <iosfwd>
 #include <span>
 #include <string>
 #include <string_view>
@@ -38,5 +40,11 @@ Result<void> StreamFileToSink(const std::string& path, ByteSink& sink, uint64_t 
 
 /// Writes text to a file, or to stdout when path is empty or "-".
 Result<void> WriteOutput(const std::string& path, std::string_view text);
+
+/// Streams a report to a file, or to stdout when path is empty or "-": `write` gets a buffered
+/// stream, so a large report goes out as it is produced instead of being built as one string.
+/// An error from `write` is returned as is; a failed write or close names the file.
+Result<void> WriteOutputStream(const std::string& path,
+                               const std::function<Result<void>(std::ostream&)>& write);
 
 }  // namespace moat

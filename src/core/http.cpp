@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -120,7 +121,27 @@ std::string HttpResponse::Header(std::string_view name) const {
   return "";
 }
 
-Result<HttpResponse> HttpFetch(const HttpRequest& request, ByteSink* body_sink) {
+Result<HttpResponse> HttpFetch(const HttpRequest& request, ByteSink* body_sink,
+                               HttpFailure* failure) {
+  HttpFailure ignored;
+  HttpFailure& failed = failure != nullptr ? *failure : ignored;
+  failed = HttpFailure::kNone;
+  const auto started = std::chrono::steady_clock::now();
+  // The request's own limit, or the time left before the deadline when that is shorter.
+  long long limit_ms = request.timeout_seconds > 0 ? request.timeout_seconds * 1000LL : 0;
+  bool deadline_binds = false;
+  if (request.deadline != std::chrono::steady_clock::time_point::max()) {
+    const long long left_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(request.deadline - started).count();
+    if (left_ms <= 0) {
+      failed = HttpFailure::kDeadline;
+      return Fail(request.method, " ", request.url, ": not sent, the time limit has run out");
+    }
+    if (limit_ms == 0 || left_ms < limit_ms) {
+      limit_ms = left_ms;
+      deadline_binds = true;
+    }
+  }
   InitCurlOnce();
   std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
   if (!curl) return Fail(request.url, ": cannot create a curl handle");
@@ -153,7 +174,7 @@ Result<HttpResponse> HttpFetch(const HttpRequest& request, ByteSink* body_sink) 
     curl_easy_setopt(handle, CURLOPT_UNIX_SOCKET_PATH, request.unix_socket.c_str());
   }
   curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT, request.connect_timeout_seconds);
-  curl_easy_setopt(handle, CURLOPT_TIMEOUT, request.timeout_seconds);
+  curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, static_cast<long>(limit_ms));
   if (request.stall_timeout_seconds > 0) {
     curl_easy_setopt(handle, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(handle, CURLOPT_LOW_SPEED_TIME, request.stall_timeout_seconds);
@@ -208,6 +229,26 @@ Result<HttpResponse> HttpFetch(const HttpRequest& request, ByteSink* body_sink) 
   }
   if (code != CURLE_OK) {
     std::string detail = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
+    failed = HttpFailure::kOther;
+    if (code == CURLE_OPERATION_TIMEDOUT) {
+      // curl does not say which limit struck; the elapsed time does.
+      const long long elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::steady_clock::now() - started)
+                                       .count();
+      const bool whole_limit = limit_ms > 0 && elapsed_ms + 200 >= limit_ms;
+      failed = whole_limit && deadline_binds ? HttpFailure::kDeadline : HttpFailure::kStalled;
+      if (failed == HttpFailure::kDeadline) {
+        detail = "no complete reply before the time limit ran out (waited " +
+                 std::to_string(elapsed_ms / 1000) + " s)";
+      } else if (whole_limit) {
+        detail = "no complete reply within " + std::to_string(limit_ms / 1000) + " s";
+      } else if (request.stall_timeout_seconds > 0 &&
+                 elapsed_ms + 200 >= request.stall_timeout_seconds * 1000LL) {
+        detail = "no data for " + std::to_string(request.stall_timeout_seconds) + " s";
+      } else {
+        detail = "no connection within " + std::to_string(request.connect_timeout_seconds) + " s";
+      }
+    }
     return Fail(request.method, " ", request.url,
                 request.unix_socket.empty() ? "" : " (socket " + request.unix_socket + ")", ": ",
                 detail);

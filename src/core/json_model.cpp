@@ -36,6 +36,7 @@ void to_json(nlohmann::json& j, const Package& p) {
   PutIf(j, "file_path", p.file_path);
   PutIf(j, "layer_diff_id", p.layer_diff_id);
   PutIf(j, "layer_created_by", p.layer_created_by);
+  PutIf(j, "owned_by", p.owned_by);
 }
 
 void from_json(const nlohmann::json& j, Package& p) {
@@ -63,6 +64,7 @@ void from_json(const nlohmann::json& j, Package& p) {
   Get(j, "file_path", p.file_path);
   Get(j, "layer_diff_id", p.layer_diff_id);
   Get(j, "layer_created_by", p.layer_created_by);
+  Get(j, "owned_by", p.owned_by);
 }
 
 void to_json(nlohmann::json& j, const OsInfo& o) {

@@ -1,6 +1,7 @@
 #include "core/package.h"
 
 #include <algorithm>
+#include <cctype>
 #include <tuple>
 
 namespace moat {
@@ -26,6 +27,19 @@ std::optional<PackageType> ParsePackageType(std::string_view name) {
   return std::nullopt;
 }
 
+std::string NormalizePythonName(std::string_view name) {
+  std::string out;
+  out.reserve(name.size());
+  bool in_run = false;
+  for (char c : name) {
+    const bool separator = c == '-' || c == '_' || c == '.';
+    if (separator && !in_run) out += '-';
+    if (!separator) out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    in_run = separator;
+  }
+  return out;
+}
+
 bool IsOsPackageType(PackageType type) {
   return type == PackageType::kDeb || type == PackageType::kRpm || type == PackageType::kApk;
 }
@@ -36,6 +50,50 @@ std::string Package::DisplayVersion() const {
   if (!epoch.empty() && epoch != "0") out = epoch + ":";
   out += version;
   if (!release.empty()) out += "-" + release;
+  return out;
+}
+
+namespace {
+constexpr std::pair<AssessmentGap::Kind, std::string_view> kGapKindNames[] = {
+    {AssessmentGap::Kind::kPartial, "partial"},
+    {AssessmentGap::Kind::kUnreadable, "unreadable"},
+    {AssessmentGap::Kind::kEmpty, "empty"},
+    {AssessmentGap::Kind::kNoVulnerabilityData, "no_vulnerability_data"},
+};
+}  // namespace
+
+std::string_view AssessmentGapKindName(AssessmentGap::Kind kind) {
+  for (const auto& [k, name] : kGapKindNames) {
+    if (k == kind) return name;
+  }
+  return "unknown";
+}
+
+std::optional<AssessmentGap::Kind> ParseAssessmentGapKind(std::string_view name) {
+  for (const auto& [kind, kind_name] : kGapKindNames) {
+    if (kind_name == name) return kind;
+  }
+  return std::nullopt;
+}
+
+std::string DescribeAssessmentGap(const AssessmentGap& gap) {
+  std::string out = gap.subject + " (" + gap.source + "): ";
+  const std::string count = std::to_string(gap.packages);
+  switch (gap.kind) {
+    case AssessmentGap::Kind::kPartial:
+      out += "partly unreadable, damaged parts skipped, " + count + " package(s) read";
+      break;
+    case AssessmentGap::Kind::kUnreadable:
+      out += "unreadable, no package read";
+      break;
+    case AssessmentGap::Kind::kEmpty:
+      out += "package database present but lists no installed package";
+      break;
+    case AssessmentGap::Kind::kNoVulnerabilityData:
+      out += "NOT ASSESSED: the vulnerability database has no data for this OS; " + count +
+             " OS package(s) not checked";
+      break;
+  }
   return out;
 }
 

@@ -18,6 +18,9 @@ std::string_view PackageTypeName(PackageType type);  // "deb", "rpm", ...
 std::optional<PackageType> ParsePackageType(std::string_view name);
 /// True for packages of the operating system's package manager (deb, rpm, apk).
 bool IsOsPackageType(PackageType type);
+/// A Python project name as PEP 503 compares them: lower case, every run of "-", "_" and "."
+/// one "-" ("Foo.Bar_baz" -> "foo-bar-baz").
+std::string NormalizePythonName(std::string_view name);
 
 struct Package {
   PackageType type = PackageType::kDeb;
@@ -47,6 +50,11 @@ struct Package {
   /// The layer that introduced the package, and that layer's history `created_by`.
   std::string layer_diff_id;
   std::string layer_created_by;
+  /// Language packages whose file_path belongs to an OS package's file list: the name of that
+  /// OS package. The distribution ships (and backports fixes into) such a package without
+  /// changing its upstream version, so its own advisories cover it; the matcher skips it unless
+  /// asked to match OS-owned language packages too.
+  std::string owned_by;
 
   /// The version as users read it: deb and others as is; rpm "[epoch:]version-release".
   std::string DisplayVersion() const;
@@ -80,12 +88,43 @@ struct ArtifactInfo {
   std::vector<LayerInfo> layers;
 };
 
+/// A part of the target the scan could not assess, so the report is incomplete: a package
+/// database or metadata file that was damaged (partly or wholly unreadable) or yielded no
+/// packages, or an OS the vulnerability database has no data for.
+struct AssessmentGap {
+  enum class Kind {
+    kPartial,              // read, but damaged parts (named in `detail`) were skipped
+    kUnreadable,           // nothing could be read from it
+    kEmpty,                // a package database that holds no installed package
+    kNoVulnerabilityData,  // the OS packages were not matched: no data for this OS
+  };
+  Kind kind = Kind::kUnreadable;
+  /// The file ("/var/lib/dpkg/status") or, for kNoVulnerabilityData, the OS ("alpine 3.99").
+  std::string subject;
+  /// Who found the gap: the analyzer ("dpkg", "rpm", "python") or "vulnerability database".
+  std::string source;
+  /// What went wrong, naming the place ("line 12: expected \"Field: value\"; stanza skipped").
+  std::vector<std::string> details;
+  /// Packages read from the subject despite the damage (kPartial), or left unmatched
+  /// (kNoVulnerabilityData).
+  size_t packages = 0;
+};
+
+std::string_view AssessmentGapKindName(AssessmentGap::Kind kind);  // "partial", ...
+std::optional<AssessmentGap::Kind> ParseAssessmentGapKind(std::string_view name);
+/// One line for humans: "/var/lib/dpkg/status (dpkg): partly unreadable, 2 damaged parts
+/// skipped, 310 packages read".
+std::string DescribeAssessmentGap(const AssessmentGap& gap);
+
 struct Inventory {
   ArtifactInfo artifact;
   OsInfo os;
   std::vector<Package> packages;
   /// Non-fatal problems (a file that did not parse); the rest of the scan went on.
   std::vector<std::string> warnings;
+  /// What could not be assessed (damaged or empty package databases, an OS without vulnerability
+  /// data): shown prominently by every report, and an exit code of 2 unless the user accepts it.
+  std::vector<AssessmentGap> assessment_gaps;
   /// Vulnerability findings (src/match); empty when no vulnerability scan ran.
   bool vulnerability_scan = false;  // true when the scan looked for vulnerabilities
   std::vector<DetectedVulnerability> vulnerabilities;

@@ -76,6 +76,9 @@ const std::vector<CheckDef>& Registry() {
     AddWorkloadChecks(checks);
     AddRbacChecks(checks);
     AddNetworkChecks(checks);
+    AddNamespaceChecks(checks);
+    AddCredentialChecks(checks);
+    AddApiVersionChecks(checks);
     return checks;
   }();
   return kChecks;
@@ -144,6 +147,12 @@ bool PatternSelects(std::string_view pattern, const CheckInfo& info) {
   return pattern.find_first_of("*?") != std::string_view::npos && GlobMatch(pattern, info.id);
 }
 
+/// Selection for a run: an optional policy only by its id or the "optional" pattern.
+bool SelectsForRun(std::string_view pattern, const CheckInfo& info) {
+  if (info.optional) return pattern == info.id || pattern == "optional";
+  return PatternSelects(pattern, info);
+}
+
 /// The checks that run for these ids at this PSS version, with PSA's overrides applied.
 std::vector<const CheckDef*> ActiveChecks(const std::set<std::string>& ids, int minor,
                                           Severity min_severity) {
@@ -206,13 +215,13 @@ std::vector<std::string> ExemptPatterns(const Object& object, const std::string&
 Result<std::vector<std::string>> SelectChecks(const std::vector<std::string>& patterns) {
   std::vector<std::string> out;
   for (const CheckDef& def : internal::Registry()) {
-    bool selected = patterns.empty();
-    for (const std::string& p : patterns) selected |= PatternSelects(p, def.info);
+    bool selected = patterns.empty() && !def.info.optional;
+    for (const std::string& p : patterns) selected |= SelectsForRun(p, def.info);
     if (selected) out.push_back(def.info.id);
   }
   for (const std::string& p : patterns) {
     bool any = false;
-    for (const CheckDef& def : internal::Registry()) any |= PatternSelects(p, def.info);
+    for (const CheckDef& def : internal::Registry()) any |= SelectsForRun(p, def.info);
     if (!any) return Fail("--checks: \"", p, "\" matches no check (see `moat k8s checks`)");
   }
   return out;
@@ -244,18 +253,16 @@ Result<Assessment> Assess(LoadResult input, const AssessOptions& options) {
   for (size_t i = 0; i < out.objects.size(); ++i) {
     const Object& object = out.objects[i];
     const std::string ns = object.kind == "Namespace" ? object.name : object.EffectiveNamespace();
-    if (!ns.empty() &&
-        std::find(options.exclude_namespaces.begin(), options.exclude_namespaces.end(), ns) !=
-            options.exclude_namespaces.end()) {
-      out.status[i] = ObjectStatus::kExcludedNamespace;
-      ++out.excluded;
-      continue;
-    }
+    const bool excluded = !ns.empty() && std::find(options.exclude_namespaces.begin(),
+                                                   options.exclude_namespaces.end(),
+                                                   ns) != options.exclude_namespaces.end();
     const std::optional<PodTemplate> pod = FindPodTemplate(object);
     const std::vector<std::string> exempt = ExemptPatterns(object, options.exempt_annotation);
+    const size_t first_finding = out.findings.size();
     bool any = false;
     for (size_t c = 0; c < active.size(); ++c) {
       const CheckDef& def = *active[c];
+      if (excluded && !def.info.sees_excluded_namespaces) continue;
       if (!AppliesTo(def, object, pod.has_value())) continue;
       any = true;
       out.evaluated[i].push_back(static_cast<uint16_t>(c));
@@ -266,7 +273,7 @@ Result<Assessment> Assess(LoadResult input, const AssessOptions& options) {
       def.run(context, emitter);
       CheckSummary& summary = out.checks[c];
       if (scratch.empty()) {
-        ++summary.passed;
+        if (!excluded) ++summary.passed;
         continue;
       }
       bool exempted = false;
@@ -278,16 +285,21 @@ Result<Assessment> Assess(LoadResult input, const AssessOptions& options) {
       ++summary.failed;
       for (Finding& f : scratch) out.findings.push_back(std::move(f));
     }
-    if (!any) {
+    // Objects are assessed in order, so sorting each object's findings by line sorts them all
+    // (by object, then line) without moving millions of findings through one global sort.
+    std::stable_sort(out.findings.begin() + static_cast<std::ptrdiff_t>(first_finding),
+                     out.findings.end(),
+                     [](const Finding& a, const Finding& b) { return a.line < b.line; });
+    if (excluded && out.findings.size() == first_finding) {
+      // Only a finding of a check about the excluded namespace itself brings the object in.
+      out.status[i] = ObjectStatus::kExcludedNamespace;
+      out.evaluated[i].clear();
+      ++out.excluded;
+    } else if (!any) {
       out.status[i] = ObjectStatus::kSkippedKind;
       ++out.skipped;
     }
   }
-  std::stable_sort(out.findings.begin(), out.findings.end(),
-                   [](const Finding& a, const Finding& b) {
-                     if (a.object != b.object) return a.object < b.object;
-                     return a.line < b.line;
-                   });
 
   std::map<std::string, NamespaceSummary> namespaces;
   std::vector<bool> failed(out.objects.size(), false);

@@ -22,7 +22,14 @@ struct Inventory {
   std::unordered_map<std::string, bool> namespace_has_policy;  // present = has a Namespace or
                                                                // NetworkPolicy object
   std::unordered_map<std::string, bool> namespace_object;      // a Namespace object exists
+  /// A cluster-wide policy (CiliumClusterwideNetworkPolicy, Calico GlobalNetworkPolicy) that
+  /// selects every namespace.
+  bool cluster_wide_policy = false;
   std::vector<size_t> bindings;  // RoleBindings and ClusterRoleBindings
+  /// Bindings by the role they grant: RoleRefKey(kind, namespace, name).
+  std::unordered_map<std::string, std::vector<size_t>> bindings_by_role;
+  /// Bindings by subject: SubjectKey(kind, namespace, name) (ServiceAccounts, Groups, Users).
+  std::unordered_map<std::string, std::vector<size_t>> bindings_by_subject;
 
   void Build();
   std::vector<size_t> ByKind(std::string_view kind) const;
@@ -76,10 +83,25 @@ struct CheckDef {
   std::function<void(const CheckContext&, Emitter&)> run;
 };
 
+using CheckFn = std::function<void(const CheckContext&, Emitter&)>;
+
+CheckInfo MakeInfo(std::string id, std::string group, std::string title, Severity severity,
+                   std::string description, std::string remediation,
+                   std::vector<std::string> references, std::vector<std::string> kinds,
+                   std::vector<Parameter> parameters = {});
+/// Marks a check about the excluded namespaces themselves (CheckInfo::sees_excluded_namespaces).
+CheckInfo SeesExcludedNamespaces(CheckInfo info);
+/// Registers a check. Kinds {"workload"} make a pod check (it sees the pod template); other
+/// kinds an object check, where "workload" among them stands for the eight workload kinds.
+void AddCheck(std::vector<CheckDef>& checks, CheckInfo info, CheckFn run, int min_minor = 0);
+
 void AddPssChecks(std::vector<CheckDef>& checks);
 void AddWorkloadChecks(std::vector<CheckDef>& checks);
 void AddRbacChecks(std::vector<CheckDef>& checks);
 void AddNetworkChecks(std::vector<CheckDef>& checks);
+void AddNamespaceChecks(std::vector<CheckDef>& checks);
+void AddCredentialChecks(std::vector<CheckDef>& checks);
+void AddApiVersionChecks(std::vector<CheckDef>& checks);
 
 const std::vector<CheckDef>& Registry();
 
@@ -96,6 +118,35 @@ void ForEachContainer(
     const PodTemplate& pod,
     const std::function<void(const Value& container, const std::string& path)>& fn,
     unsigned kinds = kAllContainers);
+
+/// The "name" field of a container or volume ("" when it has none), for messages.
+std::string NameOf(const Value& item);
+/// `container "web"`, how messages name a container.
+std::string DescribeContainer(const Value& container);
+/// A pod's or container's securityContext when it is a map, else nullptr.
+const Value* SecurityContextOf(const Value& holder);
+
+/// The key of a binding's roleRef in Inventory::bindings_by_role: a ClusterRole has no namespace,
+/// a Role lives in the binding's namespace.
+std::string RoleRefKey(std::string_view kind, std::string_view namespace_name,
+                       std::string_view name);
+/// The key of a subject in Inventory::bindings_by_subject (Users and Groups have no namespace).
+std::string SubjectKey(std::string_view kind, std::string_view namespace_name,
+                       std::string_view name);
+
+/// The ClusterRoles every cluster has (RBAC bootstrap defaults): cluster-admin, admin, edit,
+/// view and system:*. Their rules are Kubernetes' own; the bindings that grant them are what a
+/// cluster's owner chose.
+bool IsBuiltinClusterRole(std::string_view name);
+/// An object the API server created itself (label kubernetes.io/bootstrapping=rbac-defaults,
+/// or a system: name read from a live cluster).
+bool IsBootstrapRbacObject(const Object& object);
+
+/// The labels of an object (metadata.labels) when they are a map, else nullptr.
+const Value* LabelsOf(const Value* metadata);
+
+/// ASCII lower case.
+std::string Lower(std::string_view text);
 
 /// A Kubernetes quantity ("500m", "1.5Gi", "2") as a number; nullopt when malformed.
 std::optional<double> ParseQuantity(std::string_view text);

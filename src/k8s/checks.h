@@ -31,7 +31,8 @@ struct Parameter {
 /// Everything about a check but its logic; docs and reports are made from it.
 struct CheckInfo {
   std::string id;     // "pss-baseline-privileged", "wl-cpu-limits", "rbac-wildcard"
-  std::string group;  // "pss-baseline", "pss-restricted", "workload", "rbac", "network", "schema"
+  std::string group;  // "pss-baseline", "pss-restricted", "workload", "rbac", "network",
+                      // "namespace", "credentials", "api", "schema"
   std::string title;
   Severity severity = Severity::kMedium;
   std::string description;
@@ -39,6 +40,12 @@ struct CheckInfo {
   std::vector<std::string> references;  // PSS control, CIS id, recommendation names, URLs
   std::vector<Parameter> parameters;
   std::vector<std::string> kinds;  // kinds it looks at; "workload" = the eight pod-bearing kinds
+  /// An optional policy: off unless selected by its id (or the "optional" pattern); groups,
+  /// globs and "all" leave it out.
+  bool optional = false;
+  /// A check about the excluded namespaces themselves (user workloads in kube-system): it still
+  /// looks at objects there, which the other checks skip.
+  bool sees_excluded_namespaces = false;
 };
 
 /// The pod inside an object: a Pod's own spec, or the template of a workload controller.
@@ -119,6 +126,12 @@ const CheckInfo* FindCheck(std::string_view id);
 int LatestPssMinor();
 /// "v1.29", "1.29", "latest" -> 29 (latest -> LatestPssMinor()).
 Result<int> ParsePssVersion(std::string_view text);
+
+/// The Kubernetes version deprecated-API checks target by default (1.N).
+int DefaultTargetMinor();
+/// Sets the Kubernetes version the api-* checks assess against ("v1.32", "1.32"): the
+/// `k8sVersion` parameter of api-removed and api-deprecated.
+Result<void> SetTargetKubernetesVersion(std::string_view text, AssessOptions& options);
 
 /// Resolves --checks patterns (ids, groups such as pss-baseline or rbac, globs with '*') into
 /// check ids. A pattern that selects nothing is an error. Empty = all checks.

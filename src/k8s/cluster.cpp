@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <set>
 
 #include "artifact/source_util.h"
 #include "core/http.h"
@@ -29,7 +30,9 @@ std::string QueryEscape(std::string_view text) {
   return out;
 }
 
-void RemoveKeys(Value& map, std::initializer_list<std::string_view> keys) {
+/// Removes the entries of `map` whose key is one of `keys` (a range of strings).
+template <typename Keys>
+void RemoveKeysIn(Value& map, const Keys& keys) {
   if (!map.IsMap()) return;
   auto& entries = map.children;
   entries.erase(std::remove_if(entries.begin(), entries.end(),
@@ -37,6 +40,10 @@ void RemoveKeys(Value& map, std::initializer_list<std::string_view> keys) {
                                  return std::find(keys.begin(), keys.end(), e.key) != keys.end();
                                }),
                 entries.end());
+}
+
+void RemoveKeys(Value& map, std::initializer_list<std::string_view> keys) {
+  RemoveKeysIn(map, keys);
 }
 
 Value KeyedString(std::string key, std::string text, uint32_t line) {
@@ -80,15 +87,22 @@ std::string ResourceKind::Path() const {
   return (core ? "/api/" : "/apis/") + api_version + "/" + resource;
 }
 
+std::string ResourceKind::Group() const {
+  const size_t slash = api_version.find('/');
+  return slash == std::string::npos ? std::string() : api_version.substr(0, slash);
+}
+
 const std::vector<ResourceKind>& ClusterResourceKinds() {
+  constexpr bool kCustom = true;
+  const std::string kCalicoApi = "projectcalico.org/v3";
   static const std::vector<ResourceKind> kKinds = {
       {"v1", "namespaces", "Namespace"},
       {"v1", "pods", "Pod"},
       {"v1", "replicationcontrollers", "ReplicationController"},
       {"v1", "services", "Service"},
       {"v1", "serviceaccounts", "ServiceAccount"},
-      {"v1", "secrets", "Secret", true},
-      {"v1", "configmaps", "ConfigMap", true},
+      {"v1", "secrets", "Secret", {"data", "stringData"}},
+      {"v1", "configmaps", "ConfigMap", {"binaryData"}},
       {"apps/v1", "deployments", "Deployment"},
       {"apps/v1", "statefulsets", "StatefulSet"},
       {"apps/v1", "daemonsets", "DaemonSet"},
@@ -101,6 +115,24 @@ const std::vector<ResourceKind>& ClusterResourceKinds() {
       {"rbac.authorization.k8s.io/v1", "clusterroles", "ClusterRole"},
       {"rbac.authorization.k8s.io/v1", "rolebindings", "RoleBinding"},
       {"rbac.authorization.k8s.io/v1", "clusterrolebindings", "ClusterRoleBinding"},
+      // The network policies of the CNI plugins that have their own.
+      {"cilium.io/v2", "ciliumnetworkpolicies", "CiliumNetworkPolicy", {}, kCustom},
+      {"cilium.io/v2",
+       "ciliumclusterwidenetworkpolicies",
+       "CiliumClusterwideNetworkPolicy",
+       {},
+       kCustom},
+      // Calico's API server, when installed, serves its resources as projectcalico.org/v3; they
+      // are stored as crd.projectcalico.org/v1 custom resources, which clusters without it list.
+      {kCalicoApi, "networkpolicies", "NetworkPolicy", {}, kCustom},
+      {kCalicoApi, "globalnetworkpolicies", "GlobalNetworkPolicy", {}, kCustom},
+      {"crd.projectcalico.org/v1", "networkpolicies", "NetworkPolicy", {}, kCustom, kCalicoApi},
+      {"crd.projectcalico.org/v1",
+       "globalnetworkpolicies",
+       "GlobalNetworkPolicy",
+       {},
+       kCustom,
+       kCalicoApi},
   };
   return kKinds;
 }
@@ -146,10 +178,13 @@ Result<std::string> ParseListPage(std::string_view body, const ResourceKind& kin
     if (Value* metadata = const_cast<Value*>(item.Field("metadata")); metadata != nullptr) {
       // Server bookkeeping nobody checks, and often the bulk of an object.
       RemoveKeys(*metadata, {"managedFields"});
+      if (Value* annotations = const_cast<Value*>(metadata->Get("annotations"))) {
+        RemoveKeys(*annotations, {"kubectl.kubernetes.io/last-applied-configuration"});
+      }
       object.name = ScalarOf(metadata->Get("name"));
       object.namespace_name = ScalarOf(metadata->Get("namespace"));
     }
-    if (kind.metadata_only) RemoveKeys(item, {"data", "stringData", "binaryData"});
+    RemoveKeysIn(item, kind.dropped_fields);
     object.file = url.substr(0, url.find('?'));
     if (!object.namespace_name.empty() || !object.name.empty()) {
       // The object's own URL: where `kubectl get --raw` would find it.
@@ -186,8 +221,18 @@ Result<ClusterListing> ListCluster(const ClusterConnection& connection,
         "Authorization", "Basic " + Base64Encode(connection.username + ":" + connection.password));
   }
 
-  for (const ResourceKind& kind : ClusterResourceKinds()) {
-    KindListing kind_listing{kind.kind, 0, 0, 200};
+  std::set<std::string> listed;  // "apiVersion/resource" of the kinds read to the last page
+  std::string not_installed;     // the custom resources whose definition is not installed
+  for (const ResourceKind& listed_kind : ClusterResourceKinds()) {
+    KindListing kind_listing{listed_kind.kind, listed_kind.api_version, 0, 0, 200};
+    if (!listed_kind.unless_listed.empty() &&
+        listed.count(listed_kind.unless_listed + "/" + listed_kind.resource) != 0) {
+      kind_listing.status = 0;
+      listing.kinds.push_back(std::move(kind_listing));
+      continue;
+    }
+    ResourceKind kind = listed_kind;
+    if (kind.kind == "ConfigMap" && !options.configmap_data) kind.dropped_fields.push_back("data");
     std::string continue_token;
     const size_t objects_before = listing.input.objects.size();
     do {
@@ -214,6 +259,11 @@ Result<ClusterListing> ListCluster(const ClusterConnection& connection,
                     " rejected the credentials of context \"", connection.context,
                     "\" (401 Unauthorized): ", StatusMessage(response->body));
       }
+      if (response->status == 404 && kind.custom && kind_listing.pages == 0) {
+        not_installed +=
+            (not_installed.empty() ? "" : ", ") + kind.kind + " (" + kind.api_version + ")";
+        break;
+      }
       if (response->status != 200) {
         listing.input.warnings.push_back(
             "cannot list " + kind.resource + " (" + kind.kind + ", " + kind.api_version +
@@ -235,9 +285,13 @@ Result<ClusterListing> ListCluster(const ClusterConnection& connection,
         break;
       }
       continue_token = std::move(*next);
+      if (continue_token.empty()) listed.insert(kind.api_version + "/" + kind.resource);
     } while (!continue_token.empty());
     kind_listing.objects = listing.input.objects.size() - objects_before;
     listing.kinds.push_back(std::move(kind_listing));
+  }
+  if (!not_installed.empty()) {
+    listing.notes.push_back("not installed in the cluster, not listed: " + not_installed);
   }
   return listing;
 }

@@ -1,8 +1,10 @@
 #pragma once
 // Reads a live cluster through the Kubernetes REST API: every kind the checks know, across
-// namespaces, page by page (limit + continue). A kind the credentials may not list (403) or the
-// server does not serve (404) is a warning naming the kind and the status; the others are still
-// read. The objects come out as a LoadResult, ready for the same Assess() as manifests.
+// namespaces, page by page (limit + continue), Cilium's and Calico's network policies among them.
+// A kind the credentials may not list (403) or the server does not serve (404) is a warning
+// naming the kind and the status; the others are still read. A custom resource whose
+// definition is not installed (404) is only a note: most clusters run neither Cilium nor Calico.
+// The objects come out as a LoadResult, ready for the same Assess() as manifests.
 
 #include <string>
 #include <string_view>
@@ -16,15 +18,24 @@ namespace moat::k8s {
 
 /// One listable kind: GET <prefix>/<resource> lists it across namespaces.
 struct ResourceKind {
-  std::string api_version;  // "v1", "apps/v1"
+  std::string api_version;  // "v1", "apps/v1", "cilium.io/v2"
   std::string resource;     // "deployments"
   std::string kind;         // "Deployment"
-  /// Secrets and ConfigMaps: only metadata is kept (data never reaches memory beyond the page,
-  /// nor a report).
-  bool metadata_only = false;
+  /// Top-level fields dropped from every item as soon as its page is parsed: what no check reads
+  /// (a ConfigMap's binaryData) and what must not reach memory beyond the page, nor a report
+  /// (a Secret's data).
+  std::vector<std::string> dropped_fields = {};
+  /// A custom resource (Cilium, Calico): a 404 means its definition is not installed.
+  bool custom = false;
+  /// When set, the kind is read only if this API version did not list (Calico's CRDs in
+  /// crd.projectcalico.org hold the objects that its API server serves as projectcalico.org/v3:
+  /// one of the two is enough).
+  std::string unless_listed = {};
 
   /// "/api/v1/pods" or "/apis/apps/v1/deployments".
   std::string Path() const;
+  /// "apps" for "apps/v1", "" for the core group "v1".
+  std::string Group() const;
 };
 
 /// The kinds `moat k8s cluster` lists, in a stable order.
@@ -35,19 +46,25 @@ struct ClusterListOptions {
   long connect_timeout_seconds = 10;
   size_t page_limit = 500;
   size_t max_pages_per_kind = 10'000;  // a server that keeps answering "continue" is not trusted
+  /// Keep ConfigMap data (what cred-configmap-plaintext reads). Off when that check does not
+  /// run: ConfigMaps can hold megabytes each (dashboards, scripts) that nothing else reads.
+  bool configmap_data = true;
 };
 
 /// What was read for one kind.
 struct KindListing {
   std::string kind;
+  std::string api_version;
   size_t objects = 0;
   size_t pages = 0;
-  long status = 200;  // the HTTP status that ended the listing
+  long status = 200;  // the HTTP status that ended the listing; 0 when not asked (unless_listed)
 };
 
 struct ClusterListing {
   LoadResult input;  // objects (live), and warnings for the kinds that could not be listed
   std::vector<KindListing> kinds;
+  /// Not problems, for the log: the custom resources that are not installed.
+  std::vector<std::string> notes;
 };
 
 /// Lists every kind. Fails as a whole only when the server cannot be reached (refused, timed
@@ -56,7 +73,9 @@ Result<ClusterListing> ListCluster(const ClusterConnection& connection,
                                    const ClusterListOptions& options);
 
 /// Parses one list response page (untrusted): appends its items to `out` as live objects of
-/// `kind` (list items carry no kind/apiVersion; they are set), and returns the continue token
+/// `kind` (list items of built-in kinds carry no kind/apiVersion; they are set), without
+/// kind.dropped_fields, managedFields and kubectl's last-applied-configuration annotation (a
+/// second copy of the object, a Secret's data included), and returns the continue token
 /// ("" on the last page). `url` names the page in errors and becomes each object's `file`.
 Result<std::string> ParseListPage(std::string_view body, const ResourceKind& kind,
                                   const std::string& url, LoadResult& out);

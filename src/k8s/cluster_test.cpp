@@ -1,6 +1,7 @@
 // `moat k8s cluster` against a loopback HTTPS API server that requires a client certificate and
-// serves recorded list responses (testdata/cluster/): pagination, a 403 for secrets, the
-// kubeconfig with inline certificate data, and a server that never answers.
+// serves recorded list responses (testdata/cluster/): pagination, a 403 for secrets, Cilium and
+// Calico policies (custom resources) and a 404 for a group that is not installed, ConfigMap data,
+// the kubeconfig with inline certificate data, and a server that never answers.
 
 #include "k8s/cluster.h"
 
@@ -207,14 +208,22 @@ std::string QueryParameter(const std::string& target, const std::string& name) {
   return "";
 }
 
-/// Serves the recordings like an API server: <resource>.json for the first page,
-/// <resource>-2.json for the page its continue token points at, a Status document with its own
-/// code, and an empty list for kinds nothing was recorded for.
+/// The name of a kind's recordings: the resource, qualified by its group for custom resources
+/// as kubectl names them ("ciliumnetworkpolicies.cilium.io").
+std::string RecordingName(const ResourceKind& kind) {
+  return kind.custom ? kind.resource + "." + kind.Group() : kind.resource;
+}
+
+/// Serves the recordings like an API server: <name>.json for the first page, <name>-2.json for
+/// the page its continue token points at, a Status document with its own code, <group>.json for
+/// every resource of a custom group without recordings of its own (the 404 of a group that is
+/// not installed), and an empty list for kinds nothing was recorded for.
 std::pair<int, std::string> ServeRecorded(const std::string& target) {
   const std::string path = target.substr(0, target.find('?'));
   for (const ResourceKind& kind : ClusterResourceKinds()) {
     if (kind.Path() != path) continue;
-    fs::path file = kRecorded / (kind.resource + ".json");
+    fs::path file = kRecorded / (RecordingName(kind) + ".json");
+    if (kind.custom && !fs::exists(file)) file = kRecorded / (kind.Group() + ".json");
     if (!fs::exists(file)) {
       return {200, "{\"kind\":\"" + kind.kind + "List\",\"apiVersion\":\"" + kind.api_version +
                        "\",\"metadata\":{\"resourceVersion\":\"48213\"},\"items\":[]}"};
@@ -228,7 +237,7 @@ std::pair<int, std::string> ServeRecorded(const std::string& target) {
         return {410, R"({"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Expired",)"
                      R"("message":"continue token not recognised","code":410})"};
       }
-      body = ReadText(kRecorded / (kind.resource + "-2.json"));
+      body = ReadText(kRecorded / (RecordingName(kind) + "-2.json"));
     }
     auto parsed = ParseYamlDocument(body, file.string());
     if (parsed.ok() && parsed->Get("kind") != nullptr && parsed->Get("kind")->text == "Status") {
@@ -306,6 +315,32 @@ const Finding* FindingAt(const Assessment& a, const std::string& check,
   return nullptr;
 }
 
+size_t FindingsOf(const Assessment& a, const std::string& check) {
+  size_t n = 0;
+  for (const Finding& f : a.findings) n += f.check->id == check;
+  return n;
+}
+
+/// What the listing read of `kind` in `api_version`; a default KindListing with status -1 when
+/// the kind was not in the listing at all.
+KindListing ListingOf(const ClusterListing& listing, const std::string& kind,
+                      const std::string& api_version) {
+  for (const KindListing& k : listing.kinds) {
+    if (k.kind == kind && k.api_version == api_version) return k;
+  }
+  KindListing absent;
+  absent.status = -1;
+  return absent;
+}
+
+const Object* ObjectNamed(const LoadResult& input, const std::string& kind,
+                          const std::string& name) {
+  for (const Object& o : input.objects) {
+    if (o.kind == kind && o.name == name) return &o;
+  }
+  return nullptr;
+}
+
 TEST_F(ClusterTest, ListsEveryKindPageByPageWithAClientCertificate) {
   TlsApiServer server(pki_, ServeRecorded);
   ASSERT_TRUE(server.ready());
@@ -351,15 +386,50 @@ TEST_F(ClusterTest, ListsEveryKindPageByPageWithAClientCertificate) {
   EXPECT_NE(warning.find("403 Forbidden"), std::string::npos) << warning;
   EXPECT_NE(warning.find("cannot list resource \"secrets\""), std::string::npos) << warning;
 
-  // List items get their kind and apiVersion; ConfigMap data is never kept.
+  // Cilium is installed; Calico without its API server: projectcalico.org/v3 is not served (a
+  // note, not a warning), so Calico's policies are read from its crd.projectcalico.org/v1
+  // custom resources.
+  EXPECT_EQ(ListingOf(*listing, "CiliumNetworkPolicy", "cilium.io/v2").objects, 1u);
+  EXPECT_EQ(ListingOf(*listing, "CiliumClusterwideNetworkPolicy", "cilium.io/v2").status, 200);
+  EXPECT_EQ(ListingOf(*listing, "NetworkPolicy", "projectcalico.org/v3").status, 404);
+  EXPECT_EQ(ListingOf(*listing, "GlobalNetworkPolicy", "projectcalico.org/v3").status, 404);
+  EXPECT_EQ(ListingOf(*listing, "NetworkPolicy", "crd.projectcalico.org/v1").status, 200);
+  const KindListing calico = ListingOf(*listing, "GlobalNetworkPolicy", "crd.projectcalico.org/v1");
+  EXPECT_EQ(calico.status, 200);
+  EXPECT_EQ(calico.objects, 1u);
+  EXPECT_EQ(listing->notes,
+            std::vector<std::string>{
+                "not installed in the cluster, not listed: NetworkPolicy "
+                "(projectcalico.org/v3), GlobalNetworkPolicy (projectcalico.org/v3)"});
+  const Object* cilium = ObjectNamed(listing->input, "CiliumNetworkPolicy", "storefront-ingress");
+  ASSERT_NE(cilium, nullptr);
+  EXPECT_EQ(cilium->file, server.Url() +
+                              "/apis/cilium.io/v2/namespaces/shop/ciliumnetworkpolicies/"
+                              "storefront-ingress");
+  const Object* global =
+      ObjectNamed(listing->input, "GlobalNetworkPolicy", "default.allow-cluster-internal-ingress");
+  ASSERT_NE(global, nullptr);
+  EXPECT_EQ(global->api_version, "crd.projectcalico.org/v1");
+  EXPECT_EQ(global->root.Path({"spec", "selector"})->text, "has(kubernetes-host)");
+  EXPECT_EQ(global->file, server.Url() +
+                              "/apis/crd.projectcalico.org/v1/globalnetworkpolicies/"
+                              "default.allow-cluster-internal-ingress");
+
+  // List items get their kind and apiVersion. ConfigMaps keep their data (the credential check
+  // reads it) but not binaryData, and no object keeps kubectl's copy of itself.
   for (const Object& o : listing->input.objects) {
     EXPECT_TRUE(o.live);
     ASSERT_NE(o.root.Get("kind"), nullptr);
     EXPECT_EQ(o.root.Get("kind")->text, o.kind);
     EXPECT_EQ(o.root.Get("apiVersion")->text, o.api_version);
     EXPECT_EQ(o.root.Path({"metadata", "managedFields"}), nullptr);
+    EXPECT_EQ(o.root.Path(
+                  {"metadata", "annotations", "kubectl.kubernetes.io/last-applied-configuration"}),
+              nullptr)
+        << o.name;
     if (o.kind == "ConfigMap") {
-      EXPECT_EQ(o.root.Get("data"), nullptr);
+      EXPECT_NE(o.root.Get("data"), nullptr) << o.name;
+      EXPECT_EQ(o.root.Get("binaryData"), nullptr) << o.name;
     }
   }
 
@@ -375,6 +445,19 @@ TEST_F(ClusterTest, ListsEveryKindPageByPageWithAClientCertificate) {
   EXPECT_NE(FindingAt(a, "rbac-cluster-admin-binding", "ClusterRoleBinding/ci-deployer-admin"),
             nullptr);
   EXPECT_NE(FindingAt(a, "rbac-anonymous-grant", "ClusterRoleBinding/ci-deployer-admin"), nullptr);
+  // The Cilium policy covers shop; default has no policy (the Calico one selects hosts, not pods).
+  EXPECT_EQ(FindingAt(a, "net-namespace-without-networkpolicy", "Namespace/shop"), nullptr);
+  EXPECT_NE(FindingAt(a, "net-namespace-without-networkpolicy", "Namespace/default"), nullptr);
+  // The database password in a ConfigMap, masked; the CA bundle and plain settings are not
+  // credentials.
+  const Finding* credential =
+      FindingAt(a, "cred-configmap-plaintext", "shop/ConfigMap/orders-db-config");
+  ASSERT_NE(credential, nullptr);
+  EXPECT_EQ(credential->path, "data[\"DB_PASSWORD\"]");
+  EXPECT_NE(credential->message.find("DB_PASSWORD is named like a secret"), std::string::npos)
+      << credential->message;
+  EXPECT_EQ(credential->message.find("Wq7-orders-Zk2p9"), std::string::npos) << credential->message;
+  EXPECT_EQ(FindingsOf(a, "cred-configmap-plaintext"), 1u);
   // kube-system is excluded by default, so the coredns pod yields nothing.
   for (const Finding& f : a.findings) {
     EXPECT_NE(a.objects[f.object].namespace_name, "kube-system") << f.check->id;
@@ -421,6 +504,79 @@ TEST_F(ClusterTest, KindsTheServerDoesNotServeAreWarningsTheRestIsAssessed) {
   size_t pods = 0;
   for (const Object& o : listing->input.objects) pods += o.kind == "Pod";
   EXPECT_EQ(pods, 3u);
+}
+
+TEST_F(ClusterTest, CalicoApiServerIsPreferredAndForbiddenCustomResourcesAreWarnings) {
+  // Calico with its API server: projectcalico.org/v3 is served, so the custom resources behind
+  // it are not read a second time. The credentials may not list Cilium's policies.
+  TlsApiServer server(pki_, [](const std::string& target) -> std::pair<int, std::string> {
+    if (target.rfind("/apis/cilium.io/", 0) == 0) {
+      const std::string resource = target.substr(16, target.find('?') - 16);
+      return {403, R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",)"
+                   R"("message":")" +
+                       resource.substr(resource.find('/') + 1) +
+                       R"(.cilium.io is forbidden: User \"moat-test\" cannot list resource",)"
+                       R"("reason":"Forbidden","code":403})"};
+    }
+    if (target.rfind("/apis/crd.projectcalico.org/", 0) == 0) return {500, "not to be asked"};
+    if (target.rfind("/apis/projectcalico.org/v3/globalnetworkpolicies?", 0) == 0) {
+      std::string body = ReadText(kRecorded / "globalnetworkpolicies.crd.projectcalico.org.json");
+      for (size_t at; (at = body.find("crd.projectcalico.org/v1")) != std::string::npos;)
+        body.replace(at, 24, "projectcalico.org/v3");
+      return {200, body};
+    }
+    if (target.rfind("/apis/projectcalico.org/v3/networkpolicies?", 0) == 0) {
+      return {200, R"({"kind":"NetworkPolicyList","apiVersion":"projectcalico.org/v3",)"
+                   R"("metadata":{"resourceVersion":"48213"},"items":[]})"};
+    }
+    return ServeRecorded(target);
+  });
+  ASSERT_TRUE(server.ready());
+  auto connection = Connect(server.Url(), true);
+  ASSERT_TRUE(connection.ok()) << connection.error().message;
+  ClusterListOptions options;
+  options.configmap_data = false;  // as when cred-configmap-plaintext does not run
+  auto listing = ListCluster(*connection, options);
+  ASSERT_TRUE(listing.ok()) << listing.error().message;
+  EXPECT_TRUE(listing->input.errors.empty()) << listing->input.errors.front().ToString();
+
+  for (const SeenRequest& r : server.Requests()) {
+    EXPECT_NE(r.target.rfind("/apis/crd.projectcalico.org/", 0), 0u) << r.target;
+  }
+  EXPECT_EQ(ListingOf(*listing, "GlobalNetworkPolicy", "projectcalico.org/v3").objects, 1u);
+  EXPECT_EQ(ListingOf(*listing, "GlobalNetworkPolicy", "crd.projectcalico.org/v1").status, 0);
+  EXPECT_EQ(ListingOf(*listing, "NetworkPolicy", "crd.projectcalico.org/v1").status, 0);
+  EXPECT_EQ(ListingOf(*listing, "CiliumNetworkPolicy", "cilium.io/v2").status, 403);
+  const Object* global =
+      ObjectNamed(listing->input, "GlobalNetworkPolicy", "default.allow-cluster-internal-ingress");
+  ASSERT_NE(global, nullptr);
+  EXPECT_EQ(global->root.Get("apiVersion")->text, "projectcalico.org/v3");
+
+  // 403 on a custom resource is a warning like on any kind; nothing is "not installed".
+  EXPECT_TRUE(listing->notes.empty());
+  std::string warnings;
+  for (const std::string& w : listing->input.warnings) warnings += w + "\n";
+  EXPECT_EQ(listing->input.warnings.size(), 3u) << warnings;  // secrets and the two Cilium kinds
+  EXPECT_NE(warnings.find("cannot list ciliumnetworkpolicies (CiliumNetworkPolicy, cilium.io/v2): "
+                          "403 Forbidden: ciliumnetworkpolicies.cilium.io is forbidden"),
+            std::string::npos)
+      << warnings;
+  EXPECT_NE(warnings.find("cannot list ciliumclusterwidenetworkpolicies "
+                          "(CiliumClusterwideNetworkPolicy, cilium.io/v2): 403 Forbidden"),
+            std::string::npos)
+      << warnings;
+
+  for (const Object& o : listing->input.objects) {
+    if (o.kind == "ConfigMap") {
+      EXPECT_EQ(o.root.Get("data"), nullptr) << o.name;
+    }
+  }
+  auto assessment = Assess(std::move(listing->input), AssessOptions{});
+  ASSERT_TRUE(assessment.ok()) << assessment.error().message;
+  // Without the Cilium policy shop has none that counts.
+  EXPECT_NE(FindingAt(*assessment, "net-namespace-without-networkpolicy", "Namespace/shop"),
+            nullptr);
+  EXPECT_EQ(FindingsOf(*assessment, "cred-configmap-plaintext"), 0u);
 }
 
 TEST_F(ClusterTest, RejectedCredentialsEndTheListing) {
@@ -481,7 +637,8 @@ TEST_F(ClusterTest, ServerThatNeverAnswersTimesOut) {
   ::close(fd);
   ASSERT_FALSE(listing.ok());
   const std::string& message = listing.error().message;
-  EXPECT_NE(message.find("timed out"), std::string::npos) << message;
+  // The HTTP client names what it waited for and how long: the whole request's limit.
+  EXPECT_NE(message.find("no complete reply within 1 s"), std::string::npos) << message;
   EXPECT_NE(message.find("timeout 1 s per request"), std::string::npos) << message;
   EXPECT_NE(message.find("127.0.0.1:" + std::to_string(port)), std::string::npos) << message;
   // One request gave up; the listing did not go on to wait on every other kind.

@@ -2,6 +2,7 @@
 //
 //   checks: [pss-restricted, "wl-*"]
 //   pssVersion: v1.30
+//   k8sVersion: v1.32            # target of the api-* checks
 //   severity: MEDIUM
 //   excludeNamespaces: [kube-system, monitoring]
 //   exemptAnnotation: moat.dev/exempt
@@ -57,6 +58,9 @@ Result<void> ParseConfig(std::string_view text, const std::string& name, AssessO
       auto minor = ParsePssVersion(entry.text);
       if (!minor.ok()) return minor.error().Wrap(Where(name, entry));
       options.pss_minor = *minor;
+    } else if (entry.key == "k8sVersion") {
+      auto set = SetTargetKubernetesVersion(entry.text, options);
+      if (!set.ok()) return set.error().Wrap(Where(name, entry));
     } else if (entry.key == "severity") {
       auto severity = ParseSeverity(entry.text);
       if (!severity)
@@ -81,7 +85,7 @@ Result<void> ParseConfig(std::string_view text, const std::string& name, AssessO
         return Fail(Where(name, entry), ": parameters must be a map");
     } else {
       return Fail(Where(name, entry), ": unknown key \"", entry.key,
-                  "\" (expected checks, pssVersion, severity, excludeNamespaces, "
+                  "\" (expected checks, pssVersion, k8sVersion, severity, excludeNamespaces, "
                   "exemptAnnotation, parameters)");
     }
   }

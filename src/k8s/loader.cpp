@@ -117,6 +117,7 @@ class Builder {
   void Reset() {
     root_ = Value();
     stack_.clear();
+    for (std::vector<Value>& items : pending_) items.clear();
     anchors_.clear();
     scratch_.clear();
     nodes_ = 0;
@@ -206,8 +207,13 @@ class Builder {
       v.column = top.key_column;
       top.want_key = true;
     }
-    top.node->children.push_back(std::move(v));
-    return &top.node->children.back();
+    // The open container's children collect in a reused vector and move into one of the exact
+    // size when it closes: a large input holds millions of these, and growing them in place
+    // would leave a quarter of their memory unused. Values pointed to by open frames stay put:
+    // only the innermost container's vector grows, and moving the outer vector keeps buffers.
+    std::vector<Value>& items = pending_[stack_.size() - 1];
+    items.push_back(std::move(v));
+    return &items.back();
   }
 
   void Open(Value::Type type, const Mark& mark, const std::string& anchor) {
@@ -229,12 +235,18 @@ class Builder {
       frame.node = Place(std::move(v), mark, std::string());
     }
     stack_.push_back(std::move(frame));
+    if (pending_.size() < stack_.size()) pending_.resize(stack_.size());
   }
 
   void Close() {
     if (stack_.empty()) return;
+    std::vector<Value>& items = pending_[stack_.size() - 1];
+    std::vector<Value> children(std::make_move_iterator(items.begin()),
+                                std::make_move_iterator(items.end()));
+    items.clear();
     Frame frame = std::move(stack_.back());
     stack_.pop_back();
+    frame.node->children = std::move(children);
     if (frame.node->IsMap()) ApplyMergeKeys(*frame.node);
     if (!frame.anchor.empty()) anchors_[frame.anchor] = *frame.node;
     if (frame.is_key && !stack_.empty()) {
@@ -282,6 +294,7 @@ class Builder {
   const LoadLimits& limits_;
   Value root_;
   std::vector<Frame> stack_;
+  std::vector<std::vector<Value>> pending_;  // children of the open containers, by depth
   std::unordered_map<std::string, Value> anchors_;
   std::list<Value> scratch_;
   size_t nodes_ = 0;

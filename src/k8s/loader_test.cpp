@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 
 #include "k8s/checks.h"
@@ -43,6 +44,27 @@ spec:
   EXPECT_EQ(host_pid->line, 14u);
   EXPECT_EQ(host_pid->column, 3u);
   EXPECT_EQ(r.objects[1].file, "m.yaml");
+}
+
+TEST(Loader, ClusterWidePoliciesOfNetworkPolicyEnginesHaveNoNamespace) {
+  LoadResult r;
+  ParseManifests(R"(apiVersion: cilium.io/v2
+kind: CiliumClusterwideNetworkPolicy
+metadata: {name: deny-all}
+---
+apiVersion: crd.projectcalico.org/v1
+kind: GlobalNetworkPolicy
+metadata: {name: default-deny}
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: shop}
+)",
+                 "p.yaml", r);
+  ASSERT_EQ(r.objects.size(), 3u);
+  EXPECT_EQ(r.objects[0].EffectiveNamespace(), "");
+  EXPECT_EQ(r.objects[1].EffectiveNamespace(), "");
+  EXPECT_EQ(r.objects[2].EffectiveNamespace(), "default");
 }
 
 TEST(Loader, ScalarTypes) {
@@ -136,6 +158,69 @@ TEST(Loader, MergeKeysAndAnchors) {
   EXPECT_EQ(d->Get("x")->Int(), 1);
   EXPECT_EQ(d->Get("y")->Int(), 3);
   EXPECT_EQ(d->Get("<<"), nullptr);
+}
+
+// Containers are built aside and moved into vectors of their exact size when they close (a large
+// input holds millions of them); nesting, complex keys, anchors and lines must come through.
+TEST(Loader, NestedContainersComplexKeysAndAnchorsKeepTheirShape) {
+  const std::string yaml = R"(apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: shapes
+  labels: &labels {a: "1", b: "2", c: "3"}
+data:
+  ? [k1, k2]
+  : v
+  ? {x: {y: 1}}
+  : {nested: [1, [2, 3], {deep: yes}], other: []}
+  after: value
+  copy: *labels
+  list:
+  - {name: one}
+  - - inner
+    - {name: two}
+)";
+  LoadResult r;
+  ParseManifests(yaml, "s.yaml", r);
+  ASSERT_TRUE(r.errors.empty()) << r.errors[0].ToString();
+  ASSERT_EQ(r.objects.size(), 1u);
+  const Value& root = r.objects[0].root;
+  // Every container's children vector holds exactly its children, at every depth.
+  std::function<void(const Value&)> exact = [&](const Value& v) {
+    EXPECT_EQ(v.children.capacity(), v.children.size()) << v.key << " line " << v.line;
+    for (const Value& child : v.children) exact(child);
+  };
+  exact(root);
+  const Value* data = root.Get("data");
+  ASSERT_NE(data, nullptr);
+  ASSERT_EQ(data->Entries().size(), 5u);
+  EXPECT_EQ(data->Entries()[0].key, "<complex key>");
+  EXPECT_EQ(data->Entries()[0].Str(), "v");
+  EXPECT_EQ(data->Entries()[0].line, 7u);
+  const Value& complex = data->Entries()[1];
+  EXPECT_EQ(complex.key, "<complex key>");
+  EXPECT_EQ(complex.line, 9u);
+  const Value* nested = complex.Get("nested");
+  ASSERT_NE(nested, nullptr);
+  ASSERT_EQ(nested->Items().size(), 3u);
+  EXPECT_EQ(nested->Items()[1].Items().size(), 2u);
+  EXPECT_EQ(nested->Items()[1].Items()[1].Str(), "3");
+  EXPECT_TRUE(nested->Items()[2].Get("deep")->IsTrue());
+  EXPECT_TRUE(complex.Get("other")->IsSequence());
+  EXPECT_TRUE(complex.Get("other")->Items().empty());
+  EXPECT_EQ(data->Get("after")->Str(), "value");
+  EXPECT_EQ(data->Get("after")->line, 11u);
+  const Value* copy = data->Get("copy");
+  ASSERT_NE(copy, nullptr);
+  ASSERT_EQ(copy->Entries().size(), 3u);
+  EXPECT_EQ(copy->Entries()[2].key, "c");
+  EXPECT_EQ(copy->Entries()[2].Str(), "3");
+  const Value* list = data->Get("list");
+  ASSERT_EQ(list->Items().size(), 2u);
+  EXPECT_EQ(list->Items()[0].Get("name")->Str(), "one");
+  EXPECT_EQ(list->Items()[1].Items()[0].Str(), "inner");
+  EXPECT_EQ(list->Items()[1].Items()[1].Get("name")->Str(), "two");
+  EXPECT_EQ(list->Items()[1].Items()[1].line, 16u);
 }
 
 TEST(Loader, WrongTypesAreFindingsNotCrashes) {

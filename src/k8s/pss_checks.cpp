@@ -18,16 +18,6 @@ bool In(std::string_view value, std::initializer_list<std::string_view> set) {
   return std::find(set.begin(), set.end(), value) != set.end();
 }
 
-const Value* SecurityContext(const Value& holder) {
-  const Value* sc = holder.Field("securityContext");
-  return sc != nullptr && sc->IsMap() ? sc : nullptr;
-}
-
-std::string Name(const Value& container) {
-  const Value* name = container.Get("name");
-  return name != nullptr ? std::string(name->Str()) : std::string();
-}
-
 std::string Describe(const Value& v) {
   if (v.IsScalar()) return "\"" + v.text + "\"";
   return std::string(v.TypeName());
@@ -56,46 +46,34 @@ std::string AnnotationPath(const PodTemplate& pod, const std::string& key) {
 
 CheckInfo Info(std::string id, std::string title, Severity severity, std::string description,
                std::string remediation, std::string control) {
-  CheckInfo info;
   const bool restricted = id.rfind("pss-restricted-", 0) == 0;
-  info.group = restricted ? "pss-restricted" : "pss-baseline";
-  info.id = std::move(id);
-  info.title = std::move(title);
-  info.severity = severity;
-  info.description = std::move(description);
-  info.remediation = std::move(remediation);
-  info.references = {"Pod Security Standards (" +
-                         std::string(restricted ? "restricted" : "baseline") + "): " + control,
-                     std::string(kPssDoc)};
-  info.kinds = {"workload"};
-  return info;
+  const std::string level = restricted ? "restricted" : "baseline";
+  return MakeInfo(std::move(id), "pss-" + level, std::move(title), severity, std::move(description),
+                  std::move(remediation),
+                  {"Pod Security Standards (" + level + "): " + control, std::string(kPssDoc)},
+                  {"workload"});
 }
 
-void Add(std::vector<CheckDef>& checks, CheckInfo info, int min_minor,
-         std::function<void(const CheckContext&, Emitter&)> run) {
-  CheckDef def;
-  def.info = std::move(info);
-  def.min_minor = min_minor;
-  def.run = std::move(run);
-  checks.push_back(std::move(def));
+void Add(std::vector<CheckDef>& checks, CheckInfo info, int min_minor, CheckFn run) {
+  AddCheck(checks, std::move(info), std::move(run), min_minor);
 }
 
 // --- baseline -----------------------------------------------------------------------------
 
 void HostProcess(const CheckContext& c, Emitter& e) {
   const PodTemplate& pod = *c.pod;
-  if (const Value* sc = SecurityContext(*pod.spec)) {
+  if (const Value* sc = SecurityContextOf(*pod.spec)) {
     const Value* hp = sc->Path({"windowsOptions", "hostProcess"});
     if (hp != nullptr && hp->IsTrue())
       e.Fail(hp, pod.spec_path + ".securityContext.windowsOptions.hostProcess",
              "pod sets windowsOptions.hostProcess=true");
   }
   ForEachContainer(pod, [&](const Value& container, const std::string& path) {
-    const Value* sc = SecurityContext(container);
+    const Value* sc = SecurityContextOf(container);
     const Value* hp = sc != nullptr ? sc->Path({"windowsOptions", "hostProcess"}) : nullptr;
     if (hp != nullptr && hp->IsTrue())
       e.Fail(hp, path + ".securityContext.windowsOptions.hostProcess",
-             "container \"" + Name(container) + "\" sets windowsOptions.hostProcess=true");
+             DescribeContainer(container) + " sets windowsOptions.hostProcess=true");
   });
 }
 
@@ -109,17 +87,17 @@ void HostNamespaces(const CheckContext& c, Emitter& e) {
 
 void Privileged(const CheckContext& c, Emitter& e) {
   ForEachContainer(*c.pod, [&](const Value& container, const std::string& path) {
-    const Value* sc = SecurityContext(container);
+    const Value* sc = SecurityContextOf(container);
     const Value* v = sc != nullptr ? sc->Get("privileged") : nullptr;
     if (v != nullptr && v->IsTrue())
       e.Fail(v, path + ".securityContext.privileged",
-             "container \"" + Name(container) + "\" is privileged");
+             DescribeContainer(container) + " is privileged");
   });
 }
 
 void CapabilitiesBaseline(const CheckContext& c, Emitter& e) {
   ForEachContainer(*c.pod, [&](const Value& container, const std::string& path) {
-    const Value* sc = SecurityContext(container);
+    const Value* sc = SecurityContextOf(container);
     const Value* add = sc != nullptr ? sc->Path({"capabilities", "add"}) : nullptr;
     if (add == nullptr) return;
     size_t i = 0;
@@ -128,7 +106,7 @@ void CapabilitiesBaseline(const CheckContext& c, Emitter& e) {
               {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
                "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"}))
         e.Fail(&cap, path + ".securityContext.capabilities.add[" + std::to_string(i) + "]",
-               "container \"" + Name(container) + "\" adds capability " + Describe(cap));
+               DescribeContainer(container) + " adds capability " + Describe(cap));
       ++i;
     }
   });
@@ -141,7 +119,7 @@ void HostPathVolumes(const CheckContext& c, Emitter& e) {
   for (const Value& volume : volumes->Items()) {
     if (const Value* hp = volume.Field("hostPath"))
       e.Fail(hp, c.pod->spec_path + ".volumes[" + std::to_string(i) + "].hostPath",
-             "volume \"" + Name(volume) + "\" is a hostPath volume");
+             "volume \"" + NameOf(volume) + "\" is a hostPath volume");
     ++i;
   }
 }
@@ -155,7 +133,7 @@ void HostPorts(const CheckContext& c, Emitter& e) {
       const Value* hp = port.Field("hostPort");
       if (hp != nullptr && hp->Int() != 0)
         e.Fail(hp, path + ".ports[" + std::to_string(i) + "].hostPort",
-               "container \"" + Name(container) + "\" uses hostPort " + Describe(*hp));
+               DescribeContainer(container) + " uses hostPort " + Describe(*hp));
       ++i;
     }
   });
@@ -169,7 +147,7 @@ void HostProbes(const CheckContext& c, Emitter& e) {
         const Value* host = handler->Path({action, "host"});
         if (host != nullptr && !host->Str().empty())
           e.Fail(host, handler_path + "." + std::string(action) + ".host",
-                 "container \"" + Name(container) + "\" sets " + std::string(action) +
+                 DescribeContainer(container) + " sets " + std::string(action) +
                      ".host=" + Describe(*host));
       }
     };
@@ -193,10 +171,10 @@ void AppArmor(const CheckContext& c, Emitter& e) {
       e.Fail(type != nullptr ? type : profile, path + ".appArmorProfile.type",
              who + " sets appArmorProfile.type=\"" + std::string(t) + "\"", profile);
   };
-  check_profile(SecurityContext(*pod.spec), pod.spec_path + ".securityContext", "pod");
+  check_profile(SecurityContextOf(*pod.spec), pod.spec_path + ".securityContext", "pod");
   ForEachContainer(pod, [&](const Value& container, const std::string& path) {
-    check_profile(SecurityContext(container), path + ".securityContext",
-                  "container \"" + Name(container) + "\"");
+    check_profile(SecurityContextOf(container), path + ".securityContext",
+                  DescribeContainer(container));
   });
   if (const Value* annotations = Annotations(pod)) {
     constexpr std::string_view kPrefix = "container.apparmor.security.beta.kubernetes.io/";
@@ -229,20 +207,20 @@ void SeLinux(const CheckContext& c, Emitter& e) {
                who + " sets seLinuxOptions." + std::string(field) + "=" + Describe(*v));
     }
   };
-  check_options(SecurityContext(*pod.spec), pod.spec_path + ".securityContext", "pod");
+  check_options(SecurityContextOf(*pod.spec), pod.spec_path + ".securityContext", "pod");
   ForEachContainer(pod, [&](const Value& container, const std::string& path) {
-    check_options(SecurityContext(container), path + ".securityContext",
-                  "container \"" + Name(container) + "\"");
+    check_options(SecurityContextOf(container), path + ".securityContext",
+                  DescribeContainer(container));
   });
 }
 
 void ProcMountCheck(const CheckContext& c, Emitter& e) {
   ForEachContainer(*c.pod, [&](const Value& container, const std::string& path) {
-    const Value* sc = SecurityContext(container);
+    const Value* sc = SecurityContextOf(container);
     const Value* pm = sc != nullptr ? sc->Field("procMount") : nullptr;
     if (pm != nullptr && pm->Str() != "Default")
       e.Fail(pm, path + ".securityContext.procMount",
-             "container \"" + Name(container) + "\" sets procMount=" + Describe(*pm));
+             DescribeContainer(container) + " sets procMount=" + Describe(*pm));
   });
 }
 
@@ -273,25 +251,25 @@ void SeccompBaseline(const CheckContext& c, Emitter& e) {
     if (const Value* a = annotations->Get(pod_key); a != nullptr && a->Str() == "unconfined")
       e.Fail(a, AnnotationPath(pod, pod_key), "annotation " + pod_key + "=\"unconfined\"");
     ForEachContainer(pod, [&](const Value& container, const std::string&) {
-      const std::string key = "container.seccomp.security.alpha.kubernetes.io/" + Name(container);
+      const std::string key = "container.seccomp.security.alpha.kubernetes.io/" + NameOf(container);
       if (const Value* a = annotations->Get(key); a != nullptr && a->Str() == "unconfined")
         e.Fail(a, AnnotationPath(pod, key), "annotation " + key + "=\"unconfined\"");
     });
     return;
   }
-  if (const Value* sc = SecurityContext(*pod.spec)) {
+  if (const Value* sc = SecurityContextOf(*pod.spec)) {
     const Value* profile = sc->Field("seccompProfile");
     if (profile != nullptr && !ValidSeccompType(profile))
       e.Fail(profile->Get("type"), pod.spec_path + ".securityContext.seccompProfile.type",
              "pod sets seccompProfile.type=\"" + SeccompType(profile) + "\"", profile);
   }
   ForEachContainer(pod, [&](const Value& container, const std::string& path) {
-    const Value* sc = SecurityContext(container);
+    const Value* sc = SecurityContextOf(container);
     const Value* profile = sc != nullptr ? sc->Field("seccompProfile") : nullptr;
     if (profile != nullptr && !ValidSeccompType(profile))
       e.Fail(profile->Get("type"), path + ".securityContext.seccompProfile.type",
-             "container \"" + Name(container) + "\" sets seccompProfile.type=\"" +
-                 SeccompType(profile) + "\"",
+             DescribeContainer(container) + " sets seccompProfile.type=\"" + SeccompType(profile) +
+                 "\"",
              profile);
   });
 }
@@ -312,7 +290,7 @@ bool AllowedSysctl(std::string_view name, int minor) {
 }
 
 void Sysctls(const CheckContext& c, Emitter& e) {
-  const Value* sc = SecurityContext(*c.pod->spec);
+  const Value* sc = SecurityContextOf(*c.pod->spec);
   const Value* sysctls = sc != nullptr ? sc->Get("sysctls") : nullptr;
   if (sysctls == nullptr) return;
   size_t i = 0;
@@ -345,7 +323,7 @@ void VolumeTypes(const CheckContext& c, Emitter& e) {
     }
     if (!allowed && !type.empty()) {
       e.Fail(&volume, c.pod->spec_path + ".volumes[" + std::to_string(i) + "]",
-             "volume \"" + Name(volume) + "\" has a restricted type (" + type + ")");
+             "volume \"" + NameOf(volume) + "\" has a restricted type (" + type + ")");
     }
     ++i;
   }
@@ -354,19 +332,18 @@ void VolumeTypes(const CheckContext& c, Emitter& e) {
 void PrivilegeEscalation(const CheckContext& c, Emitter& e) {
   if (c.pss_minor >= 25 && IsWindowsPod(*c.pod)) return;
   ForEachContainer(*c.pod, [&](const Value& container, const std::string& path) {
-    const Value* sc = SecurityContext(container);
+    const Value* sc = SecurityContextOf(container);
     const Value* ape = sc != nullptr ? sc->Get("allowPrivilegeEscalation") : nullptr;
     if (ape == nullptr || ape->Bool() != false)
       e.Fail(ape, path + ".securityContext.allowPrivilegeEscalation",
-             "container \"" + Name(container) + "\" must set allowPrivilegeEscalation=false",
-             &container);
+             DescribeContainer(container) + " must set allowPrivilegeEscalation=false", &container);
   });
 }
 
 void RunAsNonRoot(const CheckContext& c, Emitter& e) {
   const PodTemplate& pod = *c.pod;
   bool pod_non_root = false;
-  if (const Value* sc = SecurityContext(*pod.spec)) {
+  if (const Value* sc = SecurityContextOf(*pod.spec)) {
     if (const Value* v = sc->Field("runAsNonRoot")) {
       if (v->IsTrue()) {
         pod_non_root = true;
@@ -376,16 +353,16 @@ void RunAsNonRoot(const CheckContext& c, Emitter& e) {
     }
   }
   ForEachContainer(pod, [&](const Value& container, const std::string& path) {
-    const Value* sc = SecurityContext(container);
+    const Value* sc = SecurityContextOf(container);
     const Value* v = sc != nullptr ? sc->Field("runAsNonRoot") : nullptr;
     if (v != nullptr) {
       if (!v->IsTrue())
         e.Fail(v, path + ".securityContext.runAsNonRoot",
-               "container \"" + Name(container) + "\" sets runAsNonRoot=false");
+               DescribeContainer(container) + " sets runAsNonRoot=false");
     } else if (!pod_non_root) {
       e.Fail(nullptr, path + ".securityContext.runAsNonRoot",
-             "container \"" + Name(container) +
-                 "\" must set runAsNonRoot=true (or the pod securityContext must)",
+             DescribeContainer(container) +
+                 " must set runAsNonRoot=true (or the pod securityContext must)",
              &container);
     }
   });
@@ -393,17 +370,17 @@ void RunAsNonRoot(const CheckContext& c, Emitter& e) {
 
 void RunAsUser(const CheckContext& c, Emitter& e) {
   const PodTemplate& pod = *c.pod;
-  if (const Value* sc = SecurityContext(*pod.spec)) {
+  if (const Value* sc = SecurityContextOf(*pod.spec)) {
     const Value* v = sc->Field("runAsUser");
     if (v != nullptr && v->Int() == 0)
       e.Fail(v, pod.spec_path + ".securityContext.runAsUser", "pod sets runAsUser=0");
   }
   ForEachContainer(pod, [&](const Value& container, const std::string& path) {
-    const Value* sc = SecurityContext(container);
+    const Value* sc = SecurityContextOf(container);
     const Value* v = sc != nullptr ? sc->Field("runAsUser") : nullptr;
     if (v != nullptr && v->Int() == 0)
       e.Fail(v, path + ".securityContext.runAsUser",
-             "container \"" + Name(container) + "\" sets runAsUser=0");
+             DescribeContainer(container) + " sets runAsUser=0");
   });
 }
 
@@ -411,7 +388,7 @@ void SeccompRestricted(const CheckContext& c, Emitter& e) {
   const PodTemplate& pod = *c.pod;
   if (c.pss_minor >= 25 && IsWindowsPod(pod)) return;
   bool pod_set = false;
-  if (const Value* sc = SecurityContext(*pod.spec)) {
+  if (const Value* sc = SecurityContextOf(*pod.spec)) {
     if (const Value* profile = sc->Field("seccompProfile")) {
       if (ValidSeccompType(profile)) {
         pod_set = true;
@@ -422,18 +399,18 @@ void SeccompRestricted(const CheckContext& c, Emitter& e) {
     }
   }
   ForEachContainer(pod, [&](const Value& container, const std::string& path) {
-    const Value* sc = SecurityContext(container);
+    const Value* sc = SecurityContextOf(container);
     const Value* profile = sc != nullptr ? sc->Field("seccompProfile") : nullptr;
     if (profile != nullptr) {
       if (!ValidSeccompType(profile))
         e.Fail(profile->Get("type"), path + ".securityContext.seccompProfile.type",
-               "container \"" + Name(container) + "\" sets seccompProfile.type=\"" +
+               DescribeContainer(container) + " sets seccompProfile.type=\"" +
                    SeccompType(profile) + "\"",
                profile);
     } else if (!pod_set) {
       e.Fail(nullptr, path + ".securityContext.seccompProfile.type",
-             "container \"" + Name(container) +
-                 "\" must set seccompProfile.type to RuntimeDefault or Localhost (or the pod "
+             DescribeContainer(container) +
+                 " must set seccompProfile.type to RuntimeDefault or Localhost (or the pod "
                  "securityContext must)",
              &container);
     }
@@ -443,11 +420,11 @@ void SeccompRestricted(const CheckContext& c, Emitter& e) {
 void CapabilitiesRestricted(const CheckContext& c, Emitter& e) {
   if (c.pss_minor >= 25 && IsWindowsPod(*c.pod)) return;
   ForEachContainer(*c.pod, [&](const Value& container, const std::string& path) {
-    const Value* sc = SecurityContext(container);
+    const Value* sc = SecurityContextOf(container);
     const Value* caps = sc != nullptr ? sc->Field("capabilities") : nullptr;
     if (caps == nullptr) {
       e.Fail(nullptr, path + ".securityContext.capabilities.drop",
-             "container \"" + Name(container) + "\" must drop ALL capabilities", &container);
+             DescribeContainer(container) + " must drop ALL capabilities", &container);
       return;
     }
     bool drop_all = false;
@@ -456,13 +433,13 @@ void CapabilitiesRestricted(const CheckContext& c, Emitter& e) {
     }
     if (!drop_all)
       e.Fail(caps->Get("drop"), path + ".securityContext.capabilities.drop",
-             "container \"" + Name(container) + "\" must drop ALL capabilities", caps);
+             DescribeContainer(container) + " must drop ALL capabilities", caps);
     if (const Value* add = caps->Get("add")) {
       size_t i = 0;
       for (const Value& cap : add->Items()) {
         if (cap.Str() != "NET_BIND_SERVICE")
           e.Fail(&cap, path + ".securityContext.capabilities.add[" + std::to_string(i) + "]",
-                 "container \"" + Name(container) + "\" adds capability " + Describe(cap) +
+                 DescribeContainer(container) + " adds capability " + Describe(cap) +
                      " (only NET_BIND_SERVICE may be added)");
         ++i;
       }

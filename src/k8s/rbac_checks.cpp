@@ -1,5 +1,8 @@
 // RBAC risk: dangerous rules in Roles/ClusterRoles (reported with the subjects and bindings
-// that grant them) and dangerous bindings (cluster-admin, system:masters, anonymous users).
+// that grant them), dangerous bindings (cluster-admin, system:masters, anonymous users, built-in
+// roles) and workloads whose service account has admin rights. Kubernetes' own ClusterRoles read
+// from a live cluster (cluster-admin, admin, edit, view, system:*) are not findings themselves:
+// the bindings that grant them are.
 
 #include <algorithm>
 #include <string>
@@ -50,26 +53,30 @@ std::string Subject(const Value& s) {
   return out;
 }
 
-/// "bound to ServiceAccount ci/deployer via RoleBinding ci/deploy" for every binding of the role.
+std::string SubjectList(const Object& binding) {
+  const Value* subjects = binding.root.Get("subjects");
+  std::string who;
+  for (const Value& s : subjects != nullptr ? subjects->Items() : std::vector<Value>{}) {
+    if (!who.empty()) who += ", ";
+    who += Subject(s);
+  }
+  return who.empty() ? std::string("no subjects") : who;
+}
+
+/// The bindings in the input that grant this Role or ClusterRole.
+const std::vector<size_t>& BindingsOf(const CheckContext& c) {
+  static const std::vector<size_t> kNone;
+  auto it = c.inventory.bindings_by_role.find(
+      RoleRefKey(c.object.kind, c.object.EffectiveNamespace(), c.object.name));
+  return it == c.inventory.bindings_by_role.end() ? kNone : it->second;
+}
+
+/// "granted to ServiceAccount ci/deployer via RoleBinding/ci/deploy" for every binding of the role.
 std::string BoundTo(const CheckContext& c) {
-  const bool cluster_role = c.object.kind == "ClusterRole";
   std::vector<std::string> grants;
-  for (size_t index : c.inventory.bindings) {
+  for (size_t index : BindingsOf(c)) {
     const Object& o = (*c.inventory.objects)[index];
-    const Value* ref = o.root.Field("roleRef");
-    if (ref == nullptr) continue;
-    const Value* kind = ref->Get("kind");
-    const Value* name = ref->Get("name");
-    if (kind == nullptr || name == nullptr || name->Str() != c.object.name) continue;
-    if (kind->Str() != c.object.kind) continue;
-    if (!cluster_role && o.EffectiveNamespace() != c.object.EffectiveNamespace()) continue;
-    const Value* subjects = o.root.Get("subjects");
-    std::string who;
-    for (const Value& s : subjects != nullptr ? subjects->Items() : std::vector<Value>{}) {
-      if (!who.empty()) who += ", ";
-      who += Subject(s);
-    }
-    grants.push_back((who.empty() ? std::string("no subjects") : who) + " via " + o.Reference());
+    grants.push_back(SubjectList(o) + " via " + o.Reference());
   }
   if (grants.empty()) return "not bound by any binding in the input";
   std::string out = "granted to ";
@@ -79,7 +86,13 @@ std::string BoundTo(const CheckContext& c) {
 
 using RuleTest = bool (*)(const Value& rule, std::string* what);
 
+/// Kubernetes' own ClusterRoles as a live cluster serves them.
+bool BuiltinRoleFromCluster(const Object& object) {
+  return object.live && object.kind == "ClusterRole" && IsBuiltinClusterRole(object.name);
+}
+
 void RuleCheck(const CheckContext& c, Emitter& e, RuleTest test) {
+  if (BuiltinRoleFromCluster(c.object)) return;
   const Value* rules = c.object.root.Get("rules");
   if (rules == nullptr) return;
   std::string bound;
@@ -190,6 +203,195 @@ bool WebhookConfig(const Value& rule, std::string* what) {
   return false;
 }
 
+bool DeleteEvents(const Value& rule, std::string* what) {
+  if (!Grants(rule, {"", "events.k8s.io"}, "events", {"delete", "deletecollection"})) return false;
+  *what = "can delete events (and so erase the traces of an attack)";
+  return true;
+}
+
+bool DeletePodLogs(const Value& rule, std::string* what) {
+  if (!Grants(rule, {""}, "pods/log", {"delete", "deletecollection"})) return false;
+  *what = "can delete pod logs";
+  return true;
+}
+
+bool BroadDelete(const Value& rule, std::string* what) {
+  const Value* verbs = rule.Get("verbs");
+  if (!Contains(verbs, "*") && !Contains(verbs, "delete") && !Contains(verbs, "deletecollection"))
+    return false;
+  if (Contains(rule.Get("resources"), "*")) {
+    *what = "can delete every resource of its API groups";
+    return true;
+  }
+  static constexpr std::pair<std::string_view, std::string_view> kCollections[] = {
+      {"", "pods"},
+      {"", "secrets"},
+      {"", "configmaps"},
+      {"", "services"},
+      {"", "persistentvolumeclaims"},
+      {"apps", "deployments"},
+      {"apps", "statefulsets"},
+      {"apps", "daemonsets"},
+      {"apps", "replicasets"},
+      {"batch", "jobs"},
+      {"batch", "cronjobs"},
+  };
+  for (const auto& [group, resource] : kCollections) {
+    if (Grants(rule, {group}, resource, {"deletecollection"})) {
+      *what = "can delete all " + std::string(resource) + " at once (deletecollection)";
+      return true;
+    }
+  }
+  static constexpr std::pair<std::string_view, std::string_view> kClusterWide[] = {
+      {"", "namespaces"},
+      {"", "nodes"},
+      {"", "persistentvolumes"},
+      {"apiextensions.k8s.io", "customresourcedefinitions"},
+  };
+  for (const auto& [group, resource] : kClusterWide) {
+    if (Grants(rule, {group}, resource, {"delete", "deletecollection"})) {
+      *what = "can delete " + std::string(resource) + " (and everything in or on them)";
+      return true;
+    }
+  }
+  return false;
+}
+
+bool ManageConfigMaps(const Value& rule, std::string* what) {
+  if (!Grants(rule, {""}, "configmaps",
+              {"create", "update", "patch", "delete", "deletecollection"}))
+    return false;
+  *what = "can change configmaps in kube-system (control-plane and add-on configuration)";
+  return true;
+}
+
+/// kube-system's ConfigMaps configure the control plane and add-ons (coredns, kube-proxy,
+/// kubeadm-config, aws-auth). A Role there, or a ClusterRole that a ClusterRoleBinding or a
+/// RoleBinding in kube-system grants, that can change them is reported.
+void ConfigMapsKubeSystem(const CheckContext& c, Emitter& e) {
+  bool reaches = c.object.kind == "Role" && c.object.EffectiveNamespace() == "kube-system";
+  if (c.object.kind == "ClusterRole") {
+    for (size_t index : BindingsOf(c)) {
+      const Object& binding = (*c.inventory.objects)[index];
+      reaches |=
+          binding.kind == "ClusterRoleBinding" || binding.EffectiveNamespace() == "kube-system";
+    }
+  }
+  if (reaches) RuleCheck(c, e, ManageConfigMaps);
+}
+
+/// The rule tests whose findings a binding of a built-in ClusterRole inherits.
+constexpr RuleTest kRiskyRules[] = {
+    Wildcard,    SecretsRead, BindEscalateImpersonate, CreateWorkloads, PodExec,       NodesProxy,
+    TokenCreate, CsrApprove,  WebhookConfig,           DeleteEvents,    DeletePodLogs, BroadDelete};
+
+/// What a role can do that the rule checks report, from its rules.
+std::vector<std::string> RiskyGrants(const Object& role) {
+  std::vector<std::string> out;
+  const Value* rules = role.root.Get("rules");
+  for (const Value& rule : rules != nullptr ? rules->Items() : std::vector<Value>{}) {
+    if (!rule.IsMap()) continue;
+    for (RuleTest test : kRiskyRules) {
+      std::string what;
+      if (test(rule, &what) && std::find(out.begin(), out.end(), what) == out.end())
+        out.push_back(what);
+    }
+  }
+  return out;
+}
+
+/// A binding's roleRef.kind and roleRef.name (nullptr when either is missing).
+struct RoleRef {
+  const Value* kind = nullptr;
+  const Value* name = nullptr;
+  bool ok() const { return kind != nullptr && name != nullptr; }
+};
+
+RoleRef RoleRefOf(const Object& binding) {
+  const Value* ref = binding.root.Field("roleRef");
+  if (ref == nullptr) return {};
+  return {ref->Get("kind"), ref->Get("name")};
+}
+
+const Object* ReferencedRole(const Inventory& inventory, const Object& binding) {
+  const RoleRef ref = RoleRefOf(binding);
+  if (!ref.ok()) return nullptr;
+  if (ref.kind->Str() == "ClusterRole") return inventory.Find("ClusterRole", "", ref.name->Str());
+  return inventory.Find("Role", binding.EffectiveNamespace(), ref.name->Str());
+}
+
+/// A binding that grants one of Kubernetes' built-in ClusterRoles (cluster-admin has its own
+/// check). The role's risky rules come from the input when it holds the role (a live cluster
+/// does), else from what admin and edit are documented to allow.
+void BuiltinRoleGrant(const CheckContext& c, Emitter& e) {
+  if (IsBootstrapRbacObject(c.object)) return;
+  const RoleRef ref = RoleRefOf(c.object);
+  if (!ref.ok() || ref.kind->Str() != "ClusterRole") return;
+  const std::string_view role = ref.name->Str();
+  if (!IsBuiltinClusterRole(role) || role == "cluster-admin") return;
+  std::vector<std::string> grants;
+  if (const Object* definition = ReferencedRole(c.inventory, c.object)) {
+    grants = RiskyGrants(*definition);
+  } else if (role == "admin" || role == "edit") {
+    grants = {"can read secrets", "can create pods and workload controllers",
+              "grants pods/exec, pods/attach and pods/portforward"};
+  }
+  if (grants.empty()) return;
+  std::string list;
+  for (const std::string& g : grants) list += (list.empty() ? "" : "; ") + g;
+  const std::string scope = c.object.kind == "ClusterRoleBinding"
+                                ? "in every namespace"
+                                : "in namespace " + c.object.EffectiveNamespace();
+  e.Fail(ref.name, "roleRef.name",
+         c.object.Reference() + " grants the built-in ClusterRole " + std::string(role) + " " +
+             scope + " to " + SubjectList(c.object) + ", which " + list);
+}
+
+/// Whether the role a binding grants is admin-level: named in `admin_roles`, or in the input
+/// with a rule that grants every verb on every resource.
+bool AdminLevel(const Inventory& inventory, const Object& binding,
+                const std::vector<std::string>& admin_roles, std::string* role_name) {
+  const RoleRef ref = RoleRefOf(binding);
+  if (!ref.ok()) return false;
+  *role_name = std::string(ref.kind->Str()) + " " + std::string(ref.name->Str());
+  if (ref.kind->Str() == "ClusterRole" &&
+      std::find(admin_roles.begin(), admin_roles.end(), ref.name->Str()) != admin_roles.end())
+    return true;
+  const Object* role = ReferencedRole(inventory, binding);
+  const Value* rules = role != nullptr ? role->root.Get("rules") : nullptr;
+  for (const Value& rule : rules != nullptr ? rules->Items() : std::vector<Value>{}) {
+    if (Contains(rule.Get("verbs"), "*") && Contains(rule.Get("resources"), "*")) return true;
+  }
+  return false;
+}
+
+void WorkloadAdminServiceAccount(const CheckContext& c, Emitter& e) {
+  const std::string ns = c.object.EffectiveNamespace();
+  const Value* account = c.pod->spec->Field("serviceAccountName");
+  if (account == nullptr || account->Str().empty()) account = c.pod->spec->Field("serviceAccount");
+  const std::string sa =
+      account != nullptr && !account->Str().empty() ? std::string(account->Str()) : "default";
+  std::vector<std::string> admin_roles;  // read once a binding is found: most workloads have none
+  // The service account itself, and the groups every service account (of the namespace) is in.
+  const std::string keys[] = {SubjectKey("ServiceAccount", ns, sa),
+                              SubjectKey("Group", "", "system:serviceaccounts"),
+                              SubjectKey("Group", "", "system:serviceaccounts:" + ns)};
+  for (const std::string& key : keys) {
+    auto it = c.inventory.bindings_by_subject.find(key);
+    if (it == c.inventory.bindings_by_subject.end()) continue;
+    for (size_t index : it->second) {
+      const Object& binding = (*c.inventory.objects)[index];
+      if (admin_roles.empty()) admin_roles = c.params.List("adminRoles");
+      std::string role;
+      if (!AdminLevel(c.inventory, binding, admin_roles, &role)) continue;
+      e.Fail(account, Join(c.pod->spec_path, "serviceAccountName"),
+             "service account " + ns + "/" + sa + " is granted " + role + " by " +
+                 binding.Reference() + ": a compromised container has admin rights",
+             c.pod->spec);
+    }
+  }
+}
+
 void ClusterAdminBinding(const CheckContext& c, Emitter& e) {
   const Value* ref = c.object.root.Field("roleRef");
   const Value* name = ref != nullptr ? ref->Get("name") : nullptr;
@@ -205,7 +407,10 @@ void ClusterAdminBinding(const CheckContext& c, Emitter& e) {
   size_t i = 0;
   for (const Value& s : subjects != nullptr ? subjects->Items() : std::vector<Value>{}) {
     const Value* subject_name = s.Get("name");
-    if (subject_name != nullptr && subject_name->Str() == "system:masters")
+    const Value* subject_kind = s.Get("kind");
+    // Only the group is special: a User or ServiceAccount of that name is an ordinary subject.
+    if (subject_name != nullptr && subject_name->Str() == "system:masters" &&
+        subject_kind != nullptr && subject_kind->Str() == "Group")
       e.Fail(&s, "subjects[" + std::to_string(i) + "]",
              "binds the group system:masters (which bypasses RBAC entirely)");
     ++i;
@@ -231,36 +436,19 @@ void AnonymousGrant(const CheckContext& c, Emitter& e) {
 
 CheckInfo Info(std::string id, std::string title, Severity severity, std::string description,
                std::string remediation, std::vector<std::string> references,
-               std::vector<std::string> kinds) {
-  CheckInfo info;
-  info.id = std::move(id);
-  info.group = "rbac";
-  info.title = std::move(title);
-  info.severity = severity;
-  info.description = std::move(description);
-  info.remediation = std::move(remediation);
-  info.references = std::move(references);
-  info.kinds = kinds;
-  return info;
-}
-
-void Add(std::vector<CheckDef>& checks, CheckInfo info,
-         std::function<void(const CheckContext&, Emitter&)> run) {
-  CheckDef def;
-  def.kinds = info.kinds;
-  def.info = std::move(info);
-  def.pod_check = false;
-  def.run = std::move(run);
-  checks.push_back(std::move(def));
+               std::vector<std::string> kinds, std::vector<Parameter> parameters = {}) {
+  return MakeInfo(std::move(id), "rbac", std::move(title), severity, std::move(description),
+                  std::move(remediation), std::move(references), std::move(kinds),
+                  std::move(parameters));
 }
 
 void AddRule(std::vector<CheckDef>& checks, std::string id, std::string title, Severity severity,
              std::string description, std::string remediation, std::vector<std::string> references,
              RuleTest test) {
-  Add(checks,
-      Info(std::move(id), std::move(title), severity, std::move(description),
-           std::move(remediation), std::move(references), {"Role", "ClusterRole"}),
-      [test](const CheckContext& c, Emitter& e) { RuleCheck(c, e, test); });
+  AddCheck(checks,
+           Info(std::move(id), std::move(title), severity, std::move(description),
+                std::move(remediation), std::move(references), {"Role", "ClusterRole"}),
+           [test](const CheckContext& c, Emitter& e) { RuleCheck(c, e, test); });
 }
 
 }  // namespace
@@ -303,21 +491,69 @@ void AddRbacChecks(std::vector<CheckDef>& checks) {
           "Admission webhooks see and can rewrite every object, including secrets.",
           "Restrict changes to admission configuration to cluster administrators.",
           {"CIS Kubernetes Benchmark 5.1.12"}, WebhookConfig);
-  Add(checks,
+  AddRule(checks, "rbac-delete-events", "Delete events", Severity::kMedium,
+          "Deleting events erases the record of what happened in the cluster (and of an attack).",
+          "Remove delete and deletecollection on events (core and events.k8s.io).",
+          {"kubescape C-0031 (Delete Kubernetes events)"}, DeleteEvents);
+  AddRule(checks, "rbac-delete-pod-logs", "Delete pod logs", Severity::kMedium,
+          "Deleting pod logs hides what a container did.",
+          "Remove delete and deletecollection on pods/log.",
+          {"Trivy KSV042 (Do not allow deletion of pod logs)"}, DeletePodLogs);
+  AddRule(checks, "rbac-broad-delete", "Broad delete rights", Severity::kHigh,
+          "delete on every resource, deletecollection on workloads, secrets or volumes, or delete "
+          "on namespaces, nodes, persistent volumes or CRDs can take down applications and "
+          "destroy data in one call.",
+          "Grant delete only on the resources (and resourceNames) the subject manages; remove "
+          "deletecollection.",
+          {"kubescape C-0007 (Roles with delete capabilities)"}, BroadDelete);
+  AddCheck(checks,
+           SeesExcludedNamespaces(Info(
+               "rbac-configmaps-kube-system", "Change ConfigMaps in kube-system", Severity::kHigh,
+               "kube-system's ConfigMaps configure the control plane and add-ons (coredns, "
+               "kube-proxy, kubeadm-config, aws-auth, which maps IAM identities to Kubernetes "
+               "groups); changing them can redirect DNS or grant cluster-admin. The check looks "
+               "at Roles in kube-system even when --exclude-namespaces leaves it out.",
+               "Remove create, update, patch and delete on configmaps from roles that reach "
+               "kube-system.",
+               {"Trivy KSV049 (Manage configmaps)"}, {"Role", "ClusterRole"})),
+           ConfigMapsKubeSystem);
+  AddCheck(checks,
+           Info("rbac-builtin-role-grant", "Binding that grants a built-in admin or edit role",
+                Severity::kMedium,
+                "Kubernetes' own ClusterRoles (admin, edit, system:*) are not findings themselves, "
+                "but a binding that grants one hands out everything it allows: admin and edit read "
+                "secrets, create pods and exec into them.",
+                "Bind a role that lists only what the subject needs; grant admin or edit per "
+                "namespace (RoleBinding), never cluster-wide.",
+                {"kubescape C-0035 (Administrative Roles)"}, {"RoleBinding", "ClusterRoleBinding"}),
+           BuiltinRoleGrant);
+  AddCheck(
+      checks,
+      Info("rbac-workload-admin-sa", "Workload service account with admin rights", Severity::kHigh,
+           "A workload whose service account is bound to an admin-level role gives whoever "
+           "compromises the container those rights through its token.",
+           "Give the workload its own service account with a narrow role.",
+           {"kubescape C-0272 (Workload with administrative roles)"}, {"workload"},
+           {{"adminRoles", "cluster-admin,admin",
+             "ClusterRoles that are admin-level (roles in the input with \"*\" verbs on \"*\" "
+             "resources are too)"}}),
+      WorkloadAdminServiceAccount);
+  AddCheck(
+      checks,
       Info("rbac-cluster-admin-binding", "cluster-admin or system:masters binding",
            Severity::kCritical, "cluster-admin and system:masters can do anything in the cluster.",
            "Bind a narrower role; keep cluster-admin for break-glass accounts.",
            {"CIS Kubernetes Benchmark 5.1.1", "Azure Policy: BlockAdminRolebindings.json"},
            {"RoleBinding", "ClusterRoleBinding"}),
       ClusterAdminBinding);
-  Add(checks,
-      Info("rbac-anonymous-grant", "Grants to anonymous or all authenticated users",
-           Severity::kCritical,
-           "system:anonymous and system:unauthenticated are anyone on the network; "
-           "system:authenticated is anyone with any credential.",
-           "Remove these subjects from the binding.", {"CIS Kubernetes Benchmark 5.1.1"},
-           {"RoleBinding", "ClusterRoleBinding"}),
-      AnonymousGrant);
+  AddCheck(checks,
+           Info("rbac-anonymous-grant", "Grants to anonymous or all authenticated users",
+                Severity::kCritical,
+                "system:anonymous and system:unauthenticated are anyone on the network; "
+                "system:authenticated is anyone with any credential.",
+                "Remove these subjects from the binding.", {"CIS Kubernetes Benchmark 5.1.1"},
+                {"RoleBinding", "ClusterRoleBinding"}),
+           AnonymousGrant);
 }
 
 }  // namespace moat::k8s::internal

@@ -3,16 +3,23 @@
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <ostream>
 #include <sstream>
 
+#include "core/json_writer.h"
 #include "core/text_format.h"
 
 namespace moat::k8s {
 namespace {
 
+// The writers stream: every report is written to the output while it is produced, so a report
+// of millions of findings needs no more memory than the findings themselves. JSON and SARIF keep
+// the text nlohmann::json::dump(2) printed when they were built as trees: keys in sorted order,
+// two-space indentation.
+
 using nlohmann::json;
 
-std::string SarifLevel(Severity s) {
+std::string_view SarifLevel(Severity s) {
   switch (s) {
     case Severity::kCritical:
     case Severity::kHigh:
@@ -25,7 +32,7 @@ std::string SarifLevel(Severity s) {
   return "warning";
 }
 
-std::string SecurityScore(Severity s) {
+std::string_view SecurityScore(Severity s) {
   switch (s) {
     case Severity::kCritical:
       return "9.5";
@@ -68,219 +75,364 @@ json CheckJson(const CheckInfo& info) {
           {"description", info.description},
           {"remediation", info.remediation},
           {"references", info.references},
-          {"parameters", params}};
+          {"parameters", params},
+          // Optional policies run only when named (--checks ID or "optional").
+          {"optional", info.optional}};
 }
 
-json ErrorsJson(const Assessment& a) {
-  json errors = json::array();
-  for (const LoadError& e : a.errors) {
-    json j = {{"file", e.file}, {"message", e.message}};
-    if (e.line > 0) j["line"] = e.line;
-    if (e.column > 0) j["column"] = e.column;
-    errors.push_back(j);
+/// The findings of each object: findings are sorted by object, so object i's are one range.
+class FindingRanges {
+ public:
+  explicit FindingRanges(const Assessment& a) : a_(a) {}
+  /// The findings of object i; objects must be asked for in increasing order.
+  std::pair<size_t, size_t> Of(size_t i) {
+    while (next_ < a_.findings.size() && a_.findings[next_].object < i) ++next_;
+    size_t end = next_;
+    while (end < a_.findings.size() && a_.findings[end].object == i) ++end;
+    return {next_, end};
   }
-  return errors;
-}
 
-std::string RenderJson(const Assessment& a, const std::string& version) {
-  std::map<std::string, size_t> by_severity;
-  for (const Finding& f : a.findings) ++by_severity[std::string(SeverityName(f.check->severity))];
+ private:
+  const Assessment& a_;
+  size_t next_ = 0;
+};
+
+size_t AssessedObjects(const Assessment& a) {
   size_t assessed = 0;
   for (ObjectStatus s : a.status) assessed += s == ObjectStatus::kAssessed;
-  json out;
-  out["tool"] = {{"name", "moat"}, {"version", version}};
-  out["pssVersion"] = "v1." + std::to_string(a.pss_minor);
-  out["summary"] = {{"files", a.files},
-                    {"objects", a.objects.size()},
-                    {"assessed", assessed},
-                    {"skipped", a.skipped},
-                    {"excluded", a.excluded},
-                    {"errors", a.errors.size()},
-                    {"warnings", a.warnings.size()},
-                    {"findings", a.findings.size()},
-                    {"bySeverity", by_severity}};
-  out["errors"] = ErrorsJson(a);
-  out["warnings"] = a.warnings;
-  json checks = json::array();
-  for (const CheckSummary& c : a.checks) {
-    checks.push_back({{"id", c.check->id},
-                      {"title", c.check->title},
-                      {"severity", SeverityName(c.check->severity)},
-                      {"passed", c.passed},
-                      {"failed", c.failed},
-                      {"exempt", c.exempt}});
-  }
-  out["checks"] = checks;
-  json namespaces = json::array();
-  for (const NamespaceSummary& n : a.namespaces) {
-    json sev = json::object();
-    for (const auto& [s, count] : n.by_severity) sev[std::string(SeverityName(s))] = count;
-    namespaces.push_back({{"namespace", n.name},
-                          {"objects", n.objects},
-                          {"failedObjects", n.failed_objects},
-                          {"findings", n.findings},
-                          {"bySeverity", sev}});
-  }
-  out["namespaces"] = namespaces;
-  json resources = json::array();
-  size_t next = 0;
-  for (size_t i = 0; i < a.objects.size(); ++i) {
-    const Object& o = a.objects[i];
-    json r = {{"kind", o.kind},
-              {"apiVersion", o.api_version},
-              {"name", o.name},
-              {"namespace", o.EffectiveNamespace()}};
-    if (o.live) {
-      r["url"] = o.file;
-    } else {
-      r["file"] = o.file;
-      r["document"] = o.document + 1;
-      if (!o.item_path.empty()) r["itemPath"] = o.item_path;
-      if (o.root.line > 0) r["line"] = o.root.line;
-    }
-    const char* status = a.status[i] == ObjectStatus::kSkippedKind         ? "skipped"
-                         : a.status[i] == ObjectStatus::kExcludedNamespace ? "excluded"
-                                                                           : "pass";
-    json findings = json::array();
-    while (next < a.findings.size() && a.findings[next].object == i) {
-      const Finding& f = a.findings[next++];
-      json fj = {{"checkId", f.check->id},
-                 {"title", f.check->title},
-                 {"severity", SeverityName(f.check->severity)},
-                 {"message", f.message},
-                 {"path", f.path},
-                 {"remediation", f.check->remediation}};
-      if (!o.live && f.line > 0) fj["line"] = f.line;
-      if (!o.live && f.column > 0) fj["column"] = f.column;
-      findings.push_back(fj);
-    }
-    if (!findings.empty()) status = "fail";
-    r["status"] = status;
-    json ran = json::array();
-    for (uint16_t c : a.evaluated[i]) ran.push_back(a.checks[c].check->id);
-    r["checks"] = ran;
-    r["findings"] = findings;
-    resources.push_back(std::move(r));
-  }
-  out["resources"] = resources;
-  return out.dump(2) + "\n";
+  return assessed;
 }
 
-std::string RenderSarif(const Assessment& a, const std::string& version) {
-  json rules = json::array();
-  std::map<const CheckInfo*, size_t> rule_index;
-  for (const CheckSummary& c : a.checks) {
-    const CheckInfo& info = *c.check;
-    rule_index[&info] = rules.size();
-    std::string help = info.remediation;
-    for (const std::string& r : info.references) help += "\n- " + r;
-    rules.push_back({{"id", info.id},
-                     {"name", info.title},
-                     {"shortDescription", {{"text", info.title}}},
-                     {"fullDescription", {{"text", info.description}}},
-                     {"help", {{"text", help}}},
-                     {"defaultConfiguration", {{"level", SarifLevel(info.severity)}}},
-                     {"properties",
-                      {{"tags", json::array({"security", "kubernetes", info.group})},
-                       {"security-severity", SecurityScore(info.severity)}}}});
+/// Counts by severity name, in the order of the names (as a JSON object of them is printed).
+void WriteBySeverity(JsonStreamWriter& w, const std::map<Severity, size_t>& counts) {
+  std::map<std::string_view, size_t> by_name;
+  for (const auto& [severity, count] : counts) by_name[SeverityName(severity)] += count;
+  w.BeginObject();
+  for (const auto& [name, count] : by_name) w.FieldUint(name, count);
+  w.EndObject();
+}
+
+void WriteJsonResource(JsonStreamWriter& w, const Assessment& a, size_t i, size_t first,
+                       size_t end) {
+  const Object& o = a.objects[i];
+  w.BeginObject();
+  w.Field("apiVersion", o.api_version);
+  w.Key("checks");
+  w.BeginArray();
+  for (uint16_t c : a.evaluated[i]) w.String(a.checks[c].check->id);
+  w.EndArray();
+  if (!o.live) {
+    w.FieldUint("document", uint64_t{o.document} + 1);
+    w.Field("file", o.file);
   }
-  json results = json::array();
+  w.Key("findings");
+  w.BeginArray();
+  for (size_t k = first; k < end; ++k) {
+    const Finding& f = a.findings[k];
+    w.BeginObject();
+    w.Field("checkId", f.check->id);
+    if (!o.live && f.column > 0) w.FieldUint("column", f.column);
+    if (!o.live && f.line > 0) w.FieldUint("line", f.line);
+    w.Field("message", f.message);
+    w.Field("path", f.path);
+    w.Field("remediation", f.check->remediation);
+    w.Field("severity", SeverityName(f.check->severity));
+    w.Field("title", f.check->title);
+    w.EndObject();
+  }
+  w.EndArray();
+  if (!o.live && !o.item_path.empty()) w.Field("itemPath", o.item_path);
+  w.Field("kind", o.kind);
+  if (!o.live && o.root.line > 0) w.FieldUint("line", o.root.line);
+  w.Field("name", o.name);
+  w.Field("namespace", o.EffectiveNamespace());
+  const char* status = first != end                                      ? "fail"
+                       : a.status[i] == ObjectStatus::kSkippedKind       ? "skipped"
+                       : a.status[i] == ObjectStatus::kExcludedNamespace ? "excluded"
+                                                                         : "pass";
+  w.Field("status", status);
+  if (o.live) w.Field("url", o.file);
+  w.EndObject();
+}
+
+void WriteJson(const Assessment& a, const std::string& version, std::ostream& out) {
+  JsonStreamWriter w(out);
+  w.BeginObject();
+  w.Key("checks");
+  w.BeginArray();
+  for (const CheckSummary& c : a.checks) {
+    w.BeginObject();
+    w.FieldUint("exempt", c.exempt);
+    w.FieldUint("failed", c.failed);
+    w.Field("id", c.check->id);
+    w.FieldUint("passed", c.passed);
+    w.Field("severity", SeverityName(c.check->severity));
+    w.Field("title", c.check->title);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("errors");
+  w.BeginArray();
+  for (const LoadError& e : a.errors) {
+    w.BeginObject();
+    if (e.column > 0) w.FieldUint("column", e.column);
+    w.Field("file", e.file);
+    if (e.line > 0) w.FieldUint("line", e.line);
+    w.Field("message", e.message);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("namespaces");
+  w.BeginArray();
+  for (const NamespaceSummary& n : a.namespaces) {
+    w.BeginObject();
+    w.Key("bySeverity");
+    WriteBySeverity(w, n.by_severity);
+    w.FieldUint("failedObjects", n.failed_objects);
+    w.FieldUint("findings", n.findings);
+    w.Field("namespace", n.name);
+    w.FieldUint("objects", n.objects);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Field("pssVersion", "v1." + std::to_string(a.pss_minor));
+  w.Key("resources");
+  w.BeginArray();
+  FindingRanges ranges(a);
+  for (size_t i = 0; i < a.objects.size(); ++i) {
+    const auto [first, end] = ranges.Of(i);
+    WriteJsonResource(w, a, i, first, end);
+  }
+  w.EndArray();
+  std::map<Severity, size_t> by_severity;
+  for (const Finding& f : a.findings) ++by_severity[f.check->severity];
+  w.Key("summary");
+  w.BeginObject();
+  w.FieldUint("assessed", AssessedObjects(a));
+  w.Key("bySeverity");
+  WriteBySeverity(w, by_severity);
+  w.FieldUint("errors", a.errors.size());
+  w.FieldUint("excluded", a.excluded);
+  w.FieldUint("files", a.files);
+  w.FieldUint("findings", a.findings.size());
+  w.FieldUint("objects", a.objects.size());
+  w.FieldUint("skipped", a.skipped);
+  w.FieldUint("warnings", a.warnings.size());
+  w.EndObject();
+  w.Key("tool");
+  w.BeginObject();
+  w.Field("name", "moat");
+  w.Field("version", version);
+  w.EndObject();
+  w.Key("warnings");
+  w.BeginArray();
+  for (const std::string& warning : a.warnings) w.String(warning);
+  w.EndArray();
+  w.EndObject();
+  w.Flush();
+  out << "\n";
+}
+
+void WriteSarifText(JsonStreamWriter& w, std::string_view key, std::string_view text) {
+  w.Key(key);
+  w.BeginObject();
+  w.Field("text", text);
+  w.EndObject();
+}
+
+/// artifactLocation, then region when there is a line.
+void WriteSarifPhysicalLocation(JsonStreamWriter& w, const std::string& file, uint32_t line,
+                                uint32_t column) {
+  w.Key("physicalLocation");
+  w.BeginObject();
+  w.Key("artifactLocation");
+  w.BeginObject();
+  w.Field("uri", FileUri(file));
+  w.EndObject();
+  if (line > 0) {
+    w.Key("region");
+    w.BeginObject();
+    if (column > 0) w.FieldUint("startColumn", column);
+    w.FieldUint("startLine", line);
+    w.EndObject();
+  }
+  w.EndObject();
+}
+
+void WriteSarifRule(JsonStreamWriter& w, const CheckInfo& info) {
+  std::string help = info.remediation;
+  for (const std::string& r : info.references) help += "\n- " + r;
+  w.BeginObject();
+  w.Key("defaultConfiguration");
+  w.BeginObject();
+  w.Field("level", SarifLevel(info.severity));
+  w.EndObject();
+  WriteSarifText(w, "fullDescription", info.description);
+  WriteSarifText(w, "help", help);
+  w.Field("id", info.id);
+  w.Field("name", info.title);
+  w.Key("properties");
+  w.BeginObject();
+  w.Field("security-severity", SecurityScore(info.severity));
+  w.Key("tags");
+  w.BeginArray();
+  w.String("security");
+  w.String("kubernetes");
+  w.String(info.group);
+  w.EndArray();
+  w.EndObject();
+  WriteSarifText(w, "shortDescription", info.title);
+  w.EndObject();
+}
+
+void WriteSarif(const Assessment& a, const std::string& version, std::ostream& out) {
+  std::map<const CheckInfo*, size_t> rule_index;
+  for (const CheckSummary& c : a.checks) rule_index.emplace(c.check, rule_index.size());
+  JsonStreamWriter w(out);
+  w.BeginObject();
+  w.Field("$schema", "https://json.schemastore.org/sarif-2.1.0.json");
+  w.Key("runs");
+  w.BeginArray();
+  w.BeginObject();
+  w.Key("invocations");
+  w.BeginArray();
+  w.BeginObject();
+  w.FieldBool("executionSuccessful", a.errors.empty());
+  w.Key("toolExecutionNotifications");
+  w.BeginArray();
+  for (const LoadError& e : a.errors) {
+    w.BeginObject();
+    w.Field("level", "error");
+    w.Key("locations");
+    w.BeginArray();
+    w.BeginObject();
+    WriteSarifPhysicalLocation(w, e.file, e.line, 0);
+    w.EndObject();
+    w.EndArray();
+    WriteSarifText(w, "message", e.message);
+    w.EndObject();
+  }
+  for (const std::string& warning : a.warnings) {
+    w.BeginObject();
+    w.Field("level", "warning");
+    WriteSarifText(w, "message", warning);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  w.EndArray();
+  w.Key("results");
+  w.BeginArray();
+  std::string reference;
+  size_t reference_of = SIZE_MAX;
   for (const Finding& f : a.findings) {
     const Object& o = a.objects[f.object];
-    json location = {
-        {"logicalLocations", json::array({{{"fullyQualifiedName", o.Reference() + "#" + f.path},
-                                           {"kind", "object"}}})}};
-    // A live object has no file to point at: its logical location (namespace/kind/name) is it.
-    if (!o.live) {
-      json physical = {{"artifactLocation", {{"uri", FileUri(o.file)}}}};
-      if (f.line > 0) {
-        json region = {{"startLine", f.line}};
-        if (f.column > 0) region["startColumn"] = f.column;
-        physical["region"] = region;
-      }
-      location["physicalLocation"] = physical;
+    if (f.object != reference_of) {
+      reference = o.Reference();
+      reference_of = f.object;
     }
-    results.push_back({{"ruleId", f.check->id},
-                       {"ruleIndex", rule_index[f.check]},
-                       {"level", SarifLevel(f.check->severity)},
-                       {"message", {{"text", o.Reference() + ": " + f.message}}},
-                       {"locations", json::array({location})}});
+    w.BeginObject();
+    w.Field("level", SarifLevel(f.check->severity));
+    w.Key("locations");
+    w.BeginArray();
+    w.BeginObject();
+    w.Key("logicalLocations");
+    w.BeginArray();
+    w.BeginObject();
+    w.Field("fullyQualifiedName", reference + "#" + f.path);
+    w.Field("kind", "object");
+    w.EndObject();
+    w.EndArray();
+    // A live object has no file to point at: its logical location (namespace/kind/name) is it.
+    if (!o.live) WriteSarifPhysicalLocation(w, o.file, f.line, f.column);
+    w.EndObject();
+    w.EndArray();
+    WriteSarifText(w, "message", reference + ": " + f.message);
+    w.Field("ruleId", f.check->id);
+    w.FieldUint("ruleIndex", rule_index[f.check]);
+    w.EndObject();
   }
-  json notifications = json::array();
-  for (const LoadError& e : a.errors) {
-    json physical = {{"artifactLocation", {{"uri", FileUri(e.file)}}}};
-    if (e.line > 0) physical["region"] = {{"startLine", e.line}};
-    notifications.push_back({{"level", "error"},
-                             {"message", {{"text", e.message}}},
-                             {"locations", json::array({{{"physicalLocation", physical}}})}});
-  }
-  for (const std::string& w : a.warnings)
-    notifications.push_back({{"level", "warning"}, {"message", {{"text", w}}}});
-  json run = {{"tool",
-               {{"driver",
-                 {{"name", "moat"},
-                  {"version", version},
-                  {"informationUri", "https://github.com/moat-security/moat"},
-                  {"rules", rules}}}}},
-              {"results", results}};
-  run["invocations"] = json::array(
-      {{{"executionSuccessful", a.errors.empty()}, {"toolExecutionNotifications", notifications}}});
-  json out = {{"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
-              {"version", "2.1.0"},
-              {"runs", json::array({run})}};
-  return out.dump(2) + "\n";
+  w.EndArray();
+  w.Key("tool");
+  w.BeginObject();
+  w.Key("driver");
+  w.BeginObject();
+  w.Field("informationUri", "https://github.com/moat-security/moat");
+  w.Field("name", "moat");
+  w.Key("rules");
+  w.BeginArray();
+  for (const CheckSummary& c : a.checks) WriteSarifRule(w, *c.check);
+  w.EndArray();
+  w.Field("version", version);
+  w.EndObject();
+  w.EndObject();
+  w.EndObject();
+  w.EndArray();
+  w.Field("version", "2.1.0");
+  w.EndObject();
+  w.Flush();
+  out << "\n";
 }
 
-std::string RenderJunit(const Assessment& a) {
-  std::ostringstream body;
-  size_t total_tests = 0, total_failures = 0;
-  size_t next = 0;
+/// The checks of object i that failed, each with its findings (in finding order).
+std::map<const CheckInfo*, std::vector<const Finding*>> FindingsByCheck(const Assessment& a,
+                                                                        size_t first, size_t end) {
+  std::map<const CheckInfo*, std::vector<const Finding*>> by_check;
+  for (size_t k = first; k < end; ++k) by_check[a.findings[k].check].push_back(&a.findings[k]);
+  return by_check;
+}
+
+void WriteJunit(const Assessment& a, std::ostream& out) {
+  // The totals come first, in the root element: one pass to count, one to write.
+  size_t total_tests = a.errors.size(), total_failures = 0;
+  {
+    FindingRanges ranges(a);
+    for (size_t i = 0; i < a.objects.size(); ++i) {
+      if (a.status[i] != ObjectStatus::kAssessed) continue;
+      const auto [first, end] = ranges.Of(i);
+      total_tests += a.evaluated[i].size();
+      total_failures += FindingsByCheck(a, first, end).size();
+    }
+  }
+  out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"moat k8s\" tests=\""
+      << total_tests << "\" failures=\"" << total_failures << "\" errors=\"" << a.errors.size()
+      << "\">\n";
+  FindingRanges ranges(a);
   for (size_t i = 0; i < a.objects.size(); ++i) {
     if (a.status[i] != ObjectStatus::kAssessed) continue;
     const Object& o = a.objects[i];
-    while (next < a.findings.size() && a.findings[next].object < i) ++next;
-    std::map<const CheckInfo*, std::vector<const Finding*>> by_check;
-    for (size_t k = next; k < a.findings.size() && a.findings[k].object == i; ++k)
-      by_check[a.findings[k].check].push_back(&a.findings[k]);
-    std::ostringstream cases;
+    const auto [first, end] = ranges.Of(i);
+    const auto by_check = FindingsByCheck(a, first, end);
+    const std::string reference = XmlEscape(o.Reference());
+    const std::string file = XmlEscape(o.live ? o.Location(0) : o.file);
+    out << "  <testsuite name=\"" << reference << "\" tests=\"" << a.evaluated[i].size()
+        << "\" failures=\"" << by_check.size() << "\" errors=\"0\">\n";
     for (uint16_t c : a.evaluated[i]) {
       const CheckInfo* info = a.checks[c].check;
-      cases << "    <testcase classname=\"" << XmlEscape(o.Reference()) << "\" name=\""
-            << XmlEscape(info->id) << "\" file=\"" << XmlEscape(o.live ? o.Location(0) : o.file)
-            << "\"";
+      out << "    <testcase classname=\"" << reference << "\" name=\"" << XmlEscape(info->id)
+          << "\" file=\"" << file << "\"";
       auto it = by_check.find(info);
       if (it == by_check.end()) {
-        cases << "/>\n";
+        out << "/>\n";
         continue;
       }
-      cases << ">\n      <failure type=\"" << SeverityName(info->severity) << "\" message=\""
-            << XmlEscape(it->second.front()->message) << "\">";
+      out << ">\n      <failure type=\"" << SeverityName(info->severity) << "\" message=\""
+          << XmlEscape(it->second.front()->message) << "\">";
       for (const Finding* f : it->second)
-        cases << XmlEscape(o.Location(f->line) + " " + f->path + ": " + f->message) << "\n";
-      cases << "</failure>\n    </testcase>\n";
+        out << XmlEscape(o.Location(f->line) + " " + f->path + ": " + f->message) << "\n";
+      out << "</failure>\n    </testcase>\n";
     }
-    total_tests += a.evaluated[i].size();
-    total_failures += by_check.size();
-    body << "  <testsuite name=\"" << XmlEscape(o.Reference()) << "\" tests=\""
-         << a.evaluated[i].size() << "\" failures=\"" << by_check.size() << "\" errors=\"0\">\n"
-         << cases.str() << "  </testsuite>\n";
+    out << "  </testsuite>\n";
   }
   for (const LoadError& e : a.errors) {
-    ++total_tests;
-    body << "  <testsuite name=\"" << XmlEscape(e.file) << "\" tests=\"1\" failures=\"0\" "
-         << "errors=\"1\">\n    <testcase classname=\"input\" name=\"parse\">\n      <error "
-         << "message=\"" << XmlEscape(e.ToString()) << "\"/>\n    </testcase>\n  </testsuite>\n";
+    out << "  <testsuite name=\"" << XmlEscape(e.file) << "\" tests=\"1\" failures=\"0\" "
+        << "errors=\"1\">\n    <testcase classname=\"input\" name=\"parse\">\n      <error "
+        << "message=\"" << XmlEscape(e.ToString()) << "\"/>\n    </testcase>\n  </testsuite>\n";
   }
-  std::ostringstream out;
-  out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"moat k8s\" tests=\""
-      << total_tests << "\" failures=\"" << total_failures << "\" errors=\"" << a.errors.size()
-      << "\">\n"
-      << body.str() << "</testsuites>\n";
-  return out.str();
+  out << "</testsuites>\n";
 }
 
-std::string RenderTable(const Assessment& a) {
-  std::ostringstream out;
+void WriteTable(const Assessment& a, std::ostream& out) {
   for (const LoadError& e : a.errors) out << "ERROR  " << e.ToString() << "\n";
   for (const std::string& w : a.warnings) out << "WARN   " << w << "\n";
   if (!a.errors.empty() || !a.warnings.empty()) out << "\n";
@@ -326,27 +478,38 @@ std::string RenderTable(const Assessment& a) {
                   count(Severity::kMedium), count(Severity::kLow));
     out << line;
   }
-  size_t assessed = 0;
-  for (ObjectStatus s : a.status) assessed += s == ObjectStatus::kAssessed;
   out << "\n"
       << a.objects.size() << " objects"
       << (a.files > 0 ? " in " + std::to_string(a.files) + " files" : std::string()) << ": "
-      << assessed << " assessed, " << a.skipped << " skipped (kinds no check covers), "
+      << AssessedObjects(a) << " assessed, " << a.skipped << " skipped (kinds no check covers), "
       << a.excluded << " in excluded namespaces; " << a.findings.size() << " findings, "
       << a.errors.size() << " errors"
       << (a.warnings.empty() ? "" : ", " + std::to_string(a.warnings.size()) + " warnings") << "\n";
-  return out.str();
 }
 
 }  // namespace
 
+Result<void> WriteAssessment(const Assessment& assessment, std::string_view format,
+                             const std::string& tool_version, std::ostream& out) {
+  if (format == "table") {
+    WriteTable(assessment, out);
+  } else if (format == "json") {
+    WriteJson(assessment, tool_version, out);
+  } else if (format == "sarif") {
+    WriteSarif(assessment, tool_version, out);
+  } else if (format == "junit") {
+    WriteJunit(assessment, out);
+  } else {
+    return Fail("unknown format \"", std::string(format), "\" (table, json, sarif, junit)");
+  }
+  return Ok();
+}
+
 Result<std::string> RenderAssessment(const Assessment& assessment, std::string_view format,
                                      const std::string& tool_version) {
-  if (format == "table") return RenderTable(assessment);
-  if (format == "json") return RenderJson(assessment, tool_version);
-  if (format == "sarif") return RenderSarif(assessment, tool_version);
-  if (format == "junit") return RenderJunit(assessment);
-  return Fail("unknown format \"", std::string(format), "\" (table, json, sarif, junit)");
+  std::ostringstream out;
+  MOAT_TRY(WriteAssessment(assessment, format, tool_version, out));
+  return std::move(out).str();
 }
 
 std::string RenderCheckList(std::string_view format) {

@@ -145,6 +145,10 @@ bool IsClusterScopedKind(std::string_view kind) {
       "CSIDriver",
       "CSINode",
       "VolumeAttachment",
+      // Network policy engines' cluster-wide policies (Cilium, Calico).
+      "CiliumClusterwideNetworkPolicy",
+      "GlobalNetworkPolicy",
+      "GlobalNetworkSet",
   };
   for (std::string_view k : kClusterScoped) {
     if (k == kind) return true;

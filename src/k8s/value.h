@@ -16,6 +16,13 @@ class Value {
   enum class Type : uint8_t { kNull, kBool, kInt, kFloat, kString, kSequence, kMap };
 
   Type type = Type::kNull;
+
+ private:
+  // Declared here, beside `type`, so that both share one word: a large input holds millions of
+  // Values.
+  bool text_bool_ = false;
+
+ public:
   /// Where the value is written (1-based). For a map entry this is the line of its key, which is
   /// what people look for ("privileged: true" rather than the value after it).
   uint32_t line = 0;
@@ -66,7 +73,6 @@ class Value {
 
  private:
   static const std::vector<Value>& Empty();
-  bool text_bool_ = false;
 };
 
 /// One Kubernetes object as found in the input.

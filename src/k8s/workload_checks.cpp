@@ -17,16 +17,6 @@
 namespace moat::k8s::internal {
 namespace {
 
-std::string Name(const Value& container) {
-  const Value* name = container.Get("name");
-  return name != nullptr ? std::string(name->Str()) : std::string();
-}
-
-const Value* SecurityContext(const Value& holder) {
-  const Value* sc = holder.Field("securityContext");
-  return sc != nullptr && sc->IsMap() ? sc : nullptr;
-}
-
 std::string Upper(std::string_view s) {
   std::string out;
   for (char c : s) out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -129,25 +119,15 @@ const RE2* CompiledPattern(const std::string& pattern) {
 CheckInfo Info(std::string id, std::string title, Severity severity, std::string description,
                std::string remediation, std::vector<std::string> references,
                std::vector<Parameter> parameters = {}) {
-  CheckInfo info;
-  info.id = std::move(id);
-  info.group = "workload";
-  info.title = std::move(title);
-  info.severity = severity;
-  info.description = std::move(description);
-  info.remediation = std::move(remediation);
-  info.references = std::move(references);
-  info.parameters = std::move(parameters);
-  info.kinds = {"workload"};
-  return info;
+  return MakeInfo(std::move(id), "workload", std::move(title), severity, std::move(description),
+                  std::move(remediation), std::move(references), {"workload"},
+                  std::move(parameters));
 }
 
-void Add(std::vector<CheckDef>& checks, CheckInfo info,
-         std::function<void(const CheckContext&, Emitter&)> run) {
-  CheckDef def;
-  def.info = std::move(info);
-  def.run = std::move(run);
-  checks.push_back(std::move(def));
+/// Off unless selected by id (or the pattern "optional").
+CheckInfo Optional(CheckInfo info) {
+  info.optional = true;
+  return info;
 }
 
 constexpr unsigned kRunnable = kRegular | kInit;
@@ -164,18 +144,18 @@ void Limit(const CheckContext& c, Emitter& e, std::string_view resource,
         const std::string field = path + ".resources.limits." + std::string(resource);
         if (limit == nullptr) {
           e.Fail(nullptr, field,
-                 "container \"" + Name(container) + "\" has no " + std::string(resource) + " limit",
+                 DescribeContainer(container) + " has no " + std::string(resource) + " limit",
                  resources != nullptr ? resources : &container);
           return;
         }
         const std::optional<double> value = ParseQuantity(limit->Str());
         if (!value) {
           e.Fail(limit, field,
-                 "container \"" + Name(container) + "\" has an invalid " + std::string(resource) +
+                 DescribeContainer(container) + " has an invalid " + std::string(resource) +
                      " limit \"" + limit->text + "\"");
         } else if (max && *value > *max + 1e-12) {
           e.Fail(limit, field,
-                 "container \"" + Name(container) + "\" " + std::string(resource) + " limit " +
+                 DescribeContainer(container) + " " + std::string(resource) + " limit " +
                      limit->text + " exceeds the maximum " + max_text);
         }
       },
@@ -190,10 +170,10 @@ void ImageTag(const CheckContext& c, Emitter& e) {
     if (ref.digest) return;
     if (ref.tag.empty())
       e.Fail(image, path + ".image",
-             "container \"" + Name(container) + "\" image \"" + image->text + "\" has no tag");
+             DescribeContainer(container) + " image \"" + image->text + "\" has no tag");
     else if (ref.tag == "latest")
       e.Fail(image, path + ".image",
-             "container \"" + Name(container) + "\" image \"" + image->text + "\" uses :latest");
+             DescribeContainer(container) + " image \"" + image->text + "\" uses :latest");
   });
 }
 
@@ -210,22 +190,168 @@ void AllowedRegistries(const CheckContext& c, Emitter& e) {
     }
     if (!RE2::PartialMatch(image->text, *re))
       e.Fail(image, path + ".image",
-             "container \"" + Name(container) + "\" image \"" + image->text +
+             DescribeContainer(container) + " image \"" + image->text +
                  "\" is not from an allowed registry (" + pattern + ")");
   });
 }
 
+// Ephemeral containers too: a debug container with a writable root is where tools get dropped.
 void ReadOnlyRootFs(const CheckContext& c, Emitter& e) {
+  ForEachContainer(*c.pod, [&](const Value& container, const std::string& path) {
+    const Value* sc = SecurityContextOf(container);
+    const Value* ro = sc != nullptr ? sc->Get("readOnlyRootFilesystem") : nullptr;
+    if (ro == nullptr || !ro->IsTrue())
+      e.Fail(ro, path + ".securityContext.readOnlyRootFilesystem",
+             DescribeContainer(container) + " root filesystem is writable", &container);
+  });
+}
+
+/// The scheduler places pods by their requests; a container without one is scheduled as if it
+/// needed nothing. The API server copies a limit into a missing request, so a limit counts.
+void Request(const CheckContext& c, Emitter& e, std::string_view resource) {
   ForEachContainer(
       *c.pod,
       [&](const Value& container, const std::string& path) {
-        const Value* sc = SecurityContext(container);
-        const Value* ro = sc != nullptr ? sc->Get("readOnlyRootFilesystem") : nullptr;
-        if (ro == nullptr || !ro->IsTrue())
-          e.Fail(ro, path + ".securityContext.readOnlyRootFilesystem",
-                 "container \"" + Name(container) + "\" root filesystem is writable", &container);
+        const Value* resources = container.Field("resources");
+        for (std::string_view kind : {"requests", "limits"}) {
+          const Value* values = resources != nullptr ? resources->Field(kind) : nullptr;
+          if (values != nullptr && values->Field(resource) != nullptr) return;
+        }
+        e.Fail(nullptr, path + ".resources.requests." + std::string(resource),
+               DescribeContainer(container) + " has no " + std::string(resource) + " request",
+               resources != nullptr ? resources : &container);
       },
       kRunnable);
+}
+
+/// The container's value of a securityContext field, else the pod's.
+const Value* Effective(const Value* pod_sc, const Value& container, std::string_view field) {
+  const Value* sc = SecurityContextOf(container);
+  const Value* v = sc != nullptr ? sc->Field(field) : nullptr;
+  if (v == nullptr && pod_sc != nullptr) v = pod_sc->Field(field);
+  return v;
+}
+
+void HighIds(const CheckContext& c, Emitter& e) {
+  const std::string min_text = c.params.String("minimumId");
+  const int64_t minimum = std::atoll(min_text.c_str());
+  const Value* pod_sc = SecurityContextOf(*c.pod->spec);
+  ForEachContainer(*c.pod, [&](const Value& container, const std::string& path) {
+    for (std::string_view field : {"runAsUser", "runAsGroup"}) {
+      const Value* v = Effective(pod_sc, container, field);
+      const std::string what = field == "runAsUser" ? "UID" : "GID";
+      if (v == nullptr) {
+        e.Fail(nullptr, path + ".securityContext." + std::string(field),
+               DescribeContainer(container) + " sets no " + std::string(field) + ": the image's " +
+                   what + " applies (often 0)",
+               &container);
+      } else if (v->Int().value_or(0) < minimum) {
+        e.Fail(v, path + ".securityContext." + std::string(field),
+               DescribeContainer(container) + " runs with " + what + " " + v->text + ", below " +
+                   min_text + " (it may collide with a host user)");
+      }
+    }
+  });
+}
+
+void RootGroup(const CheckContext& c, Emitter& e) {
+  const Value* pod_sc = SecurityContextOf(*c.pod->spec);
+  const std::string pod_path = c.pod->spec_path + ".securityContext";
+  if (pod_sc != nullptr) {
+    for (std::string_view field : {"runAsGroup", "fsGroup"}) {
+      const Value* v = pod_sc->Field(field);
+      if (v != nullptr && v->Int() == 0)
+        e.Fail(v, pod_path + "." + std::string(field), "pod sets " + std::string(field) + "=0");
+    }
+    if (const Value* groups = pod_sc->Get("supplementalGroups")) {
+      size_t i = 0;
+      for (const Value& g : groups->Items()) {
+        if (g.Int() == 0)
+          e.Fail(&g, pod_path + ".supplementalGroups[" + std::to_string(i) + "]",
+                 "pod adds the root group (0) to supplementalGroups");
+        ++i;
+      }
+    }
+  }
+  ForEachContainer(*c.pod, [&](const Value& container, const std::string& path) {
+    const Value* sc = SecurityContextOf(container);
+    const Value* v = sc != nullptr ? sc->Field("runAsGroup") : nullptr;
+    if (v != nullptr && v->Int() == 0)
+      e.Fail(v, path + ".securityContext.runAsGroup",
+             DescribeContainer(container) + " sets runAsGroup=0");
+  });
+}
+
+/// Whether a seccompProfile or appArmorProfile confines (any type but Unconfined).
+bool Confines(const Value* profile) {
+  if (profile == nullptr) return false;
+  const Value* type = profile->Get("type");
+  return type != nullptr && !type->Str().empty() && type->Str() != "Unconfined";
+}
+
+void NoHardening(const CheckContext& c, Emitter& e) {
+  const Value* pod_sc = SecurityContextOf(*c.pod->spec);
+  const Value* annotations =
+      c.pod->metadata != nullptr ? c.pod->metadata->Field("annotations") : nullptr;
+  const bool pod_hardened = pod_sc != nullptr && (Confines(pod_sc->Field("seccompProfile")) ||
+                                                  Confines(pod_sc->Field("appArmorProfile")) ||
+                                                  pod_sc->Field("seLinuxOptions") != nullptr);
+  if (pod_hardened) return;
+  ForEachContainer(
+      *c.pod,
+      [&](const Value& container, const std::string& path) {
+        const Value* sc = SecurityContextOf(container);
+        if (sc != nullptr) {
+          if (Confines(sc->Field("seccompProfile")) || Confines(sc->Field("appArmorProfile")) ||
+              sc->Field("seLinuxOptions") != nullptr)
+            return;
+          const Value* drop = sc->Path({"capabilities", "drop"});
+          if (drop != nullptr && !drop->Items().empty()) return;
+        }
+        if (annotations != nullptr) {
+          const Value* a = annotations->Get("container.apparmor.security.beta.kubernetes.io/" +
+                                            NameOf(container));
+          if (a != nullptr && !a->Str().empty() && a->Str() != "unconfined") return;
+        }
+        e.Fail(sc, path + ".securityContext",
+               DescribeContainer(container) +
+                   " has no seccomp, AppArmor or SELinux profile and drops no capabilities",
+               &container);
+      },
+      kRunnable);
+}
+
+void ImageDigest(const CheckContext& c, Emitter& e) {
+  ForEachContainer(*c.pod, [&](const Value& container, const std::string& path) {
+    const Value* image = container.Get("image");
+    if (image == nullptr || !image->IsString() || ParseImage(image->text).digest) return;
+    e.Fail(image, path + ".image",
+           DescribeContainer(container) + " image \"" + image->text +
+               "\" is not pinned by digest (@sha256:...)");
+  });
+}
+
+/// Workloads in kube-system share it with the control plane's service accounts and secrets. From
+/// a live cluster the system's own components (those carrying one of `systemComponentLabels`, or
+/// static pods mirrored by the kubelet) are not findings; in manifests every workload is someone's
+/// choice to deploy there.
+void KubeSystemWorkload(const CheckContext& c, Emitter& e) {
+  if (c.object.EffectiveNamespace() != "kube-system") return;
+  if (c.object.live) {
+    const std::vector<std::string> system_labels = c.params.List("systemComponentLabels");
+    for (const Value* metadata : {c.object.root.Field("metadata"), c.pod->metadata}) {
+      if (const Value* labels = LabelsOf(metadata)) {
+        for (const std::string& label : system_labels) {
+          if (labels->Get(label) != nullptr) return;
+        }
+      }
+      const Value* annotations = metadata != nullptr ? metadata->Field("annotations") : nullptr;
+      if (annotations != nullptr && annotations->Get("kubernetes.io/config.mirror") != nullptr)
+        return;
+    }
+  }
+  e.Fail(c.object.root.Path({"metadata", "namespace"}), "metadata.namespace",
+         "workload runs in kube-system", &c.object.root);
 }
 
 void AutomountToken(const CheckContext& c, Emitter& e) {
@@ -268,27 +394,27 @@ bool MatchesAny(const std::vector<std::string>& patterns, std::string_view value
 
 void AppArmorProfiles(const CheckContext& c, Emitter& e) {
   const std::vector<std::string> allowed = c.params.List("allowedProfiles");
-  const std::string pod_profile = AppArmorOf(SecurityContext(*c.pod->spec));
+  const std::string pod_profile = AppArmorOf(SecurityContextOf(*c.pod->spec));
   const Value* annotations =
       c.pod->metadata != nullptr ? c.pod->metadata->Field("annotations") : nullptr;
   ForEachContainer(
       *c.pod,
       [&](const Value& container, const std::string& path) {
-        std::string profile = AppArmorOf(SecurityContext(container));
+        std::string profile = AppArmorOf(SecurityContextOf(container));
         if (profile.empty() && annotations != nullptr) {
-          const Value* a =
-              annotations->Get("container.apparmor.security.beta.kubernetes.io/" + Name(container));
+          const Value* a = annotations->Get("container.apparmor.security.beta.kubernetes.io/" +
+                                            NameOf(container));
           if (a != nullptr) profile = std::string(a->Str());
         }
         if (profile.empty()) profile = pod_profile;
         if (profile.empty()) {
           e.Fail(nullptr, path + ".securityContext.appArmorProfile",
-                 "container \"" + Name(container) + "\" has no AppArmor profile", &container);
+                 DescribeContainer(container) + " has no AppArmor profile", &container);
         } else if (!MatchesAny(allowed, profile)) {
-          e.Fail(nullptr, path + ".securityContext.appArmorProfile",
-                 "container \"" + Name(container) + "\" AppArmor profile \"" + profile +
-                     "\" is not allowed",
-                 &container);
+          e.Fail(
+              nullptr, path + ".securityContext.appArmorProfile",
+              DescribeContainer(container) + " AppArmor profile \"" + profile + "\" is not allowed",
+              &container);
         }
       },
       kRunnable);
@@ -311,20 +437,20 @@ void SeccompProfiles(const CheckContext& c, Emitter& e) {
   for (std::string& a : allowed) {
     if (a == "Localhost") a = "Localhost/*";
   }
-  const std::string pod_profile = SeccompOf(SecurityContext(*c.pod->spec));
+  const std::string pod_profile = SeccompOf(SecurityContextOf(*c.pod->spec));
   ForEachContainer(
       *c.pod,
       [&](const Value& container, const std::string& path) {
-        std::string profile = SeccompOf(SecurityContext(container));
+        std::string profile = SeccompOf(SecurityContextOf(container));
         if (profile.empty()) profile = pod_profile;
         if (profile.empty()) {
           e.Fail(nullptr, path + ".securityContext.seccompProfile",
-                 "container \"" + Name(container) + "\" has no seccomp profile", &container);
+                 DescribeContainer(container) + " has no seccomp profile", &container);
         } else if (!MatchesAny(allowed, profile)) {
-          e.Fail(nullptr, path + ".securityContext.seccompProfile",
-                 "container \"" + Name(container) + "\" seccomp profile \"" + profile +
-                     "\" is not allowed",
-                 &container);
+          e.Fail(
+              nullptr, path + ".securityContext.seccompProfile",
+              DescribeContainer(container) + " seccomp profile \"" + profile + "\" is not allowed",
+              &container);
         }
       },
       kRunnable);
@@ -354,7 +480,7 @@ void HostPortsAllowed(const CheckContext& c, Emitter& e) {
       const std::optional<int64_t> n = hp != nullptr ? hp->Int() : std::nullopt;
       if (hp != nullptr && n != 0 && !(n && PortAllowed(*n, allowed)))
         e.Fail(hp, path + ".ports[" + std::to_string(i) + "].hostPort",
-               "container \"" + Name(container) + "\" uses host port " + hp->text +
+               DescribeContainer(container) + " uses host port " + hp->text +
                    ", which is not in the allowed list");
       ++i;
     }
@@ -366,14 +492,14 @@ void AllowedCapabilities(const CheckContext& c, Emitter& e) {
   for (const std::string& a : c.params.List("allowedCapabilities"))
     allowed.push_back(CapabilityName(a));
   ForEachContainer(*c.pod, [&](const Value& container, const std::string& path) {
-    const Value* sc = SecurityContext(container);
+    const Value* sc = SecurityContextOf(container);
     const Value* add = sc != nullptr ? sc->Path({"capabilities", "add"}) : nullptr;
     if (add == nullptr) return;
     size_t i = 0;
     for (const Value& cap : add->Items()) {
       if (std::find(allowed.begin(), allowed.end(), CapabilityName(cap.Str())) == allowed.end())
         e.Fail(&cap, path + ".securityContext.capabilities.add[" + std::to_string(i) + "]",
-               "container \"" + Name(container) + "\" adds capability " + cap.text +
+               DescribeContainer(container) + " adds capability " + cap.text +
                    ", which is not in the allowed list");
       ++i;
     }
@@ -382,7 +508,7 @@ void AllowedCapabilities(const CheckContext& c, Emitter& e) {
 
 void SysAdmin(const CheckContext& c, Emitter& e) {
   ForEachContainer(*c.pod, [&](const Value& container, const std::string& path) {
-    const Value* sc = SecurityContext(container);
+    const Value* sc = SecurityContextOf(container);
     const Value* add = sc != nullptr ? sc->Path({"capabilities", "add"}) : nullptr;
     if (add == nullptr) return;
     size_t i = 0;
@@ -390,7 +516,7 @@ void SysAdmin(const CheckContext& c, Emitter& e) {
       const std::string name = CapabilityName(cap.Str());
       if (name == "SYS_ADMIN" || name == "ALL")
         e.Fail(&cap, path + ".securityContext.capabilities.add[" + std::to_string(i) + "]",
-               "container \"" + Name(container) + "\" adds " + cap.text);
+               DescribeContainer(container) + " adds " + cap.text);
       ++i;
     }
   });
@@ -400,7 +526,7 @@ void DropNetRaw(const CheckContext& c, Emitter& e) {
   ForEachContainer(
       *c.pod,
       [&](const Value& container, const std::string& path) {
-        const Value* sc = SecurityContext(container);
+        const Value* sc = SecurityContextOf(container);
         const Value* drop = sc != nullptr ? sc->Path({"capabilities", "drop"}) : nullptr;
         bool dropped = false;
         if (drop != nullptr) {
@@ -411,49 +537,49 @@ void DropNetRaw(const CheckContext& c, Emitter& e) {
         }
         if (!dropped)
           e.Fail(drop, path + ".securityContext.capabilities.drop",
-                 "container \"" + Name(container) + "\" does not drop NET_RAW", &container);
+                 DescribeContainer(container) + " does not drop NET_RAW", &container);
       },
       kRunnable);
 }
 
 void NoPrivilegeEscalation(const CheckContext& c, Emitter& e) {
   ForEachContainer(*c.pod, [&](const Value& container, const std::string& path) {
-    const Value* sc = SecurityContext(container);
+    const Value* sc = SecurityContextOf(container);
     const Value* ape = sc != nullptr ? sc->Get("allowPrivilegeEscalation") : nullptr;
     const Value* privileged = sc != nullptr ? sc->Get("privileged") : nullptr;
     if (ape == nullptr || ape->Bool() != false || (privileged && privileged->IsTrue()))
       e.Fail(ape, path + ".securityContext.allowPrivilegeEscalation",
-             "container \"" + Name(container) + "\" allows privilege escalation", &container);
+             DescribeContainer(container) + " allows privilege escalation", &container);
   });
 }
 
 void NoPrivileged(const CheckContext& c, Emitter& e) {
   ForEachContainer(*c.pod, [&](const Value& container, const std::string& path) {
-    const Value* sc = SecurityContext(container);
+    const Value* sc = SecurityContextOf(container);
     const Value* v = sc != nullptr ? sc->Get("privileged") : nullptr;
     if (v != nullptr && v->IsTrue())
       e.Fail(v, path + ".securityContext.privileged",
-             "container \"" + Name(container) + "\" is privileged");
+             DescribeContainer(container) + " is privileged");
   });
 }
 
 void NonRoot(const CheckContext& c, Emitter& e) {
-  const Value* pod_sc = SecurityContext(*c.pod->spec);
+  const Value* pod_sc = SecurityContextOf(*c.pod->spec);
   const Value* pod_non_root = pod_sc != nullptr ? pod_sc->Field("runAsNonRoot") : nullptr;
   const Value* pod_user = pod_sc != nullptr ? pod_sc->Field("runAsUser") : nullptr;
   ForEachContainer(*c.pod, [&](const Value& container, const std::string& path) {
-    const Value* sc = SecurityContext(container);
+    const Value* sc = SecurityContextOf(container);
     const Value* non_root = sc != nullptr ? sc->Field("runAsNonRoot") : nullptr;
     const Value* user = sc != nullptr ? sc->Field("runAsUser") : nullptr;
     if (non_root == nullptr) non_root = pod_non_root;
     if (user == nullptr) user = pod_user;
     if (user != nullptr && user->Int() == 0) {
       e.Fail(user, path + ".securityContext.runAsUser",
-             "container \"" + Name(container) + "\" runs as UID 0");
+             DescribeContainer(container) + " runs as UID 0");
     } else if (!(non_root != nullptr && non_root->IsTrue()) &&
                !(user != nullptr && user->Int().value_or(0) > 0)) {
       e.Fail(non_root, path + ".securityContext.runAsNonRoot",
-             "container \"" + Name(container) + "\" may run as root", &container);
+             DescribeContainer(container) + " may run as root", &container);
     }
   });
 }
@@ -473,7 +599,7 @@ void Probe(const CheckContext& c, Emitter& e, std::string_view probe) {
       [&](const Value& container, const std::string& path) {
         if (container.Field(probe) == nullptr)
           e.Fail(nullptr, Join(path, probe),
-                 "container \"" + Name(container) + "\" has no " + std::string(probe), &container);
+                 DescribeContainer(container) + " has no " + std::string(probe), &container);
       },
       kRegular);
 }
@@ -496,7 +622,7 @@ void SecretsInEnv(const CheckContext& c, Emitter& e) {
         if (ref != nullptr) {
           const Value* name = var.Get("name");
           e.Fail(ref, path + ".env[" + std::to_string(i) + "].valueFrom.secretKeyRef",
-                 "container \"" + Name(container) + "\" passes a secret in environment variable " +
+                 DescribeContainer(container) + " passes a secret in environment variable " +
                      std::string(name != nullptr ? name->Str() : ""));
         }
         ++i;
@@ -507,7 +633,7 @@ void SecretsInEnv(const CheckContext& c, Emitter& e) {
       for (const Value& source : env_from->Items()) {
         if (const Value* ref = source.Field("secretRef"))
           e.Fail(ref, path + ".envFrom[" + std::to_string(i) + "].secretRef",
-                 "container \"" + Name(container) + "\" loads a whole secret into its environment");
+                 DescribeContainer(container) + " loads a whole secret into its environment");
         ++i;
       }
     }
@@ -525,7 +651,7 @@ void VolumeTypesAllowed(const CheckContext& c, Emitter& e) {
       if (std::find(allowed.begin(), allowed.end(), field.key) == allowed.end() &&
           std::find(allowed.begin(), allowed.end(), "*") == allowed.end())
         e.Fail(&field, c.pod->spec_path + ".volumes[" + std::to_string(i) + "]." + field.key,
-               "volume \"" + Name(volume) + "\" has type " + field.key +
+               "volume \"" + NameOf(volume) + "\" has type " + field.key +
                    ", which is not in the allowed list");
     }
     ++i;
@@ -551,7 +677,7 @@ void HostPathsAllowed(const CheckContext& c, Emitter& e) {
       if (!ok)
         e.Fail(path != nullptr ? path : hp,
                c.pod->spec_path + ".volumes[" + std::to_string(i) + "].hostPath.path",
-               "volume \"" + Name(volume) + "\" mounts host path \"" + p +
+               "volume \"" + NameOf(volume) + "\" mounts host path \"" + p +
                    "\", which is not in the allowed list");
     }
     ++i;
@@ -580,7 +706,7 @@ void InvalidFields(const CheckContext& c, Emitter& e) {
   for (std::string_view f : {"containers", "initContainers", "ephemeralContainers", "volumes"})
     expect(spec, f, T::kSequence, c.pod->spec_path);
   expect(spec, "securityContext", T::kMap, c.pod->spec_path);
-  const Value* pod_sc = SecurityContext(*spec);
+  const Value* pod_sc = SecurityContextOf(*spec);
   for (std::string_view f : {"runAsNonRoot"})
     expect(pod_sc, f, T::kBool, c.pod->spec_path + ".securityContext");
   for (std::string_view f : {"runAsUser", "runAsGroup", "fsGroup"})
@@ -589,7 +715,7 @@ void InvalidFields(const CheckContext& c, Emitter& e) {
     expect(&container, "securityContext", T::kMap, path);
     expect(&container, "ports", T::kSequence, path);
     expect(&container, "image", T::kString, path);
-    const Value* sc = SecurityContext(container);
+    const Value* sc = SecurityContextOf(container);
     const std::string sc_path = path + ".securityContext";
     for (std::string_view f :
          {"privileged", "allowPrivilegeEscalation", "runAsNonRoot", "readOnlyRootFilesystem"})
@@ -615,7 +741,8 @@ void InvalidFields(const CheckContext& c, Emitter& e) {
 void AddWorkloadChecks(std::vector<CheckDef>& checks) {
   const std::string kAsc = "ASC 2020 / MDC 2024 recommendation: ";
   const std::string kAzure = "Azure Policy for Kubernetes: ";
-  Add(checks,
+  AddCheck(
+      checks,
       Info("wl-cpu-limits", "CPU limits", Severity::kMedium,
            "Containers without a CPU limit can starve the node and other workloads "
            "(denial of service).",
@@ -624,17 +751,36 @@ void AddWorkloadChecks(std::vector<CheckDef>& checks) {
             kAzure + "ContainerResourceLimits.json"},
            {{"maxCpu", "", "largest CPU limit allowed, e.g. \"2\" or \"500m\"; empty = any"}}),
       [](const CheckContext& c, Emitter& e) { Limit(c, e, "cpu", c.params.String("maxCpu")); });
-  Add(checks,
-      Info("wl-memory-limits", "Memory limits", Severity::kMedium,
-           "Containers without a memory limit can exhaust the node's memory.",
-           "Set resources.limits.memory in every container, at most maxMemory.",
-           {kAsc + "Container CPU and memory limits should be enforced",
-            kAzure + "ContainerResourceLimits.json"},
-           {{"maxMemory", "", "largest memory limit allowed, e.g. \"1Gi\"; empty = any"}}),
-      [](const CheckContext& c, Emitter& e) {
-        Limit(c, e, "memory", c.params.String("maxMemory"));
-      });
-  Add(checks,
+  AddCheck(checks,
+           Info("wl-memory-limits", "Memory limits", Severity::kMedium,
+                "Containers without a memory limit can exhaust the node's memory.",
+                "Set resources.limits.memory in every container, at most maxMemory.",
+                {kAsc + "Container CPU and memory limits should be enforced",
+                 kAzure + "ContainerResourceLimits.json"},
+                {{"maxMemory", "", "largest memory limit allowed, e.g. \"1Gi\"; empty = any"}}),
+           [](const CheckContext& c, Emitter& e) {
+             Limit(c, e, "memory", c.params.String("maxMemory"));
+           });
+  AddCheck(
+      checks,
+      Info("wl-cpu-requests", "CPU requests", Severity::kMedium,
+           "Without a CPU request the scheduler places the container as if it needed no CPU; "
+           "nodes get overcommitted and the container is the first to be starved.",
+           "Set resources.requests.cpu in every container (a limit alone also sets the request).",
+           {"kube-score container-resources", "Polaris cpuRequestsMissing",
+            "Trivy KSV015 (CPU requests not specified)"}),
+      [](const CheckContext& c, Emitter& e) { Request(c, e, "cpu"); });
+  AddCheck(checks,
+           Info("wl-memory-requests", "Memory requests", Severity::kMedium,
+                "Without a memory request the scheduler places the container as if it needed no "
+                "memory; under pressure it is evicted first.",
+                "Set resources.requests.memory in every container (a limit alone also sets the "
+                "request).",
+                {"kube-score container-resources", "Polaris memoryRequestsMissing",
+                 "Trivy KSV016 (Memory requests not specified)"}),
+           [](const CheckContext& c, Emitter& e) { Request(c, e, "memory"); });
+  AddCheck(
+      checks,
       Info("wl-allowed-registries", "Images from allowed registries only", Severity::kHigh,
            "Images from untrusted registries may carry malware or unpatched vulnerabilities.",
            "Pull images only from registries matched by allowedImages.",
@@ -644,14 +790,16 @@ void AddWorkloadChecks(std::vector<CheckDef>& checks) {
              "RE2 regular expression an image reference must match (unanchored: use ^); empty = "
              "check not configured"}}),
       AllowedRegistries);
-  Add(checks,
+  AddCheck(
+      checks,
       Info("wl-image-tag", "Image tag pinned (no :latest, no untagged)", Severity::kMedium,
            "Untagged and :latest images change under the workload; what runs cannot be known or "
            "reproduced.",
            "Use an explicit version tag or, better, a digest (image@sha256:...).",
            {kAzure + "ImagesDoNotUseLatest.json"}),
       ImageTag);
-  Add(checks,
+  AddCheck(
+      checks,
       Info("wl-readonly-rootfs", "Read-only root filesystem", Severity::kMedium,
            "A writable root filesystem lets an attacker drop tools and persist in the container.",
            "Set securityContext.readOnlyRootFilesystem: true; mount emptyDir volumes where the "
@@ -659,25 +807,26 @@ void AddWorkloadChecks(std::vector<CheckDef>& checks) {
            {kAsc + "Immutable (read-only) root filesystem should be enforced for containers",
             kAzure + "ReadOnlyRootFileSystem.json"}),
       ReadOnlyRootFs);
-  Add(checks,
-      Info("wl-automount-sa-token", "Service account token not automounted", Severity::kMedium,
-           "A mounted API token lets a compromised container talk to the API server with the "
-           "service account's rights.",
-           "Set automountServiceAccountToken: false on the pod (or its ServiceAccount) unless "
-           "the workload calls the API.",
-           {kAsc + "Kubernetes clusters should disable automounting API credentials",
-            kAzure + "BlockAutomountToken.json"}),
-      AutomountToken);
-  Add(checks,
-      Info("wl-apparmor", "AppArmor profile set and allowed", Severity::kLow,
-           "Containers should run under an AppArmor profile from the allowed list.",
-           "Set securityContext.appArmorProfile (RuntimeDefault or Localhost).",
-           {kAsc + "Containers should only use allowed AppArmor profiles",
-            kAzure + "EnforceAppArmorProfile.json"},
-           {{"allowedProfiles", "runtime/default,localhost/*",
-             "allowed profiles as runtime/default, localhost/NAME (globs allowed)"}}),
-      AppArmorProfiles);
-  Add(checks,
+  AddCheck(checks,
+           Info("wl-automount-sa-token", "Service account token not automounted", Severity::kMedium,
+                "A mounted API token lets a compromised container talk to the API server with the "
+                "service account's rights.",
+                "Set automountServiceAccountToken: false on the pod (or its ServiceAccount) unless "
+                "the workload calls the API.",
+                {kAsc + "Kubernetes clusters should disable automounting API credentials",
+                 kAzure + "BlockAutomountToken.json"}),
+           AutomountToken);
+  AddCheck(checks,
+           Info("wl-apparmor", "AppArmor profile set and allowed", Severity::kLow,
+                "Containers should run under an AppArmor profile from the allowed list.",
+                "Set securityContext.appArmorProfile (RuntimeDefault or Localhost).",
+                {kAsc + "Containers should only use allowed AppArmor profiles",
+                 kAzure + "EnforceAppArmorProfile.json"},
+                {{"allowedProfiles", "runtime/default,localhost/*",
+                  "allowed profiles as runtime/default, localhost/NAME (globs allowed)"}}),
+           AppArmorProfiles);
+  AddCheck(
+      checks,
       Info("wl-seccomp", "Seccomp profile set and allowed", Severity::kMedium,
            "Without a seccomp profile a container can use every system call.",
            "Set securityContext.seccompProfile.type: RuntimeDefault (pod or container).",
@@ -685,16 +834,17 @@ void AddWorkloadChecks(std::vector<CheckDef>& checks) {
            {{"allowedProfiles", "RuntimeDefault,Localhost",
              "allowed types: RuntimeDefault, Localhost (any), Localhost/FILE (globs allowed)"}}),
       SeccompProfiles);
-  Add(checks,
-      Info("wl-host-ports", "Host network and ports restricted", Severity::kHigh,
-           "Host networking and host ports expose the pod on the node's interfaces.",
-           "Remove hostNetwork and hostPort, or list the ports in allowedHostPorts.",
-           {kAsc + "Usage of host networking and ports should be restricted",
-            kAzure + "HostNetworkPorts.json"},
-           {{"allowedHostPorts", "", "host ports or ranges allowed, e.g. \"80,8000-8080\""},
-            {"allowHostNetwork", "false", "whether hostNetwork: true is allowed"}}),
-      HostPortsAllowed);
-  Add(checks,
+  AddCheck(checks,
+           Info("wl-host-ports", "Host network and ports restricted", Severity::kHigh,
+                "Host networking and host ports expose the pod on the node's interfaces.",
+                "Remove hostNetwork and hostPort, or list the ports in allowedHostPorts.",
+                {kAsc + "Usage of host networking and ports should be restricted",
+                 kAzure + "HostNetworkPorts.json"},
+                {{"allowedHostPorts", "", "host ports or ranges allowed, e.g. \"80,8000-8080\""},
+                 {"allowHostNetwork", "false", "whether hostNetwork: true is allowed"}}),
+           HostPortsAllowed);
+  AddCheck(
+      checks,
       Info("wl-allowed-capabilities", "Only allowed capabilities added", Severity::kHigh,
            "Each added Linux capability widens what a compromised container can do.",
            "Remove capabilities not in allowedCapabilities from securityContext.capabilities.add.",
@@ -702,61 +852,62 @@ void AddWorkloadChecks(std::vector<CheckDef>& checks) {
             kAzure + "ContainerAllowedCapabilities.json"},
            {{"allowedCapabilities", "", "capabilities that may be added, e.g. NET_BIND_SERVICE"}}),
       AllowedCapabilities);
-  Add(checks,
-      Info("wl-sys-admin", "CAP_SYS_ADMIN not granted", Severity::kHigh,
-           "CAP_SYS_ADMIN is nearly root on the node.",
-           "Remove SYS_ADMIN (and ALL) from securityContext.capabilities.add.",
-           {kAsc + "Kubernetes clusters should not grant CAPSYSADMIN security capabilities",
-            kAzure + "ContainerDisallowedSysAdminCapability.json"}),
-      SysAdmin);
-  Add(checks,
-      Info("wl-drop-net-raw", "NET_RAW dropped", Severity::kMedium,
-           "NET_RAW allows packet spoofing and sniffing inside the pod network.",
-           "Add NET_RAW (or ALL) to securityContext.capabilities.drop.",
-           {kAsc + "Least privileged Linux capabilities should be enforced for containers",
-            kAzure + "ContainerDisallowedCapabilities.json"}),
-      DropNetRaw);
-  Add(checks,
-      Info("wl-privilege-escalation", "No privilege escalation", Severity::kHigh,
-           "Containers that allow privilege escalation can gain root through setuid binaries.",
-           "Set securityContext.allowPrivilegeEscalation: false.",
-           {kAsc + "Container with privilege escalation should be avoided",
-            kAzure + "ContainerNoPrivilegeEscalation.json"}),
-      NoPrivilegeEscalation);
-  Add(checks,
-      Info(
-          "wl-privileged", "No privileged containers", Severity::kCritical,
-          "Privileged containers have all the node's devices and capabilities.",
-          "Remove securityContext.privileged.",
-          {kAsc + "Privileged containers should be avoided", kAzure + "ContainerNoPrivilege.json"}),
-      NoPrivileged);
-  Add(checks,
-      Info("wl-run-as-non-root", "Containers do not run as root", Severity::kMedium,
-           "Root in a container is one kernel bug away from root on the node.",
-           "Set runAsNonRoot: true and a non-zero runAsUser.",
-           {kAsc + "Running containers as root user should be avoided",
-            kAzure + "AllowedUsersGroups.json"}),
-      NonRoot);
-  Add(checks,
-      Info("wl-host-namespaces", "No host PID or IPC namespace", Severity::kHigh,
-           "Sharing the host's PID or IPC namespace exposes every process on the node.",
-           "Remove hostPID and hostIPC.",
-           {kAsc + "Containers sharing sensitive host namespaces should be avoided",
-            kAzure + "BlockHostNamespace.json"}),
-      HostNamespaces);
-  Add(checks,
-      Info("wl-liveness-probe", "Liveness probe", Severity::kLow,
-           "Without a liveness probe a hung container is never restarted.",
-           "Add a livenessProbe to every container (not needed for Jobs).",
-           {kAzure + "ContainerEnforceProbes.json"}),
-      [](const CheckContext& c, Emitter& e) { Probe(c, e, "livenessProbe"); });
-  Add(checks,
-      Info("wl-readiness-probe", "Readiness probe", Severity::kLow,
-           "Without a readiness probe traffic reaches containers that are not ready.",
-           "Add a readinessProbe to every container (not needed for Jobs).",
-           {kAzure + "ContainerEnforceProbes.json"}),
-      [](const CheckContext& c, Emitter& e) { Probe(c, e, "readinessProbe"); });
-  Add(checks,
+  AddCheck(checks,
+           Info("wl-sys-admin", "CAP_SYS_ADMIN not granted", Severity::kHigh,
+                "CAP_SYS_ADMIN is nearly root on the node.",
+                "Remove SYS_ADMIN (and ALL) from securityContext.capabilities.add.",
+                {kAsc + "Kubernetes clusters should not grant CAPSYSADMIN security capabilities",
+                 kAzure + "ContainerDisallowedSysAdminCapability.json"}),
+           SysAdmin);
+  AddCheck(checks,
+           Info("wl-drop-net-raw", "NET_RAW dropped", Severity::kMedium,
+                "NET_RAW allows packet spoofing and sniffing inside the pod network.",
+                "Add NET_RAW (or ALL) to securityContext.capabilities.drop.",
+                {kAsc + "Least privileged Linux capabilities should be enforced for containers",
+                 kAzure + "ContainerDisallowedCapabilities.json"}),
+           DropNetRaw);
+  AddCheck(checks,
+           Info("wl-privilege-escalation", "No privilege escalation", Severity::kHigh,
+                "Containers that allow privilege escalation can gain root through setuid binaries.",
+                "Set securityContext.allowPrivilegeEscalation: false.",
+                {kAsc + "Container with privilege escalation should be avoided",
+                 kAzure + "ContainerNoPrivilegeEscalation.json"}),
+           NoPrivilegeEscalation);
+  AddCheck(checks,
+           Info("wl-privileged", "No privileged containers", Severity::kCritical,
+                "Privileged containers have all the node's devices and capabilities.",
+                "Remove securityContext.privileged.",
+                {kAsc + "Privileged containers should be avoided",
+                 kAzure + "ContainerNoPrivilege.json"}),
+           NoPrivileged);
+  AddCheck(checks,
+           Info("wl-run-as-non-root", "Containers do not run as root", Severity::kMedium,
+                "Root in a container is one kernel bug away from root on the node.",
+                "Set runAsNonRoot: true and a non-zero runAsUser.",
+                {kAsc + "Running containers as root user should be avoided",
+                 kAzure + "AllowedUsersGroups.json"}),
+           NonRoot);
+  AddCheck(checks,
+           Info("wl-host-namespaces", "No host PID or IPC namespace", Severity::kHigh,
+                "Sharing the host's PID or IPC namespace exposes every process on the node.",
+                "Remove hostPID and hostIPC.",
+                {kAsc + "Containers sharing sensitive host namespaces should be avoided",
+                 kAzure + "BlockHostNamespace.json"}),
+           HostNamespaces);
+  AddCheck(checks,
+           Info("wl-liveness-probe", "Liveness probe", Severity::kLow,
+                "Without a liveness probe a hung container is never restarted.",
+                "Add a livenessProbe to every container (not needed for Jobs).",
+                {kAzure + "ContainerEnforceProbes.json"}),
+           [](const CheckContext& c, Emitter& e) { Probe(c, e, "livenessProbe"); });
+  AddCheck(checks,
+           Info("wl-readiness-probe", "Readiness probe", Severity::kLow,
+                "Without a readiness probe traffic reaches containers that are not ready.",
+                "Add a readinessProbe to every container (not needed for Jobs).",
+                {kAzure + "ContainerEnforceProbes.json"}),
+           [](const CheckContext& c, Emitter& e) { Probe(c, e, "readinessProbe"); });
+  AddCheck(
+      checks,
       Info("wl-default-namespace", "Not in the default namespace", Severity::kLow,
            "The default namespace mixes unrelated workloads and is where RBAC and network policy "
            "are usually weakest.",
@@ -767,13 +918,14 @@ void AddWorkloadChecks(std::vector<CheckDef>& checks) {
              "also fail objects without metadata.namespace (they land in the namespace of the "
              "kubectl context)"}}),
       DefaultNamespace);
-  Add(checks,
-      Info("wl-secrets-in-env", "Secrets not in environment variables", Severity::kMedium,
-           "Environment variables leak into logs, crash dumps and child processes.",
-           "Mount secrets as files (secret volumes) instead of env/envFrom.",
-           {"CIS Kubernetes Benchmark 5.4.1"}),
-      SecretsInEnv);
-  Add(checks,
+  AddCheck(checks,
+           Info("wl-secrets-in-env", "Secrets not in environment variables", Severity::kMedium,
+                "Environment variables leak into logs, crash dumps and child processes.",
+                "Mount secrets as files (secret volumes) instead of env/envFrom.",
+                {"CIS Kubernetes Benchmark 5.4.1"}),
+           SecretsInEnv);
+  AddCheck(
+      checks,
       Info("wl-volume-types", "Allowed volume types", Severity::kMedium,
            "Some volume types reach outside the pod (host, network storage, git).",
            "Use only volume types in allowedVolumeTypes.", {kAzure + "AllowedVolumeTypes.json"},
@@ -781,7 +933,8 @@ void AddWorkloadChecks(std::vector<CheckDef>& checks) {
              "configMap,csi,downwardAPI,emptyDir,ephemeral,persistentVolumeClaim,projected,secret",
              "volume types allowed (\"*\" = all)"}}),
       VolumeTypesAllowed);
-  Add(checks,
+  AddCheck(
+      checks,
       Info("wl-host-paths", "Allowed host paths", Severity::kHigh,
            "hostPath volumes give the container files of the node.",
            "Remove hostPath volumes or list the path prefixes in allowedHostPaths.",
@@ -790,13 +943,61 @@ void AddWorkloadChecks(std::vector<CheckDef>& checks) {
             kAzure + "AllowedHostPaths.json"},
            {{"allowedHostPaths", "", "host path prefixes allowed, e.g. /var/log"}}),
       HostPathsAllowed);
+  AddCheck(
+      checks,
+      Info("wl-root-group", "No root primary or supplementary group", Severity::kLow,
+           "Group 0 owns many files on the node and in images; a container in the root group can "
+           "read and write them.",
+           "Remove runAsGroup: 0, fsGroup: 0 and 0 in supplementalGroups; use a non-zero GID.",
+           {"Trivy KSV029 (A root primary or supplementary GID set)",
+            "kubescape C-0013 (Non-root containers)"}),
+      RootGroup);
+  AddCheck(
+      checks,
+      Info("wl-no-hardening", "Some Linux hardening", Severity::kMedium,
+           "A container with no seccomp profile, no AppArmor profile, no SELinux options and no "
+           "dropped capabilities runs with every default the runtime allows.",
+           "Set seccompProfile.type: RuntimeDefault (pod or container), or an AppArmor or SELinux "
+           "profile, and drop capabilities (drop: [ALL]).",
+           {"kubescape C-0055 (Linux hardening)"}),
+      NoHardening);
+  AddCheck(
+      checks,
+      SeesExcludedNamespaces(Info(
+          "wl-kube-system", "No user workloads in kube-system", Severity::kMedium,
+          "kube-system holds the control plane's service accounts and secrets; a workload there "
+          "can reach them, and policies often exempt the namespace. The check looks at "
+          "kube-system even when --exclude-namespaces leaves it out of the other checks.",
+          "Deploy the workload into its own namespace.",
+          {"Trivy KSV037 (User pods should not be placed in kube-system namespace)"},
+          {{"systemComponentLabels", "k8s-app,component,tier,addonmanager.kubernetes.io/mode",
+            "labels that mark the system's own components in a live cluster"}})),
+      KubeSystemWorkload);
+  AddCheck(checks,
+           Optional(Info(
+               "wl-high-uid-gid", "UID and GID above 10000 (optional)", Severity::kLow,
+               "Optional policy. Low UIDs and GIDs exist on the node too; a container "
+               "escaping as one of them gets that host user's files.",
+               "Set runAsUser and runAsGroup to at least minimumId (pod or container).",
+               {"Trivy KSV020 (Runs with UID <= 10000)", "Trivy KSV021 (Runs with GID <= 10000)",
+                "kube-score container-security-context-user-group-id"},
+               {{"minimumId", "10001", "lowest UID and GID allowed"}})),
+           HighIds);
+  AddCheck(checks,
+           Optional(Info("wl-image-digest", "Images pinned by digest (optional)", Severity::kLow,
+                         "Optional policy. A tag can be moved to other content; only a digest "
+                         "names exactly what runs.",
+                         "Reference images as name@sha256:DIGEST (tools such as crane digest "
+                         "resolve it).",
+                         {"Checkov CKV_K8S_43 (Image should use digest)"})),
+           ImageDigest);
   CheckInfo invalid =
       Info("k8s-invalid-field", "Field of the wrong type", Severity::kMedium,
            "A security-relevant field has a type the API server would reject; the object "
            "cannot be assessed as written.",
            "Fix the field's type (e.g. privileged: true, not \"true\").", {});
   invalid.group = "schema";
-  Add(checks, std::move(invalid), InvalidFields);
+  AddCheck(checks, std::move(invalid), InvalidFields);
 }
 
 }  // namespace moat::k8s::internal

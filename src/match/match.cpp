@@ -389,11 +389,44 @@ std::vector<DetectedVulnerability> Merge(const Package& package, const OsInfo& o
   return out;
 }
 
+// The gap for OS packages that cannot be matched: an OS the database has no data for (told by
+// the database's own list of namespaces, not by a list of supported distributions here), or one
+// that is not recognized at all.
+AssessmentGap OsNotAssessed(const Inventory& inventory, const std::string& os_ns,
+                            const vulndb::Database& db) {
+  AssessmentGap gap;
+  gap.kind = AssessmentGap::Kind::kNoVulnerabilityData;
+  gap.source = "vulnerability database";
+  const OsInfo& os = inventory.os;
+  gap.subject =
+      !os.name.empty() ? os.name : os.family + (os.version.empty() ? "" : " " + os.version);
+  if (gap.subject.empty()) gap.subject = "unknown OS";
+  for (const Package& package : inventory.packages) gap.packages += IsOsPackageType(package.type);
+  if (os_ns.empty()) {
+    gap.details.push_back(os.family.empty() ? "the OS was not identified (no readable release file)"
+                                            : "no vulnerability namespace is known for OS \"" +
+                                                  os.family + "\" version \"" + os.version + "\"");
+  } else {
+    gap.details.push_back("the vulnerability database (built " + db.metadata().built_at +
+                          ") has no records for namespace \"" + os_ns + "\"");
+  }
+  return gap;
+}
+
 }  // namespace
 
 MatchResult MatchInventory(const Inventory& inventory, const vulndb::Database& db,
                            const MatchOptions& options) {
   const std::string os_ns = OsNamespace(inventory.os);
+  const std::vector<std::string>& db_namespaces = db.metadata().namespaces;
+  const bool os_has_data =
+      !os_ns.empty() && std::binary_search(db_namespaces.begin(), db_namespaces.end(), os_ns);
+  MatchResult result;
+  if (!os_has_data) {
+    if (AssessmentGap gap = OsNotAssessed(inventory, os_ns, db); gap.packages > 0) {
+      result.gaps.push_back(std::move(gap));
+    }
+  }
   const size_t count = inventory.packages.size();
   std::vector<std::vector<DetectedVulnerability>> per_package(count);
   std::vector<std::vector<std::string>> per_warnings(count);
@@ -401,6 +434,8 @@ MatchResult MatchInventory(const Inventory& inventory, const vulndb::Database& d
   ParallelFor(count, options.threads, [&](size_t index) {
     const Package& package = inventory.packages[index];
     const bool os_package = IsOsPackageType(package.type);
+    if (os_package && !os_has_data) return;
+    if (!package.owned_by.empty() && !options.match_os_owned) return;
     const std::string ns = os_package ? os_ns : LanguageNamespace(package.type);
     if (ns.empty()) return;
     const version::Scheme scheme = SchemeFor(package.type);
@@ -443,7 +478,6 @@ MatchResult MatchInventory(const Inventory& inventory, const vulndb::Database& d
     if (raws.empty()) return;
     per_package[index] = Merge(package, inventory.os, ns, raws);
   });
-  MatchResult result;
   for (size_t i = 0; i < count; ++i) {
     for (auto& f : per_package[i]) result.findings.push_back(std::move(f));
     for (auto& w : per_warnings[i]) result.warnings.push_back(std::move(w));

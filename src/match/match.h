@@ -52,16 +52,25 @@ Result<RecordMatch> MatchRecord(version::Scheme scheme, std::string_view version
 
 struct MatchOptions {
   size_t threads = 0;  // 0 = one per core
+  /// Also match language packages an OS package installed (Package::owned_by) against their
+  /// ecosystem's upstream advisories. Off by default: distributions backport fixes without
+  /// changing the upstream version, and the OS package's own advisories cover the package.
+  bool match_os_owned = false;
 };
 
 struct MatchResult {
   std::vector<DetectedVulnerability> findings;  // sorted by package, severity, id
   std::vector<std::string> warnings;            // versions that did not parse, db errors
+  /// The OS packages could not be assessed: the database has no data for the OS (kind
+  /// kNoVulnerabilityData), or the OS is not recognized.
+  std::vector<AssessmentGap> gaps;
 };
 
 /// Matches every package of the inventory. OS packages are matched only in the OS namespace,
-/// through their source package; language packages in their ecosystem. Findings of one package
-/// whose ids are aliases of each other are merged into one (a CVE id is preferred as primary).
+/// through their source package, and only when the database has data for it (its metadata's
+/// namespaces; otherwise the result has a gap); language packages in their ecosystem. Findings of
+/// one package whose ids are aliases of each other are merged into one (a CVE id is preferred as
+/// primary).
 MatchResult MatchInventory(const Inventory& inventory, const vulndb::Database& db,
                            const MatchOptions& options = {});
 

@@ -104,6 +104,7 @@ json PackageComponent(const Package& package, const std::string& ref) {
   AddProperty(properties, "moat:file_path", package.file_path);
   AddProperty(properties, "moat:layer_diff_id", package.layer_diff_id);
   AddProperty(properties, "moat:layer_created_by", package.layer_created_by);
+  AddProperty(properties, "moat:owned_by", package.owned_by);
   component["properties"] = properties;
   return component;
 }
@@ -227,6 +228,12 @@ std::string RenderCycloneDx(const PreparedInventory& input) {
                                                     {"name", "moat"},
                                                     {"version", input.context.tool_version}}})}}},
                      {"component", ImageComponent(input, image_ref)}};
+  // What the scan could not assess, where every consumer of the document sees it.
+  json gap_properties = json::array();
+  for (const AssessmentGap& gap : inventory.assessment_gaps) {
+    AddProperty(gap_properties, "moat:assessment_gap", GapText(gap));
+  }
+  if (!gap_properties.empty()) bom["metadata"]["properties"] = gap_properties;
 
   json components = json::array();
   json image_depends = json::array();

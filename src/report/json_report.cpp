@@ -70,6 +70,15 @@ std::string RenderMoatJson(const PreparedInventory& input) {
   doc["packages"] = nlohmann::json::array();
   for (const Package& package : inventory.packages) doc["packages"].push_back(package);
   doc["warnings"] = inventory.warnings;
+  doc["assessment_gaps"] = nlohmann::json::array();
+  for (const AssessmentGap& gap : inventory.assessment_gaps) {
+    doc["assessment_gaps"].push_back({{"kind", AssessmentGapKindName(gap.kind)},
+                                      {"subject", gap.subject},
+                                      {"source", gap.source},
+                                      {"summary", DescribeAssessmentGap(gap)},
+                                      {"details", gap.details},
+                                      {"packages", gap.packages}});
+  }
   // Only scans that looked for vulnerabilities have these keys; inventory-only output is as before.
   if (inventory.vulnerability_scan) {
     doc["vulnerabilities"] = nlohmann::json::array();

@@ -26,6 +26,15 @@ std::string RenderSpdxJson(const PreparedInventory& input);
 /// SARIF 2.1.0 of the vulnerability findings (GitHub code scanning).
 std::string RenderSarif(const PreparedInventory& input);
 
+/// The notice every table starts with when the inventory has assessment gaps ("" without): a
+/// headline, then each gap and its first details, wrapped to `width` columns (0: no limit).
+std::string GapNotice(const Inventory& inventory, size_t width);
+/// One gap on one line, with its first details: for SARIF notifications, CycloneDX properties
+/// and the SPDX document comment.
+std::string GapText(const AssessmentGap& gap);
+/// The first details of a gap, and "... and N more" when there are more.
+std::vector<std::string> GapDetailLines(const AssessmentGap& gap);
+
 /// A name-based (version 5, RFC 4122) UUID for the document: from the SHA-256 of Moat's own JSON
 /// rendering (which includes the timestamp and tool version), so the same scan at the same time
 /// gives the same id and any change gives a new one.

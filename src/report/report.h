@@ -11,6 +11,8 @@ namespace moat {
 struct ReportContext {
   std::string tool_version;
   std::string timestamp;  // RFC 3339, UTC; fixed by tests for reproducible output
+  /// Columns the table may take (the terminal's width); 0 = no limit, every cell in full.
+  size_t table_width = 0;
 };
 
 /// Formats an inventory: "table", "json" (Moat's own, docs/json-format.md), "cyclonedx"

@@ -13,6 +13,7 @@
 
 #include "purl/purl.h"
 #include "report/spdx_licenses.h"
+#include "schema_validation.h"
 
 namespace moat {
 namespace {
@@ -115,28 +116,6 @@ std::string Render(const Inventory& inv, std::string_view format,
   auto out = RenderInventory(inv, format, context);
   EXPECT_TRUE(out.ok()) << format << ": " << (out.ok() ? "" : out.error().message);
   return out.ok() ? *out : std::string();
-}
-
-// Runs tests/validate_schema.py (python3-jsonschema) against the official schema; returns its
-// exit code and output.
-std::pair<int, std::string> ValidateWithSchema(const std::string& kind, const std::string& doc) {
-  const fs::path dir = fs::path(MOAT_BINARY_DIR) / "report_test_docs";
-  fs::create_directories(dir);
-  static int counter = 0;
-  // ctest runs test cases as parallel processes: the pid keeps their files apart.
-  const fs::path doc_path =
-      dir / (kind + "-" + std::to_string(getpid()) + "-" + std::to_string(++counter) + ".json");
-  const fs::path log_path = doc_path.string() + ".log";
-  std::ofstream(doc_path) << doc;
-  const std::string command = std::string("MOAT_SHARED_DATA_DIR='") + MOAT_SHARED_DATA_DIR +
-                              "' /usr/bin/python3 '" + MOAT_SOURCE_DIR +
-                              "/tests/validate_schema.py' " + kind + " '" + doc_path.string() +
-                              "' > '" + log_path.string() + "' 2>&1";
-  const int status = std::system(command.c_str());
-  std::ifstream log(log_path);
-  std::stringstream text;
-  text << log.rdbuf();
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text.str()};
 }
 
 void ExpectValid(const std::string& kind, const std::string& doc) {
@@ -565,6 +544,76 @@ TEST(RenderVulnerabilities, JsonAndTable) {
   auto spdx_b = RenderInventory(SampleInventory(), "spdx-json", FixedContext());
   ASSERT_TRUE(spdx_a.ok() && spdx_b.ok());
   ExpectValid("spdx-2.3", *spdx_a);
+}
+
+// What the scan could not assess reaches every format, in the place each has for it, and every
+// document still validates against its official schema.
+TEST(RenderVulnerabilities, AssessmentGapsInEveryFormat) {
+  Inventory inv = WithVulnerabilities();
+  inv.assessment_gaps = {
+      {AssessmentGap::Kind::kPartial,
+       "/var/lib/dpkg/status",
+       "dpkg",
+       {"line 12: expected \"Field: value\"; stanza at lines 10-15 (package \"x\") skipped"},
+       41},
+      {AssessmentGap::Kind::kNoVulnerabilityData,
+       "Debian GNU/Linux 13 (trixie)",
+       "vulnerability database",
+       {"the vulnerability database has no records for namespace \"debian:13\""},
+       42}};
+  for (Package& p : inv.packages) {
+    if (p.type == PackageType::kPypi) p.owned_by = "python3-requests";
+  }
+
+  const json doc = json::parse(Render(inv, "json"));
+  ASSERT_EQ(doc["assessment_gaps"].size(), 2u);
+  EXPECT_EQ(doc["assessment_gaps"][0]["kind"], "partial");
+  EXPECT_EQ(doc["assessment_gaps"][0]["subject"], "/var/lib/dpkg/status");
+  EXPECT_EQ(doc["assessment_gaps"][0]["packages"], 41);
+  EXPECT_EQ(doc["assessment_gaps"][1]["kind"], "no_vulnerability_data");
+  size_t owned = 0;
+  for (const auto& p : doc["packages"]) owned += p.value("owned_by", "") == "python3-requests";
+  EXPECT_GT(owned, 0u);
+
+  const std::string table = Render(inv, "table");
+  EXPECT_EQ(table.find("INCOMPLETE ASSESSMENT"), table.find('\n') + 2) << table;
+  EXPECT_NE(table.find("line 12: expected"), std::string::npos);
+  EXPECT_NE(table.find("NOT ASSESSED"), std::string::npos);
+  // On an 80-column terminal the notice wraps like the rest of the table.
+  ReportContext narrow = FixedContext();
+  narrow.table_width = 80;
+  const std::string narrow_table = Render(inv, "table", narrow);
+  const size_t notice_at = narrow_table.find("INCOMPLETE ASSESSMENT");
+  ASSERT_NE(notice_at, std::string::npos) << narrow_table;
+  const std::string notice =
+      narrow_table.substr(notice_at, narrow_table.find("\n\n", notice_at) + 1 - notice_at);
+  size_t start = 0;
+  for (size_t end; (end = notice.find('\n', start)) != std::string::npos; start = end + 1) {
+    EXPECT_LE(end - start, 80u) << notice.substr(start, end - start);
+  }
+  EXPECT_NE(narrow_table.find("stanza at lines 10-15"), std::string::npos) << narrow_table;
+
+  const std::string sarif = Render(inv, "sarif");
+  ExpectValid("sarif-2.1.0", sarif);
+  const json invocation = json::parse(sarif)["runs"][0]["invocations"][0];
+  EXPECT_EQ(invocation["executionSuccessful"], false);
+  ASSERT_EQ(invocation["toolExecutionNotifications"].size(), 2u);
+  EXPECT_EQ(invocation["toolExecutionNotifications"][0]["locations"][0]["physicalLocation"]
+                      ["artifactLocation"]["uri"],
+            "var/lib/dpkg/status");
+
+  const std::string cyclonedx = Render(inv, "cyclonedx");
+  ExpectValid("cyclonedx-1.6", cyclonedx);
+  EXPECT_EQ(json::parse(cyclonedx)["metadata"]["properties"].size(), 2u);
+
+  const std::string spdx = Render(inv, "spdx-json");
+  ExpectValid("spdx-2.3", spdx);
+  EXPECT_NE(json::parse(spdx)["comment"].get<std::string>().find("debian:13"), std::string::npos);
+
+  // A complete assessment says so too.
+  const json complete = json::parse(Render(WithVulnerabilities(), "sarif"));
+  EXPECT_EQ(complete["runs"][0]["invocations"][0]["executionSuccessful"], true);
+  EXPECT_TRUE(json::parse(Render(WithVulnerabilities(), "json"))["assessment_gaps"].empty());
 }
 
 }  // namespace

@@ -45,6 +45,29 @@ std::string Location(const DetectedVulnerability& v, const Inventory& inventory)
   return path;
 }
 
+// What the scan could not assess, as tool execution notifications: code scanning shows them as
+// the tool's own errors, so a damaged package database does not pass as "no alerts".
+json Invocations(const Inventory& inventory) {
+  json notifications = json::array();
+  for (const AssessmentGap& gap : inventory.assessment_gaps) {
+    json notification = {
+        {"level", "error"},
+        {"message", {{"text", GapText(gap)}}},
+        {"descriptor", {{"id", "moat/" + std::string(AssessmentGapKindName(gap.kind))}}}};
+    if (gap.kind != AssessmentGap::Kind::kNoVulnerabilityData) {
+      std::string path = gap.subject;
+      while (path.starts_with("/")) path.erase(0, 1);
+      notification["locations"] =
+          json::array({{{"physicalLocation",
+                         {{"artifactLocation", {{"uri", path}, {"uriBaseId", "ROOTPATH"}}}}}}});
+    }
+    notifications.push_back(std::move(notification));
+  }
+  json invocation = {{"executionSuccessful", inventory.assessment_gaps.empty()}};
+  if (!notifications.empty()) invocation["toolExecutionNotifications"] = notifications;
+  return json::array({invocation});
+}
+
 }  // namespace
 
 std::string RenderSarif(const PreparedInventory& input) {
@@ -120,6 +143,7 @@ std::string RenderSarif(const PreparedInventory& input) {
                   {"informationUri", "https://github.com/moat-security/moat"},
                   {"version", input.context.tool_version},
                   {"rules", rules}}}}},
+              {"invocations", Invocations(inventory)},
               {"results", results},
               {"columnKind", "utf16CodeUnits"},
               {"originalUriBaseIds", {{"ROOTPATH", {{"uri", "file:///"}}}}}};

@@ -111,6 +111,11 @@ std::string RenderSpdxJson(const PreparedInventory& input) {
                              UriSafe(artifact.type.empty() ? "artifact" : artifact.type) + "/" +
                              UriSafe(name) + "-" + DocumentUuid(input);
   doc["creationInfo"] = {{"created", input.context.timestamp}, {"creators", json::array({tool})}};
+  if (!inventory.assessment_gaps.empty()) {
+    std::string comment = "INCOMPLETE ASSESSMENT: parts of the target could not be assessed.";
+    for (const AssessmentGap& gap : inventory.assessment_gaps) comment += "\n" + GapText(gap);
+    doc["comment"] = comment;
+  }
 
   json packages = json::array();
   json relationships = json::array();
@@ -165,6 +170,7 @@ std::string RenderSpdxJson(const PreparedInventory& input) {
     annotate("moat:file_path", package.file_path);
     annotate("moat:layer_diff_id", package.layer_diff_id);
     annotate("moat:layer_created_by", package.layer_created_by);
+    annotate("moat:owned_by", package.owned_by);
     if (!annotations.empty()) entry["annotations"] = annotations;
     packages.push_back(entry);
     const bool under_os = has_os && IsOsPackageType(package.type);

@@ -3,11 +3,13 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "report/render.h"
+#include "report/table_layout.h"
 
 namespace moat::report {
 namespace {
@@ -21,20 +23,6 @@ std::string ShortDigest(std::string_view digest) {
 }
 
 // Control characters from package metadata would break the layout (or the terminal).
-std::string Printable(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c);
-  return out;
-}
-
-// Terminal columns, roughly: UTF-8 continuation bytes take no column.
-size_t DisplayWidth(std::string_view text) {
-  size_t width = 0;
-  for (char c : text) width += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  return width;
-}
-
 std::string SourceOf(const Package& package) {
   if (package.source_name.empty()) return "";
   std::string source = package.source_name;
@@ -44,24 +32,12 @@ std::string SourceOf(const Package& package) {
   return source;
 }
 
-// Aligned columns; trailing spaces trimmed.
-std::string Columns(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> widths;
-  for (const auto& row : rows) {
-    if (widths.size() < row.size()) widths.resize(row.size());
-    for (size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], DisplayWidth(row[c]));
-  }
-  std::string out;
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t c = 0; c < row.size(); ++c) {
-      if (c > 0) line += "  ";
-      line += row[c];
-      line.append(widths[c] - DisplayWidth(row[c]), ' ');
-    }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    out += line + "\n";
-  }
+// The warnings section: repeated kinds grouped, long ones wrapped to the width.
+std::string WarningsSection(const std::vector<std::string>& warnings, size_t width) {
+  if (warnings.empty()) return "";
+  std::string out = "\nWarnings:\n";
+  for (const auto& warning : GroupWarnings(warnings))
+    out += WrapIndented(warning, width, "  - ", "    ");
   return out;
 }
 
@@ -95,7 +71,7 @@ std::string SeverityCounts(const std::vector<const DetectedVulnerability*>& find
 
 // Vulnerability findings, one table per target (the OS packages, each language file), rows
 // sorted by severity, with a count per severity under each table and for the whole scan.
-std::string RenderVulnerabilityTables(const Inventory& inventory) {
+std::string RenderVulnerabilityTables(const Inventory& inventory, size_t width) {
   std::string os_target = inventory.os.family.empty()
                               ? std::string("OS packages")
                               : inventory.os.family + " " + inventory.os.version + " (OS packages)";
@@ -115,6 +91,7 @@ std::string RenderVulnerabilityTables(const Inventory& inventory) {
       return a->id < b->id;
     });
     std::string title = Printable(key.substr(1));
+    if (width > 0) title = Truncate(title, width);
     out += title + "\n" + std::string(DisplayWidth(title), '=') + "\n";
     out += SeverityCounts(findings) + "\n\n";
     std::vector<std::vector<std::string>> rows{
@@ -122,12 +99,16 @@ std::string RenderVulnerabilityTables(const Inventory& inventory) {
     for (const auto* f : findings) {
       std::string title_text = f->title;
       if (title_text.empty()) title_text = f->description.substr(0, f->description.find('\n'));
-      if (DisplayWidth(title_text) > 60) title_text = title_text.substr(0, 57) + "...";
       rows.push_back({Printable(f->package_name), Printable(f->id), Upper(f->severity),
                       Printable(f->status), Printable(f->package_version),
                       Printable(Join(f->fixed_versions, ", ")), Printable(title_text)});
     }
-    out += Columns(rows) + "\n";
+    // Ids, severities and statuses are never cut; the title wraps; the rest share the width.
+    constexpr size_t kTitle = 6;
+    const TableLayout layout =
+        FitColumns(rows, width, {12, SIZE_MAX, SIZE_MAX, SIZE_MAX, 10, 10, 12}, kTitle);
+    for (const auto& row : rows) out += RenderRow(row, layout);
+    out += "\n";
   }
   std::vector<const DetectedVulnerability*> all;
   for (const auto& f : inventory.vulnerabilities) all.push_back(&f);
@@ -148,12 +129,9 @@ std::string RenderTable(const PreparedInventory& input) {
         Printable(inventory.artifact.name.empty() ? "(unnamed)" : inventory.artifact.name);
     if (!inventory.os.name.empty()) head += "  OS: " + Printable(inventory.os.name);
     head += "  packages: " + std::to_string(inventory.packages.size()) + "\n\n";
-    std::string out = head + RenderVulnerabilityTables(inventory);
-    if (!inventory.warnings.empty()) {
-      out += "\nWarnings:\n";
-      for (const auto& warning : inventory.warnings) out += "  - " + Printable(warning) + "\n";
-    }
-    return out;
+    std::string out = head + GapNotice(inventory, input.context.table_width) +
+                      RenderVulnerabilityTables(inventory, input.context.table_width);
+    return out + WarningsSection(inventory.warnings, input.context.table_width);
   }
   std::string out =
       Printable(inventory.artifact.name.empty() ? "(unnamed)" : inventory.artifact.name);
@@ -168,7 +146,7 @@ std::string RenderTable(const PreparedInventory& input) {
   } else {
     out += "unknown";
   }
-  out += "\n\n";
+  out += "\n\n" + GapNotice(inventory, input.context.table_width);
 
   enum Column { kName, kVersion, kType, kArch, kSource, kLayer, kPath, kColumnCount };
   static constexpr std::array<std::string_view, kColumnCount> kHeaders = {
@@ -185,36 +163,35 @@ std::string RenderTable(const PreparedInventory& input) {
   if (rows.empty()) {
     out += "No packages found.\n";
   } else {
-    std::array<size_t, kColumnCount> widths{};
     std::array<bool, kColumnCount> shown{};
-    for (size_t c = 0; c < kColumnCount; ++c) {
-      widths[c] = kHeaders[c].size();
-      shown[c] = c <= kType;
-    }
+    for (size_t c = 0; c < kColumnCount; ++c) shown[c] = c <= kType;
     for (const auto& row : rows) {
-      for (size_t c = 0; c < kColumnCount; ++c) {
-        widths[c] = std::max(widths[c], DisplayWidth(row[c]));
-        if (!row[c].empty()) shown[c] = true;
-      }
+      for (size_t c = 0; c < kColumnCount; ++c) shown[c] = shown[c] || !row[c].empty();
     }
-    auto append_row = [&](const auto& cells) {
-      std::string line;
+    // The shown columns only; the first row is the header.
+    std::vector<std::vector<std::string>> table;
+    std::vector<size_t> min_widths;
+    // What each column keeps at least when the terminal is narrow (80 columns fit them all).
+    static constexpr std::array<size_t, kColumnCount> kMinWidths = {
+        12, 8, SIZE_MAX, SIZE_MAX, 8, SIZE_MAX, 10};
+    auto shown_cells = [&](const auto& cells) {
+      std::vector<std::string> out_cells;
       for (size_t c = 0; c < kColumnCount; ++c) {
-        if (!shown[c]) continue;
-        if (!line.empty()) line += "  ";
-        line += cells[c];
-        line.append(widths[c] - DisplayWidth(cells[c]), ' ');
+        if (shown[c]) out_cells.emplace_back(cells[c]);
       }
-      while (!line.empty() && line.back() == ' ') line.pop_back();
-      out += line + "\n";
+      return out_cells;
     };
-    append_row(kHeaders);
-    std::string previous_type;
-    for (const auto& row : rows) {
+    table.push_back(shown_cells(kHeaders));
+    for (const auto& row : rows) table.push_back(shown_cells(row));
+    for (size_t c = 0; c < kColumnCount; ++c) {
+      if (shown[c]) min_widths.push_back(kMinWidths[c]);
+    }
+    const TableLayout layout = FitColumns(table, input.context.table_width, min_widths);
+    out += RenderRow(table[0], layout);
+    for (size_t i = 0; i < rows.size(); ++i) {
       // A blank line between types keeps the groups readable.
-      if (!previous_type.empty() && row[kType] != previous_type) out += "\n";
-      previous_type = row[kType];
-      append_row(row);
+      if (i > 0 && rows[i][kType] != rows[i - 1][kType]) out += "\n";
+      out += RenderRow(table[i + 1], layout);
     }
   }
 
@@ -227,11 +204,7 @@ std::string RenderTable(const PreparedInventory& input) {
     out += " (" + per_type + ")";
   }
   out += "\n";
-  if (!inventory.warnings.empty()) {
-    out += "\nWarnings:\n";
-    for (const auto& warning : inventory.warnings) out += "  - " + Printable(warning) + "\n";
-  }
-  return out;
+  return out + WarningsSection(inventory.warnings, input.context.table_width);
 }
 
 }  // namespace moat::report

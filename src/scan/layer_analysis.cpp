@@ -1,5 +1,6 @@
 #include "scan/layer_analysis.h"
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,20 +25,73 @@ std::string ErrorAfterPath(std::string_view path, std::string_view message) {
   return ": " + std::string(message);
 }
 
+// Records what one analyzer made of a file.
+void RecordAnalysis(const Analyzer& analyzer, const FileMeta& meta, Result<AnalysisResult> result,
+                    const std::string& context, LayerResult& layer) {
+  if (!result.ok()) {
+    std::string message = ErrorAfterPath(meta.path, result.error().message);
+    // A release file that does not parse leaves the OS unknown (a warning; matching then
+    // reports the OS as not assessed); any other file is a package source the scan missed.
+    if (analyzer.descriptor().kind == AnalyzerKind::kOs) {
+      layer.errors.push_back(context + message);
+    } else {
+      if (message.starts_with(": ")) message.erase(0, 2);
+      layer.files.push_back(
+          {std::string(meta.path), analyzer.descriptor().name, {}, std::move(message)});
+    }
+    return;
+  }
+  if (result->empty()) return;
+  layer.files.push_back(
+      {std::string(meta.path), analyzer.descriptor().name, std::move(*result), ""});
+}
+
 }  // namespace
 
 void AnalyzeFile(const AnalyzerRegistry& analyzers, const FileMeta& meta, ByteSpan content,
                  const std::string& context, LayerResult& layer) {
   for (const auto& analyzer : analyzers.analyzers()) {
-    if (!analyzer->Wants(meta)) continue;
-    auto result = analyzer->Analyze(meta, content);
-    if (!result.ok()) {
-      layer.errors.push_back(context + ErrorAfterPath(meta.path, result.error().message));
-      continue;
+    if (analyzer->Wants(meta)) {
+      RecordAnalysis(*analyzer, meta, analyzer->Analyze(meta, content), context, layer);
     }
-    if (result->empty()) continue;
-    layer.files.push_back(
-        {std::string(meta.path), analyzer->descriptor().name, std::move(*result)});
+  }
+}
+
+bool AnyReadsInParts(const AnalyzerRegistry& analyzers, const FileMeta& meta) {
+  for (const auto& analyzer : analyzers.analyzers()) {
+    if (analyzer->ReadsInParts() && analyzer->Wants(meta)) return true;
+  }
+  return false;
+}
+
+std::vector<FileRange> NextFileRanges(const AnalyzerRegistry& analyzers, const FileMeta& meta,
+                                      const std::vector<FilePart>& parts) {
+  std::vector<FileRange> ranges;
+  for (const auto& analyzer : analyzers.analyzers()) {
+    if (!analyzer->ReadsInParts() || !analyzer->Wants(meta)) continue;
+    for (const FileRange& range : analyzer->NextRanges(meta, parts)) ranges.push_back(range);
+  }
+  return ranges;
+}
+
+void AnalyzeFileInParts(const AnalyzerRegistry& analyzers, const FileMeta& meta,
+                        const std::vector<FilePart>& parts, const std::string& context,
+                        const std::string& reason, LayerResult& layer) {
+  for (const auto& analyzer : analyzers.analyzers()) {
+    if (!analyzer->Wants(meta)) continue;
+    if (analyzer->ReadsInParts()) {
+      RecordAnalysis(*analyzer, meta, analyzer->AnalyzeParts(meta, parts), context, layer);
+    } else if (analyzer->descriptor().kind != AnalyzerKind::kOs) {
+      layer.files.push_back({std::string(meta.path), analyzer->descriptor().name, {}, reason});
+    }
+  }
+}
+
+void RecordUnanalyzedFile(const AnalyzerRegistry& analyzers, const FileMeta& meta,
+                          const std::string& reason, LayerResult& layer) {
+  for (const auto& analyzer : analyzers.analyzers()) {
+    if (analyzer->descriptor().kind == AnalyzerKind::kOs || !analyzer->Wants(meta)) continue;
+    layer.files.push_back({std::string(meta.path), analyzer->descriptor().name, {}, reason});
   }
 }
 
@@ -72,9 +126,22 @@ class LayerVisitor : public TarVisitor {
       }
     }
     if (!wanted) return false;
+    parts_.reset();
+    if (entry.size > limits_.max_file_bytes && AnyReadsInParts(analyzers_, meta_)) {
+      // Too large to hold, but some analyzers need only a few ranges of it (Go build info).
+      parts_ =
+          std::make_unique<FilePartsCollector>(entry.size, kFilePartsHeadBytes, kFilePartsMaxBytes,
+                                               [this](const std::vector<FilePart>& parts) {
+                                                 return NextFileRanges(analyzers_, meta_, parts);
+                                               });
+      return true;
+    }
     if (entry.size > limits_.max_file_bytes) {
-      layer_.errors.push_back(layer_name_ + ": /" + entry.path + ": skipped, " +
-                              std::to_string(entry.size) + " bytes is over the file size limit");
+      RecordUnanalyzedFile(
+          analyzers_, meta_,
+          "not analyzed: " + std::to_string(entry.size) + " bytes is over the file size limit",
+          layer_);
+      layer_.depends_on_limits = true;
       return false;
     }
     content_.clear();
@@ -83,11 +150,23 @@ class LayerVisitor : public TarVisitor {
   }
 
   Result<void> OnData(ByteSpan chunk) override {
-    content_.insert(content_.end(), chunk.begin(), chunk.end());
+    if (parts_) {
+      parts_->Write(chunk);
+    } else {
+      content_.insert(content_.end(), chunk.begin(), chunk.end());
+    }
     return Ok();
   }
 
   Result<void> OnEntryEnd() override {
+    if (parts_) {
+      AnalyzeFileInParts(
+          analyzers_, meta_, parts_->parts(), layer_name_ + ": /" + path_,
+          "not analyzed: " + std::to_string(meta_.size) + " bytes is over the file size limit",
+          layer_);
+      parts_.reset();
+      return Ok();
+    }
     AnalyzeFile(analyzers_, meta_, ByteSpan(content_.data(), content_.size()),
                 layer_name_ + ": /" + path_, layer_);
     // Keep memory bounded by the largest wanted file, not by the sum of them.
@@ -103,6 +182,7 @@ class LayerVisitor : public TarVisitor {
   FileMeta meta_;
   std::string path_;
   std::vector<uint8_t> content_;
+  std::unique_ptr<FilePartsCollector> parts_;  // a file over the size limit, read in parts
 };
 
 }  // namespace

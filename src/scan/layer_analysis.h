@@ -37,4 +37,20 @@ class LayerAnalysisSink : public ByteSink {
 void AnalyzeFile(const AnalyzerRegistry& analyzers, const FileMeta& meta, ByteSpan content,
                  const std::string& context, LayerResult& layer);
 
+/// True when an analyzer that reads in parts wants the file (it may be of any size).
+bool AnyReadsInParts(const AnalyzerRegistry& analyzers, const FileMeta& meta);
+/// The ranges those analyzers still need, given the parts read so far.
+std::vector<FileRange> NextFileRanges(const AnalyzerRegistry& analyzers, const FileMeta& meta,
+                                      const std::vector<FilePart>& parts);
+/// For a file over the size limit: analyzers that read in parts get `parts`; the other package
+/// analyzers that want it record it as not analyzed, for `reason`.
+void AnalyzeFileInParts(const AnalyzerRegistry& analyzers, const FileMeta& meta,
+                        const std::vector<FilePart>& parts, const std::string& context,
+                        const std::string& reason, LayerResult& layer);
+
+/// Records a wanted file that could not be analyzed at all (too large, unreadable), for every
+/// package analyzer that wants it, so the report names it as not assessed.
+void RecordUnanalyzedFile(const AnalyzerRegistry& analyzers, const FileMeta& meta,
+                          const std::string& reason, LayerResult& layer);
+
 }  // namespace moat

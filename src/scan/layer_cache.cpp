@@ -66,7 +66,9 @@ std::optional<LayerResult> LayerCache::GetLayer(const std::string& diff_id) cons
 }
 
 void LayerCache::PutLayer(const LayerResult& layer) const {
-  if (!enabled() || !IsDigest(layer.diff_id) || !layer.errors.empty()) return;
+  if (!enabled() || !IsDigest(layer.diff_id) || !layer.errors.empty() || layer.depends_on_limits) {
+    return;
+  }
   WriteAtomically(LayerPath(layer.diff_id), SerializeLayerResult(layer));
 }
 

@@ -3,14 +3,17 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <string_view>
 #include <tuple>
+#include <unordered_map>
 
 #include "core/json_model.h"
 
 namespace moat {
 namespace {
 
-constexpr int kLayerResultSchema = 1;
+// 2: per-file errors, problems, package databases and file lists.
+constexpr int kLayerResultSchema = 2;
 
 nlohmann::json AnalysisToJson(const AnalysisResult& result) {
   nlohmann::json j = nlohmann::json::object();
@@ -19,6 +22,16 @@ nlohmann::json AnalysisToJson(const AnalysisResult& result) {
     j["os_priority"] = result.os_priority;
   }
   if (!result.packages.empty()) j["packages"] = result.packages;
+  if (!result.problems.empty()) j["problems"] = result.problems;
+  if (result.unlisted_problems != 0) j["unlisted_problems"] = result.unlisted_problems;
+  if (result.package_database) j["package_database"] = true;
+  if (!result.owned_files.empty()) {
+    nlohmann::json owned = nlohmann::json::array();
+    for (const OwnedFiles& files : result.owned_files) {
+      owned.push_back({{"package", files.package}, {"paths", files.paths}});
+    }
+    j["owned_files"] = std::move(owned);
+  }
   return j;
 }
 
@@ -29,12 +42,105 @@ AnalysisResult AnalysisFromJson(const nlohmann::json& j) {
   if (auto it = j.find("packages"); it != j.end()) {
     result.packages = it->get<std::vector<Package>>();
   }
+  if (auto it = j.find("problems"); it != j.end()) {
+    result.problems = it->get<std::vector<std::string>>();
+  }
+  result.package_database = j.value("package_database", false);
+  result.unlisted_problems = j.value("unlisted_problems", size_t{0});
+  if (auto it = j.find("owned_files"); it != j.end()) {
+    for (const auto& owned : *it) {
+      result.owned_files.push_back({owned.at("package").get<std::string>(),
+                                    owned.at("paths").get<std::vector<std::string>>()});
+    }
+  }
   return result;
 }
 
 // Identifies "the same package" across versions of a database file for layer attribution.
 using PackageKey = std::tuple<PackageType, std::string, std::string, std::string, std::string>;
 PackageKey KeyOf(const Package& p) { return {p.type, p.name, p.version, p.release, p.arch}; }
+
+// Debian and others merged /bin, /sbin and /lib* into /usr behind symlinks, but their package
+// lists still name many files by the old path ("/bin/ls"); the walker sees "/usr/bin/ls". Both
+// sides are compared in the /usr form.
+std::string UsrMergedPath(std::string_view path) {
+  for (std::string_view dir : {"/bin/", "/sbin/", "/lib/", "/lib32/", "/lib64/", "/libx32/"}) {
+    if (path.starts_with(dir)) return "/usr" + std::string(path);
+  }
+  return std::string(path);
+}
+
+// The file of the image a language package was found in: "/app/a.jar!/BOOT-INF/lib/b.jar" is in
+// "/app/a.jar".
+std::string_view ImageFileOf(std::string_view file_path) {
+  return file_path.substr(0, file_path.find("!/"));
+}
+
+// Marks the language packages whose file an OS package installed. Only packages the squashed
+// image still has own files: a removed package's file list is gone or names no installed package.
+void MarkOsOwnedPackages(const std::vector<const AnalysisResult*>& final_results,
+                         std::vector<Package>& packages) {
+  std::unordered_map<std::string, std::vector<Package*>> by_file;
+  std::set<std::string> installed_os_packages;
+  for (Package& package : packages) {
+    if (IsOsPackageType(package.type)) {
+      installed_os_packages.insert(package.name);
+    } else if (!package.file_path.empty()) {
+      by_file[UsrMergedPath(ImageFileOf(package.file_path))].push_back(&package);
+    }
+  }
+  if (by_file.empty()) return;
+  for (const AnalysisResult* result : final_results) {
+    for (const OwnedFiles& owned : result->owned_files) {
+      if (installed_os_packages.count(owned.package) == 0) continue;
+      for (const std::string& path : owned.paths) {
+        auto it = by_file.find(UsrMergedPath(path));
+        if (it == by_file.end()) continue;
+        for (Package* package : it->second) {
+          if (package->owned_by.empty()) package->owned_by = owned.package;
+        }
+      }
+    }
+  }
+}
+
+// The incomplete assessments among the image's files: unreadable and damaged files, and package
+// databases that list no package while no other database of their analyzer does.
+std::vector<AssessmentGap> FindGaps(
+    const std::vector<std::pair<std::string, const AnalyzedFile*>>& final_files) {
+  std::vector<AssessmentGap> gaps;
+  std::map<std::string, std::vector<const AnalyzedFile*>> empty_databases;
+  std::set<std::string> analyzers_with_packages_or_gaps;
+  for (const auto& [path, file] : final_files) {
+    const std::string subject = "/" + path;
+    if (!file->error.empty()) {
+      gaps.push_back({AssessmentGap::Kind::kUnreadable, subject, file->analyzer, {file->error}, 0});
+    } else if (!file->result.problems.empty()) {
+      gaps.push_back({AssessmentGap::Kind::kPartial, subject, file->analyzer, file->result.problems,
+                      file->result.packages.size()});
+      if (file->result.unlisted_problems != 0) {
+        gaps.back().details.push_back("... and " + std::to_string(file->result.unlisted_problems) +
+                                      " more damaged parts");
+      }
+    } else if (file->result.package_database && file->result.packages.empty()) {
+      empty_databases[file->analyzer].push_back(file);
+      continue;
+    }
+    if (!file->error.empty() || !file->result.problems.empty() ||
+        (file->result.package_database && !file->result.packages.empty())) {
+      analyzers_with_packages_or_gaps.insert(file->analyzer);
+    }
+  }
+  // An empty placeholder next to a database in another format (rpm's Packages beside
+  // rpmdb.sqlite) is normal; a package manager whose every database is empty is not.
+  for (const auto& [analyzer, files] : empty_databases) {
+    if (analyzers_with_packages_or_gaps.count(analyzer) != 0) continue;
+    for (const AnalyzedFile* file : files) {
+      gaps.push_back({AssessmentGap::Kind::kEmpty, "/" + file->path, analyzer, {}, 0});
+    }
+  }
+  return gaps;
+}
 
 bool IsUnder(const std::string& path, const std::string& dir) {
   if (dir.empty()) return true;  // opaque root
@@ -51,9 +157,10 @@ std::string SerializeLayerResult(const LayerResult& layer) {
   j["size"] = layer.size;
   nlohmann::json files = nlohmann::json::array();
   for (const auto& file : layer.files) {
-    files.push_back({{"path", file.path},
-                     {"analyzer", file.analyzer},
-                     {"result", AnalysisToJson(file.result)}});
+    nlohmann::json entry = {
+        {"path", file.path}, {"analyzer", file.analyzer}, {"result", AnalysisToJson(file.result)}};
+    if (!file.error.empty()) entry["error"] = file.error;
+    files.push_back(std::move(entry));
   }
   j["files"] = std::move(files);
   j["whiteouts"] = layer.whiteouts;
@@ -73,7 +180,7 @@ Result<LayerResult> ParseLayerResult(std::string_view json, std::string_view inp
     layer.size = j.value("size", uint64_t{0});
     for (const auto& f : j.at("files")) {
       layer.files.push_back({f.at("path").get<std::string>(), f.at("analyzer").get<std::string>(),
-                             AnalysisFromJson(f.at("result"))});
+                             AnalysisFromJson(f.at("result")), f.value("error", std::string())});
     }
     layer.whiteouts = j.at("whiteouts").get<std::vector<std::string>>();
     layer.opaque_dirs = j.at("opaque_dirs").get<std::vector<std::string>>();
@@ -90,6 +197,7 @@ SquashedView Squash(const std::vector<const LayerResult*>& layers,
   // created; a deletion starts the chain over. The last version is what the image contains.
   struct Version {
     size_t layer;
+    const AnalyzedFile* file;
     const AnalysisResult* result;
   };
   std::map<std::pair<std::string, std::string>, std::vector<Version>> files;
@@ -110,14 +218,18 @@ SquashedView Squash(const std::vector<const LayerResult*>& layers,
       erase_if([&](const std::string& path) { return path == target || IsUnder(path, target); });
     }
     for (const auto& file : layer.files) {
-      files[{file.path, file.analyzer}].push_back({index, &file.result});
+      files[{file.path, file.analyzer}].push_back({index, &file, &file.result});
     }
   }
 
   int best_os_priority = -1;
   std::vector<std::pair<int, OsInfo>> os_candidates;
+  std::vector<const AnalysisResult*> final_results;
+  std::vector<std::pair<std::string, const AnalyzedFile*>> final_files;
   for (const auto& [key, versions] : files) {
     const Version& current = versions.back();
+    final_results.push_back(current.result);
+    final_files.emplace_back(key.first, current.file);
     if (!current.result->os.empty()) {
       os_candidates.emplace_back(current.result->os_priority, current.result->os);
     }
@@ -157,6 +269,10 @@ SquashedView Squash(const std::vector<const LayerResult*>& layers,
     if (view.os.version.empty()) view.os.version = os.version;
     if (view.os.codename.empty()) view.os.codename = os.codename;
   }
+  // Analyzers see one file at a time; a Python package described twice is merged here.
+  MergeDuplicatePythonPackages(view.packages);
+  MarkOsOwnedPackages(final_results, view.packages);
+  view.gaps = FindGaps(final_files);
   SortPackages(view.packages);
   return view;
 }

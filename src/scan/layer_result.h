@@ -15,6 +15,9 @@ struct AnalyzedFile {
   std::string path;  // relative, as in the layer
   std::string analyzer;
   AnalysisResult result;
+  /// Why nothing could be read from the file (the analyzer's error, or why the file was not
+  /// analyzed at all); empty when `result` holds what was read.
+  std::string error;
 };
 
 struct LayerResult {
@@ -23,7 +26,11 @@ struct LayerResult {
   std::vector<AnalyzedFile> files;
   std::vector<std::string> whiteouts;    // paths deleted from lower layers
   std::vector<std::string> opaque_dirs;  // directories whose lower content is hidden
-  std::vector<std::string> errors;       // files that failed to analyze; the rest went on
+  /// Problems that concern no analyzed file (an unreadable release file); shown as warnings.
+  std::vector<std::string> errors;
+  /// True when the result depends on the scan's limits (a file over the size limit was not
+  /// analyzed), so another scan with other limits must not reuse it from the cache.
+  bool depends_on_limits = false;
 };
 
 std::string SerializeLayerResult(const LayerResult& layer);
@@ -33,8 +40,12 @@ Result<LayerResult> ParseLayerResult(std::string_view json, std::string_view inp
 /// package. `layers` bottom first; created_by aligned with layers.
 struct SquashedView {
   OsInfo os;
+  /// Language packages whose file an OS package installed have `owned_by` set.
   std::vector<Package> packages;
   std::vector<std::string> warnings;
+  /// The files of the image (as the last layer left them) that were damaged, unreadable or
+  /// empty package databases.
+  std::vector<AssessmentGap> gaps;
 };
 SquashedView Squash(const std::vector<const LayerResult*>& layers,
                     const std::vector<std::string>& created_by);

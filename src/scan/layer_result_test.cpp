@@ -139,3 +139,153 @@ TEST(LayerResultTest, GarbageIsAnErrorNamingTheInput) {
 
 }  // namespace
 }  // namespace moat
+
+namespace moat {
+namespace {
+
+Package Pypi(const std::string& name, const std::string& version, const std::string& path) {
+  Package p;
+  p.type = PackageType::kPypi;
+  p.name = name;
+  p.version = version;
+  p.file_path = path;
+  return p;
+}
+
+AnalyzedFile InfoList(const std::string& package, std::vector<std::string> paths) {
+  AnalyzedFile file;
+  file.path = "var/lib/dpkg/info/" + package + ".list";
+  file.analyzer = "dpkg";
+  file.result.owned_files.push_back({package, std::move(paths)});
+  return file;
+}
+
+AnalyzedFile Metadata(const Package& package) {
+  AnalyzedFile file;
+  file.path = package.file_path.substr(1);
+  file.analyzer = "python";
+  file.result.packages.push_back(package);
+  return file;
+}
+
+TEST(SquashTest, GapsAreThoseOfTheFilesTheImageEndsWith) {
+  LayerResult base = Layer("a"), repair = Layer("b");
+  AnalyzedFile damaged = Status({Deb("bash", "5.2-1")});
+  damaged.result.package_database = true;
+  damaged.result.problems = {"line 7: expected \"Field: value\"; stanza at lines 5-9 skipped"};
+  AnalyzedFile broken_metadata;
+  broken_metadata.path = "usr/lib/python3/dist-packages/x-1.dist-info/METADATA";
+  broken_metadata.analyzer = "python";
+  broken_metadata.error = "line 1: no Name";
+  base.files = {damaged, broken_metadata};
+
+  SquashedView view = Squash({&base}, {});
+  ASSERT_EQ(view.gaps.size(), 2u);
+  EXPECT_EQ(view.gaps[0].kind, AssessmentGap::Kind::kUnreadable);
+  EXPECT_EQ(view.gaps[0].subject, "/usr/lib/python3/dist-packages/x-1.dist-info/METADATA");
+  EXPECT_EQ(view.gaps[0].source, "python");
+  EXPECT_EQ(view.gaps[1].kind, AssessmentGap::Kind::kPartial);
+  EXPECT_EQ(view.gaps[1].subject, "/var/lib/dpkg/status");
+  EXPECT_EQ(view.gaps[1].packages, 1u);
+  EXPECT_EQ(view.gaps[1].details, damaged.result.problems);
+
+  // A later layer rewrites the status file intact and deletes the broken metadata.
+  AnalyzedFile fixed = Status({Deb("bash", "5.2-1")});
+  fixed.result.package_database = true;
+  repair.files = {fixed};
+  repair.whiteouts = {"usr/lib/python3/dist-packages/x-1.dist-info"};
+  EXPECT_TRUE(Squash({&base, &repair}, {}).gaps.empty());
+}
+
+TEST(SquashTest, EmptyDatabaseIsAGapUnlessAnotherOfItsKindHasPackages) {
+  LayerResult layer = Layer("a");
+  AnalyzedFile empty_status = Status({});
+  empty_status.result.package_database = true;
+  layer.files = {empty_status};
+  SquashedView view = Squash({&layer}, {});
+  ASSERT_EQ(view.gaps.size(), 1u);
+  EXPECT_EQ(view.gaps[0].kind, AssessmentGap::Kind::kEmpty);
+  EXPECT_EQ(view.gaps[0].subject, "/var/lib/dpkg/status");
+
+  // rpm: an empty Packages placeholder beside the SQLite database that has the packages.
+  AnalyzedFile placeholder, sqlite;
+  placeholder.path = "var/lib/rpm/Packages";
+  sqlite.path = "var/lib/rpm/rpmdb.sqlite";
+  placeholder.analyzer = sqlite.analyzer = "rpm";
+  placeholder.result.package_database = sqlite.result.package_database = true;
+  Package bash = Deb("bash", "5.1.8-6.el9");
+  bash.type = PackageType::kRpm;
+  sqlite.result.packages = {bash};
+  layer.files = {placeholder, sqlite};
+  EXPECT_TRUE(Squash({&layer}, {}).gaps.empty());
+}
+
+TEST(SquashTest, LanguagePackagesInstalledByAnOsPackageAreMarked) {
+  const Package debian_crypto =
+      Pypi("cryptography", "38.0.4",
+           "/usr/lib/python3/dist-packages/cryptography-38.0.4.dist-info/METADATA");
+  const Package pip_requests =
+      Pypi("requests", "2.31.0",
+           "/usr/local/lib/python3.11/dist-packages/requests-2.31.0.dist-info/METADATA");
+  Package go_tool;
+  go_tool.type = PackageType::kGolang;
+  go_tool.name = "stdlib";
+  go_tool.version = "v1.19.8";
+  go_tool.file_path = "/usr/bin/tool";  // listed by dpkg as /bin/tool (usr-merged)
+  LayerResult base = Layer("a");
+  base.files = {Status({Deb("python3-cryptography", "38.0.4-3+deb12u1"), Deb("tool", "1")}),
+                InfoList("python3-cryptography",
+                         {"/usr/lib/python3/dist-packages",
+                          "/usr/lib/python3/dist-packages/cryptography-38.0.4.dist-info/METADATA"}),
+                InfoList("tool", {"/bin/tool"}), Metadata(debian_crypto), Metadata(pip_requests)};
+  AnalyzedFile binary;
+  binary.path = "usr/bin/tool";
+  binary.analyzer = "gobinary";
+  binary.result.packages = {go_tool};
+  base.files.push_back(binary);
+
+  auto owner_of = [](const SquashedView& view, const std::string& name) {
+    for (const Package& p : view.packages) {
+      if (p.name == name) return p.owned_by;
+    }
+    return std::string("(missing)");
+  };
+  SquashedView view = Squash({&base}, {});
+  EXPECT_EQ(owner_of(view, "cryptography"), "python3-cryptography");
+  EXPECT_EQ(owner_of(view, "stdlib"), "tool");
+  EXPECT_EQ(owner_of(view, "requests"), "");
+  EXPECT_EQ(owner_of(view, "python3-cryptography"), "");
+
+  // The OS package is removed in a later layer (status rewritten without it; its list is left
+  // behind, as a damaged or hand-edited image may have): it owns nothing any more.
+  LayerResult removal = Layer("b");
+  removal.files = {Status({Deb("tool", "1")})};
+  view = Squash({&base, &removal}, {});
+  EXPECT_EQ(owner_of(view, "cryptography"), "");
+  EXPECT_EQ(owner_of(view, "stdlib"), "tool");
+}
+
+TEST(LayerResultTest, GapsOwnershipAndErrorsSurviveTheCache) {
+  LayerResult layer = Layer("a");
+  AnalyzedFile status = Status({Deb("bash", "5.2-1")});
+  status.result.package_database = true;
+  status.result.problems = {"line 3: bad"};
+  AnalyzedFile broken;
+  broken.path = "app/package.json";
+  broken.analyzer = "npm";
+  broken.error = "invalid JSON at byte 3";
+  layer.files = {status, InfoList("bash", {"/usr/bin/bash"}), broken};
+  Result<LayerResult> parsed = ParseLayerResult(SerializeLayerResult(layer), "cache entry");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  ASSERT_EQ(parsed->files.size(), 3u);
+  EXPECT_EQ(parsed->files[0].result.problems, status.result.problems);
+  EXPECT_TRUE(parsed->files[0].result.package_database);
+  ASSERT_EQ(parsed->files[1].result.owned_files.size(), 1u);
+  EXPECT_EQ(parsed->files[1].result.owned_files[0].paths,
+            std::vector<std::string>{"/usr/bin/bash"});
+  EXPECT_EQ(parsed->files[2].error, broken.error);
+  EXPECT_EQ(Squash({&*parsed}, {}).gaps.size(), Squash({&layer}, {}).gaps.size());
+}
+
+}  // namespace
+}  // namespace moat

@@ -212,6 +212,7 @@ Result<Inventory> ScanImage(ImageSource& source, const std::string& target_name,
   inventory.os = std::move(view.os);
   inventory.packages = std::move(view.packages);
   inventory.warnings = std::move(view.warnings);
+  inventory.assessment_gaps = std::move(view.gaps);
   FillPurls(inventory);
   log::Debug(target_name + ": " + std::to_string(inventory.packages.size()) + " packages in " +
              std::to_string(diff_ids.size()) + " layers (" + std::to_string(wanted.size()) +
@@ -296,16 +297,32 @@ Result<Inventory> ScanRootfs(const std::string& root_dir, const AnalyzerRegistry
   ParallelFor(candidates.size(), options.threads, [&](size_t i) {
     const Candidate& candidate = candidates[i];
     std::string full = (root / candidate.relative).string();
+    FileMeta meta{candidate.relative, candidate.mode, candidate.size};
+    if (candidate.size > options.max_file_bytes && AnyReadsInParts(analyzers, meta)) {
+      // The mapping is read only where the analyzer looks (headers, one section).
+      MappedFile mapped;
+      if (auto opened = mapped.Open(full, candidate.size); !opened.ok()) {
+        RecordUnanalyzedFile(analyzers, meta, opened.error().message, partial[i]);
+        return;
+      }
+      AnalyzeFileInParts(
+          analyzers, meta, {FilePart{0, mapped.bytes()}}, full,
+          "not analyzed: " + std::to_string(candidate.size) + " bytes is over the file size limit",
+          partial[i]);
+      return;
+    }
     if (candidate.size > options.max_file_bytes) {
-      partial[i].errors.push_back(full + ": skipped, over the file size limit");
+      RecordUnanalyzedFile(
+          analyzers, meta,
+          "not analyzed: " + std::to_string(candidate.size) + " bytes is over the file size limit",
+          partial[i]);
       return;
     }
     MappedFile mapped;
     if (auto opened = mapped.Open(full, candidate.size); !opened.ok()) {
-      partial[i].errors.push_back(opened.error().message);
+      RecordUnanalyzedFile(analyzers, meta, opened.error().message, partial[i]);
       return;
     }
-    FileMeta meta{candidate.relative, candidate.mode, candidate.size};
     AnalyzeFile(analyzers, meta, mapped.bytes(), full, partial[i]);
   });
   LayerResult layer;
@@ -323,6 +340,7 @@ Result<Inventory> ScanRootfs(const std::string& root_dir, const AnalyzerRegistry
   for (Package& package : inventory.packages) package.layer_diff_id.clear();
   inventory.warnings = std::move(warnings);
   for (auto& w : view.warnings) inventory.warnings.push_back(std::move(w));
+  inventory.assessment_gaps = std::move(view.gaps);
   FillPurls(inventory);
   return inventory;
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/bytes.h"
+#include "core/package.h"
 #include "vulndb/cvss.h"
 #include "vulndb/ingest.h"
 #include "vulndb/json_util.h"
@@ -105,21 +106,7 @@ std::optional<std::string> OsvNamespace(std::string_view ecosystem, std::string_
 }
 
 std::string NormalizePackageName(std::string_view ns, std::string_view name) {
-  if (ns == "pypi") {
-    // PEP 503: lower case, runs of -, _ and . become one -.
-    std::string out;
-    bool in_run = false;
-    for (char c : name) {
-      if (c == '-' || c == '_' || c == '.') {
-        if (!in_run) out += '-';
-        in_run = true;
-      } else {
-        out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        in_run = false;
-      }
-    }
-    return out;
-  }
+  if (ns == "pypi") return NormalizePythonName(name);
   if (ns == "nuget" || ns.starts_with("debian:") || ns.starts_with("ubuntu:")) return Lower(name);
   return std::string(name);
 }

@@ -90,6 +90,9 @@ struct Metadata {
   int schema_version = 0;
   std::string built_at;  // RFC 3339 UTC
   std::vector<SourceInfo> sources;
+  /// The namespaces that have records ("debian:12", "pypi", ...), sorted: a namespace missing
+  /// here is one the database has no data for (the scan reports its OS as not assessed).
+  std::vector<std::string> namespaces;
 };
 
 /// Read access to a built database. Thread-safe for concurrent lookups.

@@ -49,24 +49,33 @@ stop_pid() {
   wait "$pid" 2>/dev/null || true
 }
 
+# stop_recorded_pid DIR PIDFILE [GRACE]: stops the process whose pid PIDFILE holds, if its
+# command line still names DIR (the process may be long gone and its pid reused).
+stop_recorded_pid() {
+  local dir=$1 pid
+  pid=$(cat "$2" 2>/dev/null) || return 0
+  if [ -n "$pid" ] && tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF "$dir"; then
+    stop_pid "$pid" "${3:-15}"
+  fi
+  return 0
+}
+
 # A run killed with SIGKILL (a ctest timeout) cannot clean up. The next run does it: for each
 # work dir PATTERN whose owner.pid is gone, stop the daemons that recorded a *.pid file there
 # (only if the process's command line still names that dir: pids get reused), unmount what is
 # left under it and remove it.
 reap_stale_runs() {
-  local pattern=$1 dir owner pidfile pid m
+  local pattern=$1 dir owner pidfile m
   for dir in $pattern; do
     [ -f "$dir/owner.pid" ] || continue
     owner=$(cat "$dir/owner.pid" 2>/dev/null)
     [ -n "$owner" ] && kill -0 "$owner" 2>/dev/null && continue
     log "cleaning up after an interrupted run: $dir"
     while IFS= read -r pidfile; do
-      pid=$(cat "$pidfile" 2>/dev/null)
-      [ -n "$pid" ] && tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF "$dir" &&
-        stop_pid "$pid" 10
+      stop_recorded_pid "$dir" "$pidfile" 10
     done < <(find "$dir" -maxdepth 3 -name '*.pid' ! -name owner.pid -type f 2>/dev/null)
     awk -v d="$dir/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts | sort -r |
-      while read -r m; do umount -l "$m" 2>/dev/null || true; done
+      while read -r m; do umount -n -l "$m" 2>/dev/null || true; done
     rm -rf "$dir"
   done
 }

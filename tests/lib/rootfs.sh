@@ -45,7 +45,12 @@ bookworm_rootfs_tar() {
     work=$(mktemp -d "$cache/debootstrap.XXXXXX")
     trap 'rm -rf "$work"' EXIT
     log "debootstrap --variant=minbase bookworm from $mirror (first run only, takes minutes)"
-    if ! debootstrap --variant=minbase ${include:+--include="$include"} bookworm "$work/root" "$mirror" >"$work/log" 2>&1; then
+    # In a mount namespace of its own: the /proc and /sys that debootstrap mounts in the target
+    # never show on the host, even when it fails. LIBMOUNT_UTAB keeps mount(8) from creating
+    # /run/mount on the host for them.
+    if ! LIBMOUNT_UTAB=$work/utab unshare --mount --propagation private \
+      debootstrap --variant=minbase ${include:+--include="$include"} bookworm "$work/root" \
+      "$mirror" >"$work/log" 2>&1; then
       tail -n 30 "$work/log" >&2
       exit 1
     fi

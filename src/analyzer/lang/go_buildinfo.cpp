@@ -28,20 +28,46 @@ std::string Hex(uint64_t value) {
   return buffer;
 }
 
-// Bounds-checked reads of an ELF image in its own byte order.
+// Bounds-checked reads of an ELF image in its own byte order, over the parts of the file that
+// are at hand (the whole file, or a few ranges of a big one). A read of bytes that are in the file
+// but not at hand fails and is noted in `misses`: the ranges to fetch before asking again.
 class ElfImage {
  public:
-  ElfImage(ByteSpan data, bool is64, bool big_endian)
-      : data_(data), is64_(is64), big_endian_(big_endian) {}
+  ElfImage(const std::vector<FilePart>& parts, uint64_t file_size, bool is64, bool big_endian,
+           std::vector<FileRange>* misses)
+      : parts_(parts),
+        file_size_(file_size),
+        is64_(is64),
+        big_endian_(big_endian),
+        misses_(misses) {}
 
   bool is64() const { return is64_; }
-  ByteSpan data() const { return data_; }
+  uint64_t size() const { return file_size_; }
+  /// True while finding out which ranges to read (misses are noted), rather than reading.
+  bool planning() const { return misses_ != nullptr; }
+  ElfImage WithByteOrder(bool is64, bool big_endian) const {
+    return ElfImage(parts_, file_size_, is64, big_endian, misses_);
+  }
+
+  /// The `size` bytes at `offset`, when they are in the file and at hand.
+  std::optional<ByteSpan> Bytes(uint64_t offset, uint64_t size) const {
+    if (offset > file_size_ || file_size_ - offset < size) return std::nullopt;
+    for (const FilePart& part : parts_) {
+      if (offset >= part.offset && offset - part.offset <= part.bytes.size() &&
+          part.bytes.size() - (offset - part.offset) >= size) {
+        return part.bytes.subspan(offset - part.offset, size);
+      }
+    }
+    if (misses_ != nullptr) misses_->push_back({offset, size});
+    return std::nullopt;
+  }
 
   bool Read(uint64_t offset, size_t width, uint64_t& out) const {
-    if (offset > data_.size() || data_.size() - offset < width) return false;
+    std::optional<ByteSpan> bytes = Bytes(offset, width);
+    if (!bytes) return false;
     out = 0;
     for (size_t i = 0; i < width; ++i) {
-      uint64_t byte = data_[offset + (big_endian_ ? i : width - 1 - i)];
+      uint64_t byte = (*bytes)[big_endian_ ? i : width - 1 - i];
       out = (out << 8) | byte;
     }
     return true;
@@ -50,9 +76,11 @@ class ElfImage {
   bool ReadWord(uint64_t offset, uint64_t& out) const { return Read(offset, is64_ ? 8 : 4, out); }
 
  private:
-  ByteSpan data_;
+  const std::vector<FilePart>& parts_;
+  uint64_t file_size_;
   bool is64_;
   bool big_endian_;
+  std::vector<FileRange>* misses_;
 };
 
 struct Segment {
@@ -92,6 +120,14 @@ ElfLayout ReadLayout(const ElfImage& elf) {
                        elf.Read(48, 2, shnum) && elf.Read(50, 2, shstrndx);
   if (!ok) return layout;
   const uint64_t min_phentsize = is64 ? 56 : 32;
+  // Whole tables are asked for at once, so a file read in parts needs one round for each.
+  if (phentsize >= min_phentsize && phnum < kMaxHeaders &&
+      !elf.Bytes(phoff, phentsize * phnum).has_value()) {
+    phnum = 0;
+  }
+  if (shoff != 0 && shnum < kMaxHeaders && !elf.Bytes(shoff, shentsize * shnum).has_value()) {
+    shnum = 0;
+  }
   if (phentsize >= min_phentsize && phnum < kMaxHeaders) {
     for (uint64_t i = 0; i < phnum; ++i) {
       uint64_t base = phoff + i * phentsize;
@@ -140,54 +176,61 @@ ElfLayout ReadLayout(const ElfImage& elf) {
 std::string_view SectionName(const ElfImage& elf, const ElfLayout& layout, const Section& section) {
   if (layout.section_names_index >= layout.sections.size()) return {};
   const Section& names = layout.sections[layout.section_names_index];
-  const ByteSpan data = elf.data();
-  if (names.offset > data.size() || section.name_offset >= names.size) return {};
-  uint64_t start = names.offset + section.name_offset;
-  uint64_t end = std::min<uint64_t>(data.size(), names.offset + names.size);
-  if (start < names.offset || start >= end) return {};
-  std::string_view text = AsText(data.subspan(start, end - start));
+  if (section.name_offset >= names.size || names.size > kMaxStringSize) return {};
+  // The whole name table at once: one range for a file read in parts.
+  std::optional<ByteSpan> table = elf.Bytes(names.offset, names.size);
+  if (!table) return {};
+  std::string_view text = AsText(table->subspan(section.name_offset));
   size_t nul = text.find('\0');
   return nul == std::string_view::npos ? std::string_view{} : text.substr(0, nul);
 }
 
-// Maps a virtual address to the file bytes behind it (up to the end of its segment's file data).
-bool MapAddress(const ElfImage& elf, const ElfLayout& layout, uint64_t address, ByteSpan& out) {
-  const ByteSpan data = elf.data();
-  for (const Segment& segment : layout.segments) {
-    if (address < segment.vaddr || address - segment.vaddr >= segment.filesz) continue;
-    uint64_t offset = segment.offset + (address - segment.vaddr);
-    uint64_t segment_end = segment.offset + segment.filesz;
-    if (offset < segment.offset || segment_end < segment.offset || offset >= data.size()) {
-      return false;
-    }
-    out = data.subspan(offset, std::min<uint64_t>(segment_end, data.size()) - offset);
+// Maps a virtual address to its file offset and the bytes from there to the end of the segment's
+// (or section's) file data.
+bool MapAddress(const ElfImage& elf, const ElfLayout& layout, uint64_t address, uint64_t& offset,
+                uint64_t& available) {
+  auto map = [&](uint64_t base_address, uint64_t base_offset, uint64_t size) {
+    if (address < base_address || address - base_address >= size) return false;
+    offset = base_offset + (address - base_address);
+    const uint64_t end = base_offset + size;
+    if (offset < base_offset || end < base_offset || offset >= elf.size()) return false;
+    available = std::min<uint64_t>(end, elf.size()) - offset;
     return true;
+  };
+  for (const Segment& segment : layout.segments) {
+    if (address >= segment.vaddr && address - segment.vaddr < segment.filesz) {
+      return map(segment.vaddr, segment.offset, segment.filesz);
+    }
   }
   for (const Section& section : layout.sections) {
     if (section.type == kShtNobits || section.addr == 0) continue;
-    if (address < section.addr || address - section.addr >= section.size) continue;
-    uint64_t offset = section.offset + (address - section.addr);
-    uint64_t section_end = section.offset + section.size;
-    if (offset < section.offset || section_end < section.offset || offset >= data.size()) {
-      return false;
+    if (address >= section.addr && address - section.addr < section.size) {
+      return map(section.addr, section.offset, section.size);
     }
-    out = data.subspan(offset, std::min<uint64_t>(section_end, data.size()) - offset);
-    return true;
   }
   return false;
 }
 
+// Where the build info is looked for without section headers: the start of the first writable,
+// non-executable segment, where the linker puts it (Go's debug/buildinfo reads as much).
+constexpr uint64_t kDataSearchWindow = 64u << 10;
+
 // The file offset of the build-info header: the .go.buildinfo section when section headers
-// survive, otherwise a 16-byte aligned magic in the first writable, non-executable segment
-// (where the linker puts it); returns false when there is none.
+// survive, otherwise a 16-byte aligned magic near the start of the data segment. False when there
+// is none.
 bool FindBuildInfo(const ElfImage& elf, const ElfLayout& layout, uint64_t& header_offset) {
-  const ByteSpan data = elf.data();
+  if (elf.planning() && layout.section_names_index < layout.sections.size()) {
+    // The section names come first; the data segment is searched only when they cannot be had.
+    const Section& names = layout.sections[layout.section_names_index];
+    if (names.size <= kMaxStringSize && !elf.Bytes(names.offset, names.size)) return false;
+  }
   for (const Section& section : layout.sections) {
     if (SectionName(elf, layout, section) != ".go.buildinfo") continue;
-    if (section.offset > data.size() || data.size() - section.offset < kBuildInfoHeaderSize) {
-      return false;
-    }
-    if (AsText(data.subspan(section.offset, kBuildInfoMagic.size())) != kBuildInfoMagic) {
+    // The whole section: for Go 1.18+ it holds the version and module strings too.
+    std::optional<ByteSpan> bytes = elf.Bytes(
+        section.offset, std::clamp<uint64_t>(section.size, kBuildInfoHeaderSize, kMaxStringSize));
+    if (!bytes) bytes = elf.Bytes(section.offset, kBuildInfoHeaderSize);
+    if (!bytes || AsText(bytes->subspan(0, kBuildInfoMagic.size())) != kBuildInfoMagic) {
       return false;
     }
     header_offset = section.offset;
@@ -195,9 +238,11 @@ bool FindBuildInfo(const ElfImage& elf, const ElfLayout& layout, uint64_t& heade
   }
   for (const Segment& segment : layout.segments) {
     if ((segment.flags & (kPfX | kPfW)) != kPfW) continue;
-    if (segment.offset >= data.size()) continue;
-    uint64_t size = std::min<uint64_t>(segment.filesz, data.size() - segment.offset);
-    std::string_view text = AsText(data.subspan(segment.offset, size));
+    if (segment.offset >= elf.size()) continue;
+    uint64_t size = std::min({segment.filesz, elf.size() - segment.offset, kDataSearchWindow});
+    std::optional<ByteSpan> window = elf.Bytes(segment.offset, size);
+    if (!window) return false;
+    std::string_view text = AsText(*window);
     size_t position = 0;
     while ((position = text.find(kBuildInfoMagic, position)) != std::string_view::npos) {
       if ((segment.vaddr + position) % 16 == 0 && text.size() - position >= kBuildInfoHeaderSize) {
@@ -206,35 +251,39 @@ bool FindBuildInfo(const ElfImage& elf, const ElfLayout& layout, uint64_t& heade
       }
       ++position;
     }
+    return false;  // only the first data segment holds it
   }
   return false;
 }
 
 // Go 1.18+: a uvarint length followed by the bytes.
-bool ReadInlineString(ByteSpan data, uint64_t& offset, std::string& out) {
+bool ReadInlineString(const ElfImage& elf, uint64_t& offset, std::string& out) {
   uint64_t length = 0;
   for (int shift = 0;; shift += 7) {
-    if (shift > 63 || offset >= data.size()) return false;
-    uint8_t byte = data[offset++];
-    length |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    uint64_t byte = 0;
+    if (shift > 63 || !elf.Read(offset, 1, byte)) return false;
+    ++offset;
+    length |= (byte & 0x7f) << shift;
     if ((byte & 0x80) == 0) break;
   }
-  if (length > kMaxStringSize || length > data.size() - offset) return false;
-  out.assign(reinterpret_cast<const char*>(data.data() + offset), length);
+  if (length > kMaxStringSize) return false;
+  std::optional<ByteSpan> bytes = elf.Bytes(offset, length);
+  if (!bytes) return false;
+  out.assign(reinterpret_cast<const char*>(bytes->data()), length);
   offset += length;
   return true;
 }
 
-// Before Go 1.18: the header holds the addresses of two Go string headers {data, len}.
+// Before Go 1.18: the header holds the addresses of two Go string headers {data, len}, in the
+// target's byte order (`elf` reads in it).
 bool ReadPointerString(const ElfImage& elf, const ElfLayout& layout, uint64_t string_header_address,
                        std::string& out) {
-  ByteSpan header;
   const size_t word = elf.is64() ? 8 : 4;
-  if (!MapAddress(elf, layout, string_header_address, header) || header.size() < 2 * word) {
+  uint64_t header_offset = 0, available = 0;
+  if (!MapAddress(elf, layout, string_header_address, header_offset, available) ||
+      available < 2 * word) {
     return false;
   }
-  // The string header is in target byte order; read it through a view of the same ELF.
-  uint64_t header_offset = static_cast<uint64_t>(header.data() - elf.data().data());
   uint64_t data_address = 0, length = 0;
   if (!elf.ReadWord(header_offset, data_address) || !elf.ReadWord(header_offset + word, length)) {
     return false;
@@ -243,12 +292,14 @@ bool ReadPointerString(const ElfImage& elf, const ElfLayout& layout, uint64_t st
     out.clear();
     return true;
   }
-  ByteSpan bytes;
-  if (length > kMaxStringSize || !MapAddress(elf, layout, data_address, bytes) ||
-      bytes.size() < length) {
+  uint64_t data_offset = 0;
+  if (length > kMaxStringSize || !MapAddress(elf, layout, data_address, data_offset, available) ||
+      available < length) {
     return false;
   }
-  out.assign(reinterpret_cast<const char*>(bytes.data()), length);
+  std::optional<ByteSpan> bytes = elf.Bytes(data_offset, length);
+  if (!bytes) return false;
+  out.assign(reinterpret_cast<const char*>(bytes->data()), length);
   return true;
 }
 
@@ -306,29 +357,37 @@ void ParseGoModInfo(std::string_view modinfo, GoBuildInfo& info) {
   }
 }
 
-Result<std::optional<GoBuildInfo>> ReadGoBuildInfo(ByteSpan data, std::string_view source) {
-  if (!LooksLikeElf(data)) return std::optional<GoBuildInfo>();
-  const uint8_t elf_class = data[4];
-  const uint8_t elf_data = data[5];
+namespace {
+
+Result<std::optional<GoBuildInfo>> ReadBuildInfo(const std::vector<FilePart>& parts,
+                                                 uint64_t file_size, std::string_view source,
+                                                 std::vector<FileRange>* misses) {
+  const std::optional<ByteSpan> ident =
+      ElfImage(parts, file_size, false, false, misses).Bytes(0, 52);
+  if (!ident || !LooksLikeElf(*ident)) return std::optional<GoBuildInfo>();
+  const uint8_t elf_class = (*ident)[4];
+  const uint8_t elf_data = (*ident)[5];
   if ((elf_class != 1 && elf_class != 2) || (elf_data != 1 && elf_data != 2)) {
     return std::optional<GoBuildInfo>();
   }
-  const ElfImage elf(data, elf_class == 2, elf_data == 2);
+  const ElfImage elf(parts, file_size, elf_class == 2, elf_data == 2, misses);
   const ElfLayout layout = ReadLayout(elf);
   uint64_t header = 0;
   if (!FindBuildInfo(elf, layout, header)) return std::optional<GoBuildInfo>();
 
   const std::string where = std::string(source) + ": Go build info at offset " + Hex(header);
-  const uint8_t pointer_size = data[header + 14];
-  const uint8_t flags = data[header + 15];
+  uint64_t pointer_size = 0, flags = 0;
+  if (!elf.Read(header + 14, 1, pointer_size) || !elf.Read(header + 15, 1, flags)) {
+    return Fail(where, ": truncated header");
+  }
   GoBuildInfo info;
   std::string modinfo;
   if (flags & kFlagInlineStrings) {
     uint64_t offset = header + kBuildInfoHeaderSize;
-    if (!ReadInlineString(data, offset, info.go_version)) {
+    if (!ReadInlineString(elf, offset, info.go_version)) {
       return Fail(where, ": bad Go version string at offset ", Hex(offset));
     }
-    if (!ReadInlineString(data, offset, modinfo)) {
+    if (!ReadInlineString(elf, offset, modinfo)) {
       return Fail(where, ": bad modinfo string at offset ", Hex(offset));
     }
   } else {
@@ -337,7 +396,7 @@ Result<std::optional<GoBuildInfo>> ReadGoBuildInfo(ByteSpan data, std::string_vi
     }
     // The header's byte order flag and pointer size describe the target; they normally agree
     // with the ELF header, but the header is what the Go runtime wrote, so trust it.
-    const ElfImage target(data, pointer_size == 8, (flags & kFlagBigEndian) != 0);
+    const ElfImage target = elf.WithByteOrder(pointer_size == 8, (flags & kFlagBigEndian) != 0);
     uint64_t version_address = 0, modinfo_address = 0;
     if (!target.Read(header + 16, pointer_size, version_address) ||
         !target.Read(header + 16 + pointer_size, pointer_size, modinfo_address)) {
@@ -358,6 +417,31 @@ Result<std::optional<GoBuildInfo>> ReadGoBuildInfo(ByteSpan data, std::string_vi
     ParseGoModInfo(modinfo, info);
   }
   return std::optional<GoBuildInfo>(std::move(info));
+}
+
+}  // namespace
+
+Result<std::optional<GoBuildInfo>> ReadGoBuildInfo(ByteSpan data, std::string_view source) {
+  return ReadBuildInfo({FilePart{0, data}}, data.size(), source, nullptr);
+}
+
+Result<std::optional<GoBuildInfo>> ReadGoBuildInfo(const std::vector<FilePart>& parts,
+                                                   uint64_t file_size, std::string_view source) {
+  return ReadBuildInfo(parts, file_size, source, nullptr);
+}
+
+std::vector<FileRange> GoBuildInfoRanges(const std::vector<FilePart>& parts, uint64_t file_size) {
+  std::vector<FileRange> misses;
+  (void)ReadBuildInfo(parts, file_size, "", &misses);
+  std::sort(misses.begin(), misses.end(), [](const FileRange& a, const FileRange& b) {
+    return a.offset != b.offset ? a.offset < b.offset : a.size < b.size;
+  });
+  misses.erase(std::unique(misses.begin(), misses.end(),
+                           [](const FileRange& a, const FileRange& b) {
+                             return a.offset == b.offset && a.size == b.size;
+                           }),
+               misses.end());
+  return misses;
 }
 
 }  // namespace moat::lang

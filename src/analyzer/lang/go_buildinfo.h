@@ -9,6 +9,7 @@
 
 #include "core/bytes.h"
 #include "core/result.h"
+#include "walker/file_parts.h"
 
 namespace moat::lang {
 
@@ -39,6 +40,13 @@ bool LooksLikeElf(ByteSpan data);
 /// binaries (or non-ELF data). A Go build-info header whose contents do not decode is an Error
 /// naming `source` and the offset.
 Result<std::optional<GoBuildInfo>> ReadGoBuildInfo(ByteSpan data, std::string_view source);
+/// The same from parts of a file of `file_size` bytes (bytes not in a part are missing).
+Result<std::optional<GoBuildInfo>> ReadGoBuildInfo(const std::vector<FilePart>& parts,
+                                                   uint64_t file_size, std::string_view source);
+/// The ranges the reader still needs, given these parts: the ELF and program headers come first,
+/// then the section header table, the section names, and the .go.buildinfo section (or, without
+/// section headers, the start of the data segment). Empty when the parts answer.
+std::vector<FileRange> GoBuildInfoRanges(const std::vector<FilePart>& parts, uint64_t file_size);
 
 /// Parses the modinfo text ("path\t...", "mod\t...", "dep\t...", "=>\t...", "build\t..." lines).
 void ParseGoModInfo(std::string_view modinfo, GoBuildInfo& info);

@@ -9,9 +9,9 @@ namespace moat {
 namespace {
 
 // The smallest Go binaries (stripped, no dependencies) are over a megabyte; anything far below
-// that is a script or a tiny C program, not worth reading.
+// that is a script or a tiny C program, not worth reading. There is no upper bound: only the
+// headers and the build-info section are read (ReadsInParts), and providers of 700 MB exist.
 constexpr uint64_t kMinGoBinarySize = 256ull << 10;
-constexpr uint64_t kMaxGoBinarySize = 1ull << 30;
 
 Package MakeGoPackage(const lang::GoModule& module, const std::string& go_version,
                       const std::string& file_path) {
@@ -72,17 +72,29 @@ class GoBinaryAnalyzer : public Analyzer {
   const AnalyzerDescriptor& descriptor() const override { return descriptor_; }
 
   bool Wants(const FileMeta& file) const override {
-    return (file.mode & 0111) != 0 && file.size >= kMinGoBinarySize &&
-           file.size <= kMaxGoBinarySize;
+    return (file.mode & 0111) != 0 && file.size >= kMinGoBinarySize;
   }
 
   Result<AnalysisResult> Analyze(const FileMeta& file, ByteSpan content) const override {
+    FileMeta whole = file;
+    whole.size = content.size();
+    return AnalyzeParts(whole, {FilePart{0, content}});
+  }
+
+  bool ReadsInParts() const override { return true; }
+
+  std::vector<FileRange> NextRanges(const FileMeta& file,
+                                    const std::vector<FilePart>& parts) const override {
+    return lang::GoBuildInfoRanges(parts, file.size);
+  }
+
+  Result<AnalysisResult> AnalyzeParts(const FileMeta& file,
+                                      const std::vector<FilePart>& parts) const override {
     AnalysisResult result;
-    if (!lang::LooksLikeElf(content)) return result;  // scripts, other formats: not ours
     std::string file_path = "/" + std::string(file.path);
     MOAT_ASSIGN_OR_RETURN(std::optional<lang::GoBuildInfo> info,
-                          lang::ReadGoBuildInfo(content, file_path));
-    if (!info.has_value()) return result;
+                          lang::ReadGoBuildInfo(parts, file.size, file_path));
+    if (!info.has_value()) return result;  // scripts, other formats, non-Go ELF files
     if (info->main.has_value() && !info->main->path.empty()) {
       Package main = MakeGoPackage(*info->main, info->go_version, file_path);
       main.main_module = true;

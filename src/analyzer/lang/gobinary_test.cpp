@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <optional>
 #include <regex>
@@ -118,7 +119,8 @@ TEST(GoBinaryAnalyzerTest, WantsExecutablesOfPlausibleSize) {
 // dockerd built in GOPATH mode without modules, and module-built tools with hundreds of deps
 // and replacements where installed; also /usr/local/bin) against `go version -m`.
 TEST(GoBinaryAnalyzerTest, MatchesGoVersionMForBinariesOnThisMachine) {
-  if (!HaveTool("go")) GTEST_SKIP() << "go toolchain missing (apt golang-go)";
+  ASSERT_TRUE(HaveTool("go"))
+      << "go toolchain missing: apt golang-go (scripts/install-deps.sh test)";
   // `go version FILE...` prints "FILE: goX.Y" for Go binaries only.
   std::string listing =
       RunCommand("go version /usr/bin/* /usr/sbin/* /usr/local/bin/* 2>/dev/null");
@@ -192,7 +194,8 @@ class GoBuildTest : public ::testing::Test {
     dir_ = nullptr;
   }
   void SetUp() override {
-    if (dir_ == nullptr) GTEST_SKIP() << "go toolchain missing (apt golang-go)";
+    ASSERT_NE(dir_, nullptr)
+        << "go toolchain missing: apt golang-go (scripts/install-deps.sh test)";
   }
   static TempDir* dir_;
 };
@@ -234,6 +237,96 @@ TEST_F(GoBuildTest, FindsBuildInfoWithoutSectionHeaders) {
       EXPECT_EQ(sectionless->packages[i].go_version, original->packages[i].go_version);
     }
   }
+}
+
+// The offset of the .go.buildinfo section as readelf(1) sees it.
+uint64_t BuildInfoOffsetByReadelf(const std::filesystem::path& file) {
+  std::string sections = RunCommand("readelf -SW '" + file.string() + "'");
+  std::smatch match;
+  if (!std::regex_search(sections, match,
+                         std::regex(R"(\.go\.buildinfo\s+\S+\s+[0-9a-f]+\s+([0-9a-f]+))"))) {
+    return 0;
+  }
+  return std::stoull(match[1].str(), nullptr, 16);
+}
+
+void ExpectSamePackages(const AnalysisResult& a, const AnalysisResult& b) {
+  ASSERT_EQ(a.packages.size(), b.packages.size());
+  for (size_t i = 0; i < a.packages.size(); ++i) {
+    EXPECT_EQ(a.packages[i].name, b.packages[i].name);
+    EXPECT_EQ(a.packages[i].version, b.packages[i].version);
+    EXPECT_EQ(a.packages[i].go_version, b.packages[i].go_version);
+  }
+}
+
+// A 700 MB Terraform provider was skipped as over the file size limit. Streamed, as a layer
+// delivers it (the real binary, then zero padding to 700 MB), only its start, the section names
+// and the .go.buildinfo section are held, and the result is that of reading the binary whole.
+TEST_F(GoBuildTest, HugeBinaryStreamedHoldsOnlyHeadersAndBuildInfo) {
+  const std::string binary = ReadFile(dir_->path() / "amd64");
+  constexpr uint64_t kPadded = 700ull << 20;
+  auto analyzer = MakeGoBinaryAnalyzer();
+  ASSERT_TRUE(analyzer->ReadsInParts());
+  const std::string path = "usr/local/bin/terraform-provider-aws_v5.31.0_x5";
+  const FileMeta meta{path, 0755, kPadded};
+  EXPECT_TRUE(analyzer->Wants(meta));
+  FilePartsCollector collector(
+      kPadded, kFilePartsHeadBytes, kFilePartsMaxBytes,
+      [&](const std::vector<FilePart>& parts) { return analyzer->NextRanges(meta, parts); });
+  for (size_t offset = 0; offset < binary.size(); offset += 65536) {
+    collector.Write(AsBytes(std::string_view(binary).substr(offset, 65536)));
+  }
+  const std::vector<uint8_t> zeros(1 << 20);
+  for (uint64_t written = binary.size(); written < kPadded;) {
+    const size_t count = static_cast<size_t>(std::min<uint64_t>(zeros.size(), kPadded - written));
+    collector.Write(ByteSpan(zeros.data(), count));
+    written += count;
+  }
+  EXPECT_LT(collector.held_bytes(), 128u << 10);
+  const uint64_t section = BuildInfoOffsetByReadelf(dir_->path() / "amd64");
+  ASSERT_NE(section, 0u);
+  bool held_section = false;
+  for (const FilePart& part : collector.parts()) held_section |= part.offset == section;
+  EXPECT_TRUE(held_section) << "the .go.buildinfo section at " << section;
+
+  auto in_parts = analyzer->AnalyzeParts(meta, collector.parts());
+  ASSERT_TRUE(in_parts.ok()) << in_parts.error().message;
+  auto whole = AnalyzeAs(*analyzer, path, binary, 0755);
+  ASSERT_TRUE(whole.ok());
+  ASSERT_EQ(whole->packages.size(), 3u);
+  ExpectSamePackages(*in_parts, *whole);
+}
+
+// Read with random access (a mapped file), the reader asks for the headers, the section header
+// table, the section names and the .go.buildinfo section: a few kilobytes of the file.
+TEST_F(GoBuildTest, RangesAreHeadersSectionNamesAndBuildInfo) {
+  const std::string binary = ReadFile(dir_->path() / "i386");
+  std::vector<std::string> held;
+  std::vector<FilePart> parts;
+  uint64_t total = 0;
+  std::vector<FileRange> asked;
+  for (int round = 0; round < 8; ++round) {
+    std::vector<FileRange> ranges = lang::GoBuildInfoRanges(parts, binary.size());
+    if (ranges.empty()) break;
+    for (const FileRange& range : ranges) {
+      asked.push_back(range);
+      held.push_back(binary.substr(range.offset, range.size));
+      total += range.size;
+    }
+    parts.clear();
+    for (size_t i = 0; i < held.size(); ++i) parts.push_back({asked[i].offset, AsBytes(held[i])});
+  }
+  EXPECT_LT(total, 16u << 10) << asked.size() << " ranges";
+  EXPECT_TRUE(lang::GoBuildInfoRanges(parts, binary.size()).empty());
+  const uint64_t section = BuildInfoOffsetByReadelf(dir_->path() / "i386");
+  EXPECT_TRUE(std::any_of(asked.begin(), asked.end(),
+                          [&](const FileRange& r) { return r.offset == section; }));
+  auto info = lang::ReadGoBuildInfo(parts, binary.size(), "i386");
+  auto whole = lang::ReadGoBuildInfo(AsBytes(binary), "i386");
+  ASSERT_TRUE(info.ok() && whole.ok());
+  ASSERT_TRUE(info->has_value() && whole->has_value());
+  EXPECT_EQ((*info)->go_version, (*whole)->go_version);
+  EXPECT_EQ((*info)->deps.size(), (*whole)->deps.size());
 }
 
 TEST_F(GoBuildTest, TruncatedAndCorruptBinariesNeverCrash) {

@@ -64,7 +64,10 @@ TEST(JarAnalyzerTest, WantsJavaArchives) {
 // whatever else is there): every pom.properties Python's zipfile finds must be reported, and a
 // jar whose own pom.properties is present gives exactly its pom.properties.
 TEST(JarAnalyzerTest, MatchesPomPropertiesOfRealJars) {
-  if (!fs::exists(kJavaDir)) GTEST_SKIP() << kJavaDir << " missing";
+  ASSERT_TRUE(fs::exists(kJavaDir))
+      << kJavaDir
+      << " missing: apt libcommons-lang3-java libslf4j-java libcommons-io-java "
+         "(scripts/install-deps.sh test)";
   int code = 0;
   std::string oracle = RunCommand(
       "/usr/bin/python3 -c \"import zipfile, glob, os\n"
@@ -120,7 +123,7 @@ TEST(JarAnalyzerTest, MatchesPomPropertiesOfRealJars) {
 class JarBuildTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!HaveTool("zip")) GTEST_SKIP() << "zip missing";
+    ASSERT_TRUE(HaveTool("zip")) << "zip missing: apt zip (scripts/install-deps.sh test)";
   }
   TempDir dir_;
 };
@@ -128,7 +131,9 @@ class JarBuildTest : public ::testing::Test {
 TEST_F(JarBuildTest, NestedArchivesUseBangSlashPaths) {
   const fs::path lang3 = fs::path(kJavaDir) / "commons-lang3.jar";
   const fs::path io = fs::path(kJavaDir) / "commons-io.jar";
-  if (!fs::exists(lang3) || !fs::exists(io)) GTEST_SKIP() << "Debian jars missing";
+  ASSERT_TRUE(fs::exists(lang3) && fs::exists(io))
+      << "Debian jars missing: apt libcommons-lang3-java libcommons-io-java "
+         "(scripts/install-deps.sh test)";
   auto lang3_alone = AnalyzeFile(lang3);
   auto io_alone = AnalyzeFile(io);
   ASSERT_TRUE(lang3_alone.ok() && io_alone.ok());

@@ -39,8 +39,11 @@ TEST(NpmAnalyzerTest, WantsPackageRootManifestsInNodeModules) {
 // Every installed package under the global node_modules of this machine (npm's own bundled
 // dependencies), checked against an independent JSON read by Python.
 TEST(NpmAnalyzerTest, MatchesPythonJsonReadOfRealNodeModules) {
-  const std::string root = "/usr/lib/node_modules";
-  if (!std::filesystem::exists(root)) GTEST_SKIP() << root << " missing";
+  // Where the nodejs.org and NodeSource builds install npm, else where Debian's npm package does.
+  std::string root = "/usr/lib/node_modules";
+  if (!std::filesystem::exists(root)) root = "/usr/share/nodejs/npm/node_modules";
+  ASSERT_TRUE(std::filesystem::exists(root))
+      << root << " missing: apt npm (scripts/install-deps.sh test)";
   int code = 0;
   std::string oracle =
       RunCommand("find " + root +
@@ -79,7 +82,7 @@ TEST(NpmAnalyzerTest, MatchesPythonJsonReadOfRealNodeModules) {
     }
     ++compared;
   }
-  EXPECT_GE(compared, 50);
+  EXPECT_GE(compared, 40);  // Debian's npm 9.2 bundles 42
 }
 
 TEST(NpmAnalyzerTest, CraftedTreeLicenseFormsAndSkips) {

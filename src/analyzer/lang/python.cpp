@@ -1,7 +1,11 @@
 // Python packages installed by pip or distro packages: *.dist-info/METADATA (wheels),
 // *.egg-info/PKG-INFO and single-file *.egg-info (setuptools), EGG-INFO/PKG-INFO (unzipped eggs).
 
+#include <cctype>
+#include <map>
 #include <memory>
+#include <tuple>
+#include <utility>
 
 #include "analyzer/analyzer.h"
 #include "analyzer/lang/python_metadata.h"
@@ -44,8 +48,51 @@ class PythonAnalyzer : public Analyzer {
   AnalyzerDescriptor descriptor_{"python", 1, AnalyzerKind::kLanguage};
 };
 
+// The directory the metadata lies in (site-packages) and how authoritative the metadata kind is
+// (lower is better): "/sp/x-1.dist-info/METADATA" -> ("/sp", 0); "/sp/x.egg-info/PKG-INFO" and
+// "/sp/x-1.egg-info" -> ("/sp", 1); "/sp/x-1.egg/EGG-INFO/PKG-INFO" -> ("/sp", 2).
+std::pair<std::string_view, int> SiteDirectory(std::string_view path) {
+  auto parent = [](std::string_view p) {
+    size_t slash = p.rfind('/');
+    return slash == std::string_view::npos ? std::string_view{} : p.substr(0, slash);
+  };
+  if (lang::EndsWith(path, ".dist-info/METADATA")) return {parent(parent(path)), 0};
+  if (lang::EndsWith(path, ".egg-info/PKG-INFO")) return {parent(parent(path)), 1};
+  if (lang::EndsWith(path, ".egg-info")) return {parent(path), 1};
+  if (lang::EndsWith(path, "EGG-INFO/PKG-INFO")) return {parent(parent(parent(path))), 2};
+  return {path, 3};
+}
+
 }  // namespace
 
 std::unique_ptr<Analyzer> MakePythonAnalyzer() { return std::make_unique<PythonAnalyzer>(); }
+
+void MergeDuplicatePythonPackages(std::vector<Package>& packages) {
+  // (name, version, site directory) -> index of the best record so far.
+  std::map<std::tuple<std::string, std::string, std::string>, size_t> best;
+  std::vector<bool> drop(packages.size(), false);
+  for (size_t i = 0; i < packages.size(); ++i) {
+    const Package& package = packages[i];
+    if (package.type != PackageType::kPypi) continue;
+    auto [site, rank] = SiteDirectory(package.file_path);
+    auto key =
+        std::make_tuple(NormalizePythonName(package.name), package.version, std::string(site));
+    auto [it, inserted] = best.emplace(std::move(key), i);
+    if (inserted) continue;
+    if (rank < SiteDirectory(packages[it->second].file_path).second) {
+      drop[it->second] = true;
+      it->second = i;
+    } else {
+      drop[i] = true;
+    }
+  }
+  size_t kept = 0;
+  for (size_t i = 0; i < packages.size(); ++i) {
+    if (drop[i]) continue;
+    if (kept != i) packages[kept] = std::move(packages[i]);  // never a self-move: it empties
+    ++kept;
+  }
+  packages.resize(kept);
+}
 
 }  // namespace moat

@@ -35,7 +35,8 @@ TEST(PythonAnalyzerTest, WantsMetadataFilesOnly) {
 // Every distribution importlib.metadata finds in Debian's dist-packages must give the same name
 // and version through the analyzer.
 TEST(PythonAnalyzerTest, MatchesImportlibMetadataOnThisMachine) {
-  if (!std::filesystem::exists(kSitePackages)) GTEST_SKIP() << kSitePackages << " missing";
+  ASSERT_TRUE(std::filesystem::exists(kSitePackages))
+      << kSitePackages << " missing: apt the python3-* packages of scripts/install-deps.sh test";
   int code = 0;
   std::string oracle = RunCommand(
       "/usr/bin/python3 -c \"import importlib.metadata as m\n"
@@ -148,6 +149,97 @@ TEST(PythonAnalyzerTest, BadInputGivesErrorsNamingTheFile) {
     ASSERT_FALSE(result.ok()) << input.size();
     EXPECT_NE(result.error().message.find("/" + path), std::string::npos) << result.error().message;
   }
+}
+
+}  // namespace
+}  // namespace moat
+
+namespace moat {
+namespace {
+
+// Debian ships some packages (python3-cryptography) with both *.dist-info/METADATA and
+// *.egg-info/PKG-INFO in one directory: every metadata file of dist-packages goes through the
+// analyzer, and after merging there is one package per distinct (PEP 503 name, version), as
+// importlib.metadata lists them.
+TEST(PythonDuplicatesTest, OneInstalledPackageIsOnePackageOnThisMachine) {
+  namespace fs = std::filesystem;
+  if (!fs::exists(kSitePackages)) GTEST_SKIP() << kSitePackages << " missing";
+  auto analyzer = MakePythonAnalyzer();
+  std::vector<Package> packages;
+  // The top level of the directory, as importlib looks at it.
+  for (const auto& entry : fs::directory_iterator(kSitePackages)) {
+    for (const fs::path& file : {entry.path(), entry.path() / "METADATA", entry.path() / "PKG-INFO",
+                                 entry.path() / "EGG-INFO" / "PKG-INFO"}) {
+      std::string relative = Relative(file);
+      if (!fs::is_regular_file(file) || !Wants(*analyzer, relative)) continue;
+      auto result = AnalyzeAs(*analyzer, relative, ReadFile(file));
+      ASSERT_TRUE(result.ok()) << result.error().message;
+      for (auto& package : result->packages) packages.push_back(std::move(package));
+    }
+  }
+  int code = 0;
+  std::string oracle = RunCommand(
+      "/usr/bin/python3 -c \"import importlib.metadata as m, re\n"
+      "print(len({(re.sub(r'[-_.]+', '-', d.metadata['Name']).lower(), d.version) for d in "
+      "m.distributions(path=['" +
+          std::string(kSitePackages) + "'])}))\"",
+      &code);
+  ASSERT_EQ(code, 0);
+  const size_t distinct = std::stoul(oracle);
+  const size_t before = packages.size();
+  MergeDuplicatePythonPackages(packages);
+  EXPECT_EQ(packages.size(), distinct);
+
+  const bool both_forms = fs::exists(std::string(kSitePackages) + "/cryptography.egg-info");
+  size_t cryptography = 0;
+  for (const Package& package : packages) {
+    if (package.name != "cryptography") continue;
+    ++cryptography;
+    EXPECT_NE(package.file_path.find(".dist-info/METADATA"), std::string::npos)
+        << package.file_path;
+  }
+  if (both_forms) {
+    EXPECT_LT(packages.size(), before);
+    EXPECT_EQ(cryptography, 1u);
+  }
+}
+
+Package PythonPackage(std::string name, std::string version, std::string path) {
+  Package package;
+  package.type = PackageType::kPypi;
+  package.name = std::move(name);
+  package.version = std::move(version);
+  package.file_path = std::move(path);
+  return package;
+}
+
+TEST(PythonDuplicatesTest, KeysAreNameVersionAndSiteDirectory) {
+  std::vector<Package> packages = {
+      PythonPackage("PyYAML", "6.0", "/usr/lib/python3/dist-packages/PyYAML-6.0.egg-info"),
+      PythonPackage("pyyaml", "6.0",
+                    "/usr/lib/python3/dist-packages/PyYAML-6.0.dist-info/METADATA"),
+      // Another directory (a virtualenv) is another installation.
+      PythonPackage("PyYAML", "6.0",
+                    "/opt/venv/lib/python3.11/site-packages/PyYAML-6.0.dist-info/METADATA"),
+      // Another version in the same directory is kept too (a broken install, but two records).
+      PythonPackage("PyYAML", "5.4", "/usr/lib/python3/dist-packages/PyYAML-5.4.egg-info/PKG-INFO"),
+      PythonPackage("zope.interface", "5.5",
+                    "/usr/lib/python3/dist-packages/zope.interface-5.5.egg-info/PKG-INFO"),
+      PythonPackage("zope_interface", "5.5",
+                    "/usr/lib/python3/dist-packages/foo-1-py3.egg/EGG-INFO/PKG-INFO"),
+  };
+  packages.push_back(packages[0]);
+  packages.back().type = PackageType::kNpm;  // other ecosystems are left alone
+  MergeDuplicatePythonPackages(packages);
+  std::vector<std::string> paths;
+  for (const Package& package : packages) paths.push_back(package.file_path);
+  EXPECT_EQ(paths, (std::vector<std::string>{
+                       "/usr/lib/python3/dist-packages/PyYAML-6.0.dist-info/METADATA",
+                       "/opt/venv/lib/python3.11/site-packages/PyYAML-6.0.dist-info/METADATA",
+                       "/usr/lib/python3/dist-packages/PyYAML-5.4.egg-info/PKG-INFO",
+                       "/usr/lib/python3/dist-packages/zope.interface-5.5.egg-info/PKG-INFO",
+                       "/usr/lib/python3/dist-packages/PyYAML-6.0.egg-info",
+                   }));
 }
 
 }  // namespace

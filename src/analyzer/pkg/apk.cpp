@@ -1,8 +1,10 @@
 // The "apk" analyzer: Alpine (and Wolfi/Chainguard) packages from lib/apk/db/installed.
 //
 // The database is a list of records separated by blank lines; every line is "X:value" with a
-// one-letter key. Like apk-tools, a line of another shape makes the whole database unreadable
-// (reported with its line); records without a name or version are skipped.
+// one-letter key. apk-tools refuses the whole database over a line of another shape; a scanner
+// must not: the record holding it is skipped and named (the file is reported as partly
+// unreadable), the others are read. Records without a name or version are skipped. The records'
+// file lists (F: directory, R: file in it) tell which files each package installed.
 
 #include <cstddef>
 #include <memory>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "analyzer/analyzer.h"
+#include "analyzer/pkg/stanza_file.h"
 
 namespace moat {
 namespace {
@@ -19,13 +22,8 @@ namespace {
 // apk-tools 3 can keep its database under usr/ on usr-merged systems.
 constexpr std::string_view kInstalledPaths[] = {"lib/apk/db/installed", "usr/lib/apk/db/installed"};
 
-bool IsBlank(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && IsBlank(text.front())) text.remove_prefix(1);
-  while (!text.empty() && IsBlank(text.back())) text.remove_suffix(1);
-  return text;
-}
+using pkg::IsBlank;
+using pkg::Trim;
 
 /// "MIT", "MPL-2.0 AND MIT" and "( Apache-2.0 OR MIT ) AND MPL-2.0" are one license each (an
 /// SPDX expression); old packages list several licenses separated by spaces ("MIT BSD GPL2+"),
@@ -54,95 +52,86 @@ std::vector<std::string> ParseLicenses(std::string_view value) {
 
 struct Record {
   std::string_view name, version, arch, origin, license, maintainer;
-  bool any_field = false;
+  std::string directory;  // the last F: line, "" for the root
+  std::vector<std::string> files;
 };
 
-class InstalledParser {
+class InstalledParser final : public pkg::StanzaFileParser {
  public:
-  InstalledParser(std::string_view text, std::string display_path)
-      : text_(text), path_(std::move(display_path)) {}
+  using StanzaFileParser::StanzaFileParser;
 
-  Result<std::vector<Package>> Parse() {
-    Record record;
-    size_t pos = 0;
-    size_t line_number = 0;
-    while (pos < text_.size()) {
-      size_t end = text_.find('\n', pos);
-      if (end == std::string_view::npos) end = text_.size();
-      std::string_view line = text_.substr(pos, end - pos);
-      pos = end + 1;
-      ++line_number;
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-
-      if (line.empty()) {
-        Finish(record);
-        record = Record{};
-        continue;
-      }
-      if (line.size() < 2 || line[1] != ':' || IsBlank(line[0])) {
-        return Fail(Where(line_number), ": expected \"X:value\"");
-      }
-      record.any_field = true;
-      std::string_view value = line.substr(2);
-      std::string_view* slot = nullptr;
-      switch (line[0]) {
-        case 'P':
-          slot = &record.name;
-          break;
-        case 'V':
-          slot = &record.version;
-          break;
-        case 'A':
-          slot = &record.arch;
-          break;
-        case 'o':
-          slot = &record.origin;
-          break;
-        case 'L':
-          slot = &record.license;
-          break;
-        case 'm':
-          slot = &record.maintainer;
-          break;
-        default:
-          continue;  // files (F/R/Z/M/a), checksums, dependencies...
-      }
-      if (slot->data() != nullptr) {
-        return Fail(Where(line_number), ": duplicate field \"", std::string(1, line[0]),
-                    "\" in one package");
-      }
-      *slot = value;
+ protected:
+  Result<void> OnLine(std::string_view line) override {
+    if (line.size() < 2 || line[1] != ':' || IsBlank(line[0])) {
+      return Fail(Where(line_number()), ": expected \"X:value\"");
     }
-    Finish(record);
-    return std::move(packages_);
+    std::string_view value = line.substr(2);
+    std::string_view* slot = nullptr;
+    switch (line[0]) {
+      case 'P':
+        slot = &record_.name;
+        break;
+      case 'V':
+        slot = &record_.version;
+        break;
+      case 'A':
+        slot = &record_.arch;
+        break;
+      case 'o':
+        slot = &record_.origin;
+        break;
+      case 'L':
+        slot = &record_.license;
+        break;
+      case 'm':
+        slot = &record_.maintainer;
+        break;
+      case 'F':
+        record_.directory = std::string(value);
+        return Ok();
+      case 'R':
+        record_.files.push_back("/" + (record_.directory.empty() ? "" : record_.directory + "/") +
+                                std::string(value));
+        return Ok();
+      default:
+        return Ok();  // file attributes (a/M/Z), checksums, dependencies...
+    }
+    if (slot->data() != nullptr) {
+      return Fail(Where(line_number()), ": duplicate field \"", std::string(1, line[0]),
+                  "\" in one package");
+    }
+    *slot = value;
+    return Ok();
   }
 
- private:
-  std::string Where(size_t line) const { return path_ + ": line " + std::to_string(line); }
+  std::string_view StanzaName() const override { return Trim(record_.name); }
 
-  void Finish(const Record& record) {
-    if (!record.any_field) return;
-    std::string_view name = Trim(record.name);
-    std::string_view version = Trim(record.version);
-    if (name.empty() || version.empty()) return;
+  void Reset() override { record_ = Record{}; }
+
+  Result<void> OnStanzaEnd(AnalysisResult& result) override {
+    std::string_view name = Trim(record_.name);
+    std::string_view version = Trim(record_.version);
+    if (name.empty() || version.empty()) return Ok();
     Package package;
     package.type = PackageType::kApk;
     package.name = std::string(name);
     package.version = std::string(version);
-    package.arch = std::string(Trim(record.arch));
-    std::string_view origin = Trim(record.origin);
+    package.arch = std::string(Trim(record_.arch));
+    std::string_view origin = Trim(record_.origin);
     package.source_name = origin.empty() ? package.name : std::string(origin);
     // Every package built from one APKBUILD shares its version.
     package.source_version = package.version;
-    package.maintainer = std::string(Trim(record.maintainer));
-    package.licenses = ParseLicenses(record.license);
-    package.file_path = path_;
-    packages_.push_back(std::move(package));
+    package.maintainer = std::string(Trim(record_.maintainer));
+    package.licenses = ParseLicenses(record_.license);
+    package.file_path = display_path();
+    if (!record_.files.empty())
+      result.owned_files.push_back({package.name, std::move(record_.files)});
+    result.packages.push_back(std::move(package));
+    return Ok();
   }
 
-  std::string_view text_;
-  std::string path_;
-  std::vector<Package> packages_;
+ private:
+  Record record_;
 };
 
 class ApkAnalyzer final : public Analyzer {
@@ -157,15 +146,12 @@ class ApkAnalyzer final : public Analyzer {
   }
 
   Result<AnalysisResult> Analyze(const FileMeta& file, ByteSpan content) const override {
-    InstalledParser parser(AsText(content), "/" + std::string(file.path));
-    MOAT_ASSIGN_OR_RETURN(std::vector<Package> packages, parser.Parse());
-    AnalysisResult result;
-    result.packages = std::move(packages);
-    return result;
+    return InstalledParser(AsText(content), "/" + std::string(file.path)).Parse();
   }
 
  private:
-  AnalyzerDescriptor descriptor_{"apk", 1, AnalyzerKind::kOsPackages};
+  // 2: damaged records skipped instead of failing the file; file lists.
+  AnalyzerDescriptor descriptor_{"apk", 2, AnalyzerKind::kOsPackages};
 };
 
 }  // namespace

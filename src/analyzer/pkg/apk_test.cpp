@@ -142,11 +142,50 @@ TEST(ApkAnalyzer, TrivyFixtureSkipsRecordWithoutVersion) {
           ") AND MPL-2.0"));
 }
 
-TEST(ApkAnalyzer, CorruptFixtureNamesFileAndLine) {
+TEST(ApkAnalyzer, CorruptFixtureSkipsAndNamesTheDamagedRecord) {
   Result<AnalysisResult> result = Analyze(Fixture("syft_corrupt.installed"));
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  // Line 1 is "this is a corrupt db", a record of its own; the record after it is intact.
+  EXPECT_THAT(result->problems,
+              ElementsAre("line 1: expected \"X:value\"; stanza at lines 1-1 skipped"));
+  ASSERT_EQ(result->packages.size(), 1u);
+  EXPECT_EQ(result->packages[0].name, "alpine-baselayout-data");
+  // Nothing but the damaged record: an error naming the file.
+  result = Analyze("this is a corrupt db\n");
   ASSERT_FALSE(result.ok());
-  // Line 1 is "this is a corrupt db".
-  EXPECT_EQ(result.error().message, "/lib/apk/db/installed: line 1: expected \"X:value\"");
+  EXPECT_THAT(result.error().message,
+              HasSubstr("/lib/apk/db/installed: line 1: expected \"X:value\""));
+}
+
+// A damaged record in the middle of a real database loses that package only, and is named.
+TEST(ApkAnalyzer, DamagedRecordIsSkippedAndNamed) {
+  const std::string full = Fixture("trivy_testdata_apk_installed");
+  Result<AnalysisResult> intact = Analyze(full);
+  ASSERT_TRUE(intact.ok()) << intact.error().message;
+  ASSERT_GT(intact->packages.size(), 3u);
+  const std::string victim = intact->packages[2].name;
+  std::string damaged = full;
+  const size_t at = damaged.find("\nP:" + victim + "\n");
+  ASSERT_NE(at, std::string::npos);
+  damaged.insert(at + 1, "garbage without a key\n");
+  Result<AnalysisResult> result = Analyze(damaged);
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_EQ(result->packages.size(), intact->packages.size() - 1);
+  ASSERT_EQ(result->problems.size(), 1u);
+  EXPECT_THAT(result->problems[0], HasSubstr(": expected \"X:value\"; stanza at lines "));
+  EXPECT_THAT(result->problems[0], HasSubstr("(package \"" + victim + "\") skipped"));
+  EXPECT_TRUE(result->package_database);
+}
+
+// F: names a directory, each R: after it a file in it: the files `apk info -L` lists.
+TEST(ApkAnalyzer, FileListsFollowTheRecords) {
+  Result<AnalysisResult> result = Analyze(Fixture("syft_single.installed"));
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  ASSERT_EQ(result->owned_files.size(), 1u);
+  EXPECT_EQ(result->owned_files[0].package, result->packages[0].name);
+  EXPECT_THAT(result->owned_files[0].paths,
+              ::testing::IsSupersetOf({"/sbin/ldconfig", "/usr/bin/iconv", "/usr/bin/ldd",
+                                       "/usr/bin/getconf", "/usr/bin/getent"}));
 }
 
 TEST(ApkAnalyzer, EveryFixtureIsCovered) {
@@ -187,6 +226,17 @@ TEST(ApkAnalyzer, BadInputGivesErrorsNamingTheLine) {
     Result<AnalysisResult> result = Analyze(c.text);
     ASSERT_FALSE(result.ok()) << c.text;
     EXPECT_THAT(result.error().message, HasSubstr(c.error)) << c.text;
+    // After an intact record the damaged one is skipped, the intact one read.
+    result = Analyze("P:ok\nV:1-r0\n\n" + c.text);
+    ASSERT_TRUE(result.ok()) << c.text;
+    ASSERT_EQ(result->packages.size(), 1u) << c.text;
+    EXPECT_EQ(result->packages[0].name, "ok");
+    ASSERT_EQ(result->problems.size(), 1u) << c.text;
+    // The line number moved by the three lines in front; what is wrong did not.
+    const size_t what = c.error.find(": ", c.error.find("line "));
+    if (what != std::string::npos) {
+      EXPECT_THAT(result->problems[0], HasSubstr(c.error.substr(what))) << c.text;
+    }
   }
 }
 

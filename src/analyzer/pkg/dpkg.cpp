@@ -1,11 +1,12 @@
 // The "dpkg" analyzer: Debian packages from var/lib/dpkg/status and from the per-package files
-// of var/lib/dpkg/status.d/ that distroless images carry instead of a status file.
+// of var/lib/dpkg/status.d/ that distroless images carry instead of a status file, and the
+// packages' file lists (var/lib/dpkg/info/<package>[:<arch>].list).
 //
-// The files are deb822 control data: paragraphs separated by blank lines, "Field: value" lines
-// (field names case-insensitive), continuation lines starting with a space or tab. Like dpkg
-// itself, a syntax error anywhere rejects the whole file (with its line): a status file dpkg
-// could not read does not describe a working system, and silently dropping one paragraph would
-// hide packages. Paragraphs that parse but lack Package or Version are skipped.
+// The status files are deb822 control data: paragraphs separated by blank lines, "Field: value"
+// lines (field names case-insensitive), continuation lines starting with a space or tab. dpkg
+// itself refuses a whole status file over one syntax error; a scanner must not: a paragraph with
+// a syntax error is skipped and named (the file is reported as partly unreadable), the others
+// are read. Paragraphs that parse but lack Package or Version are skipped.
 
 #include <cstddef>
 #include <cstdint>
@@ -16,13 +17,20 @@
 #include <vector>
 
 #include "analyzer/analyzer.h"
+#include "analyzer/pkg/stanza_file.h"
+#include "core/text.h"
 
 namespace moat {
 namespace {
 
+using pkg::IsBlank;
+using pkg::Trim;
+
 constexpr std::string_view kStatusPath = "var/lib/dpkg/status";
 constexpr std::string_view kStatusDirPrefix = "var/lib/dpkg/status.d/";
 constexpr std::string_view kMd5sumsSuffix = ".md5sums";
+constexpr std::string_view kInfoDirPrefix = "var/lib/dpkg/info/";
+constexpr std::string_view kListSuffix = ".list";
 
 bool EndsWith(std::string_view text, std::string_view suffix) {
   return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
@@ -36,12 +44,25 @@ bool IsStatusDirEntry(std::string_view path) {
          !EndsWith(name, kMd5sumsSuffix);
 }
 
-bool IsBlank(char c) { return c == ' ' || c == '\t'; }
+/// The package of a file list "var/lib/dpkg/info/<package>[:<arch>].list"; "" for other paths.
+std::string_view InfoListPackage(std::string_view path) {
+  if (path.substr(0, kInfoDirPrefix.size()) != kInfoDirPrefix || !EndsWith(path, kListSuffix)) {
+    return "";
+  }
+  std::string_view name = path.substr(kInfoDirPrefix.size());
+  name.remove_suffix(kListSuffix.size());
+  if (name.find('/') != std::string_view::npos) return "";
+  return name.substr(0, name.find(':'));
+}
 
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && IsBlank(text.front())) text.remove_prefix(1);
-  while (!text.empty() && IsBlank(text.back())) text.remove_suffix(1);
-  return text;
+/// A file list names one path a line: "/.", the package's directories and files.
+OwnedFiles ParseInfoList(std::string_view package, std::string_view text) {
+  OwnedFiles owned;
+  owned.package = std::string(package);
+  for (std::string_view line : SplitLines(text)) {
+    if (line.size() > 2 && line.front() == '/') owned.paths.emplace_back(line);
+  }
+  return owned;
 }
 
 char FoldCase(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
@@ -80,7 +101,6 @@ int FieldIndex(std::string_view name) {
 struct Paragraph {
   std::string_view values[kFieldCount];
   size_t lines[kFieldCount] = {};  // where each field was; 0 when absent
-  bool any_field = false;
 };
 
 /// The package-state word of "Status: <want> <error-flag> <state>" says whether the package's
@@ -107,71 +127,52 @@ bool SplitStatus(std::string_view status, std::string_view words[3]) {
   return count == 3;
 }
 
-class StatusParser {
+class StatusParser final : public pkg::StanzaFileParser {
  public:
   StatusParser(std::string_view text, std::string display_path, bool per_package_file)
-      : text_(text), path_(std::move(display_path)), per_package_file_(per_package_file) {}
+      : StanzaFileParser(text, std::move(display_path)), per_package_file_(per_package_file) {}
 
-  Result<std::vector<Package>> Parse() {
-    // Status paragraphs of real systems average about 1 KB; reserving avoids re-moving the
-    // (large) Package records as the vector grows.
-    packages_.reserve(text_.size() / 1024 + 1);
-    Paragraph paragraph;
-    // True while the previous line belongs to a field, so a continuation line may follow.
-    bool in_field = false;
-    size_t pos = 0;
-    size_t line_number = 0;
-    while (pos < text_.size()) {
-      size_t end = text_.find('\n', pos);
-      if (end == std::string_view::npos) end = text_.size();
-      std::string_view line = text_.substr(pos, end - pos);
-      pos = end + 1;
-      ++line_number;
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+ protected:
+  bool IsSeparator(std::string_view line) const override { return Trim(line).empty(); }
 
-      if (Trim(line).empty()) {
-        MOAT_TRY(Finish(paragraph));
-        paragraph = Paragraph{};
-        in_field = false;
-        continue;
-      }
-      if (IsBlank(line.front())) {
-        if (!in_field) return Fail(Where(line_number), ": continuation line outside a field");
-        continue;  // only multi-line fields we do not read (Description, Conffiles) continue
-      }
-      size_t colon = line.find(':');
-      if (colon == std::string_view::npos) {
-        return Fail(Where(line_number), ": expected \"Field: value\"");
-      }
-      std::string_view name = line.substr(0, colon);
-      if (!IsValidFieldName(name)) return Fail(Where(line_number), ": invalid field name");
-      in_field = true;
-      paragraph.any_field = true;
-      int field = FieldIndex(name);
-      if (field < 0) continue;
-      if (paragraph.lines[field] != 0) {
-        return Fail(Where(line_number), ": duplicate field \"", std::string(name), "\"");
-      }
-      paragraph.values[field] = Trim(line.substr(colon + 1));
-      paragraph.lines[field] = line_number;
+  Result<void> OnLine(std::string_view line) override {
+    if (IsBlank(line.front())) {
+      if (!in_field_) return Fail(Where(line_number()), ": continuation line outside a field");
+      return Ok();  // only multi-line fields we do not read (Description, Conffiles) continue
     }
-    MOAT_TRY(Finish(paragraph));
-    return std::move(packages_);
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos) {
+      return Fail(Where(line_number()), ": expected \"Field: value\"");
+    }
+    std::string_view name = line.substr(0, colon);
+    if (!IsValidFieldName(name)) return Fail(Where(line_number()), ": invalid field name");
+    in_field_ = true;
+    int field = FieldIndex(name);
+    if (field < 0) return Ok();
+    if (paragraph_.lines[field] != 0) {
+      return Fail(Where(line_number()), ": duplicate field \"", std::string(name), "\"");
+    }
+    paragraph_.values[field] = Trim(line.substr(colon + 1));
+    paragraph_.lines[field] = line_number();
+    return Ok();
   }
 
- private:
-  std::string Where(size_t line) const { return path_ + ": line " + std::to_string(line); }
+  std::string_view StanzaName() const override { return paragraph_.values[kPackage]; }
 
-  Result<void> Finish(const Paragraph& paragraph) {
-    if (!paragraph.any_field) return Ok();
-    std::string_view name = paragraph.values[kPackage];
-    std::string_view version = paragraph.values[kVersion];
+  void Reset() override {
+    paragraph_ = Paragraph{};
+    in_field_ = false;
+  }
+
+  Result<void> OnStanzaEnd(AnalysisResult& result) override {
+    std::string_view name = paragraph_.values[kPackage];
+    std::string_view version = paragraph_.values[kVersion];
     if (name.empty() || version.empty()) return Ok();
 
-    if (paragraph.lines[kStatus] != 0) {
+    if (paragraph_.lines[kStatus] != 0) {
       std::string_view words[3];
-      if (!SplitStatus(paragraph.values[kStatus], words)) {
-        return Fail(Where(paragraph.lines[kStatus]), ": Status must be \"<want> <flag> <state>\"");
+      if (!SplitStatus(paragraph_.values[kStatus], words)) {
+        return Fail(Where(paragraph_.lines[kStatus]), ": Status must be \"<want> <flag> <state>\"");
       }
       if (!StateHasFilesOnDisk(words[2])) return Ok();
     } else if (!per_package_file_) {
@@ -184,17 +185,18 @@ class StatusParser {
     package.type = PackageType::kDeb;
     package.name = std::string(name);
     package.version = std::string(version);
-    package.arch = std::string(paragraph.values[kArchitecture]);
-    package.maintainer = std::string(paragraph.values[kMaintainer]);
-    package.file_path = path_;
-    MOAT_TRY(SetSource(paragraph, package));
-    packages_.push_back(std::move(package));
+    package.arch = std::string(paragraph_.values[kArchitecture]);
+    package.maintainer = std::string(paragraph_.values[kMaintainer]);
+    package.file_path = display_path();
+    MOAT_TRY(SetSource(package));
+    result.packages.push_back(std::move(package));
     return Ok();
   }
 
+ private:
   /// "Source: name" or "Source: name (version)"; without it the source is the package itself.
-  Result<void> SetSource(const Paragraph& paragraph, Package& package) const {
-    std::string_view source = paragraph.values[kSource];
+  Result<void> SetSource(Package& package) const {
+    std::string_view source = paragraph_.values[kSource];
     if (source.empty()) {
       package.source_name = package.name;
       package.source_version = package.version;
@@ -211,7 +213,7 @@ class StatusParser {
     size_t close = rest.find(')');
     if (close == std::string_view::npos || source_name.empty() ||
         Trim(rest.substr(0, close)).empty() || !Trim(rest.substr(close + 1)).empty()) {
-      return Fail(Where(paragraph.lines[kSource]),
+      return Fail(Where(paragraph_.lines[kSource]),
                   ": Source must be \"name\" or \"name (version)\"");
     }
     package.source_name = std::string(source_name);
@@ -219,10 +221,10 @@ class StatusParser {
     return Ok();
   }
 
-  std::string_view text_;
-  std::string path_;
   bool per_package_file_;
-  std::vector<Package> packages_;
+  Paragraph paragraph_;
+  // True while the previous line belongs to a field, so a continuation line may follow.
+  bool in_field_ = false;
 };
 
 class DpkgAnalyzer final : public Analyzer {
@@ -230,19 +232,23 @@ class DpkgAnalyzer final : public Analyzer {
   const AnalyzerDescriptor& descriptor() const override { return descriptor_; }
 
   bool Wants(const FileMeta& file) const override {
-    return file.path == kStatusPath || IsStatusDirEntry(file.path);
+    return file.path == kStatusPath || IsStatusDirEntry(file.path) ||
+           !InfoListPackage(file.path).empty();
   }
 
   Result<AnalysisResult> Analyze(const FileMeta& file, ByteSpan content) const override {
-    StatusParser parser(AsText(content), "/" + std::string(file.path), IsStatusDirEntry(file.path));
-    MOAT_ASSIGN_OR_RETURN(std::vector<Package> packages, parser.Parse());
-    AnalysisResult result;
-    result.packages = std::move(packages);
-    return result;
+    if (std::string_view package = InfoListPackage(file.path); !package.empty()) {
+      AnalysisResult result;
+      result.owned_files.push_back(ParseInfoList(package, AsText(content)));
+      return result;
+    }
+    return StatusParser(AsText(content), "/" + std::string(file.path), IsStatusDirEntry(file.path))
+        .Parse();
   }
 
  private:
-  AnalyzerDescriptor descriptor_{"dpkg", 1, AnalyzerKind::kOsPackages};
+  // 2: damaged paragraphs skipped instead of failing the file; file lists (info/*.list).
+  AnalyzerDescriptor descriptor_{"dpkg", 2, AnalyzerKind::kOsPackages};
 };
 
 }  // namespace

@@ -1,10 +1,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -74,7 +76,10 @@ TEST(DpkgAnalyzer, WantsStatusAndStatusDirEntries) {
   EXPECT_FALSE(wants("var/lib/dpkg/status-old"));
   EXPECT_FALSE(wants("var/lib/dpkg/available"));
   EXPECT_FALSE(wants("usr/var/lib/dpkg/status"));
-  EXPECT_FALSE(wants("var/lib/dpkg/info/libc6.list"));
+  EXPECT_FALSE(wants("var/lib/dpkg/info/libc6.md5sums"));
+  EXPECT_FALSE(wants("var/lib/dpkg/info/sub/libc6.list"));
+  // File lists tell which files each package installed.
+  EXPECT_TRUE(wants("var/lib/dpkg/info/libc6.list"));
 }
 
 TEST(DpkgAnalyzer, DistrolessStatusDirFileWithoutStatusField) {
@@ -147,9 +152,10 @@ TEST(DpkgAnalyzer, CorruptFixtureNamesFileAndLine) {
   Result<AnalysisResult> result =
       Analyze("var/lib/dpkg/status.d/corrupt", Fixture("syft_status.d_corrupt"));
   ASSERT_FALSE(result.ok());
-  // Line 5, "Insterface to the configuration settings", has no colon.
+  // Line 5, "Insterface to the configuration settings", has no colon; the file is one stanza.
   EXPECT_EQ(result.error().message,
-            "/var/lib/dpkg/status.d/corrupt: line 5: expected \"Field: value\"");
+            "/var/lib/dpkg/status.d/corrupt: line 5: expected \"Field: value\"; stanza at lines "
+            "1-6 skipped; no stanza could be read");
 }
 
 /// Reads the files of a txtar archive ("-- name --" lines start each file).
@@ -233,35 +239,127 @@ TEST(DpkgAnalyzer, StatesWithFilesOnDisk) {
   EXPECT_EQ(result->packages.size(), 6u);
 }
 
-TEST(DpkgAnalyzer, BadInputGivesErrorsNamingTheLine) {
+std::string RunCommand(const std::string& command);
+
+TEST(DpkgAnalyzer, BadInputIsReportedWithItsLine) {
   struct Case {
     std::string text;
     std::string error;
   };
   const std::vector<Case> cases = {
-      {" Package: apt\n\n", "/var/lib/dpkg/status: line 1: continuation line outside a field"},
-      {"Package: a\nVersion: 1\nStatus: install ok installed\n\n continued\n",
-       "/var/lib/dpkg/status: line 5: continuation line outside a field"},
-      {"Package: apt\nPackage: apt-get\n\n", "/var/lib/dpkg/status: line 2: duplicate field"},
-      {"Package: apt\nno colon here\n", "/var/lib/dpkg/status: line 2: expected \"Field: value\""},
-      {": value\n", "/var/lib/dpkg/status: line 1: invalid field name"},
-      {"Pack\x01ge: x\n", "/var/lib/dpkg/status: line 1: invalid field name"},
-      {"Package: a\nVersion: 1\nStatus: installed\n",
-       "/var/lib/dpkg/status: line 3: Status must be"},
+      {" Package: apt\n\n", "line 1: continuation line outside a field"},
+      {"Package: apt\nPackage: apt-get\n\n", "line 2: duplicate field"},
+      {"Package: apt\nno colon here\n", "line 2: expected \"Field: value\""},
+      {": value\n", "line 1: invalid field name"},
+      {"Pack\x01ge: x\n", "line 1: invalid field name"},
+      {"Package: a\nVersion: 1\nStatus: installed\n", "line 3: Status must be"},
       {"Package: a\nVersion: 1\nStatus: install ok installed\nSource: b (1\n",
-       "/var/lib/dpkg/status: line 4: Source must be"},
+       "line 4: Source must be"},
       {"Package: a\nVersion: 1\nStatus: install ok installed\nSource: (1)\n",
-       "/var/lib/dpkg/status: line 4: Source must be"},
+       "line 4: Source must be"},
       {std::string("\x7f"
                    "ELF\x02\x01\x01\0\0\0",
                    10),
-       "/var/lib/dpkg/status: line 1"},
+       "line 1"},
   };
   for (const Case& c : cases) {
+    // Nothing readable: an error naming the file, the line and the stanza.
     Result<AnalysisResult> result = Analyze(kStatus, c.text);
     ASSERT_FALSE(result.ok()) << c.text;
-    EXPECT_THAT(result.error().message, HasSubstr(c.error)) << c.text;
+    EXPECT_THAT(result.error().message, HasSubstr("/var/lib/dpkg/status: " + c.error)) << c.text;
+    EXPECT_THAT(result.error().message, HasSubstr("no stanza could be read")) << c.text;
+    // After an intact stanza: that one is read, the damaged one skipped and named.
+    result = Analyze(kStatus, "Package: ok\nVersion: 1\nStatus: install ok installed\n\n" + c.text);
+    ASSERT_TRUE(result.ok()) << c.text;
+    EXPECT_THAT(Summaries(result.value()), ElementsAre("ok 1  ok 1 | ")) << c.text;
+    ASSERT_EQ(result->problems.size(), 1u) << c.text;
   }
+  Result<AnalysisResult> result = Analyze(kStatus,
+                                          "Package: a\nVersion: 1\nStatus: install ok installed\n"
+                                          "\n continued\nPackage: b\nVersion: 2\n");
+  ASSERT_TRUE(result.ok());
+  EXPECT_THAT(result->problems,
+              ElementsAre("line 5: continuation line outside a field; stanza at lines 5-7 "
+                          "(package \"b\") skipped"));
+}
+
+// A hostile file can hold millions of damaged stanzas: the first ones are listed, the rest
+// counted.
+TEST(DpkgAnalyzer, ManyDamagedStanzasAreCountedNotAllListed) {
+  std::string text = "Package: ok\nVersion: 1\nStatus: install ok installed\n\n";
+  for (int i = 0; i < 150; ++i) text += "garbage\n\n";
+  Result<AnalysisResult> result = Analyze(kStatus, text);
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_EQ(result->packages.size(), 1u);
+  EXPECT_EQ(result->problems.size(), AnalysisResult::kMaxListedProblems);
+  EXPECT_EQ(result->unlisted_problems, 150 - AnalysisResult::kMaxListedProblems);
+}
+
+// One bad line in a real status file (this machine's) loses that package only: the others are
+// read, and the damaged stanza is named by its line and package.
+TEST(DpkgAnalyzer, DamagedStanzaOfARealStatusFileIsSkippedAndNamed) {
+  Result<std::string> status = ReadFileToString("/var/lib/dpkg/status");
+  if (!status.ok()) GTEST_SKIP() << status.error().message;
+  Result<AnalysisResult> intact = Analyze(kStatus, *status);
+  ASSERT_TRUE(intact.ok()) << intact.error().message;
+  ASSERT_TRUE(intact->problems.empty());
+  ASSERT_GT(intact->packages.size(), 10u);
+
+  // Break the line after the tenth package's "Package:" line.
+  const std::string& victim = intact->packages[9].name;
+  const size_t at = status->find("\nPackage: " + victim + "\n");
+  ASSERT_NE(at, std::string::npos);
+  std::string damaged = *status;
+  const size_t line_end = damaged.find('\n', at + 1);
+  damaged.insert(line_end + 1, "this line has no colon\n");
+  const size_t damaged_line =
+      static_cast<size_t>(
+          std::count(damaged.begin(), damaged.begin() + static_cast<long>(line_end) + 1, '\n')) +
+      1;
+
+  Result<AnalysisResult> result = Analyze(kStatus, damaged);
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_EQ(result->packages.size(), intact->packages.size() - 1);
+  for (const Package& p : result->packages) EXPECT_NE(p.name, victim);
+  ASSERT_EQ(result->problems.size(), 1u);
+  EXPECT_THAT(result->problems[0],
+              HasSubstr("line " + std::to_string(damaged_line) + ": expected \"Field: value\""));
+  EXPECT_THAT(result->problems[0], HasSubstr("(package \"" + victim + "\") skipped"));
+}
+
+// A real file list of this machine: every path dpkg -L prints for the package.
+TEST(DpkgAnalyzer, FileListsAreTheFilesOfTheirPackage) {
+  const std::string list_path = "/var/lib/dpkg/info/dpkg.list";
+  Result<std::string> list = ReadFileToString(list_path);
+  if (!list.ok()) GTEST_SKIP() << list.error().message;
+  auto analyzer = MakeDpkgAnalyzer();
+  FileMeta meta{"var/lib/dpkg/info/dpkg.list", 0644, list->size()};
+  EXPECT_TRUE(analyzer->Wants(meta));
+  EXPECT_TRUE(analyzer->Wants({"var/lib/dpkg/info/libc6:amd64.list", 0644, 10}));
+  EXPECT_FALSE(analyzer->Wants({"var/lib/dpkg/info/dpkg.md5sums", 0644, 10}));
+  Result<AnalysisResult> result = analyzer->Analyze(meta, AsBytes(*list));
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_TRUE(result->packages.empty());
+  EXPECT_FALSE(result->package_database);
+  ASSERT_EQ(result->owned_files.size(), 1u);
+  EXPECT_EQ(result->owned_files[0].package, "dpkg");
+  std::set<std::string> expected;
+  std::istringstream dpkg_l(RunCommand("dpkg -L dpkg 2>/dev/null"));
+  for (std::string line; std::getline(dpkg_l, line);) {
+    if (line.size() > 2 && line[0] == '/') expected.insert(line);
+  }
+  // dpkg -L adds diversions' notes; every listed path is one of ours.
+  std::set<std::string> ours(result->owned_files[0].paths.begin(),
+                             result->owned_files[0].paths.end());
+  EXPECT_TRUE(std::includes(ours.begin(), ours.end(), expected.begin(), expected.end()));
+  EXPECT_GT(ours.count("/usr/bin/dpkg"), 0u);
+
+  // The arch qualifier is not part of the package name.
+  result = analyzer->Analyze({"var/lib/dpkg/info/libc6:amd64.list", 0644, 12},
+                             AsBytes(std::string_view("/.\n/usr/lib\n")));
+  ASSERT_TRUE(result.ok());
+  ASSERT_EQ(result->owned_files.size(), 1u);
+  EXPECT_EQ(result->owned_files[0].package, "libc6");
 }
 
 TEST(DpkgAnalyzer, EmptyAndTruncatedInput) {
@@ -302,9 +400,10 @@ std::string RunCommand(const std::string& command) {
 }
 
 TEST(DpkgAnalyzer, MatchesDpkgQueryOnThisMachine) {
-  if (RunCommand("command -v dpkg-query").empty()) GTEST_SKIP() << "dpkg-query not installed";
+  ASSERT_FALSE(RunCommand("command -v dpkg-query").empty())
+      << "dpkg-query not installed (apt dpkg)";
   Result<std::string> status = ReadFileToString("/var/lib/dpkg/status");
-  if (!status.ok()) GTEST_SKIP() << status.error().message;
+  ASSERT_TRUE(status.ok()) << status.error().message;
 
   // Same predicate as the analyzer: the package's state is one with its files on disk.
   const std::string query =

@@ -69,13 +69,12 @@ class RpmAnalyzer : public Analyzer {
   }
 
   Result<AnalysisResult> Analyze(const FileMeta& file, ByteSpan content) const override {
-    AnalysisResult result;
-    MOAT_ASSIGN_OR_RETURN(result.packages, ParseRpmDatabase(file.path, content));
-    return result;
+    return ParseRpmDatabase(file.path, content);
   }
 
  private:
-  AnalyzerDescriptor descriptor_{"rpm", 1, AnalyzerKind::kOsPackages};
+  // 2: damaged records skipped instead of failing the file; file lists.
+  AnalyzerDescriptor descriptor_{"rpm", 2, AnalyzerKind::kOsPackages};
 };
 
 }  // namespace
@@ -117,40 +116,85 @@ std::optional<SourceRpmName> ParseSourceRpmName(std::string_view file_name) {
   return source;
 }
 
-Result<std::vector<Package>> ParseRpmDatabase(std::string_view path, ByteSpan content) {
+void DeliverRecord(Result<RpmDbRecord> record, RpmRecordSink& sink) {
+  if (record.ok()) {
+    sink.OnRecord(*record);
+  } else {
+    sink.OnDamage(record.error().message);
+  }
+}
+
+namespace {
+
+// Decodes each header a reader finds; a header that does not decode is a damaged record.
+class PackageCollector final : public RpmRecordSink {
+ public:
+  explicit PackageCollector(std::string_view path) : path_(path) {}
+
+  void OnRecord(const RpmDbRecord& record) override {
+    Result<RpmHeaderFields> fields = DecodeRpmHeader(record.blob);
+    if (!fields.ok()) {
+      std::string where = "package record " + record.id;
+      if (record.file_offset) {
+        where += " (blob at file offset " + std::to_string(*record.file_offset) + ")";
+      }
+      OnDamage(fields.error().Wrap(where).message);
+      return;
+    }
+    if (!fields->files.empty()) result_.owned_files.push_back({fields->name, fields->files});
+    result_.packages.push_back(ToPackage(std::move(fields).value(), path_));
+  }
+
+  void OnDamage(std::string message) override {
+    result_.AddProblem(std::move(message) + "; skipped");
+  }
+
+  AnalysisResult& result() { return result_; }
+
+ private:
+  std::string_view path_;
+  AnalysisResult result_;
+};
+
+}  // namespace
+
+Result<AnalysisResult> ParseRpmDatabase(std::string_view path, ByteSpan content) {
   const std::string file = "rpm database /" + std::string(path);
-  std::vector<Package> packages;
+  PackageCollector collector(path);
+  collector.result().package_database = true;
   // An rpm database left empty (e.g. a placeholder next to a database of another format).
-  if (content.empty()) return packages;
+  if (content.empty()) return std::move(collector.result());
   const std::optional<RpmDbFormat> format = DetectRpmDbFormat(content);
   if (!format) {
     return Fail(file, ": offset 0: not an rpm database (no SQLite, Berkeley DB hash or NDB magic)");
   }
-  auto visit = [&](const RpmDbRecord& record) -> Result<void> {
-    Result<RpmHeaderFields> fields = DecodeRpmHeader(record.blob);
-    if (!fields.ok()) {
-      std::string where = "package record " + record.id;
-      if (record.file_offset)
-        where += " (blob at file offset " + std::to_string(*record.file_offset) + ")";
-      return fields.error().Wrap(where);
-    }
-    packages.push_back(ToPackage(std::move(fields).value(), path));
-    return Ok();
-  };
   Result<void> read = Ok();
   switch (*format) {
     case RpmDbFormat::kSqlite:
-      read = ReadSqliteRpmDb(content, visit);
+      read = ReadSqliteRpmDb(content, collector);
       break;
     case RpmDbFormat::kBerkeleyDb:
-      read = ReadBerkeleyDbHash(content, visit);
+      read = ReadBerkeleyDbHash(content, collector);
       break;
     case RpmDbFormat::kNdb:
-      read = ReadNdbRpmDb(content, visit);
+      read = ReadNdbRpmDb(content, collector);
       break;
   }
-  if (!read.ok()) return read.error().Wrap(file + " (" + std::string(FormatName(*format)) + ")");
-  return packages;
+  AnalysisResult& result = collector.result();
+  const std::string format_name = file + " (" + std::string(FormatName(*format)) + ")";
+  if (!read.ok()) {
+    // The walk stopped: what it read stands, the rest of the file is unread.
+    if (result.packages.empty()) return read.error().Wrap(format_name);
+    result.AddProblem(read.error().message + "; the rest of the database is unread");
+  }
+  if (result.packages.empty() && !result.problems.empty()) {
+    std::string message = format_name + ": " + result.problems.front();
+    if (const size_t more = result.problems.size() - 1 + result.unlisted_problems; more > 0) {
+      message += " (and " + std::to_string(more) + " more damaged records)";
+    }
+    return Fail(message, "; no package could be read");
+  }
+  return std::move(result);
 }
 
 }  // namespace rpm

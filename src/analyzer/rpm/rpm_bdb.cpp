@@ -41,10 +41,14 @@ class BdbHashReader {
  public:
   explicit BdbHashReader(ByteSpan content) : content_(content) {}
 
-  Result<void> Read(const RpmRecordVisitor& visit) {
+  Result<void> Read(RpmRecordSink& sink) {
     MOAT_TRY(ReadMetadata());
+    LimitToWholePages(sink);
+    // A damaged page loses its records only; the other pages are still read.
     for (uint64_t page = 1; page <= last_page_; ++page) {
-      MOAT_TRY(ReadHashPage(page, visit));
+      if (Result<void> read = ReadHashPage(page, sink); !read.ok()) {
+        sink.OnDamage(read.error().message);
+      }
     }
     return Ok();
   }
@@ -86,15 +90,20 @@ class BdbHashReader {
     }
     last_page_ = Load32(meta + 32);
     page_count_ = content_.size() / page_size_;
-    if (last_page_ >= page_count_) {
-      return Fail("offset 32: last page is ", std::to_string(last_page_), " but the file holds ",
-                  std::to_string(page_count_), " whole pages of ", std::to_string(page_size_),
-                  " bytes (truncated database)");
-    }
     return Ok();
   }
 
-  Result<void> ReadHashPage(uint64_t page, const RpmRecordVisitor& visit) {
+  // A truncated file still has its first pages: they are read, the missing ones reported.
+  void LimitToWholePages(RpmRecordSink& sink) {
+    if (last_page_ < page_count_) return;
+    sink.OnDamage("offset 32: last page is " + std::to_string(last_page_) + " but the file holds " +
+                  std::to_string(page_count_) + " whole pages of " + std::to_string(page_size_) +
+                  " bytes (truncated database): pages from " + std::to_string(page_count_) +
+                  " on are missing");
+    last_page_ = page_count_ == 0 ? 0 : page_count_ - 1;
+  }
+
+  Result<void> ReadHashPage(uint64_t page, RpmRecordSink& sink) {
     const uint8_t* p = Page(page);
     const uint8_t type = p[25];
     if (type != kPageHash && type != kPageHashUnsorted) return Ok();
@@ -112,9 +121,15 @@ class BdbHashReader {
     for (uint64_t i = 0; i < entries; i += 2) {
       MOAT_ASSIGN_OR_RETURN(ByteSpan key, Item(page, i, items_start));
       MOAT_ASSIGN_OR_RETURN(ByteSpan value, Item(page, i + 1, items_start));
-      MOAT_TRY(VisitPair(page, i, key, value, visit));
+      if (IsCounterKey(key)) continue;
+      DeliverRecord(PairRecord(page, i, key, value), sink);
     }
     return Ok();
+  }
+
+  // rpm keeps its next-instance counter under header number 0; it is not a package.
+  bool IsCounterKey(ByteSpan key) const {
+    return key.size() == 5 && key[0] == kItemKeyData && Load32(key.data() + 1) == 0;
   }
 
   // The bytes of item `index` of a hash page, type byte included. Items are packed from the end
@@ -130,8 +145,7 @@ class BdbHashReader {
     return content_.subspan(PageOffset(page) + begin, end - begin);
   }
 
-  Result<void> VisitPair(uint64_t page, uint64_t index, ByteSpan key, ByteSpan value,
-                         const RpmRecordVisitor& visit) {
+  Result<RpmDbRecord> PairRecord(uint64_t page, uint64_t index, ByteSpan key, ByteSpan value) {
     if (key[0] != kItemKeyData) {
       return Fail(PageAt(page), ": hash item ", std::to_string(index), " has key type ",
                   std::to_string(key[0]));
@@ -139,10 +153,7 @@ class BdbHashReader {
     const ByteSpan key_bytes = key.subspan(1);
     std::string id = "key ";
     if (key_bytes.size() == 4) {
-      const uint32_t header_number = Load32(key_bytes.data());
-      // rpm keeps its next-instance counter under key 0; it is not a package.
-      if (header_number == 0) return Ok();
-      id += std::to_string(header_number);
+      id += std::to_string(Load32(key_bytes.data()));
     } else {
       id += "of " + std::to_string(key_bytes.size()) + " bytes";
     }
@@ -150,7 +161,7 @@ class BdbHashReader {
 
     if (value[0] == kItemKeyData) {
       const uint64_t offset = PageOffset(page) + (value.data() - Page(page)) + 1;
-      return visit(RpmDbRecord{id, offset, value.subspan(1)});
+      return RpmDbRecord{id, offset, value.subspan(1)};
     }
     if (value[0] != kItemOffPage) {
       return Fail(PageAt(page), ": hash item ", std::to_string(index + 1), " has unsupported type ",
@@ -161,9 +172,11 @@ class BdbHashReader {
     }
     const uint32_t first_page = Load32(value.data() + 4);
     const uint32_t total_length = Load32(value.data() + 8);
-    MOAT_TRY(GatherOverflow(first_page, total_length));
-    return visit(RpmDbRecord{id, PageOffset(first_page) + kPageHeaderSize,
-                             ByteSpan(overflow_buffer_.data(), overflow_buffer_.size())});
+    if (Result<void> gathered = GatherOverflow(first_page, total_length); !gathered.ok()) {
+      return gathered.error().Wrap("package record " + id);
+    }
+    return RpmDbRecord{id, PageOffset(first_page) + kPageHeaderSize,
+                       ByteSpan(overflow_buffer_.data(), overflow_buffer_.size())};
   }
 
   // Concatenates a chain of overflow pages into overflow_buffer_. The walk is bounded by the page
@@ -225,8 +238,8 @@ class BdbHashReader {
 
 }  // namespace
 
-Result<void> ReadBerkeleyDbHash(ByteSpan content, const RpmRecordVisitor& visit) {
-  return BdbHashReader(content).Read(visit);
+Result<void> ReadBerkeleyDbHash(ByteSpan content, RpmRecordSink& sink) {
+  return BdbHashReader(content).Read(sink);
 }
 
 }  // namespace moat::rpm

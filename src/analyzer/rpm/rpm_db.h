@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "analyzer/analyzer.h"
 #include "core/bytes.h"
 #include "core/package.h"
 #include "core/result.h"
@@ -29,6 +30,10 @@ enum RpmTag : uint32_t {
   kTagLicense = 1014,
   kTagArch = 1022,
   kTagSourceRpm = 1044,
+  kTagOldFileNames = 1027,
+  kTagDirIndexes = 1116,
+  kTagBaseNames = 1117,
+  kTagDirNames = 1118,
   kTagModularityLabel = 5096,
 };
 
@@ -43,6 +48,8 @@ struct RpmHeaderFields {
   std::string license;
   std::string vendor;
   std::string modularity_label;
+  /// The package's files, absolute ("/usr/bin/bash"), as `rpm -ql` lists them.
+  std::vector<std::string> files;
 };
 
 /// Decodes a header blob as rpm stores it in its databases (no lead, no 8-byte magic): index
@@ -60,18 +67,31 @@ struct RpmDbRecord {
   ByteSpan blob;
 };
 
-using RpmRecordVisitor = std::function<Result<void>(const RpmDbRecord&)>;
+/// What a database reader hands its findings to.
+class RpmRecordSink {
+ public:
+  virtual ~RpmRecordSink() = default;
+  virtual void OnRecord(const RpmDbRecord& record) = 0;
+  /// A damaged part (record, page, slot) the reader skipped to go on with the rest, with its
+  /// place: "page 3 (offset 12288): hash item 4 ...".
+  virtual void OnDamage(std::string message) = 0;
+};
+
+/// Hands a record a reader extracted to the sink, or, when it could not be extracted, its damage.
+void DeliverRecord(Result<RpmDbRecord> record, RpmRecordSink& sink);
 
 enum class RpmDbFormat { kSqlite, kBerkeleyDb, kNdb };
 
 /// Detects the database format from its magic bytes (never from the file name).
 std::optional<RpmDbFormat> DetectRpmDbFormat(ByteSpan content);
 
-/// Each reader walks every stored package header of one database file. Errors name the place
-/// in the file (page, slot, offset) but not the file itself; the caller adds that.
-Result<void> ReadSqliteRpmDb(ByteSpan content, const RpmRecordVisitor& visit);
-Result<void> ReadBerkeleyDbHash(ByteSpan content, const RpmRecordVisitor& visit);
-Result<void> ReadNdbRpmDb(ByteSpan content, const RpmRecordVisitor& visit);
+/// Each reader walks every stored package header of one database file, skipping (and reporting
+/// to the sink) damaged records it can step over. An Error means the walk could not go on (bad
+/// magic or metadata, a corrupt SQLite b-tree); records delivered before it stand. Messages name
+/// the place in the file (page, slot, offset) but not the file itself; the caller adds that.
+Result<void> ReadSqliteRpmDb(ByteSpan content, RpmRecordSink& sink);
+Result<void> ReadBerkeleyDbHash(ByteSpan content, RpmRecordSink& sink);
+Result<void> ReadNdbRpmDb(ByteSpan content, RpmRecordSink& sink);
 
 /// Splits a source RPM file name "bash-5.1.8-6.el9.src.rpm" into name, version and release.
 /// Returns nullopt when the name does not have that shape.
@@ -83,7 +103,8 @@ struct SourceRpmName {
 std::optional<SourceRpmName> ParseSourceRpmName(std::string_view file_name);
 
 /// Parses a whole rpm database file (format detected by content) into packages whose file_path
-/// is "/" + path. Errors name the file, the package record and the offset.
-Result<std::vector<Package>> ParseRpmDatabase(std::string_view path, ByteSpan content);
+/// is "/" + path, with their file lists. Damaged records are skipped and named in `problems`
+/// (record id and offset); an Error, naming the file, when not one package could be read.
+Result<AnalysisResult> ParseRpmDatabase(std::string_view path, ByteSpan content);
 
 }  // namespace moat::rpm

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "analyzer/analysis_test_util.h"
 #include "analyzer/analyzer.h"
 #include "analyzer/rpm/endian.h"
 #include "analyzer/rpm/rpm_test_util.h"
@@ -20,6 +21,7 @@
 namespace moat::rpm {
 namespace {
 
+using moat::testing::Damage;
 using ::testing::HasSubstr;
 using testing::ReadBinary;
 using testing::SharedRpmDir;
@@ -171,9 +173,8 @@ TEST(RpmAnalyzerTest, EmptyFileHasNoPackages) {
 
 TEST(RpmAnalyzerTest, UnknownContentIsAnErrorNamingTheFile) {
   Result<AnalysisResult> result = AnalyzeBytes("var/lib/rpm/Packages", std::string(5000, 'x'));
-  ASSERT_FALSE(result.ok());
-  EXPECT_THAT(result.error().message, HasSubstr("/var/lib/rpm/Packages"));
-  EXPECT_THAT(result.error().message, HasSubstr("not an rpm database"));
+  EXPECT_THAT(Damage(result), HasSubstr("/var/lib/rpm/Packages"));
+  EXPECT_THAT(Damage(result), HasSubstr("not an rpm database"));
 }
 
 // --- Berkeley DB ---------------------------------------------------------------------------
@@ -204,12 +205,11 @@ TEST(RpmBerkeleyDbTest, TruncatedFileIsAnError) {
        {size_t{10}, size_t{100}, kLibuuidPageSize + 100, bytes.size() / 2, bytes.size() - 1}) {
     SCOPED_TRACE(size);
     Result<AnalysisResult> result = AnalyzeBytes("var/lib/rpm/Packages", bytes.substr(0, size));
-    ASSERT_FALSE(result.ok());
-    EXPECT_THAT(result.error().message, HasSubstr("/var/lib/rpm/Packages"));
+    EXPECT_THAT(Damage(result), HasSubstr("/var/lib/rpm/Packages"));
   }
   Result<AnalysisResult> half =
       AnalyzeBytes("var/lib/rpm/Packages", bytes.substr(0, bytes.size() / 2));
-  EXPECT_THAT(half.error().message, HasSubstr("truncated"));
+  EXPECT_THAT(Damage(half), HasSubstr("truncated"));
 }
 
 TEST(RpmBerkeleyDbTest, LoopingOverflowChainEndsWithAnError) {
@@ -220,15 +220,13 @@ TEST(RpmBerkeleyDbTest, LoopingOverflowChainEndsWithAnError) {
   StoreLe32(bytes, page * kLibuuidPageSize + 16, static_cast<uint32_t>(page));
   StoreLe16(bytes, page * kLibuuidPageSize + 22, 0);
   Result<AnalysisResult> result = AnalyzeBytes("var/lib/rpm/Packages", bytes);
-  ASSERT_FALSE(result.ok());
-  EXPECT_THAT(result.error().message, HasSubstr("loops"));
+  EXPECT_THAT(Damage(result), HasSubstr("loops"));
 
   // Linked to itself with data: stopped by the announced length.
   bytes = LibuuidBdb();
   StoreLe32(bytes, page * kLibuuidPageSize + 16, static_cast<uint32_t>(page));
   result = AnalyzeBytes("var/lib/rpm/Packages", bytes);
-  ASSERT_FALSE(result.ok());
-  EXPECT_THAT(result.error().message, HasSubstr("overflow"));
+  EXPECT_THAT(Damage(result), HasSubstr("overflow"));
 }
 
 TEST(RpmBerkeleyDbTest, OverflowChainLinkPastTheFileIsAnError) {
@@ -237,8 +235,7 @@ TEST(RpmBerkeleyDbTest, OverflowChainLinkPastTheFileIsAnError) {
   ASSERT_NE(page, 0u);
   StoreLe32(bytes, page * kLibuuidPageSize + 16, 0x7fffffff);
   Result<AnalysisResult> result = AnalyzeBytes("var/lib/rpm/Packages", bytes);
-  ASSERT_FALSE(result.ok());
-  EXPECT_THAT(result.error().message, HasSubstr("past the last page"));
+  EXPECT_THAT(Damage(result), HasSubstr("past the last page"));
 }
 
 TEST(RpmBerkeleyDbTest, HashItemOffsetOutOfPageIsAnError) {
@@ -247,57 +244,67 @@ TEST(RpmBerkeleyDbTest, HashItemOffsetOutOfPageIsAnError) {
   ASSERT_EQ(static_cast<uint8_t>(bytes[kLibuuidPageSize + 25]), 13);
   StoreLe16(bytes, kLibuuidPageSize + 26, 2);  // first item offset inside the page header
   Result<AnalysisResult> result = AnalyzeBytes("var/lib/rpm/Packages", bytes);
-  ASSERT_FALSE(result.ok());
-  EXPECT_THAT(result.error().message, HasSubstr("page 1 (offset 4096)"));
-  EXPECT_THAT(result.error().message, HasSubstr("out of bounds"));
+  EXPECT_THAT(Damage(result), HasSubstr("page 1 (offset 4096)"));
+  EXPECT_THAT(Damage(result), HasSubstr("out of bounds"));
 }
 
 TEST(RpmBerkeleyDbTest, BadPageSizeIsAnError) {
   std::string bytes = LibuuidBdb();
   StoreLe32(bytes, 20, 1000);
   Result<AnalysisResult> result = AnalyzeBytes("var/lib/rpm/Packages", bytes);
-  ASSERT_FALSE(result.ok());
-  EXPECT_THAT(result.error().message, HasSubstr("page size"));
+  EXPECT_THAT(Damage(result), HasSubstr("page size"));
 }
 
 // --- NDB -----------------------------------------------------------------------------------
 
 std::string SleNdb() { return ReadBinary(SharedRpmDir() + "/go-rpmdb_sle15-bci_Packages.ndb"); }
 
-TEST(RpmNdbTest, DamagedSlotsAndBlobsAreErrors) {
+// Each damaged slot or blob loses its own package: the others are read and the damage named.
+TEST(RpmNdbTest, DamagedSlotsAndBlobsAreSkippedAndNamed) {
   const std::string original = SleNdb();
   const size_t first_slot = 32;
   const uint32_t blkoff = LoadLe32(reinterpret_cast<const uint8_t*>(original.data()) + 40);
   ASSERT_NE(blkoff, 0u);
+  Result<AnalysisResult> intact = AnalyzeBytes("var/lib/rpm/Packages.db", original);
+  ASSERT_TRUE(intact.ok()) << intact.error().message;
+  const size_t all = intact->packages.size();
+  ASSERT_GT(all, 10u);
 
+  auto expect_one_lost = [&](const std::string& bytes, const std::string& damage) {
+    Result<AnalysisResult> result = AnalyzeBytes("var/lib/rpm/Packages.db", bytes);
+    ASSERT_TRUE(result.ok()) << result.error().message;
+    EXPECT_EQ(result->packages.size(), all - 1);
+    EXPECT_EQ(result->problems.size(), 1u);
+    EXPECT_THAT(Damage(result), HasSubstr(damage));
+  };
   std::string bytes = original;
   StoreLe32(bytes, first_slot + 8, 0x0fffffff);  // blob past the end of the file
-  Result<AnalysisResult> result = AnalyzeBytes("var/lib/rpm/Packages.db", bytes);
-  ASSERT_FALSE(result.ok());
-  EXPECT_THAT(result.error().message, HasSubstr("offset 32"));
-  EXPECT_THAT(result.error().message, HasSubstr("truncated"));
+  expect_one_lost(bytes, "offset 32: slot of pkgidx");
+  EXPECT_THAT(Damage(AnalyzeBytes("var/lib/rpm/Packages.db", bytes)), HasSubstr("truncated"));
 
   bytes = original;
   bytes[first_slot] = 'X';  // slot magic
-  result = AnalyzeBytes("var/lib/rpm/Packages.db", bytes);
-  ASSERT_FALSE(result.ok());
-  EXPECT_THAT(result.error().message, HasSubstr("bad slot magic"));
+  expect_one_lost(bytes, "offset 32: bad slot magic");
 
   bytes = original;
   bytes[static_cast<size_t>(blkoff) * 16 + 100] ^= 0x55;  // a byte inside the first blob
-  result = AnalyzeBytes("var/lib/rpm/Packages.db", bytes);
-  ASSERT_FALSE(result.ok());
-  EXPECT_THAT(result.error().message, HasSubstr("adler32"));
+  expect_one_lost(bytes, "adler32");
 
   bytes = original;
   StoreLe32(bytes, static_cast<size_t>(blkoff) * 16 + 12, 7);  // blob length
-  result = AnalyzeBytes("var/lib/rpm/Packages.db", bytes);
-  ASSERT_FALSE(result.ok());
-  EXPECT_THAT(result.error().message, HasSubstr("blob length"));
+  expect_one_lost(bytes, "blob length");
 
-  result = AnalyzeBytes("var/lib/rpm/Packages.db", original.substr(0, original.size() - 4096));
+  // Truncated: the packages whose blobs remain are read.
+  Result<AnalysisResult> result =
+      AnalyzeBytes("var/lib/rpm/Packages.db", original.substr(0, original.size() - 4096));
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_LT(result->packages.size(), all);
+  EXPECT_GT(result->packages.size(), 0u);
+  EXPECT_THAT(Damage(result), HasSubstr("truncated"));
+
+  // Nothing readable is an error naming the file.
+  result = AnalyzeBytes("var/lib/rpm/Packages.db", original.substr(0, 20));
   ASSERT_FALSE(result.ok());
-  EXPECT_THAT(result.error().message, HasSubstr("truncated"));
   EXPECT_THAT(result.error().message, HasSubstr("/var/lib/rpm/Packages.db"));
 }
 
@@ -320,22 +327,19 @@ std::string MakeSqliteFile(const std::string& sql) {
 TEST(RpmSqliteTest, MissingTableAndWrongColumnTypeAreErrors) {
   Result<AnalysisResult> result =
       AnalyzeBytes("var/lib/rpm/rpmdb.sqlite", MakeSqliteFile("CREATE TABLE Other(x);"));
-  ASSERT_FALSE(result.ok());
-  EXPECT_THAT(result.error().message, HasSubstr("/var/lib/rpm/rpmdb.sqlite"));
-  EXPECT_THAT(result.error().message, HasSubstr("no such table"));
+  EXPECT_THAT(Damage(result), HasSubstr("/var/lib/rpm/rpmdb.sqlite"));
+  EXPECT_THAT(Damage(result), HasSubstr("no such table"));
 
   result = AnalyzeBytes("var/lib/rpm/rpmdb.sqlite",
                         MakeSqliteFile("CREATE TABLE Packages(hnum INTEGER PRIMARY KEY, blob);"
                                        "INSERT INTO Packages VALUES (7, 'text');"));
-  ASSERT_FALSE(result.ok());
-  EXPECT_THAT(result.error().message, HasSubstr("hnum 7"));
+  EXPECT_THAT(Damage(result), HasSubstr("hnum 7"));
 
   result = AnalyzeBytes("var/lib/rpm/rpmdb.sqlite",
                         MakeSqliteFile("CREATE TABLE Packages(hnum INTEGER PRIMARY KEY, blob);"
                                        "INSERT INTO Packages VALUES (9, x'0000000100000010');"));
-  ASSERT_FALSE(result.ok());
-  EXPECT_THAT(result.error().message, HasSubstr("package record hnum 9"));
-  EXPECT_THAT(result.error().message, HasSubstr("header offset 0"));
+  EXPECT_THAT(Damage(result), HasSubstr("package record hnum 9"));
+  EXPECT_THAT(Damage(result), HasSubstr("header offset 0"));
 }
 
 TEST(RpmSqliteTest, TruncatedAndCorruptFilesNeverCrash) {
@@ -346,7 +350,7 @@ TEST(RpmSqliteTest, TruncatedAndCorruptFilesNeverCrash) {
     Result<AnalysisResult> result =
         AnalyzeBytes("var/lib/rpm/rpmdb.sqlite", original.substr(0, size));
     if (!result.ok()) {
-      EXPECT_THAT(result.error().message, HasSubstr("/var/lib/rpm/rpmdb.sqlite"));
+      EXPECT_THAT(Damage(result), HasSubstr("/var/lib/rpm/rpmdb.sqlite"));
     }
   }
   Result<AnalysisResult> result = AnalyzeBytes("var/lib/rpm/rpmdb.sqlite", original.substr(0, 16));
@@ -357,8 +361,7 @@ TEST(RpmSqliteTest, TruncatedAndCorruptFilesNeverCrash) {
   std::mt19937 random(42);
   for (size_t i = 4096; i < corrupt.size(); ++i) corrupt[i] = static_cast<char>(random());
   result = AnalyzeBytes("var/lib/rpm/rpmdb.sqlite", corrupt);
-  ASSERT_FALSE(result.ok());
-  EXPECT_THAT(result.error().message, HasSubstr("sqlite"));
+  EXPECT_THAT(Damage(result), HasSubstr("sqlite"));
 }
 
 // --- Any format: random damage never crashes -----------------------------------------------
@@ -378,7 +381,7 @@ TEST(RpmAnalyzerTest, RandomByteDamageNeverCrashes) {
       Result<AnalysisResult> result = AnalyzeBytes(ImagePathFor(fixture), bytes);
       if (!result.ok()) {
         ++errors;
-        EXPECT_THAT(result.error().message, HasSubstr("rpm database /"));
+        EXPECT_THAT(Damage(result), HasSubstr("rpm database /"));
       }
     }
     RecordProperty(fixture, errors);

@@ -12,8 +12,10 @@
 // The checks follow rpm's own (hdrblobVerifyRegion, hdrblobVerifyInfo) so that a header rpm would
 // refuse is refused here too, with the offset of the problem.
 
+#include <algorithm>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "analyzer/rpm/endian.h"
 #include "analyzer/rpm/rpm_db.h"
@@ -94,6 +96,14 @@ std::string TagName(uint32_t tag) {
       return "SOURCERPM";
     case kTagModularityLabel:
       return "MODULARITYLABEL";
+    case kTagOldFileNames:
+      return "OLDFILENAMES";
+    case kTagDirIndexes:
+      return "DIRINDEXES";
+    case kTagBaseNames:
+      return "BASENAMES";
+    case kTagDirNames:
+      return "DIRNAMES";
     default:
       return std::to_string(tag);
   }
@@ -132,6 +142,7 @@ class HeaderDecoder {
       MOAT_TRY(TakeEntry(i));
     }
     if (fields_.name.empty()) return Fail("header offset 0: no NAME tag");
+    JoinFileNames();
     return std::move(fields_);
   }
 
@@ -212,9 +223,55 @@ class HeaderDecoder {
     return Keep(index, entry);
   }
 
+  // The strings of a checked string entry (each NUL-terminated inside the data store).
+  std::vector<std::string> Strings(const IndexEntry& entry) const {
+    std::vector<std::string> out;
+    out.reserve(entry.count);
+    const char* at = reinterpret_cast<const char*>(data_.data() + entry.offset);
+    for (uint32_t n = 0; n < entry.count; ++n) {
+      out.emplace_back(at);
+      at += out.back().size() + 1;
+    }
+    return out;
+  }
+
+  // rpm stores file names split (rpm 4.0+): BASENAMES[i] lies in DIRNAMES[DIRINDEXES[i]].
+  // Older headers list whole names in OLDFILENAMES. A name whose directory index is out of range
+  // (seen in real databases) is left out: the file list only tells which files the package
+  // owns, and the package itself is intact.
+  void JoinFileNames() {
+    if (base_names_.empty()) {
+      fields_.files = std::move(old_file_names_);
+      return;
+    }
+    const size_t count = std::min(base_names_.size(), dir_indexes_.size());
+    fields_.files.reserve(count);
+    for (size_t i = 0; i < count; ++i) {
+      if (dir_indexes_[i] >= dir_names_.size()) continue;
+      fields_.files.push_back(dir_names_[dir_indexes_[i]] + base_names_[i]);
+    }
+  }
+
   Result<void> Keep(uint64_t index, const IndexEntry& entry) {
     std::string* target = nullptr;
     switch (entry.tag) {
+      case kTagBaseNames:
+      case kTagDirNames:
+      case kTagOldFileNames:
+        if (entry.type != kTypeStringArray) {
+          return EntryError(index, entry, TagName(entry.tag) + " must be a STRING_ARRAY");
+        }
+        (entry.tag == kTagBaseNames  ? base_names_
+         : entry.tag == kTagDirNames ? dir_names_
+                                     : old_file_names_) = Strings(entry);
+        return Ok();
+      case kTagDirIndexes:
+        if (entry.type != kTypeInt32) return EntryError(index, entry, "DIRINDEXES must be INT32");
+        dir_indexes_.clear();
+        for (uint32_t n = 0; n < entry.count; ++n) {
+          dir_indexes_.push_back(LoadBe32(data_.data() + entry.offset + 4 * n));
+        }
+        return Ok();
       case kTagName:
         target = &fields_.name;
         break;
@@ -261,6 +318,8 @@ class HeaderDecoder {
   uint64_t il_ = 0;
   uint64_t data_start_ = 0;
   RpmHeaderFields fields_;
+  std::vector<std::string> base_names_, dir_names_, old_file_names_;
+  std::vector<uint32_t> dir_indexes_;
 };
 
 }  // namespace

@@ -63,36 +63,44 @@ uint32_t Adler32(ByteSpan bytes) {
 
 std::string At(uint64_t offset) { return "offset " + std::to_string(offset); }
 
-Result<std::vector<Slot>> ReadSlots(ByteSpan content) {
+// The occupied slots, in the order of their blobs. A damaged slot is reported and skipped.
+Result<std::vector<Slot>> ReadSlots(ByteSpan content, RpmRecordSink& sink) {
   if (content.size() < kDbHeaderSize) {
     return Fail(At(0), ": truncated NDB header (", std::to_string(content.size()), " bytes)");
   }
   if (LoadLe32(content.data()) != kDbMagic) return Fail(At(0), ": not an NDB database");
   const uint32_t version = LoadLe32(content.data() + 4);
   if (version != 0) return Fail(At(4), ": unsupported NDB version ", std::to_string(version));
+  uint64_t slot_pages = LoadLe32(content.data() + 12);
+  if (slot_pages == 0) return Fail(At(12), ": no slot pages");
   if (content.size() % kBlockSize != 0) {
-    return Fail(At(content.size()), ": file size is not a multiple of 16 (truncated?)");
+    sink.OnDamage(At(content.size()) + ": file size is not a multiple of 16 (truncated?)");
   }
-  const uint64_t slot_pages = LoadLe32(content.data() + 12);
-  if (slot_pages == 0 || slot_pages * kPageSize > content.size()) {
-    return Fail(At(12), ": ", std::to_string(slot_pages), " slot pages do not fit in ",
-                std::to_string(content.size()), " bytes");
+  if (slot_pages * kPageSize > content.size()) {
+    sink.OnDamage(At(12) + ": " + std::to_string(slot_pages) + " slot pages do not fit in " +
+                  std::to_string(content.size()) + " bytes (truncated database)");
+    slot_pages = content.size() / kPageSize;
   }
   const uint64_t total_blocks = content.size() / kBlockSize;
   const uint64_t first_blob_block = slot_pages * (kPageSize / kBlockSize);
   std::vector<Slot> slots;
   for (uint64_t at = kDbHeaderSize; at < slot_pages * kPageSize; at += kSlotSize) {
     const uint8_t* p = content.data() + at;
-    if (LoadLe32(p) != kSlotMagic) return Fail(At(at), ": bad slot magic");
+    if (LoadLe32(p) != kSlotMagic) {
+      sink.OnDamage(At(at) + ": bad slot magic");
+      continue;
+    }
     Slot slot{at, LoadLe32(p + 4), LoadLe32(p + 8), LoadLe32(p + 12)};
     if (slot.blkoff == 0) continue;  // free slot
     if (slot.pkgidx == 0 || slot.blkcnt == 0 || slot.blkoff < first_blob_block) {
-      return Fail(At(at), ": bad slot (pkgidx ", std::to_string(slot.pkgidx), " blkoff ",
-                  std::to_string(slot.blkoff), " blkcnt ", std::to_string(slot.blkcnt), ")");
+      sink.OnDamage(At(at) + ": bad slot (pkgidx " + std::to_string(slot.pkgidx) + " blkoff " +
+                    std::to_string(slot.blkoff) + " blkcnt " + std::to_string(slot.blkcnt) + ")");
+      continue;
     }
     if (static_cast<uint64_t>(slot.blkoff) + slot.blkcnt > total_blocks) {
-      return Fail(At(at), ": slot of pkgidx ", std::to_string(slot.pkgidx),
-                  " points past the end of the file (truncated database)");
+      sink.OnDamage(At(at) + ": slot of pkgidx " + std::to_string(slot.pkgidx) +
+                    " points past the end of the file (truncated database)");
+      continue;
     }
     slots.push_back(slot);
   }
@@ -102,7 +110,7 @@ Result<std::vector<Slot>> ReadSlots(ByteSpan content) {
   return slots;
 }
 
-Result<ByteSpan> ReadBlob(ByteSpan content, const Slot& slot) {
+Result<RpmDbRecord> ReadBlob(ByteSpan content, const Slot& slot) {
   const uint64_t start = static_cast<uint64_t>(slot.blkoff) * kBlockSize;
   const uint64_t size = static_cast<uint64_t>(slot.blkcnt) * kBlockSize;
   const std::string where = At(start) + ": blob of pkgidx " + std::to_string(slot.pkgidx);
@@ -124,19 +132,15 @@ Result<ByteSpan> ReadBlob(ByteSpan content, const Slot& slot) {
   if (LoadLe32(tail + 4) != blob_length) return Fail(where, ": blob trailer length mismatch");
   const uint32_t checksum = Adler32(content.subspan(start, size - kBlobTailSize));
   if (LoadLe32(tail) != checksum) return Fail(where, ": adler32 checksum mismatch");
-  return content.subspan(start + kBlobHeadSize, blob_length);
+  return RpmDbRecord{"pkgidx " + std::to_string(slot.pkgidx), start + kBlobHeadSize,
+                     content.subspan(start + kBlobHeadSize, blob_length)};
 }
 
 }  // namespace
 
-Result<void> ReadNdbRpmDb(ByteSpan content, const RpmRecordVisitor& visit) {
-  MOAT_ASSIGN_OR_RETURN(std::vector<Slot> slots, ReadSlots(content));
-  for (const Slot& slot : slots) {
-    MOAT_ASSIGN_OR_RETURN(ByteSpan blob, ReadBlob(content, slot));
-    RpmDbRecord record{"pkgidx " + std::to_string(slot.pkgidx),
-                       static_cast<uint64_t>(slot.blkoff) * kBlockSize + kBlobHeadSize, blob};
-    MOAT_TRY(visit(record));
-  }
+Result<void> ReadNdbRpmDb(ByteSpan content, RpmRecordSink& sink) {
+  MOAT_ASSIGN_OR_RETURN(std::vector<Slot> slots, ReadSlots(content, sink));
+  for (const Slot& slot : slots) DeliverRecord(ReadBlob(content, slot), sink);
   return Ok();
 }
 

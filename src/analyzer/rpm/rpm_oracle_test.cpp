@@ -46,11 +46,12 @@ std::vector<std::string> SortedLines(const std::string& text) {
 }
 
 std::vector<std::string> OurRows(const std::string& image_path, const std::string& bytes) {
-  Result<std::vector<Package>> packages = ParseRpmDatabase(image_path, AsBytes(bytes));
-  EXPECT_TRUE(packages.ok()) << packages.error().message;
+  Result<AnalysisResult> parsed = ParseRpmDatabase(image_path, AsBytes(bytes));
+  EXPECT_TRUE(parsed.ok()) << parsed.error().message;
   std::vector<std::string> rows;
-  if (!packages.ok()) return rows;
-  for (const Package& package : *packages) rows.push_back(QueryFormatRow(package));
+  if (!parsed.ok()) return rows;
+  EXPECT_TRUE(parsed->problems.empty());
+  for (const Package& package : parsed->packages) rows.push_back(QueryFormatRow(package));
   std::sort(rows.begin(), rows.end());
   return rows;
 }
@@ -260,6 +261,27 @@ TEST_F(RpmOracleTest, SqliteDatabaseMatchesRpmQa) {
   EXPECT_THAT(all, ::testing::HasSubstr("gpg-pubkey\t(none)"));
   EXPECT_THAT(all, ::testing::HasSubstr("nodejs:18:8090020230531:abcdef12"));
   EXPECT_THAT(all, ::testing::HasSubstr("moat-module-tool-libs\t3\t"));
+}
+
+// The file lists (BASENAMES in DIRNAMES by DIRINDEXES) are the files `rpm -qa` lists.
+TEST_F(RpmOracleTest, FileListsMatchRpmFilenames) {
+  const testing::CommandResult listed = RunCommand(
+      "rpm --dbpath '" + dbpath_ + "' -qa --qf '[%{NAME}\\t%{FILENAMES}\\n]' 2>/dev/null");
+  ASSERT_EQ(listed.exit_code, 0);
+  std::vector<std::string> expected;
+  for (const std::string& line : SortedLines(listed.output)) {
+    if (!line.ends_with("\t(none)")) expected.push_back(line);  // a package without files
+  }
+  ASSERT_GE(expected.size(), 4u);
+  Result<AnalysisResult> parsed =
+      ParseRpmDatabase("var/lib/rpm/rpmdb.sqlite", AsBytes(ReadBinary(dbpath_ + "/rpmdb.sqlite")));
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  std::vector<std::string> ours;
+  for (const OwnedFiles& owned : parsed->owned_files) {
+    for (const std::string& path : owned.paths) ours.push_back(owned.package + "\t" + path);
+  }
+  std::sort(ours.begin(), ours.end());
+  EXPECT_EQ(ours, expected);
 }
 
 TEST_F(RpmOracleTest, BerkeleyDbInBothByteOrdersMatchesRpmQa) {

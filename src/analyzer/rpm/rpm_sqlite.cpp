@@ -45,7 +45,7 @@ Error SqliteError(sqlite3* db, const std::string& what) {
 
 }  // namespace
 
-Result<void> ReadSqliteRpmDb(ByteSpan content, const RpmRecordVisitor& visit) {
+Result<void> ReadSqliteRpmDb(ByteSpan content, RpmRecordSink& sink) {
   if (content.size() < kSqliteHeaderSize ||
       std::memcmp(content.data(), kSqliteMagic, sizeof(kSqliteMagic)) != 0) {
     return Fail("offset 0: not a SQLite database");
@@ -90,15 +90,17 @@ Result<void> ReadSqliteRpmDb(ByteSpan content, const RpmRecordVisitor& visit) {
     const sqlite3_int64 hnum = sqlite3_column_int64(statement.get(), 0);
     const std::string id = "hnum " + std::to_string(hnum);
     if (sqlite3_column_type(statement.get(), 1) != SQLITE_BLOB) {
-      return Fail("sqlite: Packages row ", id, ": blob column is not a BLOB");
+      sink.OnDamage("sqlite: Packages row " + id + ": blob column is not a BLOB");
+      continue;
     }
     const void* data = sqlite3_column_blob(statement.get(), 1);
     const int size = sqlite3_column_bytes(statement.get(), 1);
     if (size < 0 || (data == nullptr && size != 0)) {
-      return Fail("sqlite: Packages row ", id, ": unreadable blob");
+      sink.OnDamage("sqlite: Packages row " + id + ": unreadable blob");
+      continue;
     }
-    const ByteSpan blob(static_cast<const uint8_t*>(data), static_cast<size_t>(size));
-    MOAT_TRY(visit(RpmDbRecord{id, std::nullopt, blob}));
+    sink.OnRecord(RpmDbRecord{
+        id, std::nullopt, ByteSpan(static_cast<const uint8_t*>(data), static_cast<size_t>(size))});
   }
   if (rc == SQLITE_INTERRUPT) {
     return Fail("sqlite: reading the Packages table exceeded the step budget");

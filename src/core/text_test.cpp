@@ -1,0 +1,91 @@
+#include "core/text.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace moat {
+namespace {
+
+using Parts = std::vector<std::string_view>;
+
+TEST(SplitTest, EveryPartEmptyOnesToo) {
+  EXPECT_EQ(Split("", ','), Parts{""});
+  EXPECT_EQ(Split("a", ','), Parts{"a"});
+  EXPECT_EQ(Split("a,,b", ','), (Parts{"a", "", "b"}));
+  EXPECT_EQ(Split("a,b,", ','), (Parts{"a", "b", ""}));
+  EXPECT_EQ(Split(",", ','), (Parts{"", ""}));
+  // An /etc/group entry without members still has four fields.
+  EXPECT_EQ(Split("docker:x:999:", ':'), (Parts{"docker", "x", "999", ""}));
+}
+
+TEST(SplitTerminatedTest, TerminatorAtTheEndOpensNoPart) {
+  EXPECT_EQ(SplitTerminated("", '\0'), Parts{});
+  EXPECT_EQ(SplitTerminated(std::string_view("\0", 1), '\0'), Parts{""});
+  EXPECT_EQ(SplitTerminated("a", '\0'), Parts{"a"});
+  // /proc/PID/cmdline: NUL-terminated arguments, an empty one kept.
+  EXPECT_EQ(SplitTerminated(std::string_view("dockerd\0-H\0\0", 12), '\0'),
+            (Parts{"dockerd", "-H", ""}));
+  EXPECT_EQ(SplitTerminated(std::string_view("a\0\0b", 4), '\0'), (Parts{"a", "", "b"}));
+}
+
+TEST(SplitTest, PartsAreViewsIntoTheText) {
+  const std::string text = "x:y";
+  Parts parts = Split(text, ':');
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_EQ(parts[1].data(), text.data() + 2);
+}
+
+TEST(SplitLinesTest, CrlfAndFinalNewline) {
+  EXPECT_EQ(SplitLines(""), Parts{});
+  EXPECT_EQ(SplitLines("\n"), Parts{""});
+  EXPECT_EQ(SplitLines("a\r\nb\r\n"), (Parts{"a", "b"}));
+  EXPECT_EQ(SplitLines("a\n\nb"), (Parts{"a", "", "b"}));
+  EXPECT_EQ(SplitLines("a\r\r\nb\r"), (Parts{"a\r", "b"}));  // one CR per line
+}
+
+// The lines of real files on this machine against Python's binary line iteration.
+TEST(SplitLinesTest, MatchesPythonOnRealFiles) {
+  for (const char* path : {"/etc/passwd", "/etc/group", "/etc/os-release", "/etc/services"}) {
+    SCOPED_TRACE(path);
+    std::ifstream in(path);
+    ASSERT_TRUE(in) << path;
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string content = text.str();
+    std::string command = std::string("/usr/bin/python3 -c \"for l in open('") + path +
+                          "', 'rb'): print(len(l.removesuffix(b'\\n').removesuffix(b'\\r')))\"";
+    FILE* pipe = popen(command.c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    std::vector<size_t> expected;
+    unsigned long length = 0;
+    while (std::fscanf(pipe, "%lu", &length) == 1) expected.push_back(length);
+    ASSERT_EQ(pclose(pipe), 0);
+    std::vector<size_t> lengths;
+    for (std::string_view line : SplitLines(content)) lengths.push_back(line.size());
+    EXPECT_GT(lengths.size(), 3u);
+    EXPECT_EQ(lengths, expected);
+  }
+}
+
+TEST(SplitWordsTest, RunsOfBlanks) {
+  EXPECT_EQ(SplitWords(""), Parts{});
+  EXPECT_EQ(SplitWords(" \t "), Parts{});
+  EXPECT_EQ(SplitWords("-w /usr/bin/dockerd -k docker"),
+            (Parts{"-w", "/usr/bin/dockerd", "-k", "docker"}));
+  EXPECT_EQ(SplitWords("  0: 00000000:0959\t 00000000:0000 0A "),
+            (Parts{"0:", "00000000:0959", "00000000:0000", "0A"}));
+}
+
+TEST(TrimSpaceTest, BothEnds) {
+  EXPECT_EQ(TrimSpace(""), "");
+  EXPECT_EQ(TrimSpace(" \t\r\n"), "");
+  EXPECT_EQ(TrimSpace(" 5.4 \r\n"), "5.4");
+  EXPECT_EQ(TrimSpace("a b"), "a b");
+}
+
+}  // namespace
+}  // namespace moat
