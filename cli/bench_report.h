@@ -29,8 +29,8 @@ void AddBenchCommandOptions(CLI::App& command, BenchCommandOptions& options,
 /// The selection from --check/--skip/--level, validated against the benchmark's control ids, and
 /// --host-root checked to be a directory. Errors are logged with the command's name.
 std::optional<cis::Selection> PrepareBenchSelection(const BenchCommandOptions& options,
-                                                      const std::vector<std::string>& control_ids,
-                                                      const std::string& command);
+                                                    const std::vector<std::string>& control_ids,
+                                                    const std::string& command);
 
 /// Stamps (version, time, notes), renders and writes the report. Exit code: 2 when the render or
 /// write fails or when every result has one of the `not_assessed` statuses (nothing could be

@@ -8,9 +8,9 @@
 #include <string_view>
 
 #include "cis/docker/facts.h"
+#include "cis/kubernetes-node/node.h"
 #include "k8s/checks.h"
 #include "k8s/cluster.h"
-#include "cis/kubernetes-node/node.h"
 #include "k8s/report.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

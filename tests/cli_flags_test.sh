@@ -10,10 +10,10 @@
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-[ $# -eq 1 ] || { echo "usage: $0 PATH/TO/moat" >&2; exit 2; }
-MOAT=$(realpath "$1")
+# shellcheck source=lib/cli_test.sh
+. "$HERE/lib/cli_test.sh"
+start_cli_test "$@"
 MIXED=$HERE/../src/k8s/testdata/mixed
-WORK=$(mktemp -d)
 SILENT_PID=
 cleanup() {
   [ -n "$SILENT_PID" ] && kill "$SILENT_PID" 2>/dev/null
@@ -22,8 +22,6 @@ cleanup() {
 trap cleanup EXIT
 export XDG_CACHE_HOME=$WORK/cache MOAT_DB=$WORK/none.db
 
-# shellcheck source=lib/cli_test.sh
-. "$HERE/lib/cli_test.sh"
 # shellcheck source=lib/scan_fixtures.sh
 . "$HERE/lib/scan_fixtures.sh"
 # both_orders NAME WANT_RC POSITIONAL -- FLAGS... -- COMMAND WORDS...: runs the command with the

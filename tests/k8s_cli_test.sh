@@ -7,28 +7,10 @@
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-[ $# -eq 1 ] || { echo "usage: $0 PATH/TO/moat" >&2; exit 2; }
-MOAT=$(realpath "$1")
+# shellcheck source=lib/cli_test.sh
+. "$HERE/lib/cli_test.sh"
+start_cli_test "$@"
 MIXED=$HERE/../src/k8s/testdata/mixed
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "PASS $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
-# expect NAME WANT_RC CMD...: runs CMD (stdout/stderr kept in $WORK/NAME.out/.err), checks rc.
-expect() {
-  local name=$1 want=$2 rc; shift 2
-  "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
-  rc=$?
-  if [ "$rc" = "$want" ]; then pass "$name (exit $rc)"; else fail "$name" "exit $rc, want $want: $(tail -n 2 "$WORK/$name.err")"; fi
-}
-# is NAME CMD...: a plain assertion.
-is() {
-  local name=$1; shift
-  if "$@" >"$WORK/assert.out" 2>&1; then pass "$name"; else fail "$name" "$(tail -n 3 "$WORK/assert.out")"; fi
-}
 
 # --- exit codes ---------------------------------------------------------------------------------
 expect findings-default-0 0 "$MOAT" k8s manifests "$MIXED/helm-redis.yaml"
@@ -99,6 +81,4 @@ is node-authorization-mode jq -e '[.. | objects | select(.id? == "4.2.2")][0].re
 is node-config-permissions jq -e '[.. | objects | select(.id? == "4.1.9")][0] |
   .result == "FAIL" and (.evidence | tostring | test("666"))' "$WORK/node.json"
 
-echo
-echo "k8s_cli: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish_cli_test k8s_cli

@@ -19,19 +19,15 @@
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-[ $# -eq 1 ] || { echo "usage: $0 PATH/TO/moat" >&2; exit 2; }
-MOAT=$(realpath "$1")
-README=$HERE/../README.md
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-mkdir -p "$WORK/bin"
-ln -s "$MOAT" "$WORK/bin/moat"
-export PATH=$WORK/bin:$PATH XDG_CACHE_HOME=$WORK/cache MOAT_DB=$WORK/moat.db
-
 # shellcheck source=lib/cli_test.sh
 . "$HERE/lib/cli_test.sh"
 # shellcheck source=lib/scan_fixtures.sh
 . "$HERE/lib/scan_fixtures.sh"
+start_cli_test "$@"
+README=$HERE/../README.md
+mkdir -p "$WORK/bin"
+ln -s "$MOAT" "$WORK/bin/moat"
+export PATH=$WORK/bin:$PATH XDG_CACHE_HOME=$WORK/cache MOAT_DB=$WORK/moat.db
 
 # --- stand-ins ----------------------------------------------------------------------------------
 ROOT=$WORK/chroot

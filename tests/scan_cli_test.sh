@@ -11,16 +11,15 @@
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-[ $# -eq 1 ] || { echo "usage: $0 PATH/TO/moat" >&2; exit 2; }
-MOAT=$(realpath "$1")
-DATA=${MOAT_SHARED_DATA_DIR:-$HERE/../../shared/data}
-PKGDB=$DATA/vuln/pkgdb
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-export XDG_CACHE_HOME=$WORK/cache
-
 # shellcheck source=lib/cli_test.sh
 . "$HERE/lib/cli_test.sh"
+# shellcheck source=lib/scan_fixtures.sh
+. "$HERE/lib/scan_fixtures.sh"
+start_cli_test "$@"
+DATA=${MOAT_SHARED_DATA_DIR:-$HERE/../../shared/data}
+PKGDB=$DATA/vuln/pkgdb
+export XDG_CACHE_HOME=$WORK/cache
+
 inventory() { "$MOAT" rootfs "$1" --scanners none --no-cache "${@:2}"; }
 
 # --- dpkg: this machine's status, the file list and dist-info of python3-cryptography ----------
@@ -74,26 +73,7 @@ is dpkg-empty-gap jq -e '.assessment_gaps[0].kind == "empty"' "$WORK/dpkg-empty.
 
 # The same damaged database in an image layer (docker-save archive): reported alike, also when
 # the layer's analysis comes from the cache on the second scan.
-make_image() {  # ROOT ARCHIVE: a one-layer docker-save archive of ROOT
-  /usr/bin/python3 - "$1" "$2" <<'PY'
-import hashlib, io, json, sys, tarfile
-root, out = sys.argv[1], sys.argv[2]
-layer = io.BytesIO()
-with tarfile.open(fileobj=layer, mode="w") as t:
-    t.add(root, arcname=".")
-layer = layer.getvalue()
-config = json.dumps({"architecture": "amd64", "os": "linux",
-                     "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer).hexdigest()]},
-                     "history": [{"created_by": "COPY rootfs /"}]}).encode()
-manifest = json.dumps([{"Config": "config.json", "RepoTags": ["damaged:1"], "Layers": ["layer.tar"]}]).encode()
-with tarfile.open(out, mode="w") as t:
-    for name, data in (("layer.tar", layer), ("config.json", config), ("manifest.json", manifest)):
-        info = tarfile.TarInfo(name)
-        info.size = len(data)
-        t.addfile(info, io.BytesIO(data))
-PY
-}
-make_image "$WORK/deb-damaged" "$WORK/damaged.tar"
+write_docker_archive "$WORK/deb-damaged" "$WORK/damaged.tar" damaged:1
 for run in first cached; do
   expect "image-damaged-$run" 2 "$MOAT" -d image --input "$WORK/damaged.tar" --scanners none \
     --cache-dir "$WORK/image-cache" -f json -o "$WORK/image-$run.json"

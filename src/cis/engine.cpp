@@ -30,33 +30,8 @@ std::vector<std::string> SplitPatterns(std::string_view list) {
   return patterns;
 }
 
-namespace {
-
-// '*' matches any run of characters (including dots); everything else literally.
-bool Glob(std::string_view text, std::string_view pattern) {
-  size_t t = 0, p = 0, star = std::string_view::npos, mark = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = t;
-    } else if (p < pattern.size() && pattern[p] == text[t]) {
-      ++p;
-      ++t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
-
-}  // namespace
-
 bool MatchesPattern(std::string_view id, std::string_view pattern) {
-  if (pattern.find('*') != std::string_view::npos) return Glob(id, pattern);
+  if (pattern.find('*') != std::string_view::npos) return GlobMatch(pattern, id);
   if (id == pattern) return true;
   // A group prefix: "1.1" selects 1.1.x, "3" selects 3.x.
   return id.size() > pattern.size() && id.substr(0, pattern.size()) == pattern &&

@@ -25,4 +25,8 @@ std::vector<std::string_view> SplitWords(std::string_view text);
 /// `text` without spaces, tabs, CRs and LFs at either end.
 std::string_view TrimSpace(std::string_view text);
 
+/// Whether `text` matches the shell-style `pattern` as a whole: '*' matches any run of
+/// characters (slashes and dots too), '?' one character, everything else itself.
+bool GlobMatch(std::string_view pattern, std::string_view text);
+
 }  // namespace moat

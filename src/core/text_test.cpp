@@ -87,5 +87,20 @@ TEST(TrimSpaceTest, BothEnds) {
   EXPECT_EQ(TrimSpace("a b"), "a b");
 }
 
+TEST(GlobMatchTest, StarAndQuestionMarkOverTheWholeText) {
+  EXPECT_TRUE(GlobMatch("*", ""));
+  EXPECT_TRUE(GlobMatch("pss-*", "pss-baseline-privileged"));
+  EXPECT_TRUE(GlobMatch("*-privileged", "pss-baseline-privileged"));
+  EXPECT_TRUE(GlobMatch("2.*", "2.13.1"));  // dots are not special
+  EXPECT_TRUE(GlobMatch("a*b*c", "a-b-b-c"));
+  EXPECT_TRUE(GlobMatch("wl-?pu-limits", "wl-cpu-limits"));
+  EXPECT_TRUE(GlobMatch("**a", "a"));
+  EXPECT_FALSE(GlobMatch("pss-*", "rbac-wildcard"));
+  EXPECT_FALSE(GlobMatch("?", ""));
+  EXPECT_FALSE(GlobMatch("a*b", "a-b-c"));  // the whole text, not a prefix
+  EXPECT_FALSE(GlobMatch("abc", "ab"));
+  EXPECT_FALSE(GlobMatch("ab", "abc"));
+}
+
 }  // namespace
 }  // namespace moat

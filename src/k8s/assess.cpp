@@ -7,6 +7,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "core/text.h"
 #include "k8s/check_util.h"
 
 namespace moat::k8s {
@@ -115,25 +116,6 @@ Result<int> ParsePssVersion(std::string_view text) {
   if (ec != std::errc() || ptr != t.data() + t.size() || minor < 0 || minor > 999)
     return Fail("--pss-version ", std::string(text), ": expected v1.N");
   return minor;
-}
-
-bool GlobMatch(std::string_view pattern, std::string_view text) {
-  size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
-      ++p, ++t;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
 }
 
 namespace {

@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "core/text.h"
+
 namespace moat::k8s::internal {
 
 std::vector<size_t> Inventory::ByKind(std::string_view kind) const {
@@ -111,15 +113,9 @@ namespace {
 
 std::vector<std::string> SplitComma(std::string_view text) {
   std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t comma = text.find(',', start);
-    if (comma == std::string_view::npos) comma = text.size();
-    std::string_view part = text.substr(start, comma - start);
-    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-    while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+  for (std::string_view part : Split(text, ',')) {
+    part = TrimSpace(part);
     if (!part.empty()) out.emplace_back(part);
-    start = comma + 1;
   }
   return out;
 }

@@ -137,9 +137,6 @@ Result<void> SetTargetKubernetesVersion(std::string_view text, AssessOptions& op
 /// check ids. A pattern that selects nothing is an error. Empty = all checks.
 Result<std::vector<std::string>> SelectChecks(const std::vector<std::string>& patterns);
 
-/// Glob match with '*' (any run) and '?' (one character).
-bool GlobMatch(std::string_view pattern, std::string_view text);
-
 /// Reads a YAML config file: parameters per check, excluded namespaces, exemption annotation,
 /// checks. Keys it does not know are errors (a typo should not silently do nothing).
 Result<void> LoadConfig(const std::string& path, AssessOptions& options);

@@ -12,6 +12,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "core/text.h"
 #include "k8s/check_util.h"
 
 namespace moat::k8s::internal {

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "core/text.h"
+
 namespace moat {
 namespace {
 
@@ -74,18 +76,6 @@ Result<std::string> PercentDecode(std::string_view text, std::string_view whole,
     i += 2;
   }
   return out;
-}
-
-std::vector<std::string_view> Split(std::string_view text, char separator) {
-  std::vector<std::string_view> parts;
-  size_t start = 0;
-  while (true) {
-    const size_t end = text.find(separator, start);
-    parts.push_back(text.substr(start, end == std::string_view::npos ? end : end - start));
-    if (end == std::string_view::npos) break;
-    start = end + 1;
-  }
-  return parts;
 }
 
 std::string Join(const std::vector<std::string>& parts, char separator) {

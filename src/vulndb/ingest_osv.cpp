@@ -8,6 +8,7 @@
 
 #include "core/bytes.h"
 #include "core/package.h"
+#include "core/text.h"
 #include "vulndb/cvss.h"
 #include "vulndb/ingest.h"
 #include "vulndb/json_util.h"
@@ -22,18 +23,6 @@ using json_util::String;
 
 namespace {
 
-std::vector<std::string> Split(std::string_view text, char separator) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  while (true) {
-    size_t end = text.find(separator, start);
-    parts.emplace_back(text.substr(start, end == std::string_view::npos ? end : end - start));
-    if (end == std::string_view::npos) break;
-    start = end + 1;
-  }
-  return parts;
-}
-
 bool LooksLikeVersion(std::string_view text) {
   return !text.empty() && std::isdigit(static_cast<unsigned char>(text[0]));
 }
@@ -43,7 +32,7 @@ std::string PurlDistro(std::string_view purl) {
   size_t q = purl.find('?');
   if (q == std::string_view::npos) return "";
   for (const auto& pair : Split(purl.substr(q + 1), '&')) {
-    if (pair.starts_with("distro=")) return pair.substr(7);
+    if (pair.starts_with("distro=")) return std::string(pair.substr(7));
   }
   return "";
 }
@@ -64,11 +53,11 @@ void AddWarning(IngestResult& out, std::string text) {
 }  // namespace
 
 std::optional<std::string> OsvNamespace(std::string_view ecosystem, std::string_view purl) {
-  std::vector<std::string> parts = Split(ecosystem, ':');
+  const std::vector<std::string_view> parts = Split(ecosystem, ':');
   const std::string base = Lower(parts[0]);
   auto version_part = [&]() -> std::string {
     for (size_t i = 1; i < parts.size(); ++i) {
-      if (LooksLikeVersion(parts[i])) return parts[i];
+      if (LooksLikeVersion(parts[i])) return std::string(parts[i]);
     }
     return "";
   };
@@ -88,7 +77,7 @@ std::optional<std::string> OsvNamespace(std::string_view ecosystem, std::string_
     return name + ":" + version;
   }
   if (base == "alpine") {
-    std::string version = parts.size() > 1 ? parts[1] : "";
+    std::string version(parts.size() > 1 ? parts[1] : "");
     if (version.starts_with("v")) version.erase(0, 1);
     if (version.empty()) return std::nullopt;
     return "alpine:" + version;

@@ -45,7 +45,8 @@ std::string StdlibVersion(std::string_view go_version) {
     size_t start = i;
     while (i < go_version.size() && go_version[i] >= '0' && go_version[i] <= '9') ++i;
     if (i == start) return "";
-    numbers += (parts ? "." : "") + std::string(go_version.substr(start, i - start));
+    if (parts > 0) numbers += '.';
+    numbers.append(go_version.substr(start, i - start));
     ++parts;
     if (i == go_version.size()) break;
     if (go_version[i] == '.') {

@@ -44,7 +44,7 @@ void AddLicense(const nlohmann::json& value, std::vector<std::string>& licenses)
     auto type = value.find("type");
     if (type != value.end() && type->is_string()) name = type->get<std::string>();
   }
-  name = std::string(lang::TrimSpace(name));
+  name = std::string(TrimSpace(name));
   if (name.empty()) return;
   for (const std::string& existing : licenses) {
     if (existing == name) return;
@@ -84,8 +84,8 @@ class NpmAnalyzer : public Analyzer {
     }
     Package package;
     package.type = PackageType::kNpm;
-    package.name = std::string(lang::TrimSpace(name->get<std::string>()));
-    package.version = std::string(lang::TrimSpace(version->get<std::string>()));
+    package.name = std::string(TrimSpace(name->get<std::string>()));
+    package.version = std::string(TrimSpace(version->get<std::string>()));
     if (package.name.empty() || package.version.empty()) return result;
 
     // "license": "MIT" is the current form; {"type": "MIT"} and "licenses": [...] are the

@@ -5,8 +5,8 @@
 #include <cctype>
 #include <cstdlib>
 
-#include "k8s/loader.h"
 #include "cis/kubernetes-node/node.h"
+#include "k8s/loader.h"
 
 namespace moat::cis::k8s_node {
 namespace {
