@@ -391,11 +391,13 @@ int ScanAndReport(const std::function<Result<Inventory>()>& scan, const OutputOp
     inventory->vulnerabilities = std::move(matched.findings);
     match::ApplyFilters(*inventory, filters);
   }
-  for (const auto& warning : inventory->warnings) log::Warn(warning);
+  for (const auto& warning : report::GroupWarnings(inventory->warnings)) log::Warn(warning);
+  std::vector<std::string> gap_lines;
   for (const auto& gap : inventory->assessment_gaps) {
-    log::Warn("incomplete assessment: " + DescribeAssessmentGap(gap) +
-              (gap.details.empty() ? "" : ": " + gap.details.front()));
+    gap_lines.push_back("incomplete assessment: " + DescribeAssessmentGap(gap) +
+                        (gap.details.empty() ? "" : ": " + gap.details.front()));
   }
+  for (const auto& line : report::GroupWarnings(gap_lines)) log::Warn(line);
   ReportContext context{MOAT_VERSION, NowRfc3339Utc()};
   context.table_width = TableWidth(output.output);
   auto text = RenderInventory(*inventory, output.format, context);

@@ -148,6 +148,17 @@ is python-damaged-gap jq -e '.assessment_gaps[0].source == "python" and .assessm
   (.assessment_gaps[0].subject | endswith("broken-1.0.dist-info/METADATA"))' "$WORK/python-damaged.out"
 expect python-damaged-lenient 0 inventory "$WORK/py" --allow-incomplete
 
+# --- many damaged archives of one kind: every one in JSON, one line and a count for people -------
+mkdir -p "$WORK/jars/app"
+for i in 1 2 3 4 5 6 7; do echo "not a zip $i" >"$WORK/jars/app/lib$i.jar"; done
+expect jars-damaged 2 inventory "$WORK/jars"
+is jars-table-grouped grep -q '(6 more like this' "$WORK/jars-damaged.out"
+is jars-table-one-shown test "$(grep -c 'lib[0-9].jar (jar)' "$WORK/jars-damaged.out")" = 1
+is jars-log-grouped test "$(grep -c 'incomplete assessment' "$WORK/jars-damaged.err")" = 1
+expect jars-damaged-json 2 inventory "$WORK/jars" -f json
+is jars-json-every-one jq -e '[.assessment_gaps[] | select(.source == "jar")] | length == 7' \
+  "$WORK/jars-damaged-json.out"
+
 # --- vulnerabilities: a database with PyPI data only ----------------------------------------------
 expect db-build 0 "$MOAT" db build -q -o "$WORK/pypi.db" --osv "$DATA/vuln/osv/PyPI/PYSEC-2023-254.json"
 scan() { "$MOAT" rootfs "$DEB" --db "$WORK/pypi.db" --no-cache "$@"; }

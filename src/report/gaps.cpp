@@ -1,6 +1,9 @@
 // What the scan could not assess, as every writer reports it (render.h).
 
+#include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "report/render.h"
 #include "report/table_layout.h"
@@ -40,10 +43,23 @@ std::string GapNotice(const Inventory& inventory, size_t width) {
                        " part(s) of the target could not be assessed; what follows "
                        "does not cover them.",
                    width, "", "");
+  // A thousand damaged archives of one kind are one line and a count, as grouped warnings are.
+  std::vector<std::string> shapes;
+  std::map<std::string, std::pair<const AssessmentGap*, size_t>> groups;  // first gap, count
   for (const AssessmentGap& gap : inventory.assessment_gaps) {
-    out += WrapIndented(DescribeAssessmentGap(gap), width, "  ! ", "    ");
-    for (const std::string& line : GapDetailLines(gap)) {
+    std::string shape = WarningShape(GapText(gap));
+    auto [it, inserted] = groups.try_emplace(shape, &gap, 0);
+    if (inserted) shapes.push_back(std::move(shape));
+    ++it->second.second;
+  }
+  for (const std::string& shape : shapes) {
+    const auto [gap, count] = groups[shape];
+    out += WrapIndented(DescribeAssessmentGap(*gap), width, "  ! ", "    ");
+    for (const std::string& line : GapDetailLines(*gap)) {
       out += WrapIndented(line, width, "      ", "      ");
+    }
+    if (count > 1) {
+      out += "    (" + std::to_string(count - 1) + " more like this; every one in --format json)\n";
     }
   }
   return out + "\n";

@@ -2,6 +2,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/package.h"
 #include "core/result.h"
@@ -21,5 +22,12 @@ struct ReportContext {
 /// Error.
 Result<std::string> RenderInventory(const Inventory& inventory, std::string_view format,
                                     const ReportContext& context);
+
+namespace report {
+/// Warnings for people (the table's Warnings section, the log): those that differ only in paths,
+/// digests and numbers are shown once, followed by "(N more like this)", in the order of their
+/// first appearance. Machine formats keep every warning.
+std::vector<std::string> GroupWarnings(const std::vector<std::string>& warnings);
+}  // namespace report
 
 }  // namespace moat

@@ -21,24 +21,6 @@ size_t PrefixBytes(std::string_view text, size_t columns) {
   return text.size();
 }
 
-// What a warning says without the particulars: words holding a path, a digit or a digest
-// become "*".
-std::string WarningShape(std::string_view warning) {
-  std::string shape;
-  size_t start = 0;
-  while (start <= warning.size()) {
-    size_t end = warning.find(' ', start);
-    if (end == std::string_view::npos) end = warning.size();
-    std::string_view word = warning.substr(start, end - start);
-    const bool particular =
-        word.find_first_of("/0123456789") != std::string_view::npos || word.starts_with("sha256:");
-    shape += particular ? std::string_view("*") : word;
-    shape += ' ';
-    start = end + 1;
-  }
-  return shape;
-}
-
 }  // namespace
 
 size_t DisplayWidth(std::string_view text) {
@@ -158,6 +140,22 @@ std::string RenderRow(const std::vector<std::string>& cells, const TableLayout& 
     out += line + "\n";
   }
   return out;
+}
+
+std::string WarningShape(std::string_view warning) {
+  std::string shape;
+  size_t start = 0;
+  while (start <= warning.size()) {
+    size_t end = warning.find(' ', start);
+    if (end == std::string_view::npos) end = warning.size();
+    std::string_view word = warning.substr(start, end - start);
+    const bool particular =
+        word.find_first_of("/0123456789") != std::string_view::npos || word.starts_with("sha256:");
+    shape += particular ? std::string_view("*") : word;
+    shape += ' ';
+    start = end + 1;
+  }
+  return shape;
 }
 
 std::vector<std::string> GroupWarnings(const std::vector<std::string>& warnings) {

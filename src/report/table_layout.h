@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "report/report.h"
+
 namespace moat::report {
 
 /// Terminal columns, roughly: UTF-8 continuation bytes take no column.
@@ -39,13 +41,13 @@ std::string RenderRow(const std::vector<std::string>& cells, const TableLayout& 
 /// `text` with control characters (a terminal's escape sequences among them) replaced by "?".
 std::string Printable(std::string_view text);
 
+/// What a warning says without the particulars (words holding a path, a digit or a digest become
+/// "*"): warnings of one shape are grouped (GroupWarnings, the incomplete-assessment notice).
+std::string WarningShape(std::string_view warning);
+
 /// `text` made printable and wrapped to `width` columns (0: no limit) after its prefix: the first
 /// line starts with `first_prefix`, the others with `next_prefix`; each line ends in "\n".
 std::string WrapIndented(std::string_view text, size_t width, std::string_view first_prefix,
                          std::string_view next_prefix);
-
-/// Warnings for people: those that differ only in paths, digests and numbers are shown once,
-/// followed by "(N more like this)", in the order of their first appearance.
-std::vector<std::string> GroupWarnings(const std::vector<std::string>& warnings);
 
 }  // namespace moat::report
