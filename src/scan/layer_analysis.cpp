@@ -74,15 +74,20 @@ std::vector<FileRange> NextFileRanges(const AnalyzerRegistry& analyzers, const F
   return ranges;
 }
 
+std::string OverSizeLimit(uint64_t size) {
+  return "not analyzed: " + std::to_string(size) + " bytes is over the file size limit";
+}
+
 void AnalyzeFileInParts(const AnalyzerRegistry& analyzers, const FileMeta& meta,
                         const std::vector<FilePart>& parts, const std::string& context,
-                        const std::string& reason, LayerResult& layer) {
+                        LayerResult& layer) {
   for (const auto& analyzer : analyzers.analyzers()) {
     if (!analyzer->Wants(meta)) continue;
     if (analyzer->ReadsInParts()) {
       RecordAnalysis(*analyzer, meta, analyzer->AnalyzeParts(meta, parts), context, layer);
     } else if (analyzer->descriptor().kind != AnalyzerKind::kOs) {
-      layer.files.push_back({std::string(meta.path), analyzer->descriptor().name, {}, reason});
+      layer.files.push_back(
+          {std::string(meta.path), analyzer->descriptor().name, {}, OverSizeLimit(meta.size)});
     }
   }
 }
@@ -137,10 +142,7 @@ class LayerVisitor : public TarVisitor {
       return true;
     }
     if (entry.size > limits_.max_file_bytes) {
-      RecordUnanalyzedFile(
-          analyzers_, meta_,
-          "not analyzed: " + std::to_string(entry.size) + " bytes is over the file size limit",
-          layer_);
+      RecordUnanalyzedFile(analyzers_, meta_, OverSizeLimit(entry.size), layer_);
       layer_.depends_on_limits = true;
       return false;
     }
@@ -160,10 +162,7 @@ class LayerVisitor : public TarVisitor {
 
   Result<void> OnEntryEnd() override {
     if (parts_) {
-      AnalyzeFileInParts(
-          analyzers_, meta_, parts_->parts(), layer_name_ + ": /" + path_,
-          "not analyzed: " + std::to_string(meta_.size) + " bytes is over the file size limit",
-          layer_);
+      AnalyzeFileInParts(analyzers_, meta_, parts_->parts(), layer_name_ + ": /" + path_, layer_);
       parts_.reset();
       return Ok();
     }

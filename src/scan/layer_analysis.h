@@ -2,6 +2,7 @@
 // The sink a layer's bytes are pushed into: decompression -> tar walker -> analyzers.
 
 #include <memory>
+#include <cstdint>
 #include <string>
 
 #include "analyzer/analyzer.h"
@@ -42,11 +43,14 @@ bool AnyReadsInParts(const AnalyzerRegistry& analyzers, const FileMeta& meta);
 /// The ranges those analyzers still need, given the parts read so far.
 std::vector<FileRange> NextFileRanges(const AnalyzerRegistry& analyzers, const FileMeta& meta,
                                       const std::vector<FilePart>& parts);
+/// Why a file of `size` bytes was not analyzed: "not analyzed: N bytes is over the file size
+/// limit".
+std::string OverSizeLimit(uint64_t size);
 /// For a file over the size limit: analyzers that read in parts get `parts`; the other package
-/// analyzers that want it record it as not analyzed, for `reason`.
+/// analyzers that want it record it as not analyzed (OverSizeLimit).
 void AnalyzeFileInParts(const AnalyzerRegistry& analyzers, const FileMeta& meta,
                         const std::vector<FilePart>& parts, const std::string& context,
-                        const std::string& reason, LayerResult& layer);
+                        LayerResult& layer);
 
 /// Records a wanted file that could not be analyzed at all (too large, unreadable), for every
 /// package analyzer that wants it, so the report names it as not assessed.

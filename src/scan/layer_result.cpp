@@ -78,7 +78,7 @@ std::string_view ImageFileOf(std::string_view file_path) {
 
 // Marks the language packages whose file an OS package installed. Only packages the squashed
 // image still has own files: a removed package's file list is gone or names no installed package.
-void MarkOsOwnedPackages(const std::vector<const AnalysisResult*>& final_results,
+void MarkOsOwnedPackages(const std::vector<const AnalyzedFile*>& final_files,
                          std::vector<Package>& packages) {
   std::unordered_map<std::string, std::vector<Package*>> by_file;
   std::set<std::string> installed_os_packages;
@@ -90,8 +90,8 @@ void MarkOsOwnedPackages(const std::vector<const AnalysisResult*>& final_results
     }
   }
   if (by_file.empty()) return;
-  for (const AnalysisResult* result : final_results) {
-    for (const OwnedFiles& owned : result->owned_files) {
+  for (const AnalyzedFile* file : final_files) {
+    for (const OwnedFiles& owned : file->result.owned_files) {
       if (installed_os_packages.count(owned.package) == 0) continue;
       for (const std::string& path : owned.paths) {
         auto it = by_file.find(UsrMergedPath(path));
@@ -106,13 +106,12 @@ void MarkOsOwnedPackages(const std::vector<const AnalysisResult*>& final_results
 
 // The incomplete assessments among the image's files: unreadable and damaged files, and package
 // databases that list no package while no other database of their analyzer does.
-std::vector<AssessmentGap> FindGaps(
-    const std::vector<std::pair<std::string, const AnalyzedFile*>>& final_files) {
+std::vector<AssessmentGap> FindGaps(const std::vector<const AnalyzedFile*>& final_files) {
   std::vector<AssessmentGap> gaps;
   std::map<std::string, std::vector<const AnalyzedFile*>> empty_databases;
   std::set<std::string> analyzers_with_packages_or_gaps;
-  for (const auto& [path, file] : final_files) {
-    const std::string subject = "/" + path;
+  for (const AnalyzedFile* file : final_files) {
+    const std::string subject = "/" + file->path;
     if (!file->error.empty()) {
       gaps.push_back({AssessmentGap::Kind::kUnreadable, subject, file->analyzer, {file->error}, 0});
     } else if (!file->result.problems.empty()) {
@@ -198,7 +197,6 @@ SquashedView Squash(const std::vector<const LayerResult*>& layers,
   struct Version {
     size_t layer;
     const AnalyzedFile* file;
-    const AnalysisResult* result;
   };
   std::map<std::pair<std::string, std::string>, std::vector<Version>> files;
   SquashedView view;
@@ -218,27 +216,26 @@ SquashedView Squash(const std::vector<const LayerResult*>& layers,
       erase_if([&](const std::string& path) { return path == target || IsUnder(path, target); });
     }
     for (const auto& file : layer.files) {
-      files[{file.path, file.analyzer}].push_back({index, &file, &file.result});
+      files[{file.path, file.analyzer}].push_back({index, &file});
     }
   }
 
   int best_os_priority = -1;
   std::vector<std::pair<int, OsInfo>> os_candidates;
-  std::vector<const AnalysisResult*> final_results;
-  std::vector<std::pair<std::string, const AnalyzedFile*>> final_files;
+  std::vector<const AnalyzedFile*> final_files;  // as the last layer left them
   for (const auto& [key, versions] : files) {
     const Version& current = versions.back();
-    final_results.push_back(current.result);
-    final_files.emplace_back(key.first, current.file);
-    if (!current.result->os.empty()) {
-      os_candidates.emplace_back(current.result->os_priority, current.result->os);
+    final_files.push_back(current.file);
+    const AnalysisResult& result = current.file->result;
+    if (!result.os.empty()) {
+      os_candidates.emplace_back(result.os_priority, result.os);
     }
-    for (const Package& package : current.result->packages) {
+    for (const Package& package : result.packages) {
       // Walk back while earlier versions of the file still hold the same package.
       size_t introduced = current.layer;
       for (size_t v = versions.size() - 1; v-- > 0;) {
         bool present = false;
-        for (const Package& older : versions[v].result->packages) {
+        for (const Package& older : versions[v].file->result.packages) {
           if (KeyOf(older) == KeyOf(package)) {
             present = true;
             break;
@@ -271,7 +268,7 @@ SquashedView Squash(const std::vector<const LayerResult*>& layers,
   }
   // Analyzers see one file at a time; a Python package described twice is merged here.
   MergeDuplicatePythonPackages(view.packages);
-  MarkOsOwnedPackages(final_results, view.packages);
+  MarkOsOwnedPackages(final_files, view.packages);
   view.gaps = FindGaps(final_files);
   SortPackages(view.packages);
   return view;

@@ -298,24 +298,9 @@ Result<Inventory> ScanRootfs(const std::string& root_dir, const AnalyzerRegistry
     const Candidate& candidate = candidates[i];
     std::string full = (root / candidate.relative).string();
     FileMeta meta{candidate.relative, candidate.mode, candidate.size};
-    if (candidate.size > options.max_file_bytes && AnyReadsInParts(analyzers, meta)) {
-      // The mapping is read only where the analyzer looks (headers, one section).
-      MappedFile mapped;
-      if (auto opened = mapped.Open(full, candidate.size); !opened.ok()) {
-        RecordUnanalyzedFile(analyzers, meta, opened.error().message, partial[i]);
-        return;
-      }
-      AnalyzeFileInParts(
-          analyzers, meta, {FilePart{0, mapped.bytes()}}, full,
-          "not analyzed: " + std::to_string(candidate.size) + " bytes is over the file size limit",
-          partial[i]);
-      return;
-    }
-    if (candidate.size > options.max_file_bytes) {
-      RecordUnanalyzedFile(
-          analyzers, meta,
-          "not analyzed: " + std::to_string(candidate.size) + " bytes is over the file size limit",
-          partial[i]);
+    const bool over_limit = candidate.size > options.max_file_bytes;
+    if (over_limit && !AnyReadsInParts(analyzers, meta)) {
+      RecordUnanalyzedFile(analyzers, meta, OverSizeLimit(candidate.size), partial[i]);
       return;
     }
     MappedFile mapped;
@@ -323,7 +308,12 @@ Result<Inventory> ScanRootfs(const std::string& root_dir, const AnalyzerRegistry
       RecordUnanalyzedFile(analyzers, meta, opened.error().message, partial[i]);
       return;
     }
-    AnalyzeFile(analyzers, meta, mapped.bytes(), full, partial[i]);
+    if (over_limit) {
+      // The mapping is read only where the analyzer looks (headers, one section).
+      AnalyzeFileInParts(analyzers, meta, {FilePart{0, mapped.bytes()}}, full, partial[i]);
+    } else {
+      AnalyzeFile(analyzers, meta, mapped.bytes(), full, partial[i]);
+    }
   });
   LayerResult layer;
   for (auto& part : partial) {
