@@ -19,7 +19,8 @@ $(BUILD_DIR)/build.ninja:
 build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# Inventories this machine's root filesystem and, when a Docker engine answers, its local images.
+# Runs moat server on SQLite in the user's data directory (with an agent for the local Docker host
+# when an engine answers); prints the URL and where the first admin token is.
 run: build
 	scripts/run-default.sh $(BUILD_DIR)/moat
 

@@ -30,5 +30,8 @@ void AddSbomCommand(CLI::App& app, const GlobalOptions& global, Action& action);
 void AddK8sCommand(CLI::App& app, const GlobalOptions& global, Action& action);
 void AddDbCommand(CLI::App& app, const GlobalOptions& global, Action& action);
 void AddBenchCommand(CLI::App& app, const GlobalOptions& global, Action& action);
+void AddServerCommand(CLI::App& app, const GlobalOptions& global, Action& action);
+void AddWorkerCommand(CLI::App& app, const GlobalOptions& global, Action& action);
+void AddAgentCommand(CLI::App& app, const GlobalOptions& global, Action& action);
 
 }  // namespace moat::cli

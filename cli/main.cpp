@@ -23,6 +23,9 @@ int main(int argc, char** argv) {
   AddK8sCommand(app, global, action);
   AddDbCommand(app, global, action);
   AddBenchCommand(app, global, action);
+  AddServerCommand(app, global, action);
+  AddWorkerCommand(app, global, action);
+  AddAgentCommand(app, global, action);
   // After the subcommands: they would inherit a footer set earlier.
   SetExamples(app, {"moat image debian:bookworm", "moat rootfs / --scanners none",
                     "moat k8s manifests deploy/", "moat db update && moat db info"});

@@ -8,6 +8,8 @@ build_pkgs=(
   g++ cmake ninja-build pkg-config make
   libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libsqlite3-dev libarchive-dev
   libzstd-dev libisal-dev zlib1g-dev libcli11-dev libyaml-dev libre2-dev
+  # The server: Boost.Beast/Asio (HTTP), libpq (PostgreSQL store).
+  libboost-dev libpq-dev
 )
 test_pkgs=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
@@ -15,6 +17,10 @@ test_pkgs=(
   libcommons-lang3-java libslf4j-java libcommons-io-java zip unzip
   python3 python3-jsonschema jq curl tar gzip zstd iproute2 procps isal time bc
   python3-packaging gpg util-linux iptables
+  # Test certificates (k8s cluster test, HTTPS server tests) are made with the openssl CLI.
+  openssl
+  # The server's store tests run on a private PostgreSQL (initdb + pg_ctl in a temp dir).
+  postgresql
   # Oracles of the unit tests: python_test compares 20+ installed distributions with
   # importlib.metadata (these give 22 with python3-jsonschema's and python3-packaging's).
   python3-six python3-yaml python3-toml python3-pyparsing python3-setuptools python3-wheel

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/http.h"
 #include "core/result.h"
 
 namespace moat {
@@ -27,5 +28,12 @@ struct RegistryCredentials {
 Result<RegistryCredentials> CredentialsFromDockerConfig(std::string_view config_json,
                                                         std::string_view registry,
                                                         std::string_view input_name);
+
+/// Answers a `Bearer` challenge: asks the challenge's realm for a token of `scope` (with the
+/// challenge's service, and Basic credentials when given) and returns it. `request` carries the
+/// TLS and timeout settings. Errors name `source_name`, the realm and the token server's reply.
+Result<std::string> FetchRegistryToken(const AuthChallenge& challenge, const std::string& scope,
+                                       const RegistryCredentials& credentials, HttpRequest request,
+                                       const std::string& source_name);
 
 }  // namespace moat

@@ -344,10 +344,6 @@ class RegistryImageSource : public ImageSource {
     if (challenge.scheme != "bearer") {
       return Fail(SourceName(), ": unsupported authentication scheme \"", challenge.scheme, "\"");
     }
-    std::string realm = challenge.params["realm"];
-    if (realm.rfind("https://", 0) != 0 && realm.rfind("http://", 0) != 0) {
-      return Fail(SourceName(), ": bearer challenge has no http(s) realm");
-    }
     std::string scope = challenge.params.count("scope")
                             ? challenge.params["scope"]
                             : "repository:" + reference_.repository + ":pull";
@@ -361,41 +357,11 @@ class RegistryImageSource : public ImageSource {
       }
     }
     HttpRequest token_request;
-    token_request.url =
-        realm + (realm.find('?') == std::string::npos ? "?" : "&") + "scope=" + UrlEncode(scope);
-    if (challenge.params.count("service")) {
-      token_request.url += "&service=" + UrlEncode(challenge.params["service"]);
-    }
     token_request.verify_tls = !options_.insecure;
-    token_request.timeout_seconds = 60;
     token_request.stall_timeout_seconds = options_.stall_timeout_seconds;
     token_request.deadline = options_.deadline;
-    if (!credentials_.username.empty()) {
-      token_request.headers.emplace_back(
-          "Authorization",
-          "Basic " + Base64Encode(credentials_.username + ":" + credentials_.password));
-    }
-    MOAT_ASSIGN_OR_RETURN(HttpResponse response, HttpFetch(token_request));
-    if (response.status != 200) {
-      return Fail(SourceName(), ": token server ", realm, " answered HTTP ",
-                  std::to_string(response.status), " (", RegistryErrorText(response.body), ")");
-    }
-    Json json = Json::parse(response.body, nullptr, false);
-    std::string token;
-    if (!json.is_discarded() && json.is_object()) {
-      for (const char* key : {"token", "access_token"}) {
-        if (json.contains(key) && json[key].is_string() && !json[key].get<std::string>().empty()) {
-          token = json[key].get<std::string>();
-          break;
-        }
-      }
-    }
-    if (token.empty()) return Fail(SourceName(), ": token server ", realm, " sent no token");
-    for (char c : token) {
-      if (static_cast<unsigned char>(c) < 0x21 || static_cast<unsigned char>(c) > 0x7e) {
-        return Fail(SourceName(), ": token server ", realm, " sent a malformed token");
-      }
-    }
+    MOAT_ASSIGN_OR_RETURN(std::string token, FetchRegistryToken(challenge, scope, credentials_,
+                                                                token_request, SourceName()));
     std::lock_guard<std::mutex> lock(auth_mutex_);
     token_cache_[scope] = token;
     authorization_ = "Bearer " + token;
@@ -483,6 +449,51 @@ Result<AuthChallenge> ParseWwwAuthenticate(std::string_view header) {
     challenge.params[key] = value;
   }
   return challenge;
+}
+
+Result<std::string> FetchRegistryToken(const AuthChallenge& challenge, const std::string& scope,
+                                       const RegistryCredentials& credentials, HttpRequest request,
+                                       const std::string& source_name) {
+  auto param = [&challenge](const char* name) {
+    auto it = challenge.params.find(name);
+    return it == challenge.params.end() ? std::string() : it->second;
+  };
+  const std::string realm = param("realm");
+  if (realm.rfind("https://", 0) != 0 && realm.rfind("http://", 0) != 0) {
+    return Fail(source_name, ": bearer challenge has no http(s) realm");
+  }
+  request.method = "GET";
+  request.url =
+      realm + (realm.find('?') == std::string::npos ? "?" : "&") + "scope=" + UrlEncode(scope);
+  if (!param("service").empty()) request.url += "&service=" + UrlEncode(param("service"));
+  request.timeout_seconds = 60;
+  if (!credentials.username.empty()) {
+    request.headers.emplace_back(
+        "Authorization",
+        "Basic " + Base64Encode(credentials.username + ":" + credentials.password));
+  }
+  MOAT_ASSIGN_OR_RETURN(HttpResponse response, HttpFetch(request));
+  if (response.status != 200) {
+    return Fail(source_name, ": token server ", realm, " answered HTTP ",
+                std::to_string(response.status), " (", RegistryErrorText(response.body), ")");
+  }
+  Json json = Json::parse(response.body, nullptr, false);
+  std::string token;
+  if (!json.is_discarded() && json.is_object()) {
+    for (const char* key : {"token", "access_token"}) {
+      if (json.contains(key) && json[key].is_string() && !json[key].get<std::string>().empty()) {
+        token = json[key].get<std::string>();
+        break;
+      }
+    }
+  }
+  if (token.empty()) return Fail(source_name, ": token server ", realm, " sent no token");
+  for (char c : token) {
+    if (static_cast<unsigned char>(c) < 0x21 || static_cast<unsigned char>(c) > 0x7e) {
+      return Fail(source_name, ": token server ", realm, " sent a malformed token");
+    }
+  }
+  return token;
 }
 
 Result<RegistryCredentials> CredentialsFromDockerConfig(std::string_view config_json,

@@ -9,38 +9,10 @@
 
 #include "cis/docker/collect.h"
 #include "core/bytes.h"
+#include "csv.h"
 
 namespace moat::cis::docker {
 namespace {
-
-// Minimal CSV: quoted fields with "" escapes, commas and newlines inside quotes.
-std::vector<std::vector<std::string>> ParseCsv(const std::string& text) {
-  std::vector<std::vector<std::string>> rows(1, std::vector<std::string>(1));
-  bool quoted = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
-        rows.back().back() += '"';
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        rows.back().back() += c;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      rows.back().emplace_back();
-    } else if (c == '\n') {
-      rows.emplace_back(1);
-    } else if (c != '\r') {
-      rows.back().back() += c;
-    }
-  }
-  while (!rows.empty() && rows.back().size() == 1 && rows.back()[0].empty()) rows.pop_back();
-  return rows;
-}
 
 TEST(DockerDefinitions, CoverExactlyTheCsvControlsOfSections1To7) {
   auto text = ReadFileToString(std::string(MOAT_SHARED_DATA_DIR) +

@@ -49,8 +49,9 @@ class TestHttpServer {
  public:
   using Handler = std::function<TestHttpResponse(const TestHttpRequest&)>;
 
-  /// Listens on 127.0.0.1 on a free port, or on `unix_socket_path` when given.
-  explicit TestHttpServer(Handler handler, const std::string& unix_socket_path = "")
+  /// Listens on 127.0.0.1 on `port` (0: a free one), or on `unix_socket_path` when given. A
+  /// fixed port lets a test stop a server and start another where clients will look for it.
+  explicit TestHttpServer(Handler handler, const std::string& unix_socket_path = "", int port = 0)
       : handler_(std::move(handler)) {
     if (unix_socket_path.empty()) {
       listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -59,7 +60,7 @@ class TestHttpServer {
       sockaddr_in address{};
       address.sin_family = AF_INET;
       address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      address.sin_port = 0;
+      address.sin_port = htons(static_cast<uint16_t>(port));
       if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return;
       socklen_t length = sizeof address;
       ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length);

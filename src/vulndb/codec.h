@@ -24,4 +24,8 @@ bool DecodeAffected(std::string_view blob, AffectedPackage& record);
 std::string EncodeVulnerability(const Vulnerability& vuln);
 bool DecodeVulnerability(std::string_view blob, Vulnerability& vuln);
 
+/// A "file:...?immutable=1" URI for sqlite3_open_v2/ATTACH: database files are replaced by
+/// rename, never written in place, so readers take no locks and make no change checks.
+std::string ImmutableUri(const std::string& path);
+
 }  // namespace moat::vulndb::codec

@@ -64,11 +64,13 @@ struct Connection {
   }
 };
 
+}  // namespace
+
 // A database file is never written in place (`db update` and `db import` replace it by rename,
 // and an open connection keeps reading the file it opened), so it is opened as immutable: SQLite
 // then takes no file locks and makes no change checks, which otherwise cost system calls on every
 // query of a scan.
-std::string ImmutableUri(const std::string& path) {
+std::string codec::ImmutableUri(const std::string& path) {
   std::string uri = "file:";
   for (char c : path) {
     if (c == '?' || c == '#' || c == '%') {
@@ -82,9 +84,11 @@ std::string ImmutableUri(const std::string& path) {
   return uri + "?immutable=1";
 }
 
+namespace {
+
 Result<std::unique_ptr<Connection>> Connect(const std::string& path) {
   auto connection = std::make_unique<Connection>();
-  int rc = sqlite3_open_v2(ImmutableUri(path).c_str(), &connection->db,
+  int rc = sqlite3_open_v2(codec::ImmutableUri(path).c_str(), &connection->db,
                            SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, nullptr);
   if (rc != SQLITE_OK) {
     return Fail(path, ": cannot open: ",

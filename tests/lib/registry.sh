@@ -4,6 +4,7 @@
 # Sourced. Needs common.sh.
 
 # start_registry DIR [USER PASSWORD]: sets REGISTRY_ADDR to "127.0.0.1:PORT" once /v2/ answers.
+# REGISTRY_EXTRA_CONFIG, when set, is appended to the configuration (e.g. notifications).
 # Call it directly, not in $(...): the cleanup it registers must reach the calling shell.
 start_registry() {
   local dir=$1 user=${2:-} password=${3:-} port auth="" expect=200 pid
@@ -34,6 +35,7 @@ storage:
 http:
   addr: 127.0.0.1:$port
 $auth
+${REGISTRY_EXTRA_CONFIG:-}
 YAML
     docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 &
     pid=$!

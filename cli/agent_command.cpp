@@ -1,0 +1,169 @@
+// `moat agent`: reports a Docker host to `moat server` (docs/agent.md).
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <csignal>
+#include <iostream>
+#include <memory>
+
+#include "agent/agent.h"
+#include "cli/commands.h"
+#include "cli/flags.h"
+#include "core/bytes.h"
+#include "core/log.h"
+#include "core/text.h"
+
+namespace moat::cli {
+namespace {
+
+struct AgentFlags {
+  std::string server;
+  std::string token;
+  std::string token_file;
+  std::string ca_file;
+  std::string name;
+  std::string spool = "/var/lib/moat/agent";
+  std::string interval = "1h";
+  std::string heartbeat = "1m";
+  std::string timeout = "5m";
+  uint64_t spool_max_mib = 256;
+  std::string docker_host;
+  std::string host_root = "/";
+  std::string alerts_file;
+  bool once = false;
+  bool no_events = false;
+};
+
+std::atomic<bool> g_stop{false};
+
+void RequestStop(int) { g_stop = true; }
+
+int Failed(const std::string& message) {
+  std::cerr << "moat agent: " << message << "\n";
+  return kExitError;
+}
+
+int RunAgentCommand(const AgentFlags& flags) {
+  agent::AgentOptions options;
+  if (auto valid = agent::ValidateServerUrl(flags.server); !valid.ok()) {
+    return Failed(valid.error().message);
+  }
+  options.server.url = flags.server;
+  if (!flags.token_file.empty()) {
+    auto token = ReadFileToString(flags.token_file, 64 * 1024);
+    if (!token.ok()) return Failed("--token-file: " + token.error().message);
+    options.server.token = std::string(TrimSpace(*token));
+    if (options.server.token.empty())
+      return Failed("--token-file " + flags.token_file + " is empty");
+  } else {
+    options.server.token = flags.token;
+  }
+  if (!flags.ca_file.empty()) {
+    auto ca = ReadFileToString(flags.ca_file, 1 << 20);
+    if (!ca.ok()) return Failed("--ca-file: " + ca.error().message);
+    options.server.ca_pem = *ca;
+  }
+  for (auto [flag, text, target] :
+       {std::tuple{"--interval", &flags.interval, &options.interval},
+        std::tuple{"--heartbeat", &flags.heartbeat, &options.heartbeat},
+        std::tuple{"--timeout", &flags.timeout, &options.once_timeout}}) {
+    auto duration = ParseDuration(*text);
+    if (!duration.ok()) return Failed(std::string(flag) + ": " + duration.error().message);
+    *target = *duration;
+  }
+  char hostname[256] = {};
+  ::gethostname(hostname, sizeof hostname - 1);
+  options.registration.name = flags.name.empty() ? hostname : flags.name;
+  options.registration.hostname = hostname;
+  options.registration.version = MOAT_VERSION;
+  options.spool_dir = flags.spool;
+  options.spool.max_bytes = flags.spool_max_mib << 20;
+  options.report.docker_host = flags.docker_host;
+  options.report.host_root = flags.host_root;
+  options.report.tool_version = MOAT_VERSION;
+  options.alerts_file = flags.alerts_file;
+  options.once = flags.once;
+  options.watch_events = !flags.no_events;
+
+  struct sigaction action {};
+  action.sa_handler = RequestStop;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGINT, &action, nullptr);
+  ::sigaction(SIGTERM, &action, nullptr);
+  auto result = agent::RunAgent(options, g_stop);
+  if (!result.ok()) return Failed(result.error().message);
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddAgentCommand(CLI::App& app, const GlobalOptions& global, Action& action) {
+  (void)global;
+  auto* command = app.add_subcommand(
+      "agent",
+      "Report this Docker host to moat server: containers and image digests, the CIS Docker "
+      "Benchmark (every --interval and on container events), forwarded alerts; buffered on disk "
+      "while the server is unreachable");
+  auto flags = std::make_shared<AgentFlags>();
+  command
+      ->add_option("--server", flags->server,
+                   "moat server URL: https://host:port (http:// only on loopback)")
+      ->required();
+  auto* token = command->add_option("--token", flags->token,
+                                    "API token of role agent (visible in ps: prefer --token-file)");
+  auto* token_file =
+      command->add_option("--token-file", flags->token_file, "File holding the API token");
+  token->excludes(token_file);
+  token_file->excludes(token);
+  command->add_option("--ca-file", flags->ca_file,
+                      "PEM CA certificates to trust for the server (default: the system store)");
+  command->add_option("--name", flags->name, "Agent name on the server (default: the host name)");
+  command
+      ->add_option("--spool", flags->spool,
+                   "Spool directory: messages wait here until the server acknowledges them")
+      ->capture_default_str();
+  command
+      ->add_option("--spool-max-size", flags->spool_max_mib,
+                   "Spool cap in MiB; beyond it the oldest unsent messages are dropped")
+      ->capture_default_str();
+  command->add_option("--interval", flags->interval, "Time between host reports (1h, 30m, 90s)")
+      ->capture_default_str();
+  command
+      ->add_option("--heartbeat", flags->heartbeat,
+                   "Time between heartbeats while nothing else is sent")
+      ->capture_default_str();
+  command->add_option("--docker-host", flags->docker_host,
+                      "Engine socket (unix:///path); default DOCKER_HOST or /var/run/docker.sock");
+  command
+      ->add_option("--host-root", flags->host_root,
+                   "The host's root filesystem (for the CIS host checks)")
+      ->capture_default_str();
+  command->add_option("--alerts-file", flags->alerts_file,
+                      "JSON-lines file of alerts (the sensor's output) to forward");
+  command->add_flag("--no-events", flags->no_events,
+                    "Report on the interval only, not on container start/die/destroy events");
+  command->add_flag("--once", flags->once,
+                    "Send one report (and pending alerts), flush the spool and exit (cron, tests)");
+  command
+      ->add_option("--timeout", flags->timeout,
+                   "With --once: how long to try to reach the server (messages stay spooled)")
+      ->capture_default_str();
+  SetExamples(*command,
+              {"moat agent --server https://moat.example:8443 --token-file /etc/moat/agent.token "
+               "--ca-file /etc/moat/ca.pem",
+               "moat agent --server http://127.0.0.1:8080 --token-file agent.token --once",
+               "moat agent --server https://moat.example:8443 --token-file agent.token "
+               "--interval 30m --alerts-file /var/log/moat/alerts.jsonl"});
+  command->callback([&action, flags] {
+    action = [flags] {
+      if (flags->token.empty() && flags->token_file.empty()) {
+        return Failed("give the API token with --token-file FILE (or --token)");
+      }
+      return RunAgentCommand(*flags);
+    };
+  });
+}
+
+}  // namespace moat::cli

@@ -1,0 +1,191 @@
+#include "agent/agent.h"
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "agent/alerts_tail.h"
+#include "core/log.h"
+#include "core/text_format.h"
+
+namespace moat::agent {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Alerts per `alerts` message: enough to batch a burst, small enough for one request.
+constexpr size_t kAlertsPerMessage = 500;
+
+Result<std::unique_ptr<Spool>> OpenSpool(const AgentOptions& options) {
+  std::vector<std::string> notes;
+  auto spool = Spool::Open(options.spool_dir, options.spool, &notes);
+  for (const auto& note : notes) log::Warn(note);
+  return spool;
+}
+
+Result<void> AppendHostReport(const AgentOptions& options, Spool& spool) {
+  auto started = Clock::now();
+  std::vector<std::string> notes;
+  std::string body = BuildHostReport(options.report, notes);
+  for (const auto& note : notes) log::Debug("host report: " + note);
+  MOAT_ASSIGN_OR_RETURN(uint64_t seq,
+                        spool.Append(MessageKind::kHostReport, NowRfc3339Utc(), body));
+  log::Info(
+      "host report seq " + std::to_string(seq) + " spooled (" + std::to_string(body.size()) +
+      " bytes, " +
+      std::to_string(
+          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count()) +
+      " ms)");
+  return Ok();
+}
+
+// Spools the alerts appended to the file since the last call; returns how many.
+Result<size_t> ForwardAlerts(AlertsTail& tail, Spool& spool) {
+  size_t forwarded = 0;
+  while (true) {
+    MOAT_ASSIGN_OR_RETURN(std::vector<std::string> alerts, tail.Poll());
+    for (size_t start = 0; start < alerts.size(); start += kAlertsPerMessage) {
+      std::vector<std::string> part(
+          alerts.begin() + static_cast<ptrdiff_t>(start),
+          alerts.begin() +
+              static_cast<ptrdiff_t>(std::min(alerts.size(), start + kAlertsPerMessage)));
+      auto appended = spool.Append(MessageKind::kAlerts, NowRfc3339Utc(), AlertsBody(part));
+      if (!appended.ok()) return appended.error();
+      forwarded += part.size();
+    }
+    // Only once the alerts are durable in the spool does the file position move on.
+    MOAT_TRY(tail.Commit());
+    if (alerts.empty()) return forwarded;
+  }
+}
+
+Result<void> RunOnce(const AgentOptions& options, Spool& spool, const std::atomic<bool>& stop) {
+  MOAT_TRY(AppendHostReport(options, spool));
+  if (!options.alerts_file.empty()) {
+    AlertsTail tail(options.alerts_file, options.spool_dir);
+    MOAT_ASSIGN_OR_RETURN(size_t forwarded, ForwardAlerts(tail, spool));
+    if (forwarded > 0) log::Info(std::to_string(forwarded) + " alerts spooled");
+  }
+  Sender sender(spool, options.server, options.registration, options.sender);
+  MOAT_TRY(sender.Flush([&] { return stop.load(); }, Clock::now() + options.once_timeout));
+  log::Info("spool flushed: the server has applied through seq " +
+            std::to_string(sender.server_acked()));
+  return Ok();
+}
+
+}  // namespace
+
+Result<void> RunAgent(const AgentOptions& options, const std::atomic<bool>& stop) {
+  MOAT_ASSIGN_OR_RETURN(std::unique_ptr<Spool> spool, OpenSpool(options));
+  if (options.once) return RunOnce(options, *spool, stop);
+
+  // Every thread stops on `halt`: the caller's stop, or a fatal error of one of them.
+  std::atomic<bool> halt{false};
+  std::mutex mutex;
+  std::condition_variable wake_sender;
+  bool appended = false;
+  std::optional<Error> fatal;
+  std::optional<Clock::time_point> events_due;
+
+  std::thread sender_thread([&] {
+    Sender sender(*spool, options.server, options.registration, options.sender);
+    while (!halt) {
+      auto flushed = sender.Flush([&] { return halt.load(); });
+      if (!flushed.ok() && sender.fatal()) {
+        std::lock_guard<std::mutex> lock(mutex);
+        fatal = flushed.error();
+        halt = true;
+        break;
+      }
+      std::unique_lock<std::mutex> lock(mutex);
+      wake_sender.wait_for(lock, std::chrono::seconds(1), [&] { return appended || halt.load(); });
+      appended = false;
+    }
+  });
+  std::thread events_thread;
+  if (options.watch_events) {
+    events_thread = std::thread([&] {
+      WatchContainerEvents(options.report.docker_host, halt, [&](const std::string& action) {
+        log::Debug("docker engine event: container " + action);
+        std::lock_guard<std::mutex> lock(mutex);
+        events_due = Clock::now() + options.debounce;
+      });
+    });
+  }
+  auto notify = [&] {
+    std::lock_guard<std::mutex> lock(mutex);
+    appended = true;
+    wake_sender.notify_one();
+  };
+  auto fail = [&](const Error& error) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!fatal) fatal = error;
+    halt = true;
+  };
+
+  std::optional<AlertsTail> tail;
+  if (!options.alerts_file.empty()) tail.emplace(options.alerts_file, options.spool_dir);
+  Clock::time_point next_report = Clock::now();
+  Clock::time_point next_heartbeat = Clock::now() + options.heartbeat;
+  Clock::time_point next_alerts_poll = Clock::now();
+  while (!halt) {
+    if (stop) {
+      halt = true;
+      break;
+    }
+    const auto now = Clock::now();
+    bool report_now = now >= next_report;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (events_due && now >= *events_due) {
+        report_now = true;
+        events_due.reset();
+      }
+    }
+    if (report_now) {
+      if (auto appended_report = AppendHostReport(options, *spool); !appended_report.ok()) {
+        fail(appended_report.error());
+        break;
+      }
+      next_report = Clock::now() + options.interval;
+      next_heartbeat = Clock::now() + options.heartbeat;
+      notify();
+    }
+    if (tail && now >= next_alerts_poll) {
+      auto forwarded = ForwardAlerts(*tail, *spool);
+      if (!forwarded.ok()) {
+        fail(forwarded.error());
+        break;
+      }
+      if (*forwarded > 0) {
+        log::Debug(std::to_string(*forwarded) + " alerts spooled");
+        notify();
+      }
+      next_alerts_poll = now + std::chrono::seconds(1);
+    }
+    if (now >= next_heartbeat) {
+      // Anything waiting to be sent already tells the server the agent lives when it arrives.
+      if (spool->pending() == 0) {
+        if (auto beat = spool->Append(MessageKind::kHeartbeat, NowRfc3339Utc(), "{}"); !beat.ok()) {
+          fail(beat.error());
+          break;
+        }
+        notify();
+      }
+      next_heartbeat = now + options.heartbeat;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  halt = true;
+  wake_sender.notify_one();
+  sender_thread.join();
+  if (events_thread.joinable()) events_thread.join();
+  if (fatal) return *fatal;
+  log::Info("agent stopped; " + std::to_string(spool->pending()) + " messages spooled in " +
+            spool->dir());
+  return Ok();
+}
+
+}  // namespace moat::agent

@@ -1,0 +1,43 @@
+#pragma once
+// `moat agent` for a Docker host, as ordered steps: open the spool, then (threads) a sender that
+// drains it to the server, a watcher of the engine's container events, and the scheduler that
+// appends host reports (every interval, and shortly after container events), heartbeats and
+// forwarded alerts. docs/agent.md describes the behaviour.
+
+#include <atomic>
+#include <chrono>
+#include <string>
+
+#include "agent/host_report.h"
+#include "agent/sender.h"
+#include "agent/spool.h"
+#include "core/result.h"
+
+namespace moat::agent {
+
+struct AgentOptions {
+  ServerConfig server;
+  Registration registration;
+  std::string spool_dir;
+  SpoolOptions spool;
+  SenderOptions sender;
+  HostReportOptions report;
+  std::chrono::milliseconds interval = std::chrono::hours(1);
+  /// A report follows container events once none has come for this long.
+  std::chrono::milliseconds debounce = std::chrono::seconds(5);
+  /// While nothing is waiting to be sent, a heartbeat this often tells the server the agent lives.
+  std::chrono::milliseconds heartbeat = std::chrono::minutes(1);
+  bool watch_events = true;
+  std::string alerts_file;  // JSON lines of alerts to forward; empty = none
+  /// One report (and the alerts file once), flush, return: for cron and tests.
+  bool once = false;
+  /// --once: how long to try to flush before giving up (the messages stay spooled).
+  std::chrono::milliseconds once_timeout = std::chrono::minutes(5);
+};
+
+/// Runs until `stop` is set (or, with `once`, the spool is flushed). Errors: the spool cannot be
+/// opened or written, the server refused the agent (token, malformed batch), or --once could not
+/// flush in time.
+Result<void> RunAgent(const AgentOptions& options, const std::atomic<bool>& stop);
+
+}  // namespace moat::agent

@@ -1,0 +1,1297 @@
+#include "server/api/api.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "core/alert.h"
+#include "core/log.h"
+#include "core/text_format.h"
+#include "server/api/export.h"
+#include "server/assess/assess.h"
+#include "server/center.h"
+#include "server/monitor/registry_events.h"
+
+namespace moat::server {
+
+namespace {
+
+using nlohmann::json;
+using Handler = std::function<http::Response(const http::Request&, const TokenInfo&)>;
+
+bool RoleHas(Role role, Access access) {
+  switch (access) {
+    case Access::kPublic:
+      return true;
+    case Access::kRead:
+      return role == Role::kAdmin || role == Role::kAnalyst || role == Role::kReader;
+    case Access::kTriage:
+      return role == Role::kAdmin || role == Role::kAnalyst;
+    case Access::kIngest:
+      return role == Role::kAdmin || role == Role::kAgent;
+    case Access::kAdmin:
+      return role == Role::kAdmin;
+  }
+  return false;
+}
+
+http::Response JsonResponse(int status, const json& body) {
+  return http::Response::Json(status, body.dump());
+}
+
+http::Response StoreError(const Error& error) {
+  log::Error("store: " + error.message);
+  return http::Response::Error(500, "store error: " + error.message);
+}
+
+// Parses a JSON object body; the error is the 400 to return.
+Result<json> ParseBody(const http::Request& request) {
+  const std::string type = request.Header("content-type");
+  if (type.rfind("application/json", 0) != 0 &&
+      type.rfind("application/vnd.docker.distribution.events", 0) != 0) {
+    return Fail("expected Content-Type application/json (got '", type, "')");
+  }
+  json body = json::parse(request.body, nullptr, false);
+  if (body.is_discarded()) return Fail("request body is not valid JSON");
+  if (!body.is_object()) return Fail("request body: expected a JSON object");
+  return body;
+}
+
+Result<std::string> StringField(const json& object, const char* key, bool required,
+                                const std::string& where = "") {
+  auto it = object.find(key);
+  if (it == object.end() || it->is_null()) {
+    if (required) return Fail(where, key, ": required");
+    return std::string();
+  }
+  if (!it->is_string()) return Fail(where, key, ": expected a string");
+  return it->get<std::string>();
+}
+
+Result<PageRequest> ParsePage(const http::Request& request) {
+  PageRequest page;
+  if (request.HasQuery("limit")) {
+    const std::string text = request.Query("limit");
+    char* end = nullptr;
+    long value = std::strtol(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0' || value < 1 || value > 1000) {
+      return Fail("limit: expected a number from 1 to 1000 (got '", text, "')");
+    }
+    page.limit = static_cast<size_t>(value);
+  }
+  page.cursor = request.Query("cursor");
+  return page;
+}
+
+Result<std::optional<bool>> ParseBoolQuery(const http::Request& request, const char* name) {
+  if (!request.HasQuery(name)) return std::optional<bool>();
+  const std::string value = request.Query(name);
+  if (value == "true" || value == "1") return std::optional<bool>(true);
+  if (value == "false" || value == "0") return std::optional<bool>(false);
+  return Fail(name, ": expected true or false (got '", value, "')");
+}
+
+std::string Upper(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return text;
+}
+
+json SeverityCountsJson(const SeverityCounts& c) {
+  return {{"critical", c.critical}, {"high", c.high},       {"medium", c.medium},
+          {"low", c.low},           {"unknown", c.unknown}, {"fixable", c.fixable}};
+}
+
+json ImageJson(const ImageRecord& image) {
+  json locations = json::array();
+  for (const auto& l : image.locations) {
+    locations.push_back({{"registry_id", l.registry_id},
+                         {"registry", l.registry_name},
+                         {"repository", l.repository},
+                         {"tags", l.tags},
+                         {"pushed_at", FormatTime(l.pushed_at)},
+                         {"last_pulled_at", FormatTime(l.last_pulled_at)}});
+  }
+  return {{"digest", image.digest},
+          {"os", image.os},
+          {"platform", image.platform},
+          {"scan_status", image.scan_status},
+          {"scan_error", image.scan_error},
+          {"scanned_at", FormatTime(image.scanned_at)},
+          {"first_seen", FormatTime(image.first_seen)},
+          {"last_seen_running", FormatTime(image.last_seen_running)},
+          {"packages", image.package_count},
+          {"vulnerabilities", SeverityCountsJson(image.counts)},
+          {"locations", locations}};
+}
+
+json HostJson(const HostRecord& host) {
+  json j = {{"id", host.id},
+            {"name", host.name},
+            {"agent_id", host.agent_id},
+            {"os", host.os},
+            {"kernel", host.kernel},
+            {"docker_version", host.docker_version},
+            {"last_report_at", FormatTime(host.last_report_at)},
+            {"cis", {{"passed", host.cis_passed}, {"failed", host.cis_failed}}}};
+  return j;
+}
+
+json AgentJson(const AgentRecord& agent) {
+  return {{"id", agent.id},
+          {"kind", agent.kind},
+          {"version", agent.version},
+          {"hostname", agent.hostname},
+          {"acked_through", agent.acked_through},
+          {"registered_at", FormatTime(agent.registered_at)},
+          {"last_heartbeat", FormatTime(agent.last_heartbeat)}};
+}
+
+json AlertJson(const StoredAlert& a) {
+  json alert = json::parse(a.body, nullptr, false);
+  return {{"id", a.id},
+          {"status", a.status},
+          {"status_by", a.status_by},
+          {"status_reason", a.status_reason},
+          {"count", a.count},
+          {"first_time", FormatTimeNs(a.time_ns)},
+          {"last_time", FormatTimeNs(a.last_time_ns)},
+          {"incident_id", a.incident_id},
+          {"alert", alert.is_discarded() ? json(nullptr) : alert}};
+}
+
+json RegistryJson(const RegistryRecord& r) {
+  // The secret never leaves the server: only whether one is set.
+  return {{"id", r.id},
+          {"name", r.name},
+          {"url", r.url},
+          {"username", r.username},
+          {"has_secret", !r.secret.empty()},
+          {"poll_seconds", r.poll_seconds},
+          {"created_at", FormatTime(r.created_at)},
+          {"last_polled_at", FormatTime(r.last_polled_at)},
+          {"last_event_at", FormatTime(r.last_event_at)},
+          {"last_error", r.last_error}};
+}
+
+json TokenJson(const TokenInfo& t) {
+  return {{"id", t.id},
+          {"name", t.name},
+          {"role", std::string(RoleName(t.role))},
+          {"created_at", FormatTime(t.created_at)},
+          {"last_used_at", FormatTime(t.last_used_at)},
+          {"created_by", t.created_by}};
+}
+
+// "host:port" of a registry URL, lower case.
+std::string UrlHostPort(std::string url) {
+  for (const char* scheme : {"http://", "https://"}) {
+    if (url.rfind(scheme, 0) == 0) url = url.substr(std::string(scheme).size());
+  }
+  url = url.substr(0, url.find('/'));
+  for (char& c : url) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return url;
+}
+
+// The numeric {id} of a route; the error is the 400 to give.
+Result<int64_t> PathId(const http::Request& request) {
+  const std::string text = request.PathParam("id");
+  char* end = nullptr;
+  const long long id = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0') return Fail("id: expected a number (got '", text, "')");
+  return static_cast<int64_t>(id);
+}
+
+// DELETE /.../{id} of a store record: 404 when absent; audited as `action`.
+Handler DeleteById(Store& store, std::string what, std::string action,
+                   std::function<Result<bool>(int64_t)> remove) {
+  return [&store, what, action, remove](const http::Request& r, const TokenInfo& t) {
+    auto id = PathId(r);
+    if (!id.ok()) return http::Response::Error(400, id.error().message);
+    auto removed = remove(*id);
+    if (!removed.ok()) return StoreError(removed.error());
+    const std::string id_text = std::to_string(*id);
+    if (!*removed) return http::Response::Error(404, "no " + what + " " + id_text);
+    (void)store.Audit(t.name, action, id_text, "");
+    return http::Response::Json(200, "{\"deleted\":true}");
+  };
+}
+
+Store::AlertWindows AlertWindowsOf(const CenterOptions& options) {
+  return Store::AlertWindows{options.alert_dedupe_window_seconds * 1'000'000'000,
+                             options.alert_incident_window_seconds * 1'000'000'000};
+}
+
+class RateLimiter {
+ public:
+  RateLimiter(double rate, double burst) : rate_(rate), burst_(burst) {}
+  /// True when the token may make a request now.
+  bool Allow(int64_t token_id) {
+    const double now =
+        std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    std::lock_guard lock(mutex_);
+    auto [it, inserted] = buckets_.try_emplace(token_id, Bucket{burst_, now});
+    Bucket& b = it->second;
+    b.tokens = std::min(burst_, b.tokens + (now - b.updated) * rate_);
+    b.updated = now;
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+
+ private:
+  struct Bucket {
+    double tokens;
+    double updated;
+  };
+  double rate_, burst_;
+  std::mutex mutex_;
+  std::map<int64_t, Bucket> buckets_;
+};
+
+}  // namespace
+
+struct Api::State {
+  Center& center;
+  ApiOptions options;
+  http::Router router;
+  std::vector<ApiRoute> routes;
+  RateLimiter limiter;
+  // Metrics.
+  std::mutex metrics_mutex;
+  std::map<std::pair<std::string, int>, int64_t> requests;  // (route, status) -> count
+  std::vector<double> latency_bounds{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5};
+  std::vector<int64_t> latency_buckets = std::vector<int64_t>(9, 0);
+  double latency_sum = 0;
+  int64_t latency_count = 0;
+
+  State(Center& c, ApiOptions o) : center(c), options(o), limiter(o.rate_per_second, o.burst) {}
+
+  void Add(const std::string& method, const std::string& pattern, Access access, Handler handler);
+  http::Response Authorize(const http::Request& request, Access access, TokenInfo* token);
+  void Record(const std::string& route, int status, double seconds);
+  std::string Metrics();
+
+  // Handlers.
+  http::Response Images(const http::Request& request);
+  http::Response Image(const http::Request& request);
+  http::Response Findings(const http::Request& request);
+  http::Response Recommendations(const http::Request& request, const std::string& only_id);
+  http::Response Score(const http::Request& request);
+  http::Response RegistryEvents(const http::Request& request, const TokenInfo& token);
+  http::Response AddRegistry(const http::Request& request, const TokenInfo& token);
+  http::Response RegisterAgent(const http::Request& request);
+  http::Response AgentMessages(const http::Request& request);
+  http::Response IngestAlerts(const http::Request& request);
+  http::Response AlertStatus(const http::Request& request, const TokenInfo& token);
+  http::Response AddRule(const http::Request& request, const TokenInfo& token);
+  http::Response CreateToken(const http::Request& request, const TokenInfo& token);
+
+  // Assessment input from the store.
+  Result<std::pair<std::vector<assess::Resource>, std::vector<assess::FindingFacts>>> Estate();
+  Result<std::vector<assess::DisableRule>> DisableRules();
+};
+
+void Api::State::Add(const std::string& method, const std::string& pattern, Access access,
+                     Handler handler) {
+  routes.push_back(ApiRoute{method, pattern, access});
+  router.Add(method, pattern, [this, access, pattern, handler](const http::Request& request) {
+    const auto start = std::chrono::steady_clock::now();
+    TokenInfo token;
+    http::Response response = Authorize(request, access, &token);
+    if (response.status == 0) {
+      try {
+        response = handler(request, token);
+      } catch (const std::exception& e) {
+        response = http::Response::Error(500, std::string("internal error: ") + e.what());
+      }
+    }
+    Record(pattern, response.status,
+           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    return response;
+  });
+}
+
+http::Response Api::State::Authorize(const http::Request& request, Access access,
+                                     TokenInfo* token) {
+  http::Response pass;
+  pass.status = 0;
+  if (access == Access::kPublic) return pass;
+  const std::string header = request.Header("authorization");
+  if (header.rfind("Bearer ", 0) != 0 || header.size() <= 7) {
+    auto response = http::Response::Error(401,
+                                          "a bearer token is required (Authorization: "
+                                          "Bearer TOKEN)");
+    response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"moat\"");
+    return response;
+  }
+  auto found = center.store().Authenticate(header.substr(7));
+  if (!found.ok()) return StoreError(found.error());
+  if (!*found) {
+    auto response = http::Response::Error(401, "unknown or revoked token");
+    response.headers.emplace_back("WWW-Authenticate",
+                                  "Bearer realm=\"moat\", error=\"invalid_token\"");
+    return response;
+  }
+  *token = **found;
+  if (!RoleHas(token->role, access)) {
+    return http::Response::Error(403, "role " + std::string(RoleName(token->role)) + " may not " +
+                                          request.method + " " + request.path);
+  }
+  if (!limiter.Allow(token->id)) {
+    auto response =
+        http::Response::Error(429, "rate limit exceeded for token '" + token->name + "'");
+    response.headers.emplace_back("Retry-After", "1");
+    return response;
+  }
+  return pass;
+}
+
+void Api::State::Record(const std::string& route, int status, double seconds) {
+  std::lock_guard lock(metrics_mutex);
+  ++requests[{route, status}];
+  size_t bucket = 0;
+  while (bucket < latency_bounds.size() && seconds > latency_bounds[bucket]) ++bucket;
+  ++latency_buckets[bucket];
+  latency_sum += seconds;
+  ++latency_count;
+}
+
+std::string Api::State::Metrics() {
+  std::string out;
+  {
+    std::lock_guard lock(metrics_mutex);
+    out += "# HELP moat_http_requests_total API requests by route and status.\n";
+    out += "# TYPE moat_http_requests_total counter\n";
+    for (const auto& [key, count] : requests) {
+      out += "moat_http_requests_total{route=\"" + key.first + "\",code=\"" +
+             std::to_string(key.second) + "\"} " + std::to_string(count) + "\n";
+    }
+    out += "# HELP moat_http_request_duration_seconds API request latency.\n";
+    out += "# TYPE moat_http_request_duration_seconds histogram\n";
+    int64_t cumulative = 0;
+    for (size_t i = 0; i < latency_bounds.size(); ++i) {
+      cumulative += latency_buckets[i];
+      char bound[32];
+      std::snprintf(bound, sizeof bound, "%g", latency_bounds[i]);
+      out += std::string("moat_http_request_duration_seconds_bucket{le=\"") + bound + "\"} " +
+             std::to_string(cumulative) + "\n";
+    }
+    cumulative += latency_buckets.back();
+    out += "moat_http_request_duration_seconds_bucket{le=\"+Inf\"} " + std::to_string(cumulative) +
+           "\n";
+    out += "moat_http_request_duration_seconds_sum " + std::to_string(latency_sum) + "\n";
+    out += "moat_http_request_duration_seconds_count " + std::to_string(latency_count) + "\n";
+  }
+  auto& stats = center.stats();
+  out +=
+      "# HELP moat_jobs_total Jobs run by this process (scan: pull and match; match: re-match).\n";
+  out += "# TYPE moat_jobs_total counter\n";
+  const std::pair<const char*, int64_t> jobs_run[] = {
+      {"kind=\"scan\",result=\"done\"", stats.scans_done.load()},
+      {"kind=\"scan\",result=\"failed\"", stats.scans_failed.load()},
+      {"kind=\"match\",result=\"done\"", stats.matches_done.load()},
+      {"kind=\"match\",result=\"failed\"", stats.matches_failed.load()}};
+  for (const auto& [labels, count] : jobs_run) {
+    out += std::string("moat_jobs_total{") + labels + "} " + std::to_string(count) + "\n";
+  }
+  out += "# TYPE moat_alerts_ingested_total counter\n";
+  out += "moat_alerts_ingested_total " + std::to_string(stats.alerts_ingested.load()) + "\n";
+  out += "# TYPE moat_registry_events_total counter\n";
+  out += "moat_registry_events_total " + std::to_string(stats.registry_events.load()) + "\n";
+  if (auto jobs = center.store().CountJobs(); jobs.ok()) {
+    out += "# TYPE moat_jobs gauge\n";
+    out += "moat_jobs{state=\"queued\"} " + std::to_string(jobs->queued) + "\n";
+    out += "moat_jobs{state=\"running\"} " + std::to_string(jobs->running) + "\n";
+    out += "moat_jobs{state=\"done\"} " + std::to_string(jobs->done) + "\n";
+    out += "moat_jobs{state=\"failed\"} " + std::to_string(jobs->failed) + "\n";
+  }
+  return out;
+}
+
+// ---- images and findings ------------------------------------------------------------------------
+
+http::Response Api::State::Images(const http::Request& request) {
+  auto page = ParsePage(request);
+  if (!page.ok()) return http::Response::Error(400, page.error().message);
+  auto images = center.store().ListImages(*page);
+  if (!images.ok()) {
+    if (images.error().message.rfind("cursor", 0) == 0) {
+      return http::Response::Error(400, images.error().message);
+    }
+    return StoreError(images.error());
+  }
+  json items = json::array();
+  for (const auto& image : images->items) items.push_back(ImageJson(image));
+  return JsonResponse(200, {{"items", items}, {"next_cursor", images->next_cursor}});
+}
+
+http::Response Api::State::Image(const http::Request& request) {
+  const std::string digest = request.PathParam("digest");
+  auto image = center.store().GetImage(digest);
+  if (!image.ok()) return StoreError(image.error());
+  if (!*image) return http::Response::Error(404, "no image " + digest);
+  json j = ImageJson(**image);
+  json inventory = json::parse((*image)->inventory_json, nullptr, false);
+  j["inventory"] = inventory.is_discarded() ? json(nullptr) : inventory;
+  return JsonResponse(200, j);
+}
+
+http::Response Api::State::Findings(const http::Request& request) {
+  auto page = ParsePage(request);
+  if (!page.ok()) return http::Response::Error(400, page.error().message);
+  FindingFilter filter;
+  for (const auto& s : request.QueryList("severity")) {
+    const std::string severity = Upper(s);
+    if (severity != "CRITICAL" && severity != "HIGH" && severity != "MEDIUM" && severity != "LOW" &&
+        severity != "UNKNOWN") {
+      return http::Response::Error(400, "severity: unknown severity '" + s + "'");
+    }
+    filter.severities.push_back(severity);
+  }
+  filter.resource_kind = request.Query("resource_kind");
+  filter.resource_id = request.Query("resource_id");
+  filter.source = request.Query("source");
+  filter.finding_id = request.Query("finding_id");
+  filter.package = request.Query("package");
+  auto kev = ParseBoolQuery(request, "kev");
+  if (!kev.ok()) return http::Response::Error(400, kev.error().message);
+  filter.kev = *kev;
+  auto patchable = ParseBoolQuery(request, "patchable");
+  if (!patchable.ok()) return http::Response::Error(400, patchable.error().message);
+  filter.patchable = *patchable;
+  const std::string status = request.Query("status");
+  if (status == "all") {
+    filter.include_resolved = true;
+  } else if (!status.empty() && status != "open") {
+    return http::Response::Error(400, "status: expected open or all");
+  }
+  const std::string sort_text = request.Query("sort");
+  FindingSort sort = FindingSort::kSeverity;
+  if (sort_text == "cvss") {
+    sort = FindingSort::kCvss;
+  } else if (sort_text == "first_seen") {
+    sort = FindingSort::kFirstSeen;
+  } else if (!sort_text.empty() && sort_text != "severity") {
+    return http::Response::Error(400, "sort: expected severity, cvss or first_seen");
+  }
+  const std::string format = request.Query("format");
+  if (!format.empty() && format != "json" && format != "csv" && format != "sarif") {
+    return http::Response::Error(400, "format: expected json, csv or sarif");
+  }
+  auto findings = center.store().ListFindings(filter, sort, *page);
+  if (!findings.ok()) {
+    if (findings.error().message.rfind("cursor", 0) == 0) {
+      return http::Response::Error(400, findings.error().message);
+    }
+    return StoreError(findings.error());
+  }
+  if (format == "csv") {
+    auto response = http::Response::Text(200, FindingsCsv(findings->items), "text/csv");
+    if (!findings->next_cursor.empty()) {
+      response.headers.emplace_back("X-Next-Cursor", findings->next_cursor);
+    }
+    return response;
+  }
+  if (format == "sarif") return http::Response::Json(200, FindingsSarif(findings->items));
+  json items = json::array();
+  for (const auto& f : findings->items) items.push_back(json::parse(FindingJson(f)));
+  return JsonResponse(200, {{"items", items}, {"next_cursor", findings->next_cursor}});
+}
+
+// ---- assessment -------------------------------------------------------------------------------
+
+Result<std::pair<std::vector<assess::Resource>, std::vector<assess::FindingFacts>>>
+Api::State::Estate() {
+  auto& store = center.store();
+  std::vector<assess::Resource> resources;
+  std::map<std::string, std::vector<size_t>> image_resources;  // digest -> resource indexes
+  PageRequest page;
+  page.limit = 1000;
+  while (true) {
+    MOAT_ASSIGN_OR_RETURN(auto images, store.ListImages(page));
+    for (const auto& image : images.items) {
+      if (image.scan_status != "scanned") continue;  // not assessed yet
+      for (const auto& location : image.locations) {
+        image_resources[image.digest].push_back(resources.size());
+        resources.push_back(assess::Resource{
+            assess::kRegistryImage, image.digest,
+            location.registry_name + "/" + location.repository + "@" + image.digest,
+            location.registry_name, "", ""});
+        break;  // one registry-image resource per digest
+      }
+    }
+    if (images.next_cursor.empty()) break;
+    page.cursor = images.next_cursor;
+  }
+  MOAT_ASSIGN_OR_RETURN(auto running, store.RunningImageDigests());
+  for (const auto& digest : running) {
+    MOAT_ASSIGN_OR_RETURN(auto image, store.GetImage(digest));
+    if (!image || image->scan_status != "scanned") continue;
+    image_resources[digest].push_back(resources.size());
+    resources.push_back(assess::Resource{assess::kRunningImage, digest, digest, "", "", ""});
+  }
+  MOAT_ASSIGN_OR_RETURN(auto hosts, store.ListHosts());
+  for (const auto& host : hosts) {
+    resources.push_back(assess::Resource{assess::kHost, host.id, host.name, "", "", ""});
+  }
+  MOAT_ASSIGN_OR_RETURN(auto findings, store.OpenFindings());
+  std::vector<assess::FindingFacts> facts;
+  auto fact_of = [](const FindingRecord& f, const assess::Resource& r) {
+    assess::FindingFacts fact;
+    fact.resource_kind = r.kind;
+    fact.resource_id = r.id;
+    fact.source = f.source;
+    fact.finding_id = f.finding_id;
+    fact.category = f.category;
+    fact.title = f.title;
+    fact.severity = f.severity;
+    fact.cvss = f.cvss;
+    fact.patchable = f.patchable;
+    fact.kev = f.kev;
+    fact.in_use = f.in_use;
+    fact.registry = r.registry;
+    fact.cluster = r.cluster;
+    fact.namespace_name = r.namespace_name;
+    return fact;
+  };
+  for (const auto& f : findings) {
+    if (f.resource_kind == "image") {
+      auto it = image_resources.find(f.resource_id);
+      if (it == image_resources.end()) continue;
+      for (size_t index : it->second) facts.push_back(fact_of(f, resources[index]));
+    } else if (f.resource_kind == "host") {
+      facts.push_back(fact_of(f, assess::Resource{assess::kHost, f.resource_id, "", "", "", ""}));
+    }
+  }
+  return std::make_pair(std::move(resources), std::move(facts));
+}
+
+Result<std::vector<assess::DisableRule>> Api::State::DisableRules() {
+  MOAT_ASSIGN_OR_RETURN(auto records, center.store().ListDisableRules());
+  std::vector<assess::DisableRule> rules;
+  for (const auto& record : records) {
+    auto rule = DisableRuleFromJson(record.rule_json);
+    if (!rule.ok()) continue;  // validated when added
+    rule->id = std::to_string(record.id);
+    rule->expires_at = record.expires_at;
+    rules.push_back(std::move(*rule));
+  }
+  return rules;
+}
+
+http::Response Api::State::Recommendations(const http::Request& request,
+                                           const std::string& only_id) {
+  (void)request;
+  auto estate = Estate();
+  if (!estate.ok()) return StoreError(estate.error());
+  auto rules = DisableRules();
+  if (!rules.ok()) return StoreError(rules.error());
+  auto recommendations =
+      assess::Recommend(estate->first, estate->second, *rules, std::time(nullptr));
+  json items = json::array();
+  for (const auto& rec : recommendations) {
+    if (!only_id.empty() && rec.definition->id != only_id) continue;
+    json j = {{"id", rec.definition->id},
+              {"title", rec.definition->title},
+              {"severity", rec.definition->severity},
+              {"control", rec.definition->control},
+              {"resource_kind", rec.definition->resource_kind},
+              {"description", rec.definition->description},
+              {"remediation", rec.definition->remediation},
+              {"unhealthy_count", rec.unhealthy.size()},
+              {"assessed_count", rec.assessed}};
+    if (!only_id.empty()) {
+      json unhealthy = json::array();
+      for (const auto& u : rec.unhealthy) {
+        json findings = json::array();
+        for (const auto& f : u.findings) {
+          findings.push_back({{"finding_id", f.finding_id},
+                              {"severity", f.severity},
+                              {"title", f.title},
+                              {"cvss", f.cvss},
+                              {"patchable", f.patchable},
+                              {"kev", f.kev},
+                              {"in_use", f.in_use}});
+        }
+        unhealthy.push_back({{"kind", u.resource.kind},
+                             {"id", u.resource.id},
+                             {"name", u.resource.name},
+                             {"findings", findings}});
+      }
+      j["unhealthy"] = unhealthy;
+      return JsonResponse(200, j);
+    }
+    items.push_back(j);
+  }
+  if (!only_id.empty()) {
+    bool known = false;
+    for (const auto& def : assess::RecommendationCatalog()) known |= def.id == only_id;
+    if (!known) return http::Response::Error(404, "no recommendation " + only_id);
+    // Known and nothing unhealthy: healthy resources produce nothing.
+    return http::Response::Error(404, "recommendation " + only_id + " has no unhealthy resource");
+  }
+  return JsonResponse(200, {{"items", items}});
+}
+
+http::Response Api::State::Score(const http::Request& request) {
+  (void)request;
+  auto estate = Estate();
+  if (!estate.ok()) return StoreError(estate.error());
+  auto rules = DisableRules();
+  if (!rules.ok()) return StoreError(rules.error());
+  auto recommendations =
+      assess::Recommend(estate->first, estate->second, *rules, std::time(nullptr));
+  auto score = assess::ComputeScore(estate->first, recommendations);
+  json controls = json::array();
+  for (const auto& c : score.controls) {
+    controls.push_back({{"control", c.control},
+                        {"max_points", c.max_points},
+                        {"points", c.points},
+                        {"healthy", c.healthy},
+                        {"total", c.total}});
+  }
+  return JsonResponse(200, {{"points", score.points},
+                            {"max_points", score.max_points},
+                            {"percent", score.percent},
+                            {"controls", controls}});
+}
+
+// ---- registries ----------------------------------------------------------------------------
+
+http::Response Api::State::AddRegistry(const http::Request& request, const TokenInfo& token) {
+  auto body = ParseBody(request);
+  if (!body.ok()) return http::Response::Error(400, body.error().message);
+  RegistryRecord registry;
+  auto name = StringField(*body, "name", true);
+  auto url = StringField(*body, "url", true);
+  auto username = StringField(*body, "username", false);
+  auto password = StringField(*body, "password", false);
+  for (auto* field : {&name, &url, &username, &password}) {
+    if (!field->ok()) return http::Response::Error(400, field->error().message);
+  }
+  registry.name = *name;
+  registry.url = *url;
+  registry.username = *username;
+  registry.secret = *password;
+  if (registry.url.rfind("https://", 0) != 0 && registry.url.rfind("http://", 0) != 0) {
+    return http::Response::Error(400, "url: expected https://HOST[:PORT] (or http:// on loopback)");
+  }
+  if (registry.url.rfind("http://", 0) == 0) {
+    std::string host = UrlHostPort(registry.url);
+    if (host.front() == '[') {
+      host = host.substr(1, host.find(']') - 1);
+    } else {
+      host = host.substr(0, host.find(':'));
+    }
+    if (!http::IsLoopbackHost(host)) {
+      return http::Response::Error(400,
+                                   "url: plain http:// is allowed only for a loopback "
+                                   "registry; use https://");
+    }
+  }
+  if (auto poll = body->find("poll_seconds"); poll != body->end()) {
+    if (!poll->is_number_integer() || poll->get<int64_t>() < 0) {
+      return http::Response::Error(400, "poll_seconds: expected a non-negative integer");
+    }
+    registry.poll_seconds = poll->get<int64_t>();
+  }
+  auto added = center.store().AddRegistry(registry);
+  if (!added.ok()) {
+    if (added.error().message.find("exists already") != std::string::npos) {
+      return http::Response::Error(409, added.error().message);
+    }
+    return StoreError(added.error());
+  }
+  (void)center.store().Audit(token.name, "registry.add", registry.name, registry.url);
+  return JsonResponse(201, RegistryJson(*added));
+}
+
+http::Response Api::State::RegistryEvents(const http::Request& request, const TokenInfo& token) {
+  (void)token;
+  auto events = ParseRegistryEvents(request.body);
+  if (!events.ok()) return http::Response::Error(400, events.error().message);
+  auto registries = center.store().ListRegistries();
+  if (!registries.ok()) return StoreError(registries.error());
+  size_t queued = 0, recorded = 0;
+  std::vector<std::string> unknown;
+  for (const auto& event : *events) {
+    center.stats().registry_events++;
+    if (!event.IsManifest()) continue;  // layer blobs
+    // The registry is the one whose URL names the host the client used (or the event's URL).
+    const RegistryRecord* registry = nullptr;
+    for (const auto& candidate : *registries) {
+      const std::string host = UrlHostPort(candidate.url);
+      if (host == UrlHostPort(event.request_host) || host == UrlHostPort(event.url) ||
+          host == UrlHostPort(event.source_addr)) {
+        registry = &candidate;
+        break;
+      }
+    }
+    if (registry == nullptr) {
+      unknown.push_back(event.request_host.empty() ? event.url : event.request_host);
+      continue;
+    }
+    const int64_t time = event.time > 0 ? event.time : std::time(nullptr);
+    Result<void> stored = Ok();
+    if (event.action == "push") {
+      stored =
+          center.store().RecordPush(registry->id, event.repository, event.digest, event.tag, time);
+      if (stored.ok()) {
+        auto enqueued = center.EnqueueScan(registry->id, event.repository, event.digest, "push");
+        if (!enqueued.ok()) return StoreError(enqueued.error());
+        queued += *enqueued ? 1 : 0;
+      }
+    } else if (event.action == "pull") {
+      stored = center.store().RecordPull(registry->id, event.repository, event.digest, time);
+    } else if (event.action == "delete") {
+      stored = center.store().RecordDelete(registry->id, event.repository, event.digest);
+    } else {
+      continue;  // mount: the blob of another repository; nothing to do
+    }
+    if (!stored.ok()) return StoreError(stored.error());
+    ++recorded;
+  }
+  json answer = {{"events", events->size()}, {"recorded", recorded}, {"scans_queued", queued}};
+  if (!unknown.empty()) answer["unknown_registries"] = unknown;
+  return JsonResponse(200, answer);
+}
+
+// ---- agents and alerts -------------------------------------------------------------------------
+
+http::Response Api::State::RegisterAgent(const http::Request& request) {
+  auto body = ParseBody(request);
+  if (!body.ok()) return http::Response::Error(400, body.error().message);
+  auto name = StringField(*body, "name", true);
+  auto kind = StringField(*body, "kind", true);
+  auto version = StringField(*body, "version", false);
+  auto hostname = StringField(*body, "hostname", false);
+  for (auto* field : {&name, &kind, &version, &hostname}) {
+    if (!field->ok()) return http::Response::Error(400, field->error().message);
+  }
+  if (*kind != "host" && *kind != "cluster") {
+    return http::Response::Error(400, "kind: expected host or cluster");
+  }
+  if (name->empty() || name->size() > 253 ||
+      name->find_first_not_of(
+          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") !=
+          std::string::npos) {
+    return http::Response::Error(400, "name: 1 to 253 letters, digits, '-', '.', '_'");
+  }
+  auto agent = center.store().RegisterAgent(*name, *kind, *version, *hostname, std::time(nullptr));
+  if (!agent.ok()) return StoreError(agent.error());
+  return JsonResponse(200, {{"agent_id", agent->id}, {"acked_through", agent->acked_through}});
+}
+
+namespace {
+
+Result<StoredAlert> ToStoredAlert(const Alert& alert) {
+  StoredAlert stored;
+  stored.dedupe_key = AlertDedupeKey(alert);
+  stored.time_ns = alert.time_ns;
+  stored.rule = alert.rule;
+  stored.priority = std::string(AlertPriorityName(alert.priority));
+  stored.incident_key = AlertIncidentKey(alert);
+  stored.source = alert.source;
+  stored.container_id = alert.container.id;
+  stored.namespace_name = alert.k8s.namespace_name;
+  stored.pod = alert.k8s.pod;
+  stored.node = alert.k8s.node.empty() ? alert.hostname : alert.k8s.node;
+  stored.image = !alert.image.digest.empty() ? alert.image.digest : alert.container.image;
+  if (!alert.mitre.empty()) {
+    stored.mitre_tactic = alert.mitre.front().tactic;
+    stored.mitre_technique = alert.mitre.front().technique_id;
+  }
+  stored.body = AlertToJson(alert);
+  return stored;
+}
+
+// An alert batch, parsed (for notifications) and in the store's shape.
+struct AlertBatch {
+  std::vector<Alert> alerts;
+  std::vector<StoredAlert> stored;
+};
+
+// Parses an alert batch; a bad item fails the whole batch with its index (nothing is stored).
+Result<AlertBatch> ParseAlertList(const std::string& text, const std::string& name) {
+  auto parsed = ParseAlertBatch(text, name);
+  if (!parsed.ok()) return parsed.error();
+  AlertBatch batch;
+  for (auto& item : *parsed) {
+    if (!item.ok()) return item.error();
+    MOAT_ASSIGN_OR_RETURN(auto stored, ToStoredAlert(*item));
+    batch.stored.push_back(std::move(stored));
+    batch.alerts.push_back(std::move(*item));
+  }
+  return batch;
+}
+
+// The alerts of a batch that became new alerts (not duplicates counted into an earlier one).
+std::vector<Alert> CreatedAlerts(AlertBatch& batch, const std::vector<bool>& created) {
+  std::vector<Alert> alerts;
+  for (size_t i = 0; i < batch.alerts.size() && i < created.size(); ++i) {
+    if (created[i]) alerts.push_back(std::move(batch.alerts[i]));
+  }
+  return alerts;
+}
+
+Result<std::vector<FindingRecord>> CisFindings(const json& report, const std::string& host_id,
+                                               int64_t* passed, int64_t* failed);
+
+}  // namespace
+
+http::Response Api::State::AgentMessages(const http::Request& request) {
+  const std::string agent_id = request.PathParam("agent");
+  auto body = ParseBody(request);
+  if (!body.ok()) return http::Response::Error(400, body.error().message);
+  auto list = body->find("messages");
+  if (list == body->end() || !list->is_array()) {
+    return http::Response::Error(400, "messages: expected an array");
+  }
+  // Validate the whole batch before anything is applied.
+  std::vector<Store::AgentMessage> messages;
+  std::vector<json> bodies;
+  for (size_t i = 0; i < list->size(); ++i) {
+    const auto& m = (*list)[i];
+    const std::string where = "messages[" + std::to_string(i) + "]";
+    if (!m.is_object() || !m.contains("seq") || !m["seq"].is_number_integer() ||
+        m["seq"].get<int64_t>() < 1) {
+      return http::Response::Error(400, where + ".seq: expected a positive integer");
+    }
+    if (!m.contains("type") || !m["type"].is_string()) {
+      return http::Response::Error(400, where + ".type: expected a string");
+    }
+    const std::string type = m["type"];
+    if (type != "heartbeat" && type != "host_report" && type != "alerts" && type != "dropped") {
+      return http::Response::Error(400, where + ".type: unknown message type '" + type + "'");
+    }
+    int64_t through = 0;
+    if (m.contains("through")) {
+      if (type != "dropped") {
+        return http::Response::Error(400, where + ".through: only a dropped message has one");
+      }
+      if (!m["through"].is_number_integer() ||
+          m["through"].get<int64_t>() < m["seq"].get<int64_t>()) {
+        return http::Response::Error(400, where + ".through: expected an integer >= seq");
+      }
+      through = m["through"].get<int64_t>();
+    }
+    json message_body = m.value("body", json::object());
+    if (!message_body.is_object())
+      return http::Response::Error(400, where + ".body: expected an object");
+    if (type == "alerts") {
+      auto alerts = message_body.find("alerts");
+      if (alerts == message_body.end() || !alerts->is_array()) {
+        return http::Response::Error(400, where + ".body.alerts: expected an array");
+      }
+      auto parsed = ParseAlertList(alerts->dump(), where + ".body.alerts");
+      if (!parsed.ok()) return http::Response::Error(400, parsed.error().message);
+    }
+    if (type == "host_report") {
+      if (!message_body.contains("host") || !message_body["host"].is_object()) {
+        return http::Response::Error(400, where + ".body.host: expected an object");
+      }
+      int64_t passed = 0, failed = 0;
+      if (message_body.contains("cis")) {
+        auto cis = CisFindings(message_body["cis"], "", &passed, &failed);
+        if (!cis.ok())
+          return http::Response::Error(400, where + ".body.cis: " + cis.error().message);
+      }
+    }
+    messages.push_back(
+        Store::AgentMessage{m["seq"].get<int64_t>(), type, message_body.dump(), through});
+  }
+  auto agent = center.store().GetAgent(agent_id);
+  if (!agent.ok()) return StoreError(agent.error());
+  if (!*agent) return http::Response::Error(404, "agent '" + agent_id + "' is not registered");
+  const int64_t now = std::time(nullptr);
+  const Store::AlertWindows windows = AlertWindowsOf(center.options());
+  // By message: a transaction that is retried applies its messages again.
+  std::map<int64_t, AlertBatch> new_alerts;
+  std::map<int64_t, size_t> alert_counts;
+  auto applied = center.store().ApplyAgentMessages(
+      agent_id, messages, now,
+      [&](SqlConnection& sql, const Store::AgentMessage& message) -> Result<void> {
+        json b = json::parse(message.body);
+        if (message.type == "alerts") {
+          MOAT_ASSIGN_OR_RETURN(auto batch, ParseAlertList(b["alerts"].dump(), "alerts"));
+          std::vector<bool> created;
+          MOAT_TRY(Store::InsertAlerts(sql, batch.stored, windows, &created));
+          alert_counts[message.seq] = batch.stored.size();
+          new_alerts[message.seq].alerts = CreatedAlerts(batch, created);
+        } else if (message.type == "host_report") {
+          const json& h = b["host"];
+          HostRecord host;
+          host.name = h.value("name", agent_id);
+          host.id = agent_id;
+          host.agent_id = agent_id;
+          host.os = h.value("os", "");
+          host.kernel = h.value("kernel", "");
+          host.docker_version = h.value("docker_version", "");
+          std::vector<ContainerRecord> containers;
+          for (const auto& c : b.value("containers", json::array())) {
+            if (!c.is_object()) continue;
+            containers.push_back(ContainerRecord{host.id, c.value("id", ""), c.value("name", ""),
+                                                 c.value("image", ""), c.value("image_id", ""),
+                                                 c.value("image_digest", ""), c.value("state", ""),
+                                                 c.value("started_at", "")});
+          }
+          std::vector<FindingRecord> cis;
+          if (b.contains("cis")) {
+            MOAT_ASSIGN_OR_RETURN(
+                cis, CisFindings(b["cis"], host.id, &host.cis_passed, &host.cis_failed));
+          }
+          MOAT_TRY(Store::SaveHostReport(sql, host, containers, cis, now));
+        } else if (message.type == "dropped") {
+          // Messages the agent lost before sending them: recorded, never silently skipped.
+          const int64_t through = std::max(message.seq, message.through);
+          const std::string detail =
+              "messages " + std::to_string(message.seq) + ".." + std::to_string(through) +
+              " lost by the agent (" + std::to_string(b.value("messages", int64_t{0})) +
+              " messages, " + std::to_string(b.value("heartbeats", int64_t{0})) +
+              " heartbeats): " + b.value("reason", std::string("no reason given"));
+          log::Warn("agent " + agent_id + ": " + detail);
+          MOAT_TRY(
+              sql.Query("INSERT INTO audit_events (time, actor, action, target, detail) "
+                        "VALUES ($1, $2, 'agent.dropped', $2, $3)",
+                        {now, agent_id, detail}));
+        }
+        return Ok();
+      });
+  if (!applied.ok()) {
+    if (applied.error().message.rfind("gap:", 0) == 0) {
+      return JsonResponse(409, {{"error", applied.error().message},
+                                {"acked_through", agent.value()->acked_through}});
+    }
+    return StoreError(applied.error());
+  }
+  std::vector<Alert> to_notify;
+  for (auto& [seq, batch] : new_alerts) {
+    center.stats().alerts_ingested += static_cast<int64_t>(alert_counts[seq]);
+    for (auto& alert : batch.alerts) to_notify.push_back(std::move(alert));
+  }
+  center.Notify(std::move(to_notify));  // committed: now the targets may hear of them
+  return JsonResponse(200, {{"acked_through", *applied}});
+}
+
+http::Response Api::State::IngestAlerts(const http::Request& request) {
+  const std::string type = request.Header("content-type");
+  if (type.rfind("application/json", 0) != 0 && type.rfind("application/x-ndjson", 0) != 0) {
+    return http::Response::Error(400,
+                                 "expected Content-Type application/json or "
+                                 "application/x-ndjson (got '" +
+                                     type + "')");
+  }
+  auto alerts = ParseAlertList(request.body, "request body");
+  if (!alerts.ok()) return http::Response::Error(400, alerts.error().message);
+  std::vector<bool> created;
+  auto ids =
+      center.store().InsertAlerts(alerts->stored, AlertWindowsOf(center.options()), &created);
+  if (!ids.ok()) return StoreError(ids.error());
+  const size_t accepted = alerts->stored.size();
+  center.stats().alerts_ingested += static_cast<int64_t>(accepted);
+  const auto created_count = std::count(created.begin(), created.end(), true);
+  center.Notify(CreatedAlerts(*alerts, created));  // committed: now the targets may hear of them
+  return JsonResponse(200, {{"accepted", accepted}, {"alert_ids", *ids}, {"new", created_count}});
+}
+
+http::Response Api::State::AlertStatus(const http::Request& request, const TokenInfo& token) {
+  auto parsed_id = PathId(request);
+  if (!parsed_id.ok()) return http::Response::Error(400, parsed_id.error().message);
+  const int64_t id = *parsed_id;
+  const std::string id_text = std::to_string(id);
+  auto body = ParseBody(request);
+  if (!body.ok()) return http::Response::Error(400, body.error().message);
+  auto status = StringField(*body, "status", true);
+  auto reason = StringField(*body, "reason", false);
+  if (!status.ok()) return http::Response::Error(400, status.error().message);
+  if (!reason.ok()) return http::Response::Error(400, reason.error().message);
+  if (*status != "active" && *status != "dismissed" && *status != "resolved") {
+    return http::Response::Error(400, "status: expected active, dismissed or resolved");
+  }
+  if (*status != "active" && reason->empty()) {
+    return http::Response::Error(400, "reason: say why the alert is " + *status);
+  }
+  auto updated = center.store().SetAlertStatus(id, *status, token.name, *reason);
+  if (!updated.ok()) return StoreError(updated.error());
+  if (!*updated) return http::Response::Error(404, "no alert " + id_text);
+  (void)center.store().Audit(token.name, "alert.status", id_text, *status + ": " + *reason);
+  auto alert = center.store().GetAlert(id);
+  if (!alert.ok() || !*alert) return http::Response::Error(404, "no alert " + id_text);
+  return JsonResponse(200, AlertJson(**alert));
+}
+
+http::Response Api::State::AddRule(const http::Request& request, const TokenInfo& token) {
+  auto body = ParseBody(request);
+  if (!body.ok()) return http::Response::Error(400, body.error().message);
+  auto rule = DisableRuleFromJson(request.body);
+  if (!rule.ok()) return http::Response::Error(400, rule.error().message);
+  if (auto valid = assess::ValidateDisableRule(*rule); !valid.ok()) {
+    return http::Response::Error(400, valid.error().message);
+  }
+  DisableRuleRecord record;
+  record.name = body->value("name", "");
+  if (record.name.empty()) return http::Response::Error(400, "name: required");
+  record.rule_json = DisableRuleToJson(*rule);
+  record.created_by = token.name;
+  record.expires_at = rule->expires_at;
+  auto added = center.store().AddDisableRule(record);
+  if (!added.ok()) return StoreError(added.error());
+  (void)center.store().Audit(token.name, "rule.add", record.name, record.rule_json);
+  json j = json::parse(added->rule_json);
+  j["id"] = added->id;
+  j["name"] = added->name;
+  j["created_by"] = added->created_by;
+  return JsonResponse(201, j);
+}
+
+http::Response Api::State::CreateToken(const http::Request& request, const TokenInfo& token) {
+  auto body = ParseBody(request);
+  if (!body.ok()) return http::Response::Error(400, body.error().message);
+  auto name = StringField(*body, "name", true);
+  auto role_name = StringField(*body, "role", true);
+  if (!name.ok()) return http::Response::Error(400, name.error().message);
+  if (!role_name.ok()) return http::Response::Error(400, role_name.error().message);
+  auto role = ParseRole(*role_name);
+  if (!role) return http::Response::Error(400, "role: expected admin, analyst, agent or reader");
+  if (name->empty()) return http::Response::Error(400, "name: required");
+  auto created = center.store().CreateToken(*name, *role, token.name);
+  if (!created.ok()) return StoreError(created.error());
+  (void)center.store().Audit(token.name, "token.create", *name, *role_name);
+  return JsonResponse(201, {{"name", *name}, {"role", *role_name}, {"token", *created}});
+}
+
+// ---- the API -----------------------------------------------------------------------------------
+
+Api::Api(Center& center, ApiOptions options) : state_(std::make_unique<State>(center, options)) {
+  State& s = *state_;
+  auto& store = center.store();
+  s.Add("GET", "/healthz", Access::kPublic,
+        [](const http::Request&, const TokenInfo&) { return http::Response::Text(200, "ok\n"); });
+  s.Add("GET", "/readyz", Access::kPublic, [&store](const http::Request&, const TokenInfo&) {
+    auto counted = store.CountTokens();
+    if (!counted.ok()) return http::Response::Text(503, "store unavailable\n");
+    return http::Response::Text(200, "ready\n");
+  });
+  s.Add("GET", "/metrics", Access::kRead, [&s](const http::Request&, const TokenInfo&) {
+    return http::Response::Text(200, s.Metrics(), "text/plain; version=0.0.4");
+  });
+  s.Add("GET", "/api/v1/openapi.json", Access::kRead, [](const http::Request&, const TokenInfo&) {
+    return http::Response::Json(200, OpenApiDocument());
+  });
+  s.Add("GET", "/api/v1/images", Access::kRead,
+        [&s](const http::Request& r, const TokenInfo&) { return s.Images(r); });
+  s.Add("GET", "/api/v1/images/{digest}", Access::kRead,
+        [&s](const http::Request& r, const TokenInfo&) { return s.Image(r); });
+  s.Add("GET", "/api/v1/findings", Access::kRead,
+        [&s](const http::Request& r, const TokenInfo&) { return s.Findings(r); });
+  s.Add("GET", "/api/v1/recommendations", Access::kRead,
+        [&s](const http::Request& r, const TokenInfo&) { return s.Recommendations(r, ""); });
+  s.Add("GET", "/api/v1/recommendations/{id}", Access::kRead,
+        [&s](const http::Request& r, const TokenInfo&) {
+          return s.Recommendations(r, r.PathParam("id"));
+        });
+  s.Add("GET", "/api/v1/score", Access::kRead,
+        [&s](const http::Request& r, const TokenInfo&) { return s.Score(r); });
+  s.Add("GET", "/api/v1/hosts", Access::kRead, [&store](const http::Request&, const TokenInfo&) {
+    auto hosts = store.ListHosts();
+    if (!hosts.ok()) return StoreError(hosts.error());
+    json items = json::array();
+    for (const auto& h : *hosts) items.push_back(HostJson(h));
+    return JsonResponse(200, {{"items", items}});
+  });
+  s.Add("GET", "/api/v1/hosts/{id}", Access::kRead,
+        [&store](const http::Request& r, const TokenInfo&) {
+          auto host = store.GetHost(r.PathParam("id"));
+          if (!host.ok()) return StoreError(host.error());
+          if (!*host) return http::Response::Error(404, "no host " + r.PathParam("id"));
+          json j = HostJson(**host);
+          json containers = json::array();
+          for (const auto& c : (*host)->containers) {
+            containers.push_back({{"id", c.id},
+                                  {"name", c.name},
+                                  {"image", c.image},
+                                  {"image_id", c.image_id},
+                                  {"image_digest", c.image_digest},
+                                  {"state", c.state},
+                                  {"started_at", c.started_at}});
+          }
+          j["containers"] = containers;
+          return JsonResponse(200, j);
+        });
+  s.Add("GET", "/api/v1/agents", Access::kRead, [&store](const http::Request&, const TokenInfo&) {
+    auto agents = store.ListAgents();
+    if (!agents.ok()) return StoreError(agents.error());
+    json items = json::array();
+    for (const auto& a : *agents) items.push_back(AgentJson(a));
+    return JsonResponse(200, {{"items", items}});
+  });
+  s.Add("POST", "/api/v1/agents/register", Access::kIngest,
+        [&s](const http::Request& r, const TokenInfo&) { return s.RegisterAgent(r); });
+  s.Add("POST", "/api/v1/agents/{agent}/messages", Access::kIngest,
+        [&s](const http::Request& r, const TokenInfo&) { return s.AgentMessages(r); });
+  s.Add("GET", "/api/v1/alerts", Access::kRead, [&store](const http::Request& r, const TokenInfo&) {
+    auto page = ParsePage(r);
+    if (!page.ok()) return http::Response::Error(400, page.error().message);
+    AlertFilter filter;
+    filter.statuses = r.QueryList("status");
+    filter.priorities = r.QueryList("priority");
+    filter.rule = r.Query("rule");
+    filter.container_id = r.Query("container_id");
+    filter.namespace_name = r.Query("namespace");
+    auto alerts = store.ListAlerts(filter, *page);
+    if (!alerts.ok()) {
+      if (alerts.error().message.rfind("cursor", 0) == 0) {
+        return http::Response::Error(400, alerts.error().message);
+      }
+      return StoreError(alerts.error());
+    }
+    json items = json::array();
+    for (const auto& a : alerts->items) items.push_back(AlertJson(a));
+    return JsonResponse(200, {{"items", items}, {"next_cursor", alerts->next_cursor}});
+  });
+  s.Add("POST", "/api/v1/alerts", Access::kIngest,
+        [&s](const http::Request& r, const TokenInfo&) { return s.IngestAlerts(r); });
+  s.Add("GET", "/api/v1/alerts/{id}", Access::kRead,
+        [&store](const http::Request& r, const TokenInfo&) {
+          auto id = PathId(r);
+          if (!id.ok()) return http::Response::Error(400, id.error().message);
+          auto alert = store.GetAlert(*id);
+          if (!alert.ok()) return StoreError(alert.error());
+          if (!*alert) return http::Response::Error(404, "no alert " + std::to_string(*id));
+          return JsonResponse(200, AlertJson(**alert));
+        });
+  s.Add("POST", "/api/v1/alerts/{id}/status", Access::kTriage,
+        [&s](const http::Request& r, const TokenInfo& t) { return s.AlertStatus(r, t); });
+  s.Add("GET", "/api/v1/registries", Access::kRead,
+        [&store](const http::Request&, const TokenInfo&) {
+          auto registries = store.ListRegistries();
+          if (!registries.ok()) return StoreError(registries.error());
+          json items = json::array();
+          for (const auto& r : *registries) items.push_back(RegistryJson(r));
+          return JsonResponse(200, {{"items", items}});
+        });
+  s.Add("POST", "/api/v1/registries", Access::kAdmin,
+        [&s](const http::Request& r, const TokenInfo& t) { return s.AddRegistry(r, t); });
+  s.Add("DELETE", "/api/v1/registries/{id}", Access::kAdmin,
+        DeleteById(store, "registry", "registry.delete",
+                   [&store](int64_t id) { return store.DeleteRegistry(id); }));
+  s.Add("POST", "/api/v1/registry-events", Access::kIngest,
+        [&s](const http::Request& r, const TokenInfo& t) { return s.RegistryEvents(r, t); });
+  s.Add("GET", "/api/v1/rules", Access::kRead, [&store](const http::Request&, const TokenInfo&) {
+    auto rules = store.ListDisableRules();
+    if (!rules.ok()) return StoreError(rules.error());
+    json items = json::array();
+    for (const auto& rule : *rules) {
+      json j = json::parse(rule.rule_json, nullptr, false);
+      if (j.is_discarded()) j = json::object();
+      j["id"] = rule.id;
+      j["name"] = rule.name;
+      j["created_by"] = rule.created_by;
+      j["created_at"] = FormatTime(rule.created_at);
+      items.push_back(j);
+    }
+    return JsonResponse(200, {{"items", items}});
+  });
+  s.Add("POST", "/api/v1/rules", Access::kAdmin,
+        [&s](const http::Request& r, const TokenInfo& t) { return s.AddRule(r, t); });
+  s.Add("DELETE", "/api/v1/rules/{id}", Access::kAdmin,
+        DeleteById(store, "rule", "rule.delete",
+                   [&store](int64_t id) { return store.DeleteDisableRule(id); }));
+  s.Add("GET", "/api/v1/tokens", Access::kAdmin, [&store](const http::Request&, const TokenInfo&) {
+    auto tokens = store.ListTokens();
+    if (!tokens.ok()) return StoreError(tokens.error());
+    json items = json::array();
+    for (const auto& t : *tokens) items.push_back(TokenJson(t));
+    return JsonResponse(200, {{"items", items}});
+  });
+  s.Add("POST", "/api/v1/tokens", Access::kAdmin,
+        [&s](const http::Request& r, const TokenInfo& t) { return s.CreateToken(r, t); });
+  s.Add("DELETE", "/api/v1/tokens/{id}", Access::kAdmin,
+        DeleteById(store, "token", "token.revoke",
+                   [&store](int64_t id) { return store.RevokeToken(id); }));
+  s.Add("GET", "/api/v1/audit", Access::kAdmin, [&store](const http::Request&, const TokenInfo&) {
+    auto events = store.ListAudit(1000);
+    if (!events.ok()) return StoreError(events.error());
+    json items = json::array();
+    for (const auto& e : *events) {
+      items.push_back({{"id", e.id},
+                       {"time", FormatTime(e.time)},
+                       {"actor", e.actor},
+                       {"action", e.action},
+                       {"target", e.target},
+                       {"detail", e.detail}});
+    }
+    return JsonResponse(200, {{"items", items}});
+  });
+}
+
+Api::~Api() = default;
+
+http::Response Api::Handle(http::Request& request) { return state_->router.Route(request); }
+
+const std::vector<ApiRoute>& Api::routes() const { return state_->routes; }
+
+namespace {
+
+// The CIS Docker Benchmark JSON report (moat bench docker --format json: controls[] (sections)
+// -> groups[] -> checks[]) -> one finding per failing check; passes are counted. The benchmark
+// gives no severity: a failed level-1 control (the baseline every host should meet) is MEDIUM, a
+// level-2 control (defence in depth) LOW.
+Result<std::vector<FindingRecord>> CisFindings(const json& report, const std::string& host_id,
+                                               int64_t* passed, int64_t* failed) {
+  if (!report.is_object()) return Fail("expected the JSON report of moat bench docker");
+  auto sections = report.find("controls");
+  if (sections == report.end() || !sections->is_array()) return Fail("controls: expected an array");
+  std::vector<FindingRecord> findings;
+  for (size_t s = 0; s < sections->size(); ++s) {
+    const auto& section = (*sections)[s];
+    const std::string section_where = "controls[" + std::to_string(s) + "]";
+    if (!section.is_object() || !section.contains("groups") || !section["groups"].is_array()) {
+      return Fail(section_where, ".groups: expected an array");
+    }
+    for (size_t g = 0; g < section["groups"].size(); ++g) {
+      const auto& group = section["groups"][g];
+      const std::string group_where = section_where + ".groups[" + std::to_string(g) + "]";
+      if (!group.is_object() || !group.contains("checks") || !group["checks"].is_array()) {
+        return Fail(group_where, ".checks: expected an array");
+      }
+      for (size_t c = 0; c < group["checks"].size(); ++c) {
+        const auto& check = group["checks"][c];
+        const std::string where = group_where + ".checks[" + std::to_string(c) + "]";
+        if (!check.is_object() || !check.contains("id") || !check["id"].is_string() ||
+            !check.contains("result") || !check["result"].is_string()) {
+          return Fail(where, ": expected an object with string id and result");
+        }
+        const std::string result = check["result"];
+        if (result == "PASS") ++*passed;
+        if (result != "FAIL") continue;
+        ++*failed;
+        FindingRecord f;
+        f.resource_kind = "host";
+        f.resource_id = host_id;
+        f.source = "cis-docker";
+        f.finding_id = check["id"];
+        f.title = check.value("title", "");
+        f.category = section.value("text", "");
+        const bool level2 = check.contains("level") && check["level"].is_number_integer() &&
+                            check["level"].get<int>() >= 2;
+        f.severity = level2 ? "LOW" : "MEDIUM";
+        f.remediation = check.value("remediation", "");
+        if (auto evidence = check.find("evidence"); evidence != check.end()) {
+          f.evidence = evidence->is_string() ? evidence->get<std::string>() : evidence->dump();
+        }
+        findings.push_back(std::move(f));
+      }
+    }
+  }
+  return findings;
+}
+
+}  // namespace
+
+}  // namespace moat::server

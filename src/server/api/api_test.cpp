@@ -1,0 +1,412 @@
+// The REST API over a real HTTP server, on both stores: the authorization matrix of every route,
+// bad input on every write route, alerts, agents, findings exports and recommendations.
+
+#include "server/api/api.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "core/http.h"
+#include "core/test_http_server.h"
+#include "http/server.h"
+#include "schema_validation.h"
+#include "server/api/export.h"
+#include "server/center.h"
+#include "server/notify/dispatcher.h"
+#include "server/store/secret_box.h"
+#include "server/store/test_postgres.h"
+
+namespace moat::server {
+namespace {
+
+using nlohmann::json;
+
+class ApiTest : public testing::StoreUrlTest {
+ protected:
+  void SetUp() override {
+    StoreUrlTest::SetUp();
+    CenterOptions options;
+    options.store_url = url();
+    options.secret_key = NewSecretKey();
+    // New alerts of priority Warning or above go to a real loopback webhook receiver.
+    receiver_ = std::make_unique<moat::testing::TestHttpServer>(
+        [this](const moat::testing::TestHttpRequest& request) {
+          std::lock_guard lock(received_mutex_);
+          received_.push_back(request.body);
+          return moat::testing::TestHttpResponse{200, {}, "ok"};
+        });
+    notify::NotifierConfig webhook;
+    webhook.kind = "webhook";
+    webhook.url = "http://127.0.0.1:" + std::to_string(receiver_->port()) + "/hook";
+    webhook.min_priority = AlertPriority::kWarning;
+    options.notifications.push_back(webhook);
+    auto center = Center::Open(options);
+    ASSERT_TRUE(center.ok()) << center.error().message;
+    center_ = std::move(*center);
+    ApiOptions api_options;
+    api_options.rate_per_second = 10000;
+    api_options.burst = 10000;
+    api_ = std::make_unique<Api>(*center_, api_options);
+    http::ServerOptions http_options;
+    http_options.listen = "127.0.0.1:0";
+    Api* api = api_.get();
+    auto server = http::Server::Start(http_options, [api](const http::Request& r) {
+      http::Request copy = r;
+      return api->Handle(copy);
+    });
+    ASSERT_TRUE(server.ok()) << server.error().message;
+    server_ = std::move(*server);
+    for (Role role : {Role::kAdmin, Role::kAnalyst, Role::kAgent, Role::kReader}) {
+      auto token = center_->store().CreateToken(std::string(RoleName(role)), role, "test");
+      ASSERT_TRUE(token.ok());
+      tokens_[role] = *token;
+    }
+  }
+  void TearDown() override {
+    if (server_) server_->Stop();
+    server_.reset();
+    api_.reset();
+    center_.reset();
+    receiver_.reset();
+  }
+
+  HttpResponse Call(const std::string& method, const std::string& path, const std::string& token,
+                    const std::string& body = "",
+                    const std::string& content_type = "application/json") {
+    HttpRequest request;
+    request.method = method;
+    request.url = server_->url() + path;
+    if (!token.empty()) request.headers.emplace_back("Authorization", "Bearer " + token);
+    if (!body.empty() || method == "POST") {
+      request.headers.emplace_back("Content-Type", content_type);
+      request.body = body;
+    }
+    auto response = HttpFetch(request);
+    EXPECT_TRUE(response.ok()) << (response.ok() ? "" : response.error().message);
+    return response.ok() ? *response : HttpResponse{};
+  }
+  HttpResponse As(Role role, const std::string& method, const std::string& path,
+                  const std::string& body = "") {
+    return Call(method, path, tokens_[role], body);
+  }
+
+  std::string Alert(const std::string& rule, const std::string& time,
+                    const std::string& container) {
+    return json{
+        {"time", time},
+        {"rule", rule},
+        {"priority", "Critical"},
+        {"output", "A shell was spawned in " + container},
+        {"source", "syscall"},
+        {"tags", {"K8S.NODE_ReverseShell"}},
+        {"mitre",
+         {{{"tactic", "Execution"}, {"technique_id", "T1059.004"}, {"technique", "Unix Shell"}}}},
+        {"container", {{"id", container}, {"name", "web"}}}}
+        .dump();
+  }
+
+  std::unique_ptr<moat::testing::TestHttpServer> receiver_;
+  std::mutex received_mutex_;
+  std::vector<std::string> received_;
+  std::unique_ptr<Center> center_;
+  std::unique_ptr<Api> api_;
+  std::unique_ptr<http::Server> server_;
+  std::map<Role, std::string> tokens_;
+};
+
+bool Allowed(Role role, Access access) {
+  switch (access) {
+    case Access::kPublic:
+      return true;
+    case Access::kRead:
+      return role != Role::kAgent;
+    case Access::kTriage:
+      return role == Role::kAdmin || role == Role::kAnalyst;
+    case Access::kIngest:
+      return role == Role::kAdmin || role == Role::kAgent;
+    case Access::kAdmin:
+      return role == Role::kAdmin;
+  }
+  return false;
+}
+
+TEST_P(ApiTest, EveryRouteEnforcesItsRoles) {
+  ASSERT_GE(api_->routes().size(), 25u);
+  for (const auto& route : api_->routes()) {
+    const std::string path =
+        std::regex_replace(route.pattern, std::regex("\\{[a-z_.]+\\}"), "999999");
+    SCOPED_TRACE(route.method + " " + path);
+    auto anonymous = Call(route.method, path, "");
+    auto forged = Call(route.method, path, "moat_forged");
+    if (route.access == Access::kPublic) {
+      EXPECT_EQ(anonymous.status, 200);
+      continue;
+    }
+    EXPECT_EQ(anonymous.status, 401);
+    EXPECT_EQ(forged.status, 401);
+    for (Role role : {Role::kAdmin, Role::kAnalyst, Role::kAgent, Role::kReader}) {
+      SCOPED_TRACE(std::string(RoleName(role)));
+      auto response = As(role, route.method, path, route.method == "POST" ? "{}" : "");
+      if (Allowed(role, route.access)) {
+        EXPECT_NE(response.status, 401);
+        EXPECT_NE(response.status, 403);
+        EXPECT_LT(response.status, 500) << response.body;
+      } else {
+        EXPECT_EQ(response.status, 403) << response.body;
+      }
+    }
+  }
+}
+
+TEST_P(ApiTest, OpenApiDocumentDescribesExactlyTheRoutes) {
+  auto response = As(Role::kReader, "GET", "/api/v1/openapi.json");
+  ASSERT_EQ(response.status, 200);
+  json doc = json::parse(response.body);
+  EXPECT_EQ(doc["openapi"], "3.1.0");
+  std::set<std::pair<std::string, std::string>> documented, served;
+  for (const auto& [path, item] : doc["paths"].items()) {
+    for (const auto& [method, operation] : item.items()) {
+      if (method == "parameters") continue;
+      std::string upper = method;
+      for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      documented.emplace(upper, path);
+      EXPECT_TRUE(operation.contains("responses")) << method << " " << path;
+    }
+  }
+  for (const auto& route : api_->routes()) served.emplace(route.method, route.pattern);
+  EXPECT_EQ(documented, served);
+}
+
+TEST_P(ApiTest, BadInputGetsA4xxAndStoresNothing) {
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"/api/v1/alerts", "not json"},
+      {"/api/v1/alerts", "[{\"rule\": \"x\"}]"},  // no time/priority/output
+      {"/api/v1/alerts", "[" + Alert("r", "2026-12-02T00:00:00Z", "c") + ", 5]"},
+      {"/api/v1/registries", "{\"name\": \"x\"}"},
+      {"/api/v1/registries", "{\"name\": \"x\", \"url\": \"http://10.0.0.1:5000\"}"},
+      {"/api/v1/registries", "{\"name\": \"x\", \"url\": \"ftp://r\"}"},
+      {"/api/v1/registry-events", "{\"events\": [{\"action\": \"push\"}]}"},
+      {"/api/v1/registry-events", "{}"},
+      {"/api/v1/agents/register", "{\"name\": \"a b\", \"kind\": \"host\"}"},
+      {"/api/v1/agents/register", "{\"name\": \"a\", \"kind\": \"toaster\"}"},
+      {"/api/v1/rules", "{\"name\": \"r\", \"cvss_below\": \"high\"}"},
+      {"/api/v1/rules", "{\"name\": \"r\"}"},  // no criterion
+      {"/api/v1/tokens", "{\"name\": \"t\", \"role\": \"root\"}"},
+  };
+  for (const auto& [path, body] : bad) {
+    SCOPED_TRACE(path + " " + body);
+    auto response = As(Role::kAdmin, "POST", path, body);
+    EXPECT_GE(response.status, 400);
+    EXPECT_LT(response.status, 500);
+    EXPECT_TRUE(json::parse(response.body, nullptr, false).contains("error")) << response.body;
+  }
+  auto wrong_type = Call("POST", "/api/v1/registries", tokens_[Role::kAdmin],
+                         "{\"name\":\"x\",\"url\":\"https://r\"}", "text/plain");
+  EXPECT_EQ(wrong_type.status, 400);
+  EXPECT_TRUE(center_->store().ListAlerts({}, {})->items.empty());
+  EXPECT_TRUE(center_->store().ListRegistries()->empty());
+  EXPECT_TRUE(center_->store().ListDisableRules()->empty());
+  EXPECT_EQ(*center_->store().CountTokens(), 4);
+  // Query parameters are checked too.
+  EXPECT_EQ(As(Role::kReader, "GET", "/api/v1/findings?severity=SEVERE").status, 400);
+  EXPECT_EQ(As(Role::kReader, "GET", "/api/v1/findings?limit=0").status, 400);
+  EXPECT_EQ(As(Role::kReader, "GET", "/api/v1/findings?cursor=zzz").status, 400);
+  EXPECT_EQ(As(Role::kReader, "GET", "/api/v1/findings?sort=name").status, 400);
+  EXPECT_EQ(As(Role::kReader, "GET", "/api/v1/alerts/abc").status, 400);
+}
+
+TEST_P(ApiTest, AlertsAreIngestedDeduplicatedAndTriaged) {
+  const std::string batch = "[" + Alert("Reverse shell", "2026-12-02T01:00:00.000000001Z", "c1") +
+                            "," + Alert("Reverse shell", "2026-12-02T01:00:05Z", "c1") + "," +
+                            Alert("Reverse shell", "2026-12-02T01:00:06Z", "c2") + "]";
+  auto posted = As(Role::kAgent, "POST", "/api/v1/alerts", batch);
+  ASSERT_EQ(posted.status, 200) << posted.body;
+  EXPECT_EQ(json::parse(posted.body)["accepted"], 3);
+  auto listed = As(Role::kReader, "GET", "/api/v1/alerts");
+  ASSERT_EQ(listed.status, 200);
+  json items = json::parse(listed.body)["items"];
+  ASSERT_EQ(items.size(), 2u);
+  const json& c1 = items[1]["alert"]["container"]["id"] == "c1" ? items[1] : items[0];
+  EXPECT_EQ(c1["count"], 2);
+  EXPECT_EQ(c1["alert"]["mitre"][0]["technique_id"], "T1059.004");
+  EXPECT_EQ(c1["first_time"], "2026-12-02T01:00:00.000000001Z");
+  const std::string id = std::to_string(c1["id"].get<int64_t>());
+  EXPECT_EQ(As(Role::kReader, "POST", "/api/v1/alerts/" + id + "/status",
+               "{\"status\":\"dismissed\",\"reason\":\"pentest\"}")
+                .status,
+            403);
+  EXPECT_EQ(
+      As(Role::kAnalyst, "POST", "/api/v1/alerts/" + id + "/status", "{\"status\":\"dismissed\"}")
+          .status,
+      400);  // a reason is required
+  auto dismissed = As(Role::kAnalyst, "POST", "/api/v1/alerts/" + id + "/status",
+                      "{\"status\":\"dismissed\",\"reason\":\"pentest\"}");
+  ASSERT_EQ(dismissed.status, 200) << dismissed.body;
+  EXPECT_EQ(json::parse(dismissed.body)["status_by"], "analyst");
+  auto active = As(Role::kReader, "GET", "/api/v1/alerts?status=active");
+  EXPECT_EQ(json::parse(active.body)["items"].size(), 1u);
+  // Triage is audited.
+  auto audit = As(Role::kAdmin, "GET", "/api/v1/audit");
+  EXPECT_NE(audit.body.find("alert.status"), std::string::npos);
+}
+
+TEST_P(ApiTest, NewAlertsAreNotifiedOnceAfterCommit) {
+  json info = json::parse(Alert("Info only", "2026-12-02T01:00:00Z", "c9"));
+  info["priority"] = "Informational";
+  const std::string batch = "[" + Alert("Reverse shell", "2026-12-02T01:00:00Z", "c1") + "," +
+                            Alert("Reverse shell", "2026-12-02T01:00:01Z", "c1") + "," +
+                            info.dump() + "]";
+  auto posted = As(Role::kAgent, "POST", "/api/v1/alerts", batch);
+  ASSERT_EQ(posted.status, 200) << posted.body;
+  EXPECT_EQ(json::parse(posted.body)["new"], 2);  // the duplicate is counted, not new
+  center_->notifications()->Drain();
+  std::lock_guard lock(received_mutex_);
+  ASSERT_EQ(received_.size(), 1u);  // the Informational alert is below the target's minimum
+  json sent = json::parse(received_[0]);
+  EXPECT_EQ(sent["rule"], "Reverse shell");
+  EXPECT_EQ(sent["container"]["id"], "c1");
+  // A refused batch notifies nothing.
+  received_.clear();
+  EXPECT_EQ(
+      As(Role::kAgent, "POST", "/api/v1/alerts", "[" + Alert("x", "bad time", "c2") + "]").status,
+      400);
+  center_->notifications()->Drain();
+  EXPECT_TRUE(received_.empty());
+}
+
+TEST_P(ApiTest, AgentProtocolAcknowledgesAfterCommitAndRefusesGaps) {
+  auto registered = As(Role::kAgent, "POST", "/api/v1/agents/register",
+                       R"({"name":"docker-1","kind":"host","version":"0.1.0"})");
+  ASSERT_EQ(registered.status, 200) << registered.body;
+  EXPECT_EQ(json::parse(registered.body)["acked_through"], 0);
+  const std::string report = R"({"messages":[
+    {"seq":1,"type":"heartbeat","body":{}},
+    {"seq":2,"type":"host_report","body":{
+      "host":{"name":"docker-1","os":"Debian 12","docker_version":"20.10"},
+      "containers":[{"id":"c1","name":"web","image":"r/web:1","image_digest":"sha256:d1","state":"running"}],
+      "cis":{"controls":[{"id":"5","text":"Container Runtime","groups":[{"id":"5","checks":[
+        {"id":"5.4","title":"Ensure that privileged containers are not used","result":"FAIL","level":1,"evidence":["web"]},
+        {"id":"5.10","title":"Ensure that the memory usage for containers is limited","result":"PASS","level":1}]}]}]}}}]})";
+  auto sent = As(Role::kAgent, "POST", "/api/v1/agents/docker-1/messages", report);
+  ASSERT_EQ(sent.status, 200) << sent.body;
+  EXPECT_EQ(json::parse(sent.body)["acked_through"], 2);
+  auto again = As(Role::kAgent, "POST", "/api/v1/agents/docker-1/messages", report);
+  EXPECT_EQ(json::parse(again.body)["acked_through"], 2);
+  auto gap = As(Role::kAgent, "POST", "/api/v1/agents/docker-1/messages",
+                R"({"messages":[{"seq":9,"type":"heartbeat","body":{}}]})");
+  EXPECT_EQ(gap.status, 409);
+  EXPECT_EQ(json::parse(gap.body)["acked_through"], 2);
+  auto host = As(Role::kReader, "GET", "/api/v1/hosts/docker-1");
+  ASSERT_EQ(host.status, 200) << host.body;
+  json h = json::parse(host.body);
+  EXPECT_EQ(h["cis"]["failed"], 1);
+  EXPECT_EQ(h["cis"]["passed"], 1);
+  EXPECT_EQ(h["containers"][0]["image_digest"], "sha256:d1");
+  auto findings = As(Role::kReader, "GET", "/api/v1/findings?resource_kind=host");
+  json items = json::parse(findings.body)["items"];
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0]["finding_id"], "5.4");
+  // The host is unhealthy for exactly that control.
+  auto recommendations = As(Role::kReader, "GET", "/api/v1/recommendations");
+  ASSERT_EQ(recommendations.status, 200) << recommendations.body;
+  bool host_recommendation = false;
+  const json recommendation_list = json::parse(recommendations.body);
+  for (const auto& r : recommendation_list["items"]) {
+    if (r["resource_kind"] != "host") continue;
+    host_recommendation = true;
+    auto detail = As(Role::kReader, "GET", "/api/v1/recommendations/" + r["id"].get<std::string>());
+    ASSERT_EQ(detail.status, 200) << detail.body;
+    json unhealthy = json::parse(detail.body)["unhealthy"];
+    ASSERT_EQ(unhealthy.size(), 1u);
+    EXPECT_EQ(unhealthy[0]["id"], "docker-1");
+    for (const auto& f : unhealthy[0]["findings"]) EXPECT_EQ(f["finding_id"], "5.4");
+  }
+  EXPECT_TRUE(host_recommendation) << recommendations.body;
+  // A malformed batch stores nothing.
+  auto bad = As(
+      Role::kAgent, "POST", "/api/v1/agents/docker-1/messages",
+      R"({"messages":[{"seq":3,"type":"heartbeat","body":{}},{"seq":4,"type":"alerts","body":{"alerts":[{"rule":1}]}}]})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ((*center_->store().GetAgent("docker-1"))->acked_through, 2);
+  EXPECT_EQ(As(Role::kAgent, "POST", "/api/v1/agents/docker-1/messages",
+               R"({"messages":[{"seq":3,"through":5,"type":"heartbeat","body":{}}]})")
+                .status,
+            400);  // only a dropped message covers a range
+  // Messages the agent lost (its spool overflowed): acknowledged through the range and recorded.
+  auto dropped = As(
+      Role::kAgent, "POST", "/api/v1/agents/docker-1/messages",
+      R"({"messages":[{"seq":3,"through":7,"type":"dropped","body":{"heartbeats":4,"messages":1,"reason":"spool over its cap"}},
+                                    {"seq":8,"type":"heartbeat","body":{}}]})");
+  ASSERT_EQ(dropped.status, 200) << dropped.body;
+  EXPECT_EQ(json::parse(dropped.body)["acked_through"], 8);
+  EXPECT_NE(As(Role::kAdmin, "GET", "/api/v1/audit").body.find("3..7 lost by the agent"),
+            std::string::npos);
+}
+
+TEST_P(ApiTest, FindingsExportAsCsvAndValidSarif) {
+  FindingRecord f;
+  f.finding_id = "CVE-2024-0001";
+  f.severity = "HIGH";
+  f.cvss = 7.5;
+  f.package = "=cmd|' /C calc'!A0";  // a spreadsheet formula must not run
+  f.installed_version = "1.0";
+  f.fixed_version = "1.1";
+  f.patchable = true;
+  f.title = "a title, with \"quotes\"";
+  ASSERT_TRUE(center_->store().SaveImageScan("sha256:e", "", "", "{}", {}, {f}, 10).ok());
+  auto csv = As(Role::kReader, "GET", "/api/v1/findings?format=csv");
+  ASSERT_EQ(csv.status, 200);
+  EXPECT_EQ(csv.Header("content-type").rfind("text/csv", 0), 0u);
+  EXPECT_NE(csv.body.find("\"a title, with \"\"quotes\"\"\""), std::string::npos) << csv.body;
+  EXPECT_NE(csv.body.find("'=cmd"), std::string::npos);
+  auto sarif = As(Role::kReader, "GET", "/api/v1/findings?format=sarif");
+  ASSERT_EQ(sarif.status, 200);
+  auto [code, output] = ValidateWithSchema("sarif-2.1.0", sarif.body);
+  EXPECT_EQ(code, 0) << output;
+}
+
+TEST_P(ApiTest, DisabledFindingsDoNotCount) {
+  RegistryRecord registry;
+  registry.name = "local";
+  registry.url = "http://127.0.0.1:5000";
+  auto added = center_->store().AddRegistry(registry);
+  ASSERT_TRUE(added.ok());
+  ASSERT_TRUE(center_->store().RecordPush(added->id, "web", "sha256:w", "1", 5).ok());
+  FindingRecord low;
+  low.finding_id = "CVE-2024-9";
+  low.severity = "LOW";
+  low.cvss = 3.1;
+  ASSERT_TRUE(center_->store().SaveImageScan("sha256:w", "", "", "{}", {}, {low}, 10).ok());
+  auto before = json::parse(As(Role::kReader, "GET", "/api/v1/recommendations").body);
+  ASSERT_FALSE(before["items"].empty());
+  auto score_before = json::parse(As(Role::kReader, "GET", "/api/v1/score").body);
+  auto rule =
+      As(Role::kAdmin, "POST", "/api/v1/rules", R"({"name":"ignore low","severities":["LOW"]})");
+  ASSERT_EQ(rule.status, 201) << rule.body;
+  auto after = json::parse(As(Role::kReader, "GET", "/api/v1/recommendations").body);
+  EXPECT_TRUE(after["items"].empty()) << after.dump();
+  auto score_after = json::parse(As(Role::kReader, "GET", "/api/v1/score").body);
+  EXPECT_GT(score_after["percent"].get<double>(), score_before["percent"].get<double>());
+}
+
+TEST_P(ApiTest, TokensAreCreatedByAdminsOnlyAndWork) {
+  auto created =
+      As(Role::kAdmin, "POST", "/api/v1/tokens", R"({"name":"grafana","role":"reader"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string token = json::parse(created.body)["token"];
+  EXPECT_EQ(Call("GET", "/api/v1/images", token).status, 200);
+  EXPECT_EQ(Call("POST", "/api/v1/alerts", token, "[]").status, 403);
+  auto listed = json::parse(As(Role::kAdmin, "GET", "/api/v1/tokens").body);
+  EXPECT_EQ(listed["items"].size(), 5u);
+  EXPECT_EQ(listed.dump().find(token), std::string::npos);  // never shown again
+  auto metrics = As(Role::kReader, "GET", "/metrics");
+  EXPECT_NE(metrics.body.find("moat_http_requests_total{route=\"/api/v1/images\",code=\"200\"}"),
+            std::string::npos);
+}
+
+MOAT_STORE_TEST_SUITE(ApiTest);
+
+}  // namespace
+}  // namespace moat::server

@@ -1,0 +1,388 @@
+#include "server/center.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "core/log.h"
+#include "server/monitor/image_scan.h"
+#include "server/notify/dispatcher.h"
+#include "vulndb/diff.h"
+#include "vulndb/vulndb.h"
+
+namespace moat::server {
+
+namespace {
+
+// "https://registry.example:5000" -> "registry.example:5000"; plain HTTP only when "http://".
+std::string RegistryHostPort(const std::string& url, bool* insecure) {
+  std::string rest = url;
+  *insecure = false;
+  if (rest.rfind("http://", 0) == 0) {
+    *insecure = true;
+    rest = rest.substr(7);
+  } else if (rest.rfind("https://", 0) == 0) {
+    rest = rest.substr(8);
+  }
+  while (!rest.empty() && rest.back() == '/') rest.pop_back();
+  return rest;
+}
+
+// What tells a replaced database file from the one loaded: `moat db update`, `db import` and
+// `db build` rename a new file over it.
+std::string FileIdentity(const struct stat& st) {
+  return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+         std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+}
+
+constexpr const char* kCopyPrefix = "vulndb-";
+
+}  // namespace
+
+struct Center::LoadedDatabase {
+  std::shared_ptr<const vulndb::Database> database;
+  std::string copy;
+  std::string file_id;
+};
+
+// Opens db_path, or a private copy of it when a copy directory is set: the copy stays as it is
+// while workers read it, and it is the "before" of the next update's diff (also after a
+// restart: Open takes the newest copy). A replaced copy is deleted once no worker uses it.
+Result<Center::LoadedDatabase> Center::LoadDatabase() {
+  namespace fs = std::filesystem;
+  const std::string& path = options_.db_path;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return Fail(path, ": no vulnerability database here");
+  LoadedDatabase loaded;
+  loaded.file_id = FileIdentity(st);
+  if (options_.database_copy_dir.empty()) {
+    MOAT_ASSIGN_OR_RETURN(auto database, vulndb::OpenDatabase(path));
+    loaded.database = std::move(database);
+    return loaded;
+  }
+  std::error_code error;
+  fs::create_directories(options_.database_copy_dir, error);
+  // A name of its own: the copy in use (perhaps left by the previous run) must stay as it is.
+  std::string copy;
+  do {
+    copy = options_.database_copy_dir + "/" + kCopyPrefix + std::to_string(std::time(nullptr)) +
+           "-" + std::to_string(++database_copies_) + ".db";
+  } while (::access(copy.c_str(), F_OK) == 0);
+  if (!fs::copy_file(path, copy + ".tmp", fs::copy_options::overwrite_existing, error) ||
+      ::rename((copy + ".tmp").c_str(), copy.c_str()) != 0) {
+    ::unlink((copy + ".tmp").c_str());
+    return Fail(path, ": cannot copy to ", copy, ": ",
+                error ? error.message() : std::string(std::strerror(errno)));
+  }
+  auto opened = vulndb::OpenDatabase(copy);
+  if (!opened.ok()) {
+    ::unlink(copy.c_str());
+    return opened.error();
+  }
+  loaded.copy = copy;
+  loaded.database = std::move(*opened);
+  return loaded;
+}
+
+Result<std::unique_ptr<Center>> Center::Open(const CenterOptions& options) {
+  std::unique_ptr<Center> center(new Center());
+  center->options_ = options;
+  MOAT_ASSIGN_OR_RETURN(center->store_,
+                        Store::Open(options.store_url, options.connections, options.secret_key));
+  if (!options.notifications.empty()) {
+    MOAT_ASSIGN_OR_RETURN(center->notifications_, notify::Dispatcher::Start(options.notifications));
+  }
+  // The copy left by the previous run is the database the stored findings were matched with:
+  // it is used until the first CheckDatabase compares it with db_path (changed while down?).
+  std::string previous_copy;
+  if (!options.database_copy_dir.empty()) {
+    std::error_code error;
+    for (const auto& entry :
+         std::filesystem::directory_iterator(options.database_copy_dir, error)) {
+      const std::string name = entry.path().filename().string();
+      if (name.rfind(kCopyPrefix, 0) != 0) continue;
+      if (name.size() > 3 && name.compare(name.size() - 3, 3, ".db") == 0 &&
+          (previous_copy.empty() || std::filesystem::last_write_time(entry.path(), error) >
+                                        std::filesystem::last_write_time(previous_copy, error))) {
+        if (!previous_copy.empty()) ::unlink(previous_copy.c_str());
+        previous_copy = entry.path().string();
+      } else {
+        ::unlink(entry.path().c_str());
+      }
+    }
+  }
+  Result<std::unique_ptr<vulndb::Database>> previous = std::unique_ptr<vulndb::Database>();
+  if (!previous_copy.empty()) previous = vulndb::OpenDatabase(previous_copy);
+  if (previous.ok() && *previous) {
+    center->database_copy_ = previous_copy;
+    center->database_ = std::move(*previous);
+  } else if (!options.db_path.empty() && ::access(options.db_path.c_str(), R_OK) == 0) {
+    MOAT_ASSIGN_OR_RETURN(auto loaded, center->LoadDatabase());
+    center->database_ = std::move(loaded.database);
+    center->database_copy_ = std::move(loaded.copy);
+    center->database_file_id_ = std::move(loaded.file_id);
+  } else if (!options.db_path.empty()) {
+    log::Warn("no vulnerability database at " + options.db_path +
+              ": images are inventoried but not matched (run `moat db update` or give --db)");
+  }
+  return center;
+}
+
+Center::~Center() { Stop(); }
+
+void Center::Notify(std::vector<Alert> alerts) {
+  if (notifications_) notifications_->Enqueue(std::move(alerts));
+}
+
+std::shared_ptr<const vulndb::Database> Center::database() const {
+  std::lock_guard lock(database_mutex_);
+  return database_;
+}
+
+std::string Center::database_built_at() const {
+  auto database = this->database();
+  return database ? database->metadata().built_at : "";
+}
+
+Result<bool> Center::EnqueueMatch(const std::string& digest, const std::string& reason) {
+  nlohmann::json payload = {
+      {"digest", digest}, {"reason", reason}, {"db_built_at", database_built_at()}};
+  MOAT_ASSIGN_OR_RETURN(bool queued, store_->EnqueueJob("match", "match:" + digest, payload.dump(),
+                                                        std::time(nullptr)));
+  if (queued) NudgeWorkers();
+  return queued;
+}
+
+Result<DatabaseCheck> Center::CheckDatabase() {
+  std::lock_guard check_lock(database_check_mutex_);
+  DatabaseCheck check;
+  struct stat st {};
+  if (options_.db_path.empty() || ::stat(options_.db_path.c_str(), &st) != 0) return check;
+  std::string file_id = FileIdentity(st);
+  std::shared_ptr<const vulndb::Database> previous;
+  std::string previous_copy;
+  {
+    std::lock_guard lock(database_mutex_);
+    if (file_id == database_file_id_) return check;
+    previous = database_;  // keeps the previous copy on disk until the diff is done
+    previous_copy = database_copy_;
+  }
+  MOAT_ASSIGN_OR_RETURN(LoadedDatabase loaded, LoadDatabase());
+  const std::string built_at = loaded.database->metadata().built_at;
+  // Which images the update concerns: computed before the swap, queued after it, so that no
+  // worker re-matches with the previous database.
+  std::set<std::string> digests;
+  bool rematch_all = false;
+  if (!options_.database_copy_dir.empty()) {
+    if (!previous || previous_copy.empty()) {
+      rematch_all = true;  // nothing was matched with a known database: match everything once
+    } else {
+      MOAT_ASSIGN_OR_RETURN(auto keys, vulndb::ChangedPackages(previous_copy, loaded.copy));
+      check.changed_packages = keys.size();
+      for (const auto& [ns, name] : keys) {
+        MOAT_ASSIGN_OR_RETURN(auto holders, store_->ImagesWithPackage(ns, name));
+        digests.insert(holders.begin(), holders.end());
+      }
+    }
+  }
+  {
+    std::lock_guard lock(database_mutex_);
+    database_ = std::move(loaded.database);
+    database_copy_ = std::move(loaded.copy);
+    database_file_id_ = std::move(file_id);
+  }
+  // The previous copy goes once no worker reads it any more (a worker's database connections
+  // are opened by path, on demand, so the file must stay while it is in use).
+  if (!previous_copy.empty()) retired_copies_.emplace_back(previous, previous_copy);
+  previous.reset();
+  for (auto it = retired_copies_.begin(); it != retired_copies_.end();) {
+    if (it->first.expired()) {
+      ::unlink(it->second.c_str());
+      it = retired_copies_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  check.changed = true;
+  if (rematch_all) {
+    PageRequest page;
+    page.limit = 500;
+    do {
+      MOAT_ASSIGN_OR_RETURN(auto images, store_->ListImages(page));
+      for (const auto& image : images.items) {
+        if (image.scan_status == "scanned") digests.insert(image.digest);
+      }
+      page.cursor = images.next_cursor;
+    } while (!page.cursor.empty());
+  }
+  for (const auto& digest : digests) {
+    MOAT_ASSIGN_OR_RETURN(bool queued, EnqueueMatch(digest, "database update " + built_at));
+    check.match_jobs += queued ? 1 : 0;
+  }
+  log::Info("vulnerability database " + built_at +
+            " in use: " + std::to_string(check.changed_packages) + " packages changed, " +
+            std::to_string(check.match_jobs) + " images queued for re-matching");
+  return check;
+}
+
+Result<size_t> Center::EnqueueDueRescans(int64_t now) {
+  MOAT_ASSIGN_OR_RETURN(auto digests, store_->DueRescanDigests(now));
+  size_t queued = 0;
+  for (const auto& digest : digests) {
+    MOAT_ASSIGN_OR_RETURN(bool added, EnqueueMatch(digest, "daily rescan"));
+    queued += added ? 1 : 0;
+  }
+  return queued;
+}
+
+Result<bool> Center::EnqueueScan(int64_t registry_id, const std::string& repository,
+                                 const std::string& digest, const std::string& reason) {
+  // A digest names immutable content: once inventoried it is never pulled again (the registry's
+  // retried notifications, the same image pushed to another repository); rescans re-match the
+  // stored inventory instead.
+  MOAT_ASSIGN_OR_RETURN(auto image, store_->GetImage(digest));
+  if (image && image->scan_status == "scanned") return false;
+  nlohmann::json payload = {{"registry_id", registry_id},
+                            {"repository", repository},
+                            {"digest", digest},
+                            {"reason", reason}};
+  MOAT_ASSIGN_OR_RETURN(bool queued, store_->EnqueueJob("scan", "scan:" + digest, payload.dump(),
+                                                        std::time(nullptr)));
+  if (queued) NudgeWorkers();
+  return queued;
+}
+
+void Center::StartWorkers(size_t count, const std::string& name) {
+  for (size_t i = 0; i < count; ++i) {
+    std::string worker = name + "-" + std::to_string(i + 1);
+    workers_.emplace_back([this, worker] { WorkerLoop(worker); });
+  }
+}
+
+void Center::NudgeWorkers() {
+  std::lock_guard lock(mutex_);
+  wake_.notify_all();
+}
+
+void Center::Stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    wake_.notify_all();
+  }
+  for (auto& t : workers_) {
+    if (t.joinable()) t.join();
+  }
+  workers_.clear();
+  if (notifications_) notifications_->Stop();
+}
+
+void Center::WorkerLoop(const std::string& name) {
+  while (true) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+    }
+    auto ran = RunOneJob(name);
+    if (!ran.ok()) log::Warn("worker " + name + ": " + ran.error().message);
+    if (ran.ok() && *ran) continue;
+    // Idle: wait for a nudge from this process or poll the shared job table (other replicas).
+    std::unique_lock lock(mutex_);
+    if (stopping_) return;
+    wake_.wait_for(lock, std::chrono::seconds(1));
+  }
+}
+
+Result<bool> Center::RunOneJob(const std::string& worker) {
+  const int64_t now = std::time(nullptr);
+  MOAT_ASSIGN_OR_RETURN(auto job, store_->ClaimJob(worker, options_.job_lease_seconds, now));
+  if (!job) return false;
+  Result<void> result = job->kind == "scan"    ? RunScanJob(job->payload)
+                        : job->kind == "match" ? RunMatchJob(job->payload)
+                                               : Result<void>(Fail("unknown job kind ", job->kind));
+  const bool scan = job->kind == "scan";
+  if (result.ok()) {
+    MOAT_TRY(store_->CompleteJob(job->id, worker));
+    ++(scan ? stats_.scans_done : stats_.matches_done);
+    return true;
+  }
+  ++(scan ? stats_.scans_failed : stats_.matches_failed);
+  // Backoff: 10 s, 40 s, 90 s, ... between attempts.
+  const int64_t retry_at = std::time(nullptr) + 10 * job->attempts * job->attempts;
+  log::Warn("job " + std::to_string(job->id) + " (" + job->key + ") attempt " +
+            std::to_string(job->attempts) + ": " + result.error().message);
+  MOAT_TRY(store_->FailJob(job->id, worker, result.error().message, retry_at,
+                           options_.job_max_attempts));
+  return true;
+}
+
+Result<void> Center::RunScanJob(const std::string& payload_text) {
+  nlohmann::json payload = nlohmann::json::parse(payload_text, nullptr, false);
+  if (!payload.is_object()) return Fail("scan job: payload is not a JSON object");
+  const int64_t registry_id = payload.value("registry_id", int64_t{0});
+  const std::string repository = payload.value("repository", "");
+  const std::string digest = payload.value("digest", "");
+  MOAT_ASSIGN_OR_RETURN(auto registry, store_->GetRegistry(registry_id));
+  if (!registry) return Ok();  // the registry was removed since: nothing to scan
+  bool insecure = false;
+  const std::string reference =
+      RegistryHostPort(registry->url, &insecure) + "/" + repository + "@" + digest;
+  ImageScanOptions scan_options;
+  scan_options.cache_dir = options_.cache_dir;
+  auto inventory = InventoryRegistryImage(reference, insecure, registry->username, registry->secret,
+                                          scan_options);
+  const int64_t now = std::time(nullptr);
+  if (!inventory.ok()) {
+    MOAT_TRY(store_->SaveImageScanFailure(digest, inventory.error().message, now));
+    return inventory.error();
+  }
+  inventory->artifact.manifest_digest = digest;
+  ImageScan scan = MatchImage(std::move(*inventory), database().get());
+  const std::string platform =
+      scan.inventory.artifact.os + "/" + scan.inventory.artifact.architecture;
+  const std::string os =
+      scan.inventory.os.empty() ? "" : scan.inventory.os.family + " " + scan.inventory.os.version;
+  MOAT_TRY(store_->SaveImageScan(digest, os, platform, scan.inventory_json, scan.package_keys,
+                                 scan.findings, now));
+  log::Info("scanned " + reference + ": " + std::to_string(scan.inventory.packages.size()) +
+            " packages, " + std::to_string(scan.findings.size()) + " vulnerabilities");
+  return Ok();
+}
+
+// Re-matches a stored inventory with the current database: no pull. The stored inventory (as
+// the scan wrote it, with its analyzers' warnings) is kept; findings and the package index are
+// replaced, so first-seen times are kept and vanished findings are resolved.
+Result<void> Center::RunMatchJob(const std::string& payload_text) {
+  nlohmann::json payload = nlohmann::json::parse(payload_text, nullptr, false);
+  if (!payload.is_object()) return Fail("match job: payload is not a JSON object");
+  const std::string digest = payload.value("digest", "");
+  const std::string wanted = payload.value("db_built_at", "");
+  MOAT_ASSIGN_OR_RETURN(auto image, store_->GetImage(digest));
+  if (!image || image->inventory_json.empty()) return Ok();  // deleted, or never scanned
+  // Queued by another process after a database update: this one may not have loaded it yet.
+  if (database_built_at() < wanted) {
+    MOAT_TRY(CheckDatabase());
+    if (database_built_at() < wanted) {
+      return Fail("match ", digest, ": needs vulnerability database ", wanted, ", this worker has ",
+                  database_built_at().empty() ? "none" : database_built_at());
+    }
+  }
+  MOAT_ASSIGN_OR_RETURN(Inventory inventory, ParseStoredInventory(image->inventory_json, digest));
+  inventory.artifact.manifest_digest = digest;
+  auto database = this->database();
+  ImageScan scan = MatchImage(std::move(inventory), database.get());
+  MOAT_TRY(store_->SaveImageScan(digest, image->os, image->platform, image->inventory_json,
+                                 scan.package_keys, scan.findings, std::time(nullptr)));
+  log::Info("re-matched " + digest + " (" + payload.value("reason", "") +
+            "): " + std::to_string(scan.findings.size()) + " vulnerabilities");
+  return Ok();
+}
+
+}  // namespace moat::server

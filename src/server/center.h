@@ -1,0 +1,140 @@
+#pragma once
+// The security center's state shared by the REST API and the scan workers: the store, the
+// vulnerability database, and the job loop that scans registry images. `moat server` runs the API
+// and (by default) workers in one process; `moat worker` runs workers only, against the same
+// PostgreSQL store.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/alert.h"
+#include "core/result.h"
+#include "server/notify/notify.h"
+#include "server/store/store.h"
+
+namespace moat::vulndb {
+class Database;
+}
+
+namespace moat::server {
+
+namespace notify {
+class Dispatcher;
+}
+
+struct CenterOptions {
+  /// SQLite file, or a postgres:// URL.
+  std::string store_url;
+  /// Where new alerts are sent (webhook, Slack, syslog); empty = nowhere.
+  std::vector<notify::NotifierConfig> notifications;
+  /// Store connections (the API's threads and the workers share them).
+  size_t connections = 4;
+  /// Encrypts registry credentials at rest (32 bytes).
+  std::string secret_key;
+  /// Vulnerability database file; empty or missing: images are inventoried, not matched, and
+  /// that is said in each image's scan status.
+  std::string db_path;
+  /// Layer cache of the scan workers (empty: none).
+  std::string cache_dir;
+  /// Alerts with the same dedupe key within this window are counted as one.
+  int64_t alert_dedupe_window_seconds = 600;
+  /// Alerts of one container, pod or host process within this window form one incident.
+  int64_t alert_incident_window_seconds = 1800;
+  /// Scan jobs: lease length and attempts before a job is marked failed.
+  int64_t job_lease_seconds = 600;
+  int job_max_attempts = 4;
+  /// When set, the center matches with a private copy of `db_path` kept in this directory, and
+  /// a changed `db_path` is compared with that copy to re-match only the images it concerns
+  /// (CheckDatabase). Empty (`moat worker`): `db_path` is reloaded when it changes, no diff.
+  std::string database_copy_dir;
+};
+
+/// What one CheckDatabase found.
+struct DatabaseCheck {
+  bool changed = false;         // a new database is in use now
+  size_t changed_packages = 0;  // (namespace, package) keys the update touched
+  size_t match_jobs = 0;        // images queued for re-matching
+};
+
+class Center {
+ public:
+  static Result<std::unique_ptr<Center>> Open(const CenterOptions& options);
+  ~Center();
+
+  Store& store() { return *store_; }
+  const CenterOptions& options() const { return options_; }
+  /// The database the workers match with; null when there is none. The pointer stays valid
+  /// while the shared_ptr is held, even when CheckDatabase swaps in a newer database.
+  std::shared_ptr<const vulndb::Database> database() const;
+  std::string database_built_at() const;
+
+  /// Queues a scan of registry image `digest` (one queued or running scan per digest).
+  Result<bool> EnqueueScan(int64_t registry_id, const std::string& repository,
+                           const std::string& digest, const std::string& reason);
+  /// Queues a re-match of stored image `digest` with the current database (no pull).
+  Result<bool> EnqueueMatch(const std::string& digest, const std::string& reason);
+  /// Notices a changed database file (inode, size, mtime): opens the new one, queues a re-match
+  /// of the images holding a package the update touched (vulndb::ChangedPackages against the
+  /// private copy of the previous one; every scanned image when there was none) and swaps it in
+  /// for the workers. Run by the scheduler every minute.
+  Result<DatabaseCheck> CheckDatabase();
+  /// The daily rescan pass: queues a re-match of each image that Store::DueRescanDigests lists
+  /// at `now`. Returns the number queued.
+  Result<size_t> EnqueueDueRescans(int64_t now);
+
+  /// Starts `count` worker threads named `name`-N that claim and run jobs until Stop().
+  void StartWorkers(size_t count, const std::string& name);
+  /// Wakes idle workers now (a job was queued in this process).
+  void NudgeWorkers();
+  void Stop();
+
+  /// Sends newly stored (committed) alerts to the notification targets, asynchronously.
+  void Notify(std::vector<Alert> alerts);
+  /// The notification dispatcher; null when no target is configured.
+  notify::Dispatcher* notifications() { return notifications_.get(); }
+
+  /// Claims and runs one job; false when none was ready. For tests and `moat worker`.
+  Result<bool> RunOneJob(const std::string& worker);
+
+  struct Stats {
+    std::atomic<int64_t> scans_done{0};  // "scan" jobs: pull + inventory + match
+    std::atomic<int64_t> scans_failed{0};
+    std::atomic<int64_t> matches_done{0};  // "match" jobs: stored inventory re-matched
+    std::atomic<int64_t> matches_failed{0};
+    std::atomic<int64_t> alerts_ingested{0};
+    std::atomic<int64_t> registry_events{0};
+  };
+  Stats& stats() { return stats_; }
+
+ private:
+  Center() = default;
+  Result<void> RunScanJob(const std::string& payload);
+  Result<void> RunMatchJob(const std::string& payload);
+  struct LoadedDatabase;
+  Result<LoadedDatabase> LoadDatabase();
+  void WorkerLoop(const std::string& name);
+
+  CenterOptions options_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<notify::Dispatcher> notifications_;
+  mutable std::mutex database_mutex_;
+  std::shared_ptr<const vulndb::Database> database_;
+  std::string database_copy_;        // the private copy database_ reads ("" without a copy dir)
+  std::string database_file_id_;     // inode, size and mtime of db_path when it was loaded
+  std::mutex database_check_mutex_;  // one CheckDatabase at a time
+  int64_t database_copies_ = 0;
+  std::vector<std::pair<std::weak_ptr<const vulndb::Database>, std::string>> retired_copies_;
+  Stats stats_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace moat::server

@@ -1,0 +1,300 @@
+#include "server/monitor/registry_poll.h"
+
+#include <cctype>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "artifact/registry_auth.h"
+#include "artifact/source_util.h"
+#include "core/bytes.h"
+#include "core/http.h"
+#include "core/log.h"
+#include "core/sha256.h"
+#include "server/center.h"
+
+namespace moat::server {
+
+namespace {
+
+constexpr const char* kManifestTypes =
+    "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, "
+    "application/vnd.docker.distribution.manifest.v2+json, "
+    "application/vnd.docker.distribution.manifest.list.v2+json";
+constexpr size_t kMaxPages = 10'000;
+
+// Repository names as the distribution spec allows them (lower case, digits, separators, path
+// components); anything else from a registry's reply is refused before it goes into a URL.
+bool IsRepositoryName(const std::string& name) {
+  if (name.empty() || name.size() > 255 || name.front() == '/' || name.back() == '/') return false;
+  if (name.find("..") != std::string::npos || name.find("//") != std::string::npos) return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' ||
+          c == '/')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool IsTag(const std::string& tag) {
+  if (tag.empty() || tag.size() > 128 || tag.front() == '.' || tag.front() == '-') return false;
+  for (char c : tag) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.' && c != '-') {
+      return false;
+    }
+  }
+  return true;
+}
+
+// "sha256:<64 hex>" (or sha512): what a Docker-Content-Digest must be.
+bool IsDigest(const std::string& digest) {
+  size_t hex = 0;
+  if (digest.rfind("sha256:", 0) == 0) {
+    hex = 64;
+  } else if (digest.rfind("sha512:", 0) == 0) {
+    hex = 128;
+  } else {
+    return false;
+  }
+  if (digest.size() != 7 + hex) return false;
+  for (size_t i = 7; i < digest.size(); ++i) {
+    if (!std::isxdigit(static_cast<unsigned char>(digest[i])) || std::isupper(digest[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The next page of a paginated listing: `Link: </v2/_catalog?last=x&n=100>; rel="next"`.
+// Only a path on the same registry is followed.
+std::string NextPage(const std::string& link, const std::string& origin) {
+  const size_t open = link.find('<'), close = link.find('>');
+  if (open == std::string::npos || close == std::string::npos || close < open) return "";
+  if (link.find("rel=\"next\"", close) == std::string::npos &&
+      link.find("rel=next", close) == std::string::npos) {
+    return "";
+  }
+  std::string target = link.substr(open + 1, close - open - 1);
+  if (target.rfind(origin, 0) == 0) target = target.substr(origin.size());
+  return target.rfind("/v2/", 0) == 0 ? target : "";
+}
+
+// Requests to one registry with its credentials: a 401 is answered once per request (Basic, or a
+// Bearer token for the request's scope, kept for the next requests of that scope).
+class RegistryClient {
+ public:
+  explicit RegistryClient(const RegistryRecord& registry) : registry_(registry) {
+    origin_ = registry.url;
+    if (origin_.find("://") == std::string::npos) origin_ = "https://" + origin_;
+    const size_t path = origin_.find('/', origin_.find("://") + 3);
+    if (path != std::string::npos) origin_.resize(path);
+    credentials_.username = registry.username;
+    credentials_.password = registry.secret;
+  }
+
+  const std::string& origin() const { return origin_; }
+
+  Result<HttpResponse> Send(const std::string& method, const std::string& path,
+                            const std::string& scope, const std::string& accept = "") {
+    for (int attempt = 0;; ++attempt) {
+      HttpRequest request;
+      request.method = method;
+      request.url = origin_ + path;
+      request.timeout_seconds = 60;
+      request.follow_redirects = false;
+      if (!accept.empty()) request.headers.emplace_back("Accept", accept);
+      const std::string authorization = bearer_.count(scope) ? bearer_[scope] : basic_;
+      if (!authorization.empty()) request.headers.emplace_back("Authorization", authorization);
+      MOAT_ASSIGN_OR_RETURN(HttpResponse response, HttpFetch(request));
+      if (response.status != 401 || attempt > 0) return response;
+      MOAT_TRY(Answer(response.Header("WWW-Authenticate"), scope));
+    }
+  }
+
+  /// Every item of a paginated listing ("repositories" of the catalog, "tags" of a repository).
+  /// A 404 lists nothing (a repository whose last manifest was deleted).
+  Result<std::vector<std::string>> ListAll(std::string path, const std::string& scope,
+                                           const char* field) {
+    std::vector<std::string> items;
+    std::set<std::string> seen_pages;
+    for (size_t page = 0; !path.empty(); ++page) {
+      if (page >= kMaxPages || !seen_pages.insert(path).second) {
+        return Fail(origin_, path, ": pagination does not end");
+      }
+      MOAT_ASSIGN_OR_RETURN(HttpResponse response, Send("GET", path, scope));
+      if (response.status == 404) break;
+      if (response.status != 200) {
+        return Fail(origin_, path, ": HTTP ", std::to_string(response.status));
+      }
+      auto json = nlohmann::json::parse(response.body, nullptr, false);
+      if (json.is_discarded() || !json.is_object()) {
+        return Fail(origin_, path, ": not a JSON object");
+      }
+      auto list = json.find(field);
+      if (list != json.end() && !list->is_null()) {  // "tags": null when all were deleted
+        if (!list->is_array()) return Fail(origin_, path, ": \"", field, "\" is not an array");
+        for (const auto& item : *list) {
+          if (!item.is_string()) return Fail(origin_, path, ": \"", field, "\" holds a non-string");
+          items.push_back(item.get<std::string>());
+        }
+      }
+      path = NextPage(response.Header("Link"), origin_);
+    }
+    return items;
+  }
+
+ private:
+  Result<void> Answer(const std::string& header, const std::string& scope) {
+    const std::string name = "registry " + registry_.name;
+    if (header.empty()) return Fail(name, ": HTTP 401 without a WWW-Authenticate header");
+    MOAT_ASSIGN_OR_RETURN(AuthChallenge challenge, ParseWwwAuthenticate(header));
+    if (credentials_.username.empty() && challenge.scheme == "basic") {
+      return Fail(name, ": the registry requires credentials and none are stored");
+    }
+    if (challenge.scheme == "basic") {
+      basic_ = "Basic " + Base64Encode(credentials_.username + ":" + credentials_.password);
+      return Ok();
+    }
+    if (challenge.scheme != "bearer") {
+      return Fail(name, ": unsupported authentication scheme \"", challenge.scheme, "\"");
+    }
+    auto asked = challenge.params.find("scope");
+    HttpRequest token_request;
+    MOAT_ASSIGN_OR_RETURN(
+        std::string token,
+        FetchRegistryToken(challenge, asked != challenge.params.end() ? asked->second : scope,
+                           credentials_, token_request, name));
+    bearer_[scope] = "Bearer " + token;
+    return Ok();
+  }
+
+  const RegistryRecord& registry_;
+  std::string origin_;
+  RegistryCredentials credentials_;
+  std::string basic_;
+  std::map<std::string, std::string> bearer_;  // by scope
+};
+
+std::string PullScope(const std::string& repository) {
+  return "repository:" + repository + ":pull";
+}
+
+// The digest `reference` (a tag or a digest) resolves to now; "" when the registry has no such
+// manifest (404).
+Result<std::string> ResolveManifest(RegistryClient& client, const std::string& repository,
+                                    const std::string& reference) {
+  const std::string path = "/v2/" + repository + "/manifests/" + reference;
+  MOAT_ASSIGN_OR_RETURN(HttpResponse head,
+                        client.Send("HEAD", path, PullScope(repository), kManifestTypes));
+  if (head.status == 404) return std::string();
+  if (head.status != 200) {
+    return Fail(client.origin(), path, ": HTTP ", std::to_string(head.status));
+  }
+  std::string digest = head.Header("Docker-Content-Digest");
+  if (digest.empty()) {
+    // Registries need not send the header on HEAD: the digest is the manifest's own hash.
+    MOAT_ASSIGN_OR_RETURN(HttpResponse get,
+                          client.Send("GET", path, PullScope(repository), kManifestTypes));
+    if (get.status != 200)
+      return Fail(client.origin(), path, ": HTTP ", std::to_string(get.status));
+    digest = "sha256:" + Sha256Hex(AsBytes(get.body));
+  }
+  if (!IsDigest(digest)) {
+    return Fail(client.origin(), path, ": Docker-Content-Digest \"", digest.substr(0, 80),
+                "\" is not a digest");
+  }
+  return digest;
+}
+
+}  // namespace
+
+Result<RegistryPollResult> PollRegistry(Center& center, const RegistryRecord& registry,
+                                        int64_t now) {
+  Store& store = center.store();
+  RegistryClient client(registry);
+  RegistryPollResult result;
+  MOAT_ASSIGN_OR_RETURN(auto repositories, client.ListAll("/v2/_catalog?n=1000",
+                                                          "registry:catalog:*", "repositories"));
+  // (repository, tag) -> digest, as the registry has them now.
+  std::map<std::pair<std::string, std::string>, std::string> current;
+  for (const auto& repository : repositories) {
+    if (!IsRepositoryName(repository)) {
+      return Fail(client.origin(), "/v2/_catalog: \"", repository.substr(0, 80),
+                  "\" is not a repository name");
+    }
+    ++result.repositories;
+    MOAT_ASSIGN_OR_RETURN(auto tags, client.ListAll("/v2/" + repository + "/tags/list?n=1000",
+                                                    PullScope(repository), "tags"));
+    for (const auto& tag : tags) {
+      if (!IsTag(tag)) {
+        return Fail(client.origin(), "/v2/", repository, "/tags/list: \"", tag.substr(0, 80),
+                    "\" is not a tag");
+      }
+      MOAT_ASSIGN_OR_RETURN(std::string digest, ResolveManifest(client, repository, tag));
+      if (digest.empty()) continue;  // deleted between the listing and now
+      current[{repository, tag}] = digest;
+      ++result.tags;
+    }
+  }
+  MOAT_ASSIGN_OR_RETURN(auto known, store.ListRepositoryImages(registry.id));
+  std::set<std::pair<std::string, std::string>> known_digests;
+  std::map<std::pair<std::string, std::string>, std::string> known_tags;
+  for (const auto& image : known) {
+    known_digests.emplace(image.repository, image.digest);
+    for (const auto& tag : image.tags) known_tags[{image.repository, tag}] = image.digest;
+  }
+  std::set<std::pair<std::string, std::string>> referenced;
+  for (const auto& [key, digest] : current) {
+    const auto& [repository, tag] = key;
+    referenced.emplace(repository, digest);
+    auto tagged = known_tags.find(key);
+    if (tagged != known_tags.end() && tagged->second == digest) continue;  // unchanged
+    MOAT_TRY(store.RecordPush(registry.id, repository, digest, tag, now));
+    if (known_digests.emplace(repository, digest).second) {
+      ++result.new_digests;
+      MOAT_TRY(center.EnqueueScan(registry.id, repository, digest, "registry poll"));
+    } else {
+      ++result.moved_tags;
+    }
+  }
+  for (const auto& [key, digest] : known_tags) {
+    if (!current.count(key)) MOAT_TRY(store.DeleteTag(registry.id, key.first, key.second));
+  }
+  // A digest no tag points at: an untagged manifest (a moved tag's old image) stays with its
+  // findings; one the registry no longer has is deleted.
+  for (const auto& image : known) {
+    if (referenced.count({image.repository, image.digest})) continue;
+    MOAT_ASSIGN_OR_RETURN(std::string still,
+                          ResolveManifest(client, image.repository, image.digest));
+    if (!still.empty()) continue;
+    MOAT_TRY(store.RecordDelete(registry.id, image.repository, image.digest));
+    ++result.deleted;
+  }
+  return result;
+}
+
+Result<PollPassResult> PollDueRegistries(Center& center, int64_t now) {
+  MOAT_ASSIGN_OR_RETURN(auto registries, center.store().ListRegistries());
+  PollPassResult pass;
+  for (const auto& registry : registries) {
+    if (registry.poll_seconds <= 0 || now - registry.last_polled_at < registry.poll_seconds) {
+      continue;
+    }
+    auto polled = PollRegistry(center, registry, now);
+    std::string error;
+    if (polled.ok()) {
+      log::Info("polled registry " + registry.name + ": " + std::to_string(polled->tags) +
+                " tags, " + std::to_string(polled->new_digests) + " new images, " +
+                std::to_string(polled->deleted) + " deleted");
+    } else {
+      error = polled.error().message;
+      pass.errors.push_back("registry " + registry.name + ": " + error);
+    }
+    MOAT_TRY(center.store().MarkRegistryPolled(registry.id, error));
+    ++pass.polled;
+  }
+  return pass;
+}
+
+}  // namespace moat::server

@@ -1,0 +1,78 @@
+#include "server/notify/dispatcher.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+#include "core/test_http_server.h"
+
+namespace moat::server::notify {
+namespace {
+
+TEST(ParseNotifyFlag, TakesKindUrlAndOptions) {
+  auto webhook = ParseNotifyFlag("webhook=https://hooks.example/moat,min=warning,batch");
+  ASSERT_TRUE(webhook.ok()) << webhook.error().message;
+  EXPECT_EQ(webhook->kind, "webhook");
+  EXPECT_EQ(webhook->url, "https://hooks.example/moat");
+  EXPECT_EQ(webhook->min_priority, AlertPriority::kWarning);
+  EXPECT_TRUE(webhook->batch);
+  auto syslog = ParseNotifyFlag("syslog=udp://127.0.0.1:514");
+  ASSERT_TRUE(syslog.ok()) << syslog.error().message;
+  EXPECT_EQ(syslog->min_priority, AlertPriority::kDebug);
+  for (const char* bad : {"webhook", "=https://x", "pager=https://x", "webhook=https://x,min=loud",
+                          "webhook=https://x,often", "syslog=ftp://x"}) {
+    auto parsed = ParseNotifyFlag(bad);
+    EXPECT_FALSE(parsed.ok()) << bad;
+    if (!parsed.ok()) {
+      EXPECT_NE(parsed.error().message.find("--notify"), std::string::npos) << bad;
+    }
+  }
+}
+
+Alert MakeAlert(const std::string& rule) {
+  Alert alert;
+  alert.rule = rule;
+  alert.priority = AlertPriority::kCritical;
+  alert.output = "output of " + rule;
+  alert.time = "2026-12-02T00:00:00.000000000Z";
+  alert.time_ns = 1'795'910'400'000'000'000;
+  return alert;
+}
+
+TEST(Dispatcher, RetriesAFailingTargetThenDelivers) {
+  std::atomic<int> calls{0};
+  moat::testing::TestHttpServer receiver([&](const moat::testing::TestHttpRequest&) {
+    // Down for the first two attempts.
+    return moat::testing::TestHttpResponse{++calls <= 2 ? 503 : 200, {}, ""};
+  });
+  NotifierConfig config;
+  config.kind = "webhook";
+  config.url = "http://127.0.0.1:" + std::to_string(receiver.port()) + "/";
+  auto dispatcher = Dispatcher::Start({config});
+  ASSERT_TRUE(dispatcher.ok()) << dispatcher.error().message;
+  (*dispatcher)->Enqueue({MakeAlert("a")});
+  (*dispatcher)->Drain();
+  EXPECT_EQ(calls.load(), 3);
+  EXPECT_EQ((*dispatcher)->sent(), 1);
+}
+
+TEST(Dispatcher, DropsTheOldestWhenTheQueueIsFull) {
+  moat::testing::TestHttpServer receiver([](const moat::testing::TestHttpRequest&) {
+    return moat::testing::TestHttpResponse{200, {}, ""};
+  });
+  NotifierConfig config;
+  config.kind = "webhook";
+  config.batch = true;
+  config.url = "http://127.0.0.1:" + std::to_string(receiver.port()) + "/";
+  auto dispatcher = Dispatcher::Start({config}, /*max_queued=*/5);
+  ASSERT_TRUE(dispatcher.ok());
+  std::vector<Alert> many;
+  for (int i = 0; i < 12; ++i) many.push_back(MakeAlert("r" + std::to_string(i)));
+  (*dispatcher)->Enqueue(many);
+  (*dispatcher)->Drain();
+  EXPECT_EQ((*dispatcher)->dropped(), 7);
+  EXPECT_EQ((*dispatcher)->sent(), 5);
+}
+
+}  // namespace
+}  // namespace moat::server::notify

@@ -1,0 +1,120 @@
+// The store's schema, as numbered migrations. A released migration is never edited; a change is a
+// new migration. Types are the common subset of SQLite and PostgreSQL: BIGINT, DOUBLE PRECISION,
+// TEXT; "{ID}" is the auto-numbered primary key of each dialect. Times are Unix seconds, alert
+// times Unix nanoseconds.
+
+#include "server/store/schema.h"
+
+namespace moat::server {
+
+namespace {
+
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE tokens (
+  id {ID}, name TEXT NOT NULL, role TEXT NOT NULL, hash TEXT NOT NULL UNIQUE,
+  created_at BIGINT NOT NULL, last_used_at BIGINT NOT NULL DEFAULT 0,
+  revoked_at BIGINT NOT NULL DEFAULT 0, created_by TEXT NOT NULL DEFAULT '');
+CREATE TABLE audit_events (
+  id {ID}, time BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+  target TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE TABLE registries (
+  id {ID}, name TEXT NOT NULL UNIQUE, url TEXT NOT NULL, username TEXT NOT NULL DEFAULT '',
+  secret_enc TEXT NOT NULL DEFAULT '', poll_seconds BIGINT NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL, last_polled_at BIGINT NOT NULL DEFAULT 0,
+  last_event_at BIGINT NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '');
+CREATE TABLE images (
+  digest TEXT PRIMARY KEY, os TEXT NOT NULL DEFAULT '', platform TEXT NOT NULL DEFAULT '',
+  scan_status TEXT NOT NULL DEFAULT 'pending', scan_error TEXT NOT NULL DEFAULT '',
+  scanned_at BIGINT NOT NULL DEFAULT 0, first_seen BIGINT NOT NULL,
+  last_seen_running BIGINT NOT NULL DEFAULT 0, package_count BIGINT NOT NULL DEFAULT 0,
+  inventory TEXT NOT NULL DEFAULT '');
+CREATE TABLE repository_images (
+  registry_id BIGINT NOT NULL REFERENCES registries(id) ON DELETE CASCADE,
+  repository TEXT NOT NULL, digest TEXT NOT NULL, pushed_at BIGINT NOT NULL DEFAULT 0,
+  last_pulled_at BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (registry_id, repository, digest));
+CREATE INDEX repository_images_digest ON repository_images(digest);
+CREATE TABLE tags (
+  registry_id BIGINT NOT NULL REFERENCES registries(id) ON DELETE CASCADE,
+  repository TEXT NOT NULL, tag TEXT NOT NULL, digest TEXT NOT NULL,
+  updated_at BIGINT NOT NULL, PRIMARY KEY (registry_id, repository, tag));
+CREATE TABLE image_packages (
+  digest TEXT NOT NULL, ecosystem TEXT NOT NULL, name TEXT NOT NULL,
+  PRIMARY KEY (digest, ecosystem, name));
+CREATE INDEX image_packages_by_package ON image_packages(ecosystem, name);
+CREATE TABLE findings (
+  id {ID}, resource_kind TEXT NOT NULL, resource_id TEXT NOT NULL, source TEXT NOT NULL,
+  finding_id TEXT NOT NULL, package TEXT NOT NULL DEFAULT '',
+  installed_version TEXT NOT NULL DEFAULT '', fixed_version TEXT NOT NULL DEFAULT '',
+  category TEXT NOT NULL DEFAULT '', title TEXT NOT NULL DEFAULT '', severity TEXT NOT NULL,
+  severity_rank BIGINT NOT NULL, cvss DOUBLE PRECISION NOT NULL DEFAULT -1,
+  kev BIGINT NOT NULL DEFAULT 0, epss DOUBLE PRECISION NOT NULL DEFAULT -1,
+  patchable BIGINT NOT NULL DEFAULT 0, in_use BIGINT NOT NULL DEFAULT 0,
+  layer TEXT NOT NULL DEFAULT '', evidence TEXT NOT NULL DEFAULT '',
+  remediation TEXT NOT NULL DEFAULT '', first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL,
+  resolved_at BIGINT NOT NULL DEFAULT 0,
+  UNIQUE (resource_kind, resource_id, source, finding_id, package, installed_version));
+CREATE INDEX findings_by_severity ON findings(resolved_at, severity_rank DESC, id);
+CREATE INDEX findings_by_cvss ON findings(resolved_at, cvss DESC, id);
+CREATE INDEX findings_by_first_seen ON findings(resolved_at, first_seen DESC, id);
+CREATE INDEX findings_by_resource ON findings(resource_kind, resource_id);
+CREATE INDEX findings_by_finding_id ON findings(finding_id);
+CREATE TABLE agents (
+  id TEXT PRIMARY KEY, kind TEXT NOT NULL, version TEXT NOT NULL DEFAULT '',
+  hostname TEXT NOT NULL DEFAULT '', acked_through BIGINT NOT NULL DEFAULT 0,
+  registered_at BIGINT NOT NULL, last_heartbeat BIGINT NOT NULL DEFAULT 0);
+CREATE TABLE hosts (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, agent_id TEXT NOT NULL DEFAULT '',
+  os TEXT NOT NULL DEFAULT '', kernel TEXT NOT NULL DEFAULT '',
+  docker_version TEXT NOT NULL DEFAULT '', last_report_at BIGINT NOT NULL DEFAULT 0,
+  cis_passed BIGINT NOT NULL DEFAULT 0, cis_failed BIGINT NOT NULL DEFAULT 0);
+CREATE TABLE containers (
+  host_id TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL DEFAULT '',
+  image TEXT NOT NULL DEFAULT '', image_id TEXT NOT NULL DEFAULT '',
+  image_digest TEXT NOT NULL DEFAULT '', state TEXT NOT NULL DEFAULT '',
+  started_at TEXT NOT NULL DEFAULT '', last_seen BIGINT NOT NULL,
+  PRIMARY KEY (host_id, id));
+CREATE INDEX containers_by_image ON containers(image_digest);
+CREATE TABLE alerts (
+  id {ID}, dedupe_key TEXT NOT NULL, time_ns BIGINT NOT NULL, last_time_ns BIGINT NOT NULL,
+  count BIGINT NOT NULL DEFAULT 1, rule TEXT NOT NULL, priority TEXT NOT NULL,
+  source TEXT NOT NULL DEFAULT '', container_id TEXT NOT NULL DEFAULT '',
+  namespace_name TEXT NOT NULL DEFAULT '', pod TEXT NOT NULL DEFAULT '',
+  node TEXT NOT NULL DEFAULT '', image TEXT NOT NULL DEFAULT '',
+  mitre_tactic TEXT NOT NULL DEFAULT '', mitre_technique TEXT NOT NULL DEFAULT '',
+  incident_key TEXT NOT NULL DEFAULT '', incident_id BIGINT NOT NULL DEFAULT 0, status TEXT NOT NULL DEFAULT 'active',
+  status_by TEXT NOT NULL DEFAULT '', status_reason TEXT NOT NULL DEFAULT '',
+  status_at BIGINT NOT NULL DEFAULT 0, body TEXT NOT NULL);
+CREATE INDEX alerts_by_dedupe ON alerts(dedupe_key, last_time_ns);
+CREATE INDEX alerts_by_time ON alerts(time_ns DESC, id);
+CREATE INDEX alerts_by_container ON alerts(container_id, time_ns);
+CREATE INDEX alerts_by_incident_key ON alerts(incident_key, time_ns);
+CREATE TABLE disable_rules (
+  id {ID}, name TEXT NOT NULL, rule TEXT NOT NULL, created_by TEXT NOT NULL,
+  created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL DEFAULT 0);
+CREATE TABLE jobs (
+  id {ID}, kind TEXT NOT NULL, job_key TEXT NOT NULL, payload TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'queued', attempts BIGINT NOT NULL DEFAULT 0,
+  run_after BIGINT NOT NULL, lease_owner TEXT NOT NULL DEFAULT '',
+  lease_until BIGINT NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL, finished_at BIGINT NOT NULL DEFAULT 0);
+CREATE UNIQUE INDEX jobs_one_pending_per_key ON jobs(job_key) WHERE state IN ('queued', 'running');
+CREATE INDEX jobs_claim ON jobs(state, run_after, id);
+)sql";
+
+std::string ForDialect(std::string sql, SqlDialect dialect) {
+  const std::string id = dialect == SqlDialect::kSqlite ? "INTEGER PRIMARY KEY"
+                                                        : "BIGINT GENERATED BY DEFAULT AS IDENTITY "
+                                                          "PRIMARY KEY";
+  for (size_t at = sql.find("{ID}"); at != std::string::npos; at = sql.find("{ID}", at)) {
+    sql.replace(at, 4, id);
+  }
+  return sql;
+}
+
+}  // namespace
+
+std::vector<Migration> StoreMigrations(SqlDialect dialect) {
+  return {Migration{1, "initial schema", ForDialect(kSchemaV1, dialect), "", ""}};
+}
+
+}  // namespace moat::server

@@ -1,0 +1,371 @@
+#pragma once
+// The security center's one store: every table the server, its replicas and its workers share,
+// on SQLite or PostgreSQL through the SQL layer (sql.h). Each method is one transaction; a
+// method that returns has committed, so the API acknowledges only what is durable.
+
+#include <cstdint>
+#include <ctime>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "server/store/sql.h"
+
+namespace moat::server {
+
+// ---- access -------------------------------------------------------------------------------
+
+enum class Role { kAdmin, kAnalyst, kAgent, kReader };
+std::string_view RoleName(Role role);  // "admin", ...
+std::optional<Role> ParseRole(std::string_view name);
+
+struct TokenInfo {
+  int64_t id = 0;
+  std::string name;
+  Role role = Role::kReader;
+  int64_t created_at = 0;
+  int64_t last_used_at = 0;
+  std::string created_by;
+};
+
+struct AuditEvent {
+  int64_t id = 0;
+  int64_t time = 0;
+  std::string actor;   // token name
+  std::string action;  // "token.create", "registry.add", ...
+  std::string target;
+  std::string detail;
+};
+
+// ---- registries and images ------------------------------------------------------------------
+
+struct RegistryRecord {
+  int64_t id = 0;
+  std::string name;
+  std::string url;  // "https://registry.example:5000" or "http://127.0.0.1:5000"
+  std::string username;
+  std::string secret;        // decrypted in memory only; stored encrypted
+  int64_t poll_seconds = 0;  // 0 = notifications only
+  int64_t created_at = 0;
+  int64_t last_polled_at = 0;
+  int64_t last_event_at = 0;
+  std::string last_error;
+};
+
+struct RepositoryImage {
+  int64_t registry_id = 0;
+  std::string registry_name;
+  std::string repository;
+  std::string digest;
+  std::vector<std::string> tags;  // tags pointing at this digest now
+  int64_t pushed_at = 0;
+  int64_t last_pulled_at = 0;
+};
+
+/// Counts of open, not disabled findings by severity (critical .. unknown).
+struct SeverityCounts {
+  int64_t critical = 0, high = 0, medium = 0, low = 0, unknown = 0;
+  int64_t fixable = 0;
+};
+
+struct ImageRecord {
+  std::string digest;  // the manifest digest (or the image id when no registry knows it)
+  std::string os;
+  std::string platform;
+  std::string scan_status;  // pending, scanned, failed
+  std::string scan_error;
+  int64_t scanned_at = 0;
+  int64_t first_seen = 0;
+  int64_t last_seen_running = 0;
+  int64_t package_count = 0;
+  SeverityCounts counts;
+  std::vector<RepositoryImage> locations;  // where it is in registries
+  std::string inventory_json;              // GetImage only: the stored inventory (no findings)
+};
+
+// ---- findings ---------------------------------------------------------------------------
+
+struct FindingRecord {
+  int64_t id = 0;
+  std::string resource_kind;  // assess::kRegistryImage ... ("image" rows use the digest)
+  std::string resource_id;
+  std::string source;      // vulnerability, cis-docker, k8s, k8s-node
+  std::string finding_id;  // CVE id, CIS id, check id
+  std::string package;
+  std::string installed_version;
+  std::string fixed_version;
+  std::string category;
+  std::string title;
+  std::string severity;  // CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN
+  double cvss = -1;
+  bool kev = false;
+  double epss = -1;
+  bool patchable = false;
+  bool in_use = false;
+  std::string layer;
+  std::string evidence;
+  std::string remediation;
+  int64_t first_seen = 0;
+  int64_t last_seen = 0;
+  int64_t resolved_at = 0;  // 0 = open
+};
+
+struct FindingFilter {
+  std::vector<std::string> severities;  // upper case
+  std::string resource_kind;
+  std::string resource_id;
+  std::string source;
+  std::string finding_id;
+  std::string package;
+  std::optional<bool> kev;
+  std::optional<bool> patchable;
+  bool include_resolved = false;
+};
+
+enum class FindingSort { kSeverity, kCvss, kFirstSeen };
+
+struct PageRequest {
+  size_t limit = 100;
+  std::string cursor;  // opaque, from the previous page
+};
+
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  std::string next_cursor;  // empty on the last page
+};
+
+// ---- hosts, agents, alerts, rules, jobs -------------------------------------------------
+
+struct AgentRecord {
+  std::string id;
+  std::string kind;  // host, cluster
+  std::string version;
+  std::string hostname;
+  int64_t acked_through = 0;
+  int64_t registered_at = 0;
+  int64_t last_heartbeat = 0;
+};
+
+struct ContainerRecord {
+  std::string host_id;
+  std::string id;
+  std::string name;
+  std::string image;
+  std::string image_id;
+  std::string image_digest;
+  std::string state;
+  std::string started_at;
+};
+
+struct HostRecord {
+  std::string id;
+  std::string name;
+  std::string agent_id;
+  std::string os;
+  std::string kernel;
+  std::string docker_version;
+  int64_t last_report_at = 0;
+  int64_t cis_passed = 0;
+  int64_t cis_failed = 0;
+  std::vector<ContainerRecord> containers;  // GetHost only
+};
+
+struct StoredAlert {
+  int64_t id = 0;
+  std::string dedupe_key;
+  int64_t time_ns = 0;       // first occurrence
+  int64_t last_time_ns = 0;  // last duplicate
+  int64_t count = 1;
+  std::string rule;
+  std::string priority;
+  std::string source;
+  std::string container_id;
+  std::string namespace_name;
+  std::string pod;
+  std::string node;
+  std::string image;
+  std::string mitre_tactic;
+  std::string mitre_technique;
+  std::string
+      incident_key;  // AlertIncidentKey: alerts of one key within the window are one incident
+  int64_t incident_id = 0;
+  std::string status = "active";  // active, dismissed, resolved
+  std::string status_by;
+  std::string status_reason;
+  std::string body;  // the alert's JSON as received (canonical)
+};
+
+struct AlertFilter {
+  std::vector<std::string> statuses;
+  std::vector<std::string> priorities;
+  std::string rule;
+  std::string container_id;
+  std::string namespace_name;
+  int64_t since_ns = 0;
+};
+
+struct DisableRuleRecord {
+  int64_t id = 0;
+  std::string name;
+  std::string rule_json;  // assess::DisableRule as JSON
+  std::string created_by;
+  int64_t created_at = 0;
+  int64_t expires_at = 0;
+};
+
+struct Job {
+  int64_t id = 0;
+  std::string kind;  // "scan"
+  std::string key;   // dedupe: one queued/running job per key
+  std::string payload;
+  int64_t attempts = 0;
+};
+
+class Store {
+ public:
+  /// Opens (and migrates) the store at `url` (see OpenSqlConnection) with `connections`
+  /// connections; `secret_key` (32 bytes) encrypts registry credentials at rest.
+  static Result<std::unique_ptr<Store>> Open(const std::string& url, size_t connections,
+                                             std::string secret_key);
+  ~Store();
+  SqlDialect dialect() const;
+
+  // Tokens: only a SHA-256 of each token is stored.
+  Result<std::string> CreateToken(const std::string& name, Role role,
+                                  const std::string& created_by);
+  Result<std::optional<TokenInfo>> Authenticate(const std::string& token);
+  Result<std::vector<TokenInfo>> ListTokens();
+  Result<bool> RevokeToken(int64_t id);
+  Result<int64_t> CountTokens();
+
+  Result<void> Audit(const std::string& actor, const std::string& action, const std::string& target,
+                     const std::string& detail);
+  Result<std::vector<AuditEvent>> ListAudit(size_t limit);
+
+  // Registries.
+  Result<RegistryRecord> AddRegistry(RegistryRecord registry);
+  Result<std::vector<RegistryRecord>> ListRegistries();
+  Result<std::optional<RegistryRecord>> GetRegistry(int64_t id);
+  Result<bool> DeleteRegistry(int64_t id);
+  Result<void> MarkRegistryPolled(int64_t id, const std::string& error);
+
+  // Images in registries. A push records the digest under its repository (and tag); a moved tag
+  // leaves the old digest and its findings in place.
+  Result<void> RecordPush(int64_t registry_id, const std::string& repository,
+                          const std::string& digest, const std::string& tag, int64_t time);
+  Result<void> RecordPull(int64_t registry_id, const std::string& repository,
+                          const std::string& digest, int64_t time);
+  /// A deleted manifest: removes the repository entry; the image and its findings go when no
+  /// repository and no container refers to the digest any more.
+  Result<void> RecordDelete(int64_t registry_id, const std::string& repository,
+                            const std::string& digest);
+  /// A tag the registry no longer has (polling); the digest it named stays.
+  Result<void> DeleteTag(int64_t registry_id, const std::string& repository,
+                         const std::string& tag);
+  /// Digests by (registry, repository, tag) as last seen, for polling.
+  Result<std::vector<RepositoryImage>> ListRepositoryImages(int64_t registry_id);
+
+  /// Stores a scan: the inventory (JSON), its packages for the package -> images index, and the
+  /// findings, which replace the image's open findings: new ones are first seen now, vanished
+  /// ones are resolved now, the rest keep their first-seen time.
+  Result<void> SaveImageScan(const std::string& digest, const std::string& os,
+                             const std::string& platform, const std::string& inventory_json,
+                             const std::vector<std::pair<std::string, std::string>>& packages,
+                             const std::vector<FindingRecord>& findings, int64_t time);
+  Result<void> SaveImageScanFailure(const std::string& digest, const std::string& error,
+                                    int64_t time);
+  Result<Page<ImageRecord>> ListImages(const PageRequest& page);
+  Result<std::optional<ImageRecord>> GetImage(const std::string& digest);
+  /// Digests whose inventory holds a package of this ecosystem and name (the re-match index).
+  Result<std::vector<std::string>> ImagesWithPackage(const std::string& ecosystem,
+                                                     const std::string& name);
+  /// The daily rescan (as Defender for Cloud does): scanned images last matched over 24 h before
+  /// `now` that were pushed in the last 90 days, pulled in the last 30 days, or run in a
+  /// container now.
+  Result<std::vector<std::string>> DueRescanDigests(int64_t now);
+
+  // Findings.
+  Result<Page<FindingRecord>> ListFindings(const FindingFilter& filter, FindingSort sort,
+                                           const PageRequest& page);
+  /// Every open finding (assessment input).
+  Result<std::vector<FindingRecord>> OpenFindings();
+
+  // Agents and hosts.
+  Result<AgentRecord> RegisterAgent(const std::string& id, const std::string& kind,
+                                    const std::string& version, const std::string& hostname,
+                                    int64_t time);
+  Result<std::optional<AgentRecord>> GetAgent(const std::string& id);
+  Result<std::vector<AgentRecord>> ListAgents();
+  /// Applies an agent's messages in one transaction, skipping seq <= acked_through; `apply` runs
+  /// each new message inside the transaction. Returns the new acked_through; an Error whose
+  /// message starts with "gap:" when the first new seq is not acked_through + 1.
+  struct AgentMessage {
+    int64_t seq = 0;
+    std::string type;
+    std::string body;     // JSON
+    int64_t through = 0;  // "dropped" only: the message covers seq..through
+  };
+  Result<int64_t> ApplyAgentMessages(
+      const std::string& agent_id, const std::vector<AgentMessage>& messages, int64_t time,
+      const std::function<Result<void>(SqlConnection&, const AgentMessage&)>& apply);
+
+  /// Inside ApplyAgentMessages: replaces a host's containers and CIS findings.
+  static Result<void> SaveHostReport(SqlConnection& sql, const HostRecord& host,
+                                     const std::vector<ContainerRecord>& containers,
+                                     const std::vector<FindingRecord>& cis_findings, int64_t time);
+  Result<std::vector<HostRecord>> ListHosts();
+  Result<std::optional<HostRecord>> GetHost(const std::string& id);
+  /// Image digests that containers run now (for rescans and running-image recommendations).
+  Result<std::vector<std::string>> RunningImageDigests();
+
+  // Alerts: duplicates (same dedupe key within the dedupe window) increase the count of the
+  // first; alerts of one incident key within the incident window share an incident id.
+  struct AlertWindows {
+    int64_t dedupe_ns = 600'000'000'000;
+    int64_t incident_ns = 1'800'000'000'000;
+  };
+  /// Returns each alert's id; `created` (when given) tells which became a new alert rather than
+  /// a duplicate counted into an earlier one.
+  static Result<std::vector<int64_t>> InsertAlerts(SqlConnection& sql,
+                                                   const std::vector<StoredAlert>& alerts,
+                                                   const AlertWindows& windows,
+                                                   std::vector<bool>* created = nullptr);
+  Result<std::vector<int64_t>> InsertAlerts(const std::vector<StoredAlert>& alerts,
+                                            const AlertWindows& windows,
+                                            std::vector<bool>* created = nullptr);
+  Result<Page<StoredAlert>> ListAlerts(const AlertFilter& filter, const PageRequest& page);
+  Result<std::optional<StoredAlert>> GetAlert(int64_t id);
+  Result<bool> SetAlertStatus(int64_t id, const std::string& status, const std::string& by,
+                              const std::string& reason);
+
+  // Disable rules.
+  Result<DisableRuleRecord> AddDisableRule(DisableRuleRecord rule);
+  Result<std::vector<DisableRuleRecord>> ListDisableRules();
+  Result<bool> DeleteDisableRule(int64_t id);
+
+  // Jobs: one queued or running job per key; claimed with a lease that expires.
+  Result<bool> EnqueueJob(const std::string& kind, const std::string& key,
+                          const std::string& payload, int64_t run_after);
+  Result<std::optional<Job>> ClaimJob(const std::string& worker, int64_t lease_seconds,
+                                      int64_t now);
+  Result<void> CompleteJob(int64_t id, const std::string& worker);
+  Result<void> FailJob(int64_t id, const std::string& worker, const std::string& error,
+                       int64_t retry_at, int max_attempts);
+  struct JobCounts {
+    int64_t queued = 0, running = 0, done = 0, failed = 0;
+  };
+  Result<JobCounts> CountJobs();
+
+  SqlPool& pool();
+
+ private:
+  Store() = default;
+  std::unique_ptr<SqlPool> pool_;
+  std::string secret_key_;
+};
+
+}  // namespace moat::server
