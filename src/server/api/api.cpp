@@ -197,6 +197,24 @@ std::string UrlHostPort(std::string url) {
   return url;
 }
 
+// A listing's error: a bad cursor is the client's (400), anything else the store's (500).
+http::Response ListingError(const Error& error) {
+  if (error.message.rfind("cursor", 0) == 0) return http::Response::Error(400, error.message);
+  return StoreError(error);
+}
+
+// GET of a whole small table: {"items": [record as JSON, ...]}.
+template <typename Record>
+Handler ListAll(std::function<Result<std::vector<Record>>()> list, json (*to_json)(const Record&)) {
+  return [list, to_json](const http::Request&, const TokenInfo&) {
+    auto records = list();
+    if (!records.ok()) return StoreError(records.error());
+    json items = json::array();
+    for (const auto& record : *records) items.push_back(to_json(record));
+    return JsonResponse(200, {{"items", items}});
+  };
+}
+
 // The numeric {id} of a route; the error is the 400 to give.
 Result<int64_t> PathId(const http::Request& request) {
   const std::string text = request.PathParam("id");
@@ -419,12 +437,7 @@ http::Response Api::State::Images(const http::Request& request) {
   auto page = ParsePage(request);
   if (!page.ok()) return http::Response::Error(400, page.error().message);
   auto images = center.store().ListImages(*page);
-  if (!images.ok()) {
-    if (images.error().message.rfind("cursor", 0) == 0) {
-      return http::Response::Error(400, images.error().message);
-    }
-    return StoreError(images.error());
-  }
+  if (!images.ok()) return ListingError(images.error());
   json items = json::array();
   for (const auto& image : images->items) items.push_back(ImageJson(image));
   return JsonResponse(200, {{"items", items}, {"next_cursor", images->next_cursor}});
@@ -484,12 +497,7 @@ http::Response Api::State::Findings(const http::Request& request) {
     return http::Response::Error(400, "format: expected json, csv or sarif");
   }
   auto findings = center.store().ListFindings(filter, sort, *page);
-  if (!findings.ok()) {
-    if (findings.error().message.rfind("cursor", 0) == 0) {
-      return http::Response::Error(400, findings.error().message);
-    }
-    return StoreError(findings.error());
-  }
+  if (!findings.ok()) return ListingError(findings.error());
   if (format == "csv") {
     auto response = http::Response::Text(200, FindingsCsv(findings->items), "text/csv");
     if (!findings->next_cursor.empty()) {
@@ -1097,13 +1105,8 @@ Api::Api(Center& center, ApiOptions options) : state_(std::make_unique<State>(ce
         });
   s.Add("GET", "/api/v1/score", Access::kRead,
         [&s](const http::Request& r, const TokenInfo&) { return s.Score(r); });
-  s.Add("GET", "/api/v1/hosts", Access::kRead, [&store](const http::Request&, const TokenInfo&) {
-    auto hosts = store.ListHosts();
-    if (!hosts.ok()) return StoreError(hosts.error());
-    json items = json::array();
-    for (const auto& h : *hosts) items.push_back(HostJson(h));
-    return JsonResponse(200, {{"items", items}});
-  });
+  s.Add("GET", "/api/v1/hosts", Access::kRead,
+        ListAll<HostRecord>([&store] { return store.ListHosts(); }, &HostJson));
   s.Add("GET", "/api/v1/hosts/{id}", Access::kRead,
         [&store](const http::Request& r, const TokenInfo&) {
           auto host = store.GetHost(r.PathParam("id"));
@@ -1123,13 +1126,8 @@ Api::Api(Center& center, ApiOptions options) : state_(std::make_unique<State>(ce
           j["containers"] = containers;
           return JsonResponse(200, j);
         });
-  s.Add("GET", "/api/v1/agents", Access::kRead, [&store](const http::Request&, const TokenInfo&) {
-    auto agents = store.ListAgents();
-    if (!agents.ok()) return StoreError(agents.error());
-    json items = json::array();
-    for (const auto& a : *agents) items.push_back(AgentJson(a));
-    return JsonResponse(200, {{"items", items}});
-  });
+  s.Add("GET", "/api/v1/agents", Access::kRead,
+        ListAll<AgentRecord>([&store] { return store.ListAgents(); }, &AgentJson));
   s.Add("POST", "/api/v1/agents/register", Access::kIngest,
         [&s](const http::Request& r, const TokenInfo&) { return s.RegisterAgent(r); });
   s.Add("POST", "/api/v1/agents/{agent}/messages", Access::kIngest,
@@ -1144,12 +1142,7 @@ Api::Api(Center& center, ApiOptions options) : state_(std::make_unique<State>(ce
     filter.container_id = r.Query("container_id");
     filter.namespace_name = r.Query("namespace");
     auto alerts = store.ListAlerts(filter, *page);
-    if (!alerts.ok()) {
-      if (alerts.error().message.rfind("cursor", 0) == 0) {
-        return http::Response::Error(400, alerts.error().message);
-      }
-      return StoreError(alerts.error());
-    }
+    if (!alerts.ok()) return ListingError(alerts.error());
     json items = json::array();
     for (const auto& a : alerts->items) items.push_back(AlertJson(a));
     return JsonResponse(200, {{"items", items}, {"next_cursor", alerts->next_cursor}});
@@ -1168,13 +1161,7 @@ Api::Api(Center& center, ApiOptions options) : state_(std::make_unique<State>(ce
   s.Add("POST", "/api/v1/alerts/{id}/status", Access::kTriage,
         [&s](const http::Request& r, const TokenInfo& t) { return s.AlertStatus(r, t); });
   s.Add("GET", "/api/v1/registries", Access::kRead,
-        [&store](const http::Request&, const TokenInfo&) {
-          auto registries = store.ListRegistries();
-          if (!registries.ok()) return StoreError(registries.error());
-          json items = json::array();
-          for (const auto& r : *registries) items.push_back(RegistryJson(r));
-          return JsonResponse(200, {{"items", items}});
-        });
+        ListAll<RegistryRecord>([&store] { return store.ListRegistries(); }, &RegistryJson));
   s.Add("POST", "/api/v1/registries", Access::kAdmin,
         [&s](const http::Request& r, const TokenInfo& t) { return s.AddRegistry(r, t); });
   s.Add("DELETE", "/api/v1/registries/{id}", Access::kAdmin,
@@ -1202,13 +1189,8 @@ Api::Api(Center& center, ApiOptions options) : state_(std::make_unique<State>(ce
   s.Add("DELETE", "/api/v1/rules/{id}", Access::kAdmin,
         DeleteById(store, "rule", "rule.delete",
                    [&store](int64_t id) { return store.DeleteDisableRule(id); }));
-  s.Add("GET", "/api/v1/tokens", Access::kAdmin, [&store](const http::Request&, const TokenInfo&) {
-    auto tokens = store.ListTokens();
-    if (!tokens.ok()) return StoreError(tokens.error());
-    json items = json::array();
-    for (const auto& t : *tokens) items.push_back(TokenJson(t));
-    return JsonResponse(200, {{"items", items}});
-  });
+  s.Add("GET", "/api/v1/tokens", Access::kAdmin,
+        ListAll<TokenInfo>([&store] { return store.ListTokens(); }, &TokenJson));
   s.Add("POST", "/api/v1/tokens", Access::kAdmin,
         [&s](const http::Request& r, const TokenInfo& t) { return s.CreateToken(r, t); });
   s.Add("DELETE", "/api/v1/tokens/{id}", Access::kAdmin,
