@@ -2,7 +2,9 @@
 # Benchmarks of `moat server` against issue 10's targets, on SQLite and on a private PostgreSQL
 # (tests/lib/postgres.sh), with the release binary:
 #   1. alert ingest: 2 clients POST batches of 1,000 alerts (each alert new: distinct containers),
-#      every batch acknowledged only after its transaction committed; alerts per second.
+#      every batch acknowledged only after its transaction committed; alerts per second. On
+#      PostgreSQL twice: into the new (never analyzed) alerts table, and again once it has been
+#      analyzed, as autovacuum does on a running server.
 #   2. a page of 100 findings, filtered and sorted, out of 1,000,000 open findings (inserted with
 #      SQL into the server's own schema): p50 and p99 of 200 requests over keep-alive, for three
 #      queries (severity filter sorted by CVSS, one image's findings by severity, the 50th page
@@ -33,15 +35,15 @@ start_server() {
   token=$(cat "$data/admin.token")
 }
 
-ingest() {
-  python3 - "$url" "$token" <<'PY'
+ingest() {  # ingest PREFIX: alerts of containers named PREFIX...
+  python3 - "$url" "$token" "$1" <<'PY'
 import http.client, json, sys, threading, time, urllib.parse
-url, token = sys.argv[1:]
+url, token, prefix = sys.argv[1:]
 host = urllib.parse.urlparse(url)
 batches_per_client, per_batch, clients = 25, 1000, 2
 bodies = [[json.dumps([{"time": "2026-12-02T00:00:00Z", "rule": "Reverse shell",
                         "priority": "Critical", "output": "shell", "tags": ["K8S.NODE_ReverseShell"],
-                        "container": {"id": f"c{client}-{b}-{i}"}} for i in range(per_batch)])
+                        "container": {"id": f"{prefix}c{client}-{b}-{i}"}} for i in range(per_batch)])
            for b in range(batches_per_client)] for client in range(clients)]
 def post(client):
     conn = http.client.HTTPConnection(host.hostname, host.port, timeout=120)
@@ -107,7 +109,7 @@ report_memory() {
 
 echo "== SQLite"
 start_server "$work/sqlite"
-ingest
+ingest a
 stop_pid "$server_pid" 10
 python3 - "$work/sqlite/moat.db" "$(seed_findings_sql 'WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 999999) SELECT i FROM n')" <<'PY'
 import sqlite3, sys, time
@@ -124,7 +126,11 @@ stop_pid "$server_pid" 10
 echo "== PostgreSQL"
 start_postgres "$work/pg" || exit 1
 start_server "$work/postgres" --store "$POSTGRES_URL"
-ingest
+echo "  into a new alerts table, never analyzed:"
+ingest a
+psql -q "$POSTGRES_URL" -c "ANALYZE alerts"  # what autovacuum does once the table has grown
+echo "  once the table has been analyzed (a running server):"
+ingest b
 seed_start=$(date +%s)
 psql -q "$POSTGRES_URL" -c "$(seed_findings_sql 'SELECT generate_series(0, 999999) AS i')" \
   -c "VACUUM ANALYZE findings"  # what autovacuum does after a bulk insert

@@ -1,4 +1,5 @@
-// `moat agent`: reports a Docker host to `moat server` (docs/agent.md).
+// `moat agent`: reports a Docker host, or (--kind cluster) a Kubernetes cluster, to `moat server`
+// (docs/agent.md).
 
 #include <unistd.h>
 
@@ -34,6 +35,11 @@ struct AgentFlags {
   std::string alerts_file;
   bool once = false;
   bool no_events = false;
+  std::string kind = "host";
+  std::string kubeconfig;
+  std::string context;
+  bool in_cluster = false;
+  std::string cluster_name;
 };
 
 std::atomic<bool> g_stop{false};
@@ -75,7 +81,14 @@ int RunAgentCommand(const AgentFlags& flags) {
   }
   char hostname[256] = {};
   ::gethostname(hostname, sizeof hostname - 1);
-  options.registration.name = flags.name.empty() ? hostname : flags.name;
+  options.registration.kind = flags.kind;
+  // A cluster's agent runs in a pod whose host name changes with every restart: it is known by
+  // the cluster's name unless told otherwise.
+  options.registration.name = !flags.name.empty()           ? flags.name
+                              : !flags.cluster_name.empty() ? flags.cluster_name
+                                                            : hostname;
+  options.cluster.connection = {flags.kubeconfig, flags.context, flags.in_cluster};
+  options.cluster.cluster_name = flags.cluster_name;
   options.registration.hostname = hostname;
   options.registration.version = MOAT_VERSION;
   options.spool_dir = flags.spool;
@@ -105,7 +118,8 @@ void AddAgentCommand(CLI::App& app, const GlobalOptions& global, Action& action)
       "agent",
       "Report this Docker host to moat server: containers and image digests, the CIS Docker "
       "Benchmark (every --interval and on container events), forwarded alerts; buffered on disk "
-      "while the server is unreachable");
+      "while the server is unreachable. --kind cluster reports a Kubernetes cluster instead: "
+      "workloads, running images and the k8s checks, every --interval");
   auto flags = std::make_shared<AgentFlags>();
   command
       ->add_option("--server", flags->server,
@@ -142,6 +156,19 @@ void AddAgentCommand(CLI::App& app, const GlobalOptions& global, Action& action)
       ->capture_default_str();
   command->add_option("--alerts-file", flags->alerts_file,
                       "JSON-lines file of alerts (the sensor's output) to forward");
+  command->add_option("--kind", flags->kind, "What this agent reports: host or cluster")
+      ->check(CLI::IsMember({"host", "cluster"}))
+      ->capture_default_str();
+  command->add_option("--kubeconfig", flags->kubeconfig,
+                      "--kind cluster: kubeconfig file (default $KUBECONFIG, ~/.kube/config, then "
+                      "the in-cluster service account)");
+  command->add_option("--context", flags->context,
+                      "--kind cluster: kubeconfig context (default: current-context)");
+  command->add_flag("--in-cluster", flags->in_cluster,
+                    "--kind cluster: use the pod's service account even when a kubeconfig exists");
+  command->add_option("--cluster-name", flags->cluster_name,
+                      "--kind cluster: the cluster's name on the server (default: the kubeconfig "
+                      "context; in a pod, cluster- and the start of kube-system's uid)");
   command->add_flag("--no-events", flags->no_events,
                     "Report on the interval only, not on container start/die/destroy events");
   command->add_flag("--once", flags->once,
@@ -155,11 +182,18 @@ void AddAgentCommand(CLI::App& app, const GlobalOptions& global, Action& action)
                "--ca-file /etc/moat/ca.pem",
                "moat agent --server http://127.0.0.1:8080 --token-file agent.token --once",
                "moat agent --server https://moat.example:8443 --token-file agent.token "
-               "--interval 30m --alerts-file /var/log/moat/alerts.jsonl"});
+               "--interval 30m --alerts-file /var/log/moat/alerts.jsonl",
+               "moat agent --kind cluster --cluster-name prod --server https://moat.example:8443 "
+               "--token-file agent.token --interval 15m"});
   command->callback([&action, flags] {
     action = [flags] {
       if (flags->token.empty() && flags->token_file.empty()) {
         return Failed("give the API token with --token-file FILE (or --token)");
+      }
+      if (flags->kind != "cluster" && (!flags->kubeconfig.empty() || !flags->context.empty() ||
+                                       flags->in_cluster || !flags->cluster_name.empty())) {
+        return Failed(
+            "--kubeconfig, --context, --in-cluster and --cluster-name need --kind cluster");
       }
       return RunAgentCommand(*flags);
     };

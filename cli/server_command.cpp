@@ -70,6 +70,23 @@ bool DockerEngineAnswers() {
   return response.ok() && response->status == 200;
 }
 
+// --job-lease DURATION: how long a scan job stays claimed by a worker that stopped renewing it.
+void AddJobLeaseOption(CLI::App& command, int64_t& lease_seconds) {
+  command
+      .add_option_function<std::string>(
+          "--job-lease",
+          [&lease_seconds](const std::string& text) {
+            auto duration = ParseDuration(text);
+            if (!duration.ok()) throw CLI::ValidationError("--job-lease", duration.error().message);
+            lease_seconds = std::max<int64_t>(1, (duration->count() + 999) / 1000);
+          },
+          "A worker renews its scan job's lease every third of this while it works; when a worker "
+          "dies or hangs, another takes its job once the lease has expired (e.g. 30s, 2m; "
+          "default " +
+              std::to_string(lease_seconds) + "s)")
+      ->type_name("DURATION");
+}
+
 void WaitForStopSignal() {
   std::signal(SIGINT, OnStopSignal);
   std::signal(SIGTERM, OnStopSignal);
@@ -118,6 +135,7 @@ void AddServerCommand(CLI::App& app, const GlobalOptions& global, Action& action
                       "DATA/secret.key, created on first start; replicas share one)");
   command->add_option("--workers", options->workers, "Scan workers in this process")
       ->capture_default_str();
+  AddJobLeaseOption(*command, options->job_lease_seconds);
   command->add_option("--http-threads", options->http_threads, "HTTP server threads")
       ->capture_default_str();
   auto local_agent = std::make_shared<bool>(false);
@@ -197,6 +215,7 @@ void AddWorkerCommand(CLI::App& app, const GlobalOptions& global, Action& action
     std::string cache_dir;
     size_t workers = 1;
     std::string name;
+    int64_t job_lease_seconds = server::CenterOptions{}.job_lease_seconds;
   };
   auto options = std::make_shared<WorkerOptions>();
   auto* command = app.add_subcommand(
@@ -212,7 +231,10 @@ void AddWorkerCommand(CLI::App& app, const GlobalOptions& global, Action& action
   command->add_option("--cache-dir", options->cache_dir, "Layer cache directory");
   command->add_option("--workers", options->workers, "Workers in this process")
       ->capture_default_str();
-  command->add_option("--name", options->name, "Worker name (default: host name and pid)");
+  command->add_option("--name", options->name,
+                      "Worker name, unique among the workers and servers on the store (default: "
+                      "host name and pid)");
+  AddJobLeaseOption(*command, options->job_lease_seconds);
   SetExamples(*command, {"moat worker --store postgres://moat@db/moat --secret-key-file "
                          "/etc/moat/secret.key --workers 2"});
   command->callback([options, &global, &action] {
@@ -232,8 +254,10 @@ void AddWorkerCommand(CLI::App& app, const GlobalOptions& global, Action& action
         log::Error("moat worker: give --store URL or --store-file FILE");
         return kExitError;
       }
-      center_options.connections = options->workers + 1;
-      auto key = server::LoadOrCreateSecretKey(options->secret_key_file);
+      // 2 per worker: its job and its job's lease renewal.
+      center_options.connections = 2 * options->workers + 1;
+      center_options.job_lease_seconds = options->job_lease_seconds;
+      auto key = server::LoadSecretKey(options->secret_key_file);
       if (!key.ok()) {
         log::Error(key.error().message);
         return kExitError;
@@ -247,12 +271,7 @@ void AddWorkerCommand(CLI::App& app, const GlobalOptions& global, Action& action
         log::Error(center.error().message);
         return kExitError;
       }
-      std::string name = options->name;
-      if (name.empty()) {
-        char host[256] = {};
-        ::gethostname(host, sizeof host - 1);
-        name = std::string(host) + "-" + std::to_string(::getpid());
-      }
+      const std::string name = options->name.empty() ? server::ProcessWorkerName() : options->name;
       (*center)->StartWorkers(options->workers, name);
       log::Info("moat worker " + name + " running " + std::to_string(options->workers) +
                 " worker(s)");

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Moat needs that are missing. Only apt (and, for the dashboard
-# later, npm). Usage: scripts/install-deps.sh build|test
+# Installs the Debian packages Moat needs that are missing, with apt only (the dashboard's own
+# packages come from npm during the build: web/package-lock.json).
+# Usage: scripts/install-deps.sh build|test
 set -euo pipefail
 mode=${1:-build}
 
@@ -26,10 +27,14 @@ test_pkgs=(
   python3-six python3-yaml python3-toml python3-pyparsing python3-setuptools python3-wheel
   python3-pygments python3-distro python3-httplib2 python3-blinker python3-jwt python3-oauthlib
   python3-xmltodict python3-argcomplete python3-pyflakes python3-pip python3-cryptography
+  # The dashboard's browser test (tests/web_test.sh) drives Debian's headless Chromium.
+  chromium
 )
-# npm_test reads npm's bundled node_modules. Debian's npm package has them; a nodejs from
-# nodejs.org or NodeSource ships its own npm and conflicts with Debian's.
-command -v npm >/dev/null || test_pkgs+=(npm)
+# The dashboard (web/) is built with npm, and npm_test reads npm's bundled node_modules: Debian's
+# nodejs and npm, unless a node is there already (a nodejs from nodejs.org or NodeSource ships its
+# own npm and conflicts with Debian's).
+command -v node >/dev/null || build_pkgs+=(nodejs)
+command -v npm >/dev/null || build_pkgs+=(npm)
 pkgs=("${build_pkgs[@]}")
 if [ "$mode" = test ]; then pkgs+=("${test_pkgs[@]}"); fi
 

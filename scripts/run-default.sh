@@ -18,5 +18,6 @@ if [ ! -f "$data/admin.token" ]; then
 else
   echo "== the admin token is in $data/admin.token"
 fi
+echo "== the dashboard: open http://$listen/ and sign in with that token"
 echo "== try: curl -H \"Authorization: Bearer \$(cat $data/admin.token)\" http://$listen/api/v1/hosts"
 exec "$moat" server --listen "$listen" --data "$data" --local-agent "${db_args[@]}"

@@ -74,18 +74,7 @@ run_suite() {
   # The registry notifies the server with an agent token.
   local agent_token
   agent_token=$(api POST /api/v1/tokens '{"name":"registry","role":"agent"}' | jq -r .token)
-  REGISTRY_EXTRA_CONFIG=$(cat <<YAML
-notifications:
-  endpoints:
-    - name: moat
-      url: $SERVER_URL/api/v1/registry-events
-      headers:
-        Authorization: [Bearer $agent_token]
-      timeout: 2s
-      threshold: 3
-      backoff: 1s
-YAML
-)
+  REGISTRY_EXTRA_CONFIG=$(registry_notifications_to "$SERVER_URL/api/v1/registry-events" "$agent_token")
   start_registry "$WORK/registry-$store" || die "docker-registry did not start"
   unset REGISTRY_EXTRA_CONFIG
   api POST /api/v1/registries "{\"name\":\"local\",\"url\":\"http://$REGISTRY_ADDR\"}" >/dev/null

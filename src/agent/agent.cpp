@@ -25,16 +25,28 @@ Result<std::unique_ptr<Spool>> OpenSpool(const AgentOptions& options) {
   return spool;
 }
 
-Result<void> AppendHostReport(const AgentOptions& options, Spool& spool) {
+bool IsCluster(const AgentOptions& options) { return options.registration.kind == "cluster"; }
+
+// Spools a host report, or with --kind cluster a cluster report. A cluster that cannot be read
+// is an error the caller decides about (fatal with --once, retried at the next interval).
+Result<void> AppendReport(const AgentOptions& options, Spool& spool) {
   auto started = Clock::now();
   std::vector<std::string> notes;
-  std::string body = BuildHostReport(options.report, notes);
-  for (const auto& note : notes) log::Debug("host report: " + note);
-  MOAT_ASSIGN_OR_RETURN(uint64_t seq,
-                        spool.Append(MessageKind::kHostReport, NowRfc3339Utc(), body));
+  std::string body;
+  MessageKind kind = MessageKind::kHostReport;
+  if (IsCluster(options)) {
+    kind = MessageKind::kClusterReport;
+    auto report = BuildClusterReport(options.cluster, notes);
+    if (!report.ok()) return Fail("cluster report: ", report.error().message);
+    body = std::move(*report);
+  } else {
+    body = BuildHostReport(options.report, notes);
+  }
+  for (const auto& note : notes) log::Debug(std::string(MessageKindName(kind)) + ": " + note);
+  MOAT_ASSIGN_OR_RETURN(uint64_t seq, spool.Append(kind, NowRfc3339Utc(), body));
   log::Info(
-      "host report seq " + std::to_string(seq) + " spooled (" + std::to_string(body.size()) +
-      " bytes, " +
+      std::string(MessageKindName(kind)) + " seq " + std::to_string(seq) + " spooled (" +
+      std::to_string(body.size()) + " bytes, " +
       std::to_string(
           std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count()) +
       " ms)");
@@ -62,7 +74,7 @@ Result<size_t> ForwardAlerts(AlertsTail& tail, Spool& spool) {
 }
 
 Result<void> RunOnce(const AgentOptions& options, Spool& spool, const std::atomic<bool>& stop) {
-  MOAT_TRY(AppendHostReport(options, spool));
+  MOAT_TRY(AppendReport(options, spool));
   if (!options.alerts_file.empty()) {
     AlertsTail tail(options.alerts_file, options.spool_dir);
     MOAT_ASSIGN_OR_RETURN(size_t forwarded, ForwardAlerts(tail, spool));
@@ -105,7 +117,7 @@ Result<void> RunAgent(const AgentOptions& options, const std::atomic<bool>& stop
     }
   });
   std::thread events_thread;
-  if (options.watch_events) {
+  if (options.watch_events && !IsCluster(options)) {
     events_thread = std::thread([&] {
       WatchContainerEvents(options.report.docker_host, halt, [&](const std::string& action) {
         log::Debug("docker engine event: container " + action);
@@ -145,9 +157,15 @@ Result<void> RunAgent(const AgentOptions& options, const std::atomic<bool>& stop
       }
     }
     if (report_now) {
-      if (auto appended_report = AppendHostReport(options, *spool); !appended_report.ok()) {
-        fail(appended_report.error());
-        break;
+      if (auto appended_report = AppendReport(options, *spool); !appended_report.ok()) {
+        // An API server that is down or refuses the agent now may answer at the next interval;
+        // a spool that cannot be written ends the agent.
+        if (!IsCluster(options) ||
+            appended_report.error().message.rfind("cluster report:", 0) != 0) {
+          fail(appended_report.error());
+          break;
+        }
+        log::Warn(appended_report.error().message);
       }
       next_report = Clock::now() + options.interval;
       next_heartbeat = Clock::now() + options.heartbeat;

@@ -1,13 +1,15 @@
 #pragma once
-// `moat agent` for a Docker host, as ordered steps: open the spool, then (threads) a sender that
-// drains it to the server, a watcher of the engine's container events, and the scheduler that
-// appends host reports (every interval, and shortly after container events), heartbeats and
-// forwarded alerts. docs/agent.md describes the behaviour.
+// `moat agent` for a Docker host or (--kind cluster) a Kubernetes cluster, as ordered steps: open
+// the spool, then (threads) a sender that drains it to the server, for a host a watcher of the
+// engine's container events, and the scheduler that appends reports (every interval, and for a
+// host shortly after container events), heartbeats and forwarded alerts. docs/agent.md describes
+// the behaviour.
 
 #include <atomic>
 #include <chrono>
 #include <string>
 
+#include "agent/cluster_report.h"
 #include "agent/host_report.h"
 #include "agent/sender.h"
 #include "agent/spool.h"
@@ -22,6 +24,9 @@ struct AgentOptions {
   SpoolOptions spool;
   SenderOptions sender;
   HostReportOptions report;
+  /// Registration.kind "cluster": cluster reports (Kubernetes API, k8s checks) instead of host
+  /// reports; a cluster that cannot be read is retried at the next interval.
+  ClusterReportOptions cluster;
   std::chrono::milliseconds interval = std::chrono::hours(1);
   /// A report follows container events once none has come for this long.
   std::chrono::milliseconds debounce = std::chrono::seconds(5);

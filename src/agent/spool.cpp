@@ -69,7 +69,7 @@ std::string EncodeRecord(uint64_t seq, uint64_t through, MessageKind kind,
   return record;
 }
 
-bool ValidKind(uint8_t kind) { return kind >= 1 && kind <= 4; }
+bool ValidKind(uint8_t kind) { return kind >= 1 && kind <= 5; }
 
 std::string SegmentName(uint64_t first_seq) {
   char name[64];
@@ -136,6 +136,8 @@ std::string_view MessageKindName(MessageKind kind) {
       return "alerts";
     case MessageKind::kDropped:
       return "dropped";
+    case MessageKind::kClusterReport:
+      return "cluster_report";
   }
   return "unknown";
 }

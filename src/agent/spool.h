@@ -25,9 +25,10 @@ enum class MessageKind : uint8_t {
   kAlerts = 3,
   /// Stands for messages seq..through that were dropped unsent (spool cap, corrupt records).
   kDropped = 4,
+  kClusterReport = 5,
 };
 
-/// The wire name: "heartbeat", "host_report", "alerts", "dropped".
+/// The wire name: "heartbeat", "host_report", "alerts", "dropped", "cluster_report".
 std::string_view MessageKindName(MessageKind kind);
 
 struct SpoolOptions {

@@ -16,6 +16,7 @@
 #include "core/http.h"
 #include "core/log.h"
 #include "core/sha256.h"
+#include "core/text.h"
 
 namespace moat {
 namespace {
@@ -23,12 +24,6 @@ namespace {
 using Json = nlohmann::json;
 
 constexpr size_t kMaxMetadataBytes = 16u << 20;  // manifests, configs, token replies
-
-std::string ToLower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::string UrlEncode(std::string_view text) {
   static const char kHex[] = "0123456789ABCDEF";
@@ -50,7 +45,7 @@ std::string HostOfConfigKey(std::string_view key) {
   size_t scheme = key.find("://");
   if (scheme != std::string_view::npos) key = key.substr(scheme + 3);
   key = key.substr(0, key.find('/'));
-  return ToLower(key);
+  return AsciiLower(key);
 }
 
 bool IsDockerHubHost(std::string_view host) {
@@ -410,7 +405,7 @@ Result<AuthChallenge> ParseWwwAuthenticate(std::string_view header) {
   size_t start = i;
   while (i < header.size() && is_token_char(header[i])) ++i;
   if (i == start) return Fail("WWW-Authenticate header has no scheme");
-  challenge.scheme = ToLower(header.substr(start, i - start));
+  challenge.scheme = AsciiLower(header.substr(start, i - start));
   while (i < header.size()) {
     skip_spaces();
     if (i < header.size() && header[i] == ',') {
@@ -420,7 +415,7 @@ Result<AuthChallenge> ParseWwwAuthenticate(std::string_view header) {
     start = i;
     while (i < header.size() && is_token_char(header[i])) ++i;
     if (i == start) break;  // token68 or garbage: the params we need are name=value
-    std::string key = ToLower(header.substr(start, i - start));
+    std::string key = AsciiLower(header.substr(start, i - start));
     skip_spaces();
     if (i >= header.size() || header[i] != '=') break;  // next challenge's scheme
     ++i;
@@ -508,7 +503,7 @@ Result<RegistryCredentials> CredentialsFromDockerConfig(std::string_view config_
   }
   auto auths = json.find("auths");
   if (auths == json.end() || !auths->is_object()) return credentials;
-  std::string wanted = ToLower(registry);
+  std::string wanted = AsciiLower(registry);
   for (const auto& [key, entry] : auths->items()) {
     std::string host = HostOfConfigKey(key);
     bool matches = host == wanted || (IsDockerHubHost(wanted) && IsDockerHubHost(host));

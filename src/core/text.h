@@ -1,7 +1,8 @@
 #pragma once
-// Splitting and trimming of small text files and lists (/proc files, /etc/group, audit rules,
-// comma lists). The results are views into the text, which must outlive them.
+// Splitting, trimming and case folding of small text files and lists (/proc files, /etc/group,
+// audit rules, comma lists). The results are views into the text, which must outlive them.
 
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -21,6 +22,10 @@ std::vector<std::string_view> SplitLines(std::string_view text);
 
 /// The words of `text`: its runs of characters other than space and tab.
 std::vector<std::string_view> SplitWords(std::string_view text);
+
+/// `text` with A-Z turned into a-z and every other byte (UTF-8 included) kept: for names and
+/// keywords that a format defines as ASCII case-insensitive.
+std::string AsciiLower(std::string_view text);
 
 /// `text` without spaces, tabs, CRs and LFs at either end.
 std::string_view TrimSpace(std::string_view text);

@@ -2,15 +2,23 @@
 
 namespace moat {
 
-std::string FormatRfc3339Utc(std::time_t time) {
+namespace {
+
+std::string FormatUtc(std::time_t time, const char* format) {
   std::tm utc{};
   gmtime_r(&time, &utc);
   char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  std::strftime(buffer, sizeof buffer, format, &utc);
   return buffer;
 }
 
+}  // namespace
+
+std::string FormatRfc3339Utc(std::time_t time) { return FormatUtc(time, "%Y-%m-%dT%H:%M:%SZ"); }
+
 std::string NowRfc3339Utc() { return FormatRfc3339Utc(std::time(nullptr)); }
+
+std::string FormatUtcDay(std::time_t time) { return FormatUtc(time, "%Y-%m-%d"); }
 
 std::string XmlEscape(std::string_view text) {
   std::string out;

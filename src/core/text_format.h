@@ -11,6 +11,8 @@ namespace moat {
 std::string FormatRfc3339Utc(std::time_t time);
 /// The current time as FormatRfc3339Utc writes it.
 std::string NowRfc3339Utc();
+/// `2024-05-01`: the UTC calendar day of `time`.
+std::string FormatUtcDay(std::time_t time);
 
 /// Escapes text for XML 1.0 element content and attribute values. Control characters that XML
 /// 1.0 cannot carry at all (below U+0020 except tab, newline, carriage return) become spaces.

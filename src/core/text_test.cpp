@@ -102,5 +102,11 @@ TEST(GlobMatchTest, StarAndQuestionMarkOverTheWholeText) {
   EXPECT_FALSE(GlobMatch("ab", "abc"));
 }
 
+TEST(AsciiLowerTest, FoldsOnlyAsciiLetters) {
+  EXPECT_EQ(AsciiLower("Content-Type: ÄBC xyz 09"), "content-type: Äbc xyz 09");
+  EXPECT_EQ(AsciiLower(""), "");
+  EXPECT_EQ(AsciiLower(std::string_view("A\0Z", 3)), std::string("a\0z", 3));
+}
+
 }  // namespace
 }  // namespace moat

@@ -26,6 +26,7 @@
 #include <thread>
 
 #include "core/http.h"
+#include "core/text.h"
 
 namespace moat::http {
 namespace {
@@ -33,11 +34,6 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-
-std::string Lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
 
 // --- a raw HTTP/1.1 client over a socket or an OpenSSL connection --------------------------
 
@@ -129,7 +125,7 @@ class Connection {
       if (colon == std::string::npos) continue;
       std::string value = line.substr(colon + 1);
       while (!value.empty() && value.front() == ' ') value.erase(0, 1);
-      head.headers.emplace_back(Lower(line.substr(0, colon)), value);
+      head.headers.emplace_back(AsciiLower(line.substr(0, colon)), value);
     }
     return head;
   }
@@ -169,7 +165,7 @@ class Connection {
     if (!head) return std::nullopt;
     response.head = *head;
     if (head_request) return response;
-    if (Lower(head->Header("transfer-encoding")) == "chunked") {
+    if (AsciiLower(head->Header("transfer-encoding")) == "chunked") {
       for (;;) {
         auto chunk = ReadChunk(timeout);
         if (!chunk) return std::nullopt;
@@ -440,7 +436,7 @@ TEST_F(ServerTest, KeepAliveHeadPipeliningAndIdleTimeout) {
   ASSERT_TRUE(connection->Send(Get("/hello", "Connection: close\r\n")));
   auto last = connection->ReadResponse();
   ASSERT_TRUE(last);
-  EXPECT_EQ(Lower(last->head.Header("connection")), "close");
+  EXPECT_EQ(AsciiLower(last->head.Header("connection")), "close");
   EXPECT_TRUE(connection->WaitClosed(milliseconds(2000)));
 
   // An idle keep-alive connection is closed after idle_timeout, not before.
@@ -597,7 +593,7 @@ TEST_F(ServerTest, StreamedResponseArrivesChunkByChunk) {
   auto head = connection->ReadHead();
   ASSERT_TRUE(head);
   EXPECT_EQ(head->status, 200);
-  EXPECT_EQ(Lower(head->Header("transfer-encoding")), "chunked");
+  EXPECT_EQ(AsciiLower(head->Header("transfer-encoding")), "chunked");
   EXPECT_FALSE(head->Has("content-length"));
   EXPECT_EQ(head->Header("content-type"), "text/event-stream");
   // The first event is here while the callback still waits to write the second.

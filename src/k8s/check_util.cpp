@@ -235,12 +235,6 @@ bool IsBootstrapRbacObject(const Object& object) {
   return object.live && object.name.rfind("system:", 0) == 0;
 }
 
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 void ForEachContainer(const PodTemplate& pod,
                       const std::function<void(const Value&, const std::string&)>& fn,
                       unsigned kinds) {

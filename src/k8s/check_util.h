@@ -145,9 +145,6 @@ bool IsBootstrapRbacObject(const Object& object);
 /// The labels of an object (metadata.labels) when they are a map, else nullptr.
 const Value* LabelsOf(const Value* metadata);
 
-/// ASCII lower case.
-std::string Lower(std::string_view text);
-
 /// A Kubernetes quantity ("500m", "1.5Gi", "2") as a number; nullopt when malformed.
 std::optional<double> ParseQuantity(std::string_view text);
 

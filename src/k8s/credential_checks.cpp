@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/check.h"
+#include "core/text.h"
 #include "k8s/check_util.h"
 
 namespace moat::k8s::internal {
@@ -77,7 +78,7 @@ std::vector<std::string> Words(std::string_view key) {
   std::vector<std::string> words;
   std::string word;
   auto flush = [&] {
-    if (!word.empty()) words.push_back(Lower(word));
+    if (!word.empty()) words.push_back(AsciiLower(word));
     word.clear();
   };
   for (size_t i = 0; i < key.size(); ++i) {
@@ -148,7 +149,7 @@ bool LiteralValue(std::string_view value) {
   if (value.find("{{") != std::string_view::npos || value.find("$(") != std::string_view::npos ||
       value.find("${") != std::string_view::npos)
     return false;
-  const std::string lower = Lower(value);
+  const std::string lower = AsciiLower(value);
   return !In(lower,
              {"true", "false", "yes", "null", "none", "nil", "empty", "redacted", "xxxx", "****"});
 }

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <string>
 
+#include "core/text.h"
 #include "k8s/check_util.h"
 
 namespace moat::k8s::internal {
@@ -28,11 +29,11 @@ void SensitiveExposure(const CheckContext& c, Emitter& e) {
   const Value* type = spec->Get("type");
   if (type == nullptr || (type->Str() != "LoadBalancer" && type->Str() != "NodePort")) return;
   std::vector<std::string> names;
-  for (const std::string& n : c.params.List("sensitiveNames")) names.push_back(Lower(n));
+  for (const std::string& n : c.params.List("sensitiveNames")) names.push_back(AsciiLower(n));
   const std::vector<std::string> ports = c.params.List("sensitivePorts");
   std::string why;
   auto match_text = [&](std::string_view text, const std::string& where) {
-    const std::string lower = Lower(text);
+    const std::string lower = AsciiLower(text);
     for (const std::string& n : names) {
       if (why.empty() && !n.empty() && lower.find(n) != std::string::npos)
         why = where + " \"" + std::string(text) + "\" looks like " + n;
@@ -93,7 +94,7 @@ bool InternalLoadBalancer(const Value* annotations) {
     const Value* a = annotations->Get(key);
     if (a == nullptr) continue;
     if (value.empty() ? (a->Str() != "false" && !a->Str().empty())
-                      : Lower(a->Str()) == Lower(value))
+                      : AsciiLower(a->Str()) == AsciiLower(value))
       return true;
   }
   return false;

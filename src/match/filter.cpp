@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "core/text_format.h"
 #include "purl/purl.h"
 
 namespace moat::match {
@@ -33,14 +34,7 @@ bool IsDate(std::string_view d) {
   return month >= 1 && month <= 12 && day >= 1 && day <= 31;
 }
 
-std::string TodayUtc() {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buffer[16];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%d", &tm);
-  return buffer;
-}
+std::string TodayUtc() { return FormatUtcDay(std::time(nullptr)); }
 
 std::string Str(const json& j, const char* key) {
   if (!j.is_object()) return "";

@@ -10,17 +10,12 @@
 #include <unordered_map>
 
 #include "core/parallel.h"
+#include "core/text.h"
 #include "purl/purl.h"
 #include "vulndb/ingest.h"
 
 namespace moat::match {
 namespace {
-
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // "3.20.3" -> "3.20"; "9.4" -> "9" with parts = 1.
 std::string LeadingParts(std::string_view version, int parts) {
@@ -50,12 +45,12 @@ int IdPreference(const std::string& id) {
 }  // namespace
 
 std::string OsNamespace(const OsInfo& os) {
-  const std::string family = Lower(os.family);
+  const std::string family = AsciiLower(os.family);
   if (family == "debian") {
     std::string major = LeadingParts(os.version, 1);
     if (!major.empty()) return "debian:" + major;
     if (!os.codename.empty()) {
-      if (auto ns = vulndb::DebianNamespace(Lower(os.codename))) return *ns;
+      if (auto ns = vulndb::DebianNamespace(AsciiLower(os.codename))) return *ns;
     }
     return "debian:unstable";
   }
@@ -149,7 +144,7 @@ SeverityChoice ChooseSeverity(bool os_package, const vulndb::AffectedPackage& re
   // The record's own rating: the distro's urgency for OS packages, the advisory's per-package
   // severity (OSV ecosystem_specific/database_specific) for language packages.
   if (known(record.severity)) {
-    return {Lower(record.severity), record.source.empty() ? "vendor" : record.source};
+    return {AsciiLower(record.severity), record.source.empty() ? "vendor" : record.source};
   }
   (void)os_package;
   if (vuln != nullptr) {

@@ -13,14 +13,6 @@ bool IsAsciiAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= '
 bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsAsciiUpper(char c) { return c >= 'A' && c <= 'Z'; }
 
-std::string ToLower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (IsAsciiUpper(c)) c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 // ECMA-427 leaves only the RFC 3986 unreserved characters and ':' unencoded in every component.
 bool IsUnencoded(char c) {
   return IsAsciiAlpha(c) || IsAsciiDigit(c) || c == '-' || c == '.' || c == '_' || c == '~' ||
@@ -154,10 +146,10 @@ const TypeRules* FindTypeRules(std::string_view type) {
 // Applies the canonical spellings: lower-case type and qualifier keys, the type's case rules,
 // PyPI's '_' -> '-', empty qualifier values dropped.
 void Normalize(PackageUrl& purl) {
-  purl.type = ToLower(purl.type);
+  purl.type = AsciiLower(purl.type);
   std::map<std::string, std::string> qualifiers;
   for (auto& [key, value] : purl.qualifiers) {
-    if (!value.empty()) qualifiers[ToLower(key)] = value;
+    if (!value.empty()) qualifiers[AsciiLower(key)] = value;
   }
   purl.qualifiers = std::move(qualifiers);
   std::vector<std::string> namespace_segments;
@@ -167,9 +159,9 @@ void Normalize(PackageUrl& purl) {
   purl.namespace_ = Join(namespace_segments, '/');
 
   if (const TypeRules* rules = FindTypeRules(purl.type)) {
-    if (rules->namespace_case_insensitive) purl.namespace_ = ToLower(purl.namespace_);
-    if (rules->name_case_insensitive) purl.name = ToLower(purl.name);
-    if (rules->version_case_insensitive) purl.version = ToLower(purl.version);
+    if (rules->namespace_case_insensitive) purl.namespace_ = AsciiLower(purl.namespace_);
+    if (rules->name_case_insensitive) purl.name = AsciiLower(purl.name);
+    if (rules->version_case_insensitive) purl.version = AsciiLower(purl.version);
   }
   if (purl.type == "pypi") std::replace(purl.name.begin(), purl.name.end(), '_', '-');
   if (purl.type == "mlflow") {
@@ -177,7 +169,7 @@ void Normalize(PackageUrl& purl) {
     auto it = purl.qualifiers.find("repository_url");
     if (it != purl.qualifiers.end() &&
         it->second.find("azuredatabricks.net") != std::string::npos) {
-      purl.name = ToLower(purl.name);
+      purl.name = AsciiLower(purl.name);
     }
   }
 }
@@ -247,7 +239,7 @@ Result<PackageUrl> ParseImpl(std::string_view text, bool lenient) {
         return Fail("qualifier key '", key, "' is not lower-case (offset ",
                     std::to_string(pair_offset), ")");
       }
-      key = ToLower(key);
+      key = AsciiLower(key);
       if (!IsValidQualifierKey(key)) {
         return Fail("invalid qualifier key '", key, "' at offset ", std::to_string(pair_offset));
       }
@@ -263,7 +255,7 @@ Result<PackageUrl> ParseImpl(std::string_view text, bool lenient) {
 
   // Scheme.
   const size_t colon = rest.find(':');
-  if (colon == std::string_view::npos || ToLower(rest.substr(0, colon)) != "pkg") {
+  if (colon == std::string_view::npos || AsciiLower(rest.substr(0, colon)) != "pkg") {
     return Fail("missing 'pkg:' scheme");
   }
   rest = rest.substr(colon + 1);
@@ -272,7 +264,7 @@ Result<PackageUrl> ParseImpl(std::string_view text, bool lenient) {
   // Type.
   const size_t type_end = rest.find('/');
   if (type_end == std::string_view::npos) return Fail("missing '/' after the type (no name)");
-  purl.type = ToLower(rest.substr(0, type_end));
+  purl.type = AsciiLower(rest.substr(0, type_end));
   if (!IsValidType(purl.type)) {
     return Fail("invalid type '", std::string(rest.substr(0, type_end)),
                 "': letters, digits, '.', '+', '-', not starting with a digit");

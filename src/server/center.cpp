@@ -44,7 +44,59 @@ std::string FileIdentity(const struct stat& st) {
 
 constexpr const char* kCopyPrefix = "vulndb-";
 
+// Renews a running job's lease every third of its length while the worker works on it, from a
+// thread of its own: a slow scan keeps its job, and only a worker that died or was stopped for
+// longer than the lease loses it to another worker, or one whose job has run `max_run_seconds`.
+class LeaseKeeper {
+ public:
+  LeaseKeeper(Store& store, JobLease lease, int64_t lease_seconds, int64_t max_run_seconds)
+      : thread_([this, &store, lease = std::move(lease), lease_seconds, max_run_seconds] {
+          const auto period = std::chrono::milliseconds(lease_seconds * 1000 / 3);
+          const int64_t give_up_at = std::time(nullptr) + max_run_seconds;
+          std::unique_lock lock(mutex_);
+          while (!wake_.wait_for(lock, period, [this] { return done_; })) {
+            if (std::time(nullptr) >= give_up_at) {
+              log::Warn("job " + std::to_string(lease.job_id) + " has run for " +
+                        std::to_string(max_run_seconds) +
+                        " s: its lease is no longer renewed, another worker may take it over");
+              return;
+            }
+            lock.unlock();
+            auto renewed = store.RenewJobLease(lease, std::time(nullptr) + lease_seconds);
+            lock.lock();
+            if (!renewed.ok()) {  // the next period tries again; the lease is not lost yet
+              log::Warn("job " + std::to_string(lease.job_id) +
+                        ": cannot renew the lease: " + renewed.error().message);
+            } else if (!*renewed) {
+              return;  // taken over: the store drops this worker's result
+            }
+          }
+        }) {}
+  LeaseKeeper(const LeaseKeeper&) = delete;
+  LeaseKeeper& operator=(const LeaseKeeper&) = delete;
+  ~LeaseKeeper() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool done_ = false;
+  std::thread thread_;  // last: starts once the members it uses exist
+};
+
 }  // namespace
+
+std::string ProcessWorkerName() {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return std::string(host) + "-" + std::to_string(::getpid());
+}
 
 struct Center::LoadedDatabase {
   std::shared_ptr<const vulndb::Database> database;
@@ -302,14 +354,26 @@ void Center::WorkerLoop(const std::string& name) {
 
 Result<bool> Center::RunOneJob(const std::string& worker) {
   const int64_t now = std::time(nullptr);
-  MOAT_ASSIGN_OR_RETURN(auto job, store_->ClaimJob(worker, options_.job_lease_seconds, now));
+  MOAT_ASSIGN_OR_RETURN(auto job, store_->ClaimJob(worker, options_.job_lease_seconds, now,
+                                                   options_.job_max_attempts));
   if (!job) return false;
-  Result<void> result = job->kind == "scan"    ? RunScanJob(job->payload)
-                        : job->kind == "match" ? RunMatchJob(job->payload)
-                                               : Result<void>(Fail("unknown job kind ", job->kind));
+  const JobLease lease{job->id, worker};
+  Result<bool> result = true;
+  {
+    LeaseKeeper keeper(*store_, lease, options_.job_lease_seconds, options_.job_max_run_seconds);
+    result = job->kind == "scan"    ? RunScanJob(job->payload, lease)
+             : job->kind == "match" ? RunMatchJob(job->payload, lease)
+                                    : Result<bool>(Fail("unknown job kind ", job->kind));
+  }
   const bool scan = job->kind == "scan";
+  if (result.ok() && !*result) {
+    ++stats_.jobs_taken_over;
+    log::Warn("job " + std::to_string(job->id) + " (" + job->key +
+              "): its lease expired and another worker took it over; this result is dropped");
+    return true;
+  }
   if (result.ok()) {
-    MOAT_TRY(store_->CompleteJob(job->id, worker));
+    MOAT_TRY(store_->CompleteJob(job->id, worker));  // a no-op when the result marked it done
     ++(scan ? stats_.scans_done : stats_.matches_done);
     return true;
   }
@@ -323,14 +387,18 @@ Result<bool> Center::RunOneJob(const std::string& worker) {
   return true;
 }
 
-Result<void> Center::RunScanJob(const std::string& payload_text) {
+Result<bool> Center::RunScanJob(const std::string& payload_text, const JobLease& lease) {
   nlohmann::json payload = nlohmann::json::parse(payload_text, nullptr, false);
   if (!payload.is_object()) return Fail("scan job: payload is not a JSON object");
   const int64_t registry_id = payload.value("registry_id", int64_t{0});
   const std::string repository = payload.value("repository", "");
   const std::string digest = payload.value("digest", "");
+  // Inventoried since the job was queued (a push noticed just as an earlier scan of the digest
+  // was being stored): a digest is never pulled again.
+  MOAT_ASSIGN_OR_RETURN(auto known, store_->GetImage(digest));
+  if (known && known->scan_status == "scanned") return true;
   MOAT_ASSIGN_OR_RETURN(auto registry, store_->GetRegistry(registry_id));
-  if (!registry) return Ok();  // the registry was removed since: nothing to scan
+  if (!registry) return true;  // the registry was removed since: nothing to scan
   bool insecure = false;
   const std::string reference =
       RegistryHostPort(registry->url, &insecure) + "/" + repository + "@" + digest;
@@ -340,7 +408,9 @@ Result<void> Center::RunScanJob(const std::string& payload_text) {
                                           scan_options);
   const int64_t now = std::time(nullptr);
   if (!inventory.ok()) {
-    MOAT_TRY(store_->SaveImageScanFailure(digest, inventory.error().message, now));
+    MOAT_ASSIGN_OR_RETURN(
+        bool held, store_->SaveImageScanFailure(digest, inventory.error().message, now, &lease));
+    if (!held) return false;
     return inventory.error();
   }
   inventory->artifact.manifest_digest = digest;
@@ -349,23 +419,25 @@ Result<void> Center::RunScanJob(const std::string& payload_text) {
       scan.inventory.artifact.os + "/" + scan.inventory.artifact.architecture;
   const std::string os =
       scan.inventory.os.empty() ? "" : scan.inventory.os.family + " " + scan.inventory.os.version;
-  MOAT_TRY(store_->SaveImageScan(digest, os, platform, scan.inventory_json, scan.package_keys,
-                                 scan.findings, now));
+  MOAT_ASSIGN_OR_RETURN(bool saved,
+                        store_->SaveImageScan(digest, os, platform, scan.inventory_json,
+                                              scan.package_keys, scan.findings, now, &lease));
+  if (!saved) return false;
   log::Info("scanned " + reference + ": " + std::to_string(scan.inventory.packages.size()) +
             " packages, " + std::to_string(scan.findings.size()) + " vulnerabilities");
-  return Ok();
+  return true;
 }
 
 // Re-matches a stored inventory with the current database: no pull. The stored inventory (as
 // the scan wrote it, with its analyzers' warnings) is kept; findings and the package index are
 // replaced, so first-seen times are kept and vanished findings are resolved.
-Result<void> Center::RunMatchJob(const std::string& payload_text) {
+Result<bool> Center::RunMatchJob(const std::string& payload_text, const JobLease& lease) {
   nlohmann::json payload = nlohmann::json::parse(payload_text, nullptr, false);
   if (!payload.is_object()) return Fail("match job: payload is not a JSON object");
   const std::string digest = payload.value("digest", "");
   const std::string wanted = payload.value("db_built_at", "");
   MOAT_ASSIGN_OR_RETURN(auto image, store_->GetImage(digest));
-  if (!image || image->inventory_json.empty()) return Ok();  // deleted, or never scanned
+  if (!image || image->inventory_json.empty()) return true;  // deleted, or never scanned
   // Queued by another process after a database update: this one may not have loaded it yet.
   if (database_built_at() < wanted) {
     MOAT_TRY(CheckDatabase());
@@ -378,11 +450,14 @@ Result<void> Center::RunMatchJob(const std::string& payload_text) {
   inventory.artifact.manifest_digest = digest;
   auto database = this->database();
   ImageScan scan = MatchImage(std::move(inventory), database.get());
-  MOAT_TRY(store_->SaveImageScan(digest, image->os, image->platform, image->inventory_json,
-                                 scan.package_keys, scan.findings, std::time(nullptr)));
+  MOAT_ASSIGN_OR_RETURN(
+      bool saved,
+      store_->SaveImageScan(digest, image->os, image->platform, image->inventory_json,
+                            scan.package_keys, scan.findings, std::time(nullptr), &lease));
+  if (!saved) return false;
   log::Info("re-matched " + digest + " (" + payload.value("reason", "") +
             "): " + std::to_string(scan.findings.size()) + " vulnerabilities");
-  return Ok();
+  return true;
 }
 
 }  // namespace moat::server

@@ -46,9 +46,14 @@ struct CenterOptions {
   int64_t alert_dedupe_window_seconds = 600;
   /// Alerts of one container, pod or host process within this window form one incident.
   int64_t alert_incident_window_seconds = 1800;
-  /// Scan jobs: lease length and attempts before a job is marked failed.
-  int64_t job_lease_seconds = 600;
+  /// Jobs: a worker renews its lease every third of this while it runs the job, so the lease
+  /// expires (and another worker takes the job) only when the worker died or stopped. Attempts
+  /// (failures and expired leases) before a job is marked failed.
+  int64_t job_lease_seconds = 60;
   int job_max_attempts = 4;
+  /// A job still running after this long is no longer renewed: a scan stuck in its process
+  /// (the process alive, its renewals going on) loses the job like a dead worker.
+  int64_t job_max_run_seconds = 3600;
   /// When set, the center matches with a private copy of `db_path` kept in this directory, and
   /// a changed `db_path` is compared with that copy to re-match only the images it concerns
   /// (CheckDatabase). Empty (`moat worker`): `db_path` is reloaded when it changes, no diff.
@@ -61,6 +66,10 @@ struct DatabaseCheck {
   size_t changed_packages = 0;  // (namespace, package) keys the update touched
   size_t match_jobs = 0;        // images queued for re-matching
 };
+
+/// "HOST-PID": the base of this process's worker names, unique among the processes sharing a
+/// store (in a Pod the host name is the Pod's name).
+std::string ProcessWorkerName();
 
 class Center {
  public:
@@ -99,7 +108,8 @@ class Center {
   /// The notification dispatcher; null when no target is configured.
   notify::Dispatcher* notifications() { return notifications_.get(); }
 
-  /// Claims and runs one job; false when none was ready. For tests and `moat worker`.
+  /// Claims and runs one job; false when none was ready. For tests and `moat worker`. `worker`
+  /// names the lease: it must be unique among the processes on the store.
   Result<bool> RunOneJob(const std::string& worker);
 
   struct Stats {
@@ -107,6 +117,7 @@ class Center {
     std::atomic<int64_t> scans_failed{0};
     std::atomic<int64_t> matches_done{0};  // "match" jobs: stored inventory re-matched
     std::atomic<int64_t> matches_failed{0};
+    std::atomic<int64_t> jobs_taken_over{0};  // lease lost to another worker: result dropped
     std::atomic<int64_t> alerts_ingested{0};
     std::atomic<int64_t> registry_events{0};
   };
@@ -114,8 +125,10 @@ class Center {
 
  private:
   Center() = default;
-  Result<void> RunScanJob(const std::string& payload);
-  Result<void> RunMatchJob(const std::string& payload);
+  // Run a claimed job; false when its result was dropped because another worker took the
+  // job over (this one's lease expired).
+  Result<bool> RunScanJob(const std::string& payload, const JobLease& lease);
+  Result<bool> RunMatchJob(const std::string& payload, const JobLease& lease);
   struct LoadedDatabase;
   Result<LoadedDatabase> LoadDatabase();
   void WorkerLoop(const std::string& name);

@@ -103,8 +103,10 @@ Result<std::unique_ptr<RunningServer>> RunningServer::Start(const ServerOptions&
   CenterOptions center_options;
   center_options.store_url =
       options.store_url.empty() ? "sqlite:" + data_dir + "/moat.db" : options.store_url;
-  // + 2: the scheduler's advisory-lock session and its pass.
-  center_options.connections = options.http_threads + options.workers + 3;
+  // 2 per worker: its job and its job's lease renewal; + 2: the scheduler's advisory-lock
+  // session and its pass.
+  center_options.connections = options.http_threads + 2 * options.workers + 3;
+  center_options.job_lease_seconds = options.job_lease_seconds;
   MOAT_ASSIGN_OR_RETURN(
       center_options.secret_key,
       LoadOrCreateSecretKey(options.secret_key_file.empty() ? data_dir + "/secret.key"
@@ -124,7 +126,7 @@ Result<std::unique_ptr<RunningServer>> RunningServer::Start(const ServerOptions&
   if (!token_file.empty()) log::Info("first start: the admin token is in " + token_file);
   MOAT_TRY(AddCommandLineRegistries(server->center_->store(), options.registries));
   server->api_ = std::make_unique<Api>(*server->center_, options.api);
-  server->center_->StartWorkers(options.workers, "server");
+  server->center_->StartWorkers(options.workers, ProcessWorkerName() + "-server");
   SchedulerOptions scheduler_options;
   scheduler_options.interval = std::chrono::seconds(options.scheduler_interval_seconds);
   server->scheduler_ = std::make_unique<Scheduler>(*server->center_, scheduler_options);

@@ -27,6 +27,7 @@ struct ServerOptions {
   size_t workers = 1;               // in-process scan workers
   std::vector<std::string> notify;  // --notify KIND=URL[,min=PRIORITY][,batch]
   size_t http_threads = 4;
+  int64_t job_lease_seconds = CenterOptions{}.job_lease_seconds;  // --job-lease
   /// Registry polls, daily rescans and the vulnerability-database check run this often.
   int64_t scheduler_interval_seconds = 60;
   ApiOptions api;

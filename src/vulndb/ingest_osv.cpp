@@ -17,7 +17,6 @@ namespace moat::vulndb {
 
 using json_util::Find;
 using json_util::json;
-using json_util::Lower;
 using json_util::Member;
 using json_util::String;
 
@@ -54,7 +53,7 @@ void AddWarning(IngestResult& out, std::string text) {
 
 std::optional<std::string> OsvNamespace(std::string_view ecosystem, std::string_view purl) {
   const std::vector<std::string_view> parts = Split(ecosystem, ':');
-  const std::string base = Lower(parts[0]);
+  const std::string base = AsciiLower(parts[0]);
   auto version_part = [&]() -> std::string {
     for (size_t i = 1; i < parts.size(); ++i) {
       if (LooksLikeVersion(parts[i])) return std::string(parts[i]);
@@ -96,7 +95,8 @@ std::optional<std::string> OsvNamespace(std::string_view ecosystem, std::string_
 
 std::string NormalizePackageName(std::string_view ns, std::string_view name) {
   if (ns == "pypi") return NormalizePythonName(name);
-  if (ns == "nuget" || ns.starts_with("debian:") || ns.starts_with("ubuntu:")) return Lower(name);
+  if (ns == "nuget" || ns.starts_with("debian:") || ns.starts_with("ubuntu:"))
+    return AsciiLower(name);
   return std::string(name);
 }
 
@@ -160,7 +160,7 @@ void AddCvss(const std::string& type, const std::string& vector, const std::stri
 }
 
 std::string NormalizeSeverityWord(std::string word) {
-  word = Lower(json_util::Trim(word));
+  word = AsciiLower(json_util::Trim(word));
   if (word == "moderate") return "medium";
   if (word == "important") return "high";
   if (word == "negligible") return "low";

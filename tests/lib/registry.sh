@@ -57,3 +57,20 @@ _registry_answers() {
   code=$(curl -s -o /dev/null -w '%{http_code}' "http://$1/v2/") || return 1
   [ "$code" = "$2" ]
 }
+
+# registry_notifications_to URL TOKEN: the configuration (for REGISTRY_EXTRA_CONFIG) that makes
+# the registry send its push/pull/delete notifications to URL with a bearer token: moat server's
+# /api/v1/registry-events with a token of role agent.
+registry_notifications_to() {
+  cat <<YAML
+notifications:
+  endpoints:
+    - name: moat
+      url: $1
+      headers:
+        Authorization: [Bearer $2]
+      timeout: 2s
+      threshold: 3
+      backoff: 1s
+YAML
+}

@@ -4,15 +4,10 @@
 #include <vector>
 
 #include "analyzer/lang/text_util.h"
+#include "core/text.h"
 
 namespace moat::lang {
 namespace {
-
-std::string Lower(std::string_view text) {
-  std::string lower(text);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return lower;
-}
 
 bool HasSpace(std::string_view text) { return text.find_first_of(" \t") != std::string_view::npos; }
 
@@ -109,7 +104,7 @@ std::map<std::string, std::string> ParseManifest(std::string_view text) {
       last = nullptr;
       continue;
     }
-    std::string key = Lower(TrimSpace(line.substr(0, colon)));
+    std::string key = AsciiLower(TrimSpace(line.substr(0, colon)));
     std::string& value = attributes[key];
     value = std::string(line.substr(colon + 1));
     if (!value.empty() && value.front() == ' ') value.erase(0, 1);

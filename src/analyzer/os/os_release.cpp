@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "analyzer/analyzer.h"
+#include "core/text.h"
 
 namespace moat {
 namespace {
@@ -71,14 +72,6 @@ std::string_view Trim(std::string_view text) {
   while (!text.empty() && (IsBlank(text.front()) || text.front() == '\r')) text.remove_prefix(1);
   while (!text.empty() && (IsBlank(text.back()) || text.back() == '\r')) text.remove_suffix(1);
   return text;
-}
-
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
 }
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
@@ -200,7 +193,7 @@ Result<void> ParseShellAssignments(std::string_view text, const std::string& fil
 /// os-release(5) restricts ID to lower-case letters, digits and "._-"; we accept upper case
 /// (some vendors wrote it) and fold it.
 Result<std::string> NormalizeFamily(std::string_view id, const std::string& file) {
-  std::string family = Lower(id);
+  std::string family = AsciiLower(id);
   for (char c : family) {
     if (!IsAlnum(c) && c != '.' && c != '_' && c != '-') {
       return Fail(file, ": invalid distribution ID \"", family, "\"");

@@ -1,6 +1,7 @@
 // CIS Docker Benchmark v1.6.0, section 4: container images and build files.
 
 #include "cis/docker/check_util.h"
+#include "core/text.h"
 
 namespace moat::cis::docker {
 namespace {
@@ -49,11 +50,6 @@ Outcome HistoryInfo(const DockerFacts& f, const std::function<bool(const std::st
                        " image(s)");
   }
   return Info(std::move(evidence), "review the Dockerfiles behind the images listed");
-}
-
-std::string Lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
 }
 
 }  // namespace
@@ -123,7 +119,7 @@ std::vector<DockerCheck> ImageChecks() {
          return HistoryInfo(
              f,
              [](const std::string& step) {
-               std::string s = Lower(step);
+               std::string s = AsciiLower(step);
                for (const char* update : {"apt-get update", "apt update", "apk update",
                                           "yum update", "dnf update", "zypper refresh"}) {
                  if (s.find(update) != std::string::npos) return true;

@@ -12,10 +12,13 @@
 #include "core/alert.h"
 #include "core/log.h"
 #include "core/text_format.h"
+#include "server/api/agent_messages.h"
 #include "server/api/export.h"
+#include "server/api/web_assets.h"
 #include "server/assess/assess.h"
 #include "server/center.h"
 #include "server/monitor/registry_events.h"
+#include "server/posture.h"
 
 namespace moat::server {
 
@@ -139,6 +142,35 @@ json HostJson(const HostRecord& host) {
             {"last_report_at", FormatTime(host.last_report_at)},
             {"cis", {{"passed", host.cis_passed}, {"failed", host.cis_failed}}}};
   return j;
+}
+
+json ClusterJson(const ClusterRecord& cluster) {
+  return {{"id", cluster.id},
+          {"name", cluster.name},
+          {"uid", cluster.uid},
+          {"agent_id", cluster.agent_id},
+          {"server", cluster.server},
+          {"context", cluster.context},
+          {"last_report_at", FormatTime(cluster.last_report_at)},
+          {"checks", {{"passed", cluster.checks_passed}, {"failed", cluster.checks_failed}}},
+          {"workloads", cluster.workloads},
+          {"findings", SeverityCountsJson(cluster.findings)}};
+}
+
+json WorkloadJson(const WorkloadRecord& workload) {
+  json containers = json::array();
+  for (const auto& c : workload.containers) {
+    containers.push_back(
+        {{"name", c.name}, {"image", c.image}, {"image_digest", c.image_digest}, {"init", c.init}});
+  }
+  return {{"id", workload.id},
+          {"cluster_id", workload.cluster_id},
+          {"namespace", workload.namespace_name},
+          {"kind", workload.kind},
+          {"name", workload.name},
+          {"last_seen", FormatTime(workload.last_seen)},
+          {"containers", containers},
+          {"findings", SeverityCountsJson(workload.findings)}};
 }
 
 json AgentJson(const AgentRecord& agent) {
@@ -300,6 +332,7 @@ struct Api::State {
   http::Response Findings(const http::Request& request);
   http::Response Recommendations(const http::Request& request, const std::string& only_id);
   http::Response Score(const http::Request& request);
+  http::Response Trend(const http::Request& request);
   http::Response RegistryEvents(const http::Request& request, const TokenInfo& token);
   http::Response AddRegistry(const http::Request& request, const TokenInfo& token);
   http::Response RegisterAgent(const http::Request& request);
@@ -310,8 +343,6 @@ struct Api::State {
   http::Response CreateToken(const http::Request& request, const TokenInfo& token);
 
   // Assessment input from the store.
-  Result<std::pair<std::vector<assess::Resource>, std::vector<assess::FindingFacts>>> Estate();
-  Result<std::vector<assess::DisableRule>> DisableRules();
 };
 
 void Api::State::Add(const std::string& method, const std::string& pattern, Access access,
@@ -513,96 +544,13 @@ http::Response Api::State::Findings(const http::Request& request) {
 
 // ---- assessment -------------------------------------------------------------------------------
 
-Result<std::pair<std::vector<assess::Resource>, std::vector<assess::FindingFacts>>>
-Api::State::Estate() {
-  auto& store = center.store();
-  std::vector<assess::Resource> resources;
-  std::map<std::string, std::vector<size_t>> image_resources;  // digest -> resource indexes
-  PageRequest page;
-  page.limit = 1000;
-  while (true) {
-    MOAT_ASSIGN_OR_RETURN(auto images, store.ListImages(page));
-    for (const auto& image : images.items) {
-      if (image.scan_status != "scanned") continue;  // not assessed yet
-      for (const auto& location : image.locations) {
-        image_resources[image.digest].push_back(resources.size());
-        resources.push_back(assess::Resource{
-            assess::kRegistryImage, image.digest,
-            location.registry_name + "/" + location.repository + "@" + image.digest,
-            location.registry_name, "", ""});
-        break;  // one registry-image resource per digest
-      }
-    }
-    if (images.next_cursor.empty()) break;
-    page.cursor = images.next_cursor;
-  }
-  MOAT_ASSIGN_OR_RETURN(auto running, store.RunningImageDigests());
-  for (const auto& digest : running) {
-    MOAT_ASSIGN_OR_RETURN(auto image, store.GetImage(digest));
-    if (!image || image->scan_status != "scanned") continue;
-    image_resources[digest].push_back(resources.size());
-    resources.push_back(assess::Resource{assess::kRunningImage, digest, digest, "", "", ""});
-  }
-  MOAT_ASSIGN_OR_RETURN(auto hosts, store.ListHosts());
-  for (const auto& host : hosts) {
-    resources.push_back(assess::Resource{assess::kHost, host.id, host.name, "", "", ""});
-  }
-  MOAT_ASSIGN_OR_RETURN(auto findings, store.OpenFindings());
-  std::vector<assess::FindingFacts> facts;
-  auto fact_of = [](const FindingRecord& f, const assess::Resource& r) {
-    assess::FindingFacts fact;
-    fact.resource_kind = r.kind;
-    fact.resource_id = r.id;
-    fact.source = f.source;
-    fact.finding_id = f.finding_id;
-    fact.category = f.category;
-    fact.title = f.title;
-    fact.severity = f.severity;
-    fact.cvss = f.cvss;
-    fact.patchable = f.patchable;
-    fact.kev = f.kev;
-    fact.in_use = f.in_use;
-    fact.registry = r.registry;
-    fact.cluster = r.cluster;
-    fact.namespace_name = r.namespace_name;
-    return fact;
-  };
-  for (const auto& f : findings) {
-    if (f.resource_kind == "image") {
-      auto it = image_resources.find(f.resource_id);
-      if (it == image_resources.end()) continue;
-      for (size_t index : it->second) facts.push_back(fact_of(f, resources[index]));
-    } else if (f.resource_kind == "host") {
-      facts.push_back(fact_of(f, assess::Resource{assess::kHost, f.resource_id, "", "", "", ""}));
-    }
-  }
-  return std::make_pair(std::move(resources), std::move(facts));
-}
-
-Result<std::vector<assess::DisableRule>> Api::State::DisableRules() {
-  MOAT_ASSIGN_OR_RETURN(auto records, center.store().ListDisableRules());
-  std::vector<assess::DisableRule> rules;
-  for (const auto& record : records) {
-    auto rule = DisableRuleFromJson(record.rule_json);
-    if (!rule.ok()) continue;  // validated when added
-    rule->id = std::to_string(record.id);
-    rule->expires_at = record.expires_at;
-    rules.push_back(std::move(*rule));
-  }
-  return rules;
-}
-
 http::Response Api::State::Recommendations(const http::Request& request,
                                            const std::string& only_id) {
   (void)request;
-  auto estate = Estate();
-  if (!estate.ok()) return StoreError(estate.error());
-  auto rules = DisableRules();
-  if (!rules.ok()) return StoreError(rules.error());
-  auto recommendations =
-      assess::Recommend(estate->first, estate->second, *rules, std::time(nullptr));
+  auto posture = AssessPosture(center.store(), std::time(nullptr));
+  if (!posture.ok()) return StoreError(posture.error());
   json items = json::array();
-  for (const auto& rec : recommendations) {
+  for (const auto& rec : posture->recommendations) {
     if (!only_id.empty() && rec.definition->id != only_id) continue;
     json j = {{"id", rec.definition->id},
               {"title", rec.definition->title},
@@ -648,13 +596,9 @@ http::Response Api::State::Recommendations(const http::Request& request,
 
 http::Response Api::State::Score(const http::Request& request) {
   (void)request;
-  auto estate = Estate();
-  if (!estate.ok()) return StoreError(estate.error());
-  auto rules = DisableRules();
-  if (!rules.ok()) return StoreError(rules.error());
-  auto recommendations =
-      assess::Recommend(estate->first, estate->second, *rules, std::time(nullptr));
-  auto score = assess::ComputeScore(estate->first, recommendations);
+  auto posture = AssessPosture(center.store(), std::time(nullptr));
+  if (!posture.ok()) return StoreError(posture.error());
+  const auto& score = posture->score;
   json controls = json::array();
   for (const auto& c : score.controls) {
     controls.push_back({{"control", c.control},
@@ -667,6 +611,48 @@ http::Response Api::State::Score(const http::Request& request) {
                             {"max_points", score.max_points},
                             {"percent", score.percent},
                             {"controls", controls}});
+}
+
+http::Response Api::State::Trend(const http::Request& request) {
+  int64_t days = 30;
+  if (request.HasQuery("days")) {
+    const std::string text = request.Query("days");
+    char* end = nullptr;
+    const long value = std::strtol(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0' || value < 1 || value > 366) {
+      return http::Response::Error(400,
+                                   "days: expected a number from 1 to 366 (got '" + text + "')");
+    }
+    days = value;
+  }
+  constexpr int64_t kDay = 86400;
+  const int64_t today = static_cast<int64_t>(std::time(nullptr)) / kDay * kDay;
+  const int64_t from = today - (days - 1) * kDay;
+  auto stats = center.store().ListDailyStats(FormatUtcDay(from), FormatUtcDay(today));
+  if (!stats.ok()) return StoreError(stats.error());
+  auto flow = center.store().FindingsFlowByDay(from, today + kDay);
+  if (!flow.ok()) return StoreError(flow.error());
+  // One entry per day, oldest first; a day without a snapshot has empty figures.
+  std::map<std::string, json> by_day;
+  for (int64_t day = from; day <= today; day += kDay) {
+    by_day[FormatUtcDay(day)] = {{"day", FormatUtcDay(day)},
+                                 {"findings_new", 0},
+                                 {"findings_resolved", 0},
+                                 {"figures", json::object()}};
+  }
+  for (const auto& stat : *stats) {
+    auto it = by_day.find(stat.day);
+    if (it != by_day.end()) it->second["figures"][stat.name] = stat.value;
+  }
+  for (const auto& day : *flow) {
+    auto it = by_day.find(day.day);
+    if (it == by_day.end()) continue;
+    it->second["findings_new"] = day.first_seen;
+    it->second["findings_resolved"] = day.resolved;
+  }
+  json items = json::array();
+  for (auto& [day, entry] : by_day) items.push_back(std::move(entry));
+  return JsonResponse(200, {{"days", items}});
 }
 
 // ---- registries ----------------------------------------------------------------------------
@@ -784,10 +770,7 @@ http::Response Api::State::RegisterAgent(const http::Request& request) {
   if (*kind != "host" && *kind != "cluster") {
     return http::Response::Error(400, "kind: expected host or cluster");
   }
-  if (name->empty() || name->size() > 253 ||
-      name->find_first_not_of(
-          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") !=
-          std::string::npos) {
+  if (!IsValidResourceName(*name)) {
     return http::Response::Error(400, "name: 1 to 253 letters, digits, '-', '.', '_'");
   }
   auto agent = center.store().RegisterAgent(*name, *kind, *version, *hostname, std::time(nullptr));
@@ -796,47 +779,6 @@ http::Response Api::State::RegisterAgent(const http::Request& request) {
 }
 
 namespace {
-
-Result<StoredAlert> ToStoredAlert(const Alert& alert) {
-  StoredAlert stored;
-  stored.dedupe_key = AlertDedupeKey(alert);
-  stored.time_ns = alert.time_ns;
-  stored.rule = alert.rule;
-  stored.priority = std::string(AlertPriorityName(alert.priority));
-  stored.incident_key = AlertIncidentKey(alert);
-  stored.source = alert.source;
-  stored.container_id = alert.container.id;
-  stored.namespace_name = alert.k8s.namespace_name;
-  stored.pod = alert.k8s.pod;
-  stored.node = alert.k8s.node.empty() ? alert.hostname : alert.k8s.node;
-  stored.image = !alert.image.digest.empty() ? alert.image.digest : alert.container.image;
-  if (!alert.mitre.empty()) {
-    stored.mitre_tactic = alert.mitre.front().tactic;
-    stored.mitre_technique = alert.mitre.front().technique_id;
-  }
-  stored.body = AlertToJson(alert);
-  return stored;
-}
-
-// An alert batch, parsed (for notifications) and in the store's shape.
-struct AlertBatch {
-  std::vector<Alert> alerts;
-  std::vector<StoredAlert> stored;
-};
-
-// Parses an alert batch; a bad item fails the whole batch with its index (nothing is stored).
-Result<AlertBatch> ParseAlertList(const std::string& text, const std::string& name) {
-  auto parsed = ParseAlertBatch(text, name);
-  if (!parsed.ok()) return parsed.error();
-  AlertBatch batch;
-  for (auto& item : *parsed) {
-    if (!item.ok()) return item.error();
-    MOAT_ASSIGN_OR_RETURN(auto stored, ToStoredAlert(*item));
-    batch.stored.push_back(std::move(stored));
-    batch.alerts.push_back(std::move(*item));
-  }
-  return batch;
-}
 
 // The alerts of a batch that became new alerts (not duplicates counted into an earlier one).
 std::vector<Alert> CreatedAlerts(AlertBatch& batch, const std::vector<bool>& created) {
@@ -847,72 +789,16 @@ std::vector<Alert> CreatedAlerts(AlertBatch& batch, const std::vector<bool>& cre
   return alerts;
 }
 
-Result<std::vector<FindingRecord>> CisFindings(const json& report, const std::string& host_id,
-                                               int64_t* passed, int64_t* failed);
-
 }  // namespace
 
 http::Response Api::State::AgentMessages(const http::Request& request) {
   const std::string agent_id = request.PathParam("agent");
-  auto body = ParseBody(request);
-  if (!body.ok()) return http::Response::Error(400, body.error().message);
-  auto list = body->find("messages");
-  if (list == body->end() || !list->is_array()) {
-    return http::Response::Error(400, "messages: expected an array");
+  if (auto body = ParseBody(request); !body.ok()) {
+    return http::Response::Error(400, body.error().message);
   }
-  // Validate the whole batch before anything is applied.
-  std::vector<Store::AgentMessage> messages;
-  std::vector<json> bodies;
-  for (size_t i = 0; i < list->size(); ++i) {
-    const auto& m = (*list)[i];
-    const std::string where = "messages[" + std::to_string(i) + "]";
-    if (!m.is_object() || !m.contains("seq") || !m["seq"].is_number_integer() ||
-        m["seq"].get<int64_t>() < 1) {
-      return http::Response::Error(400, where + ".seq: expected a positive integer");
-    }
-    if (!m.contains("type") || !m["type"].is_string()) {
-      return http::Response::Error(400, where + ".type: expected a string");
-    }
-    const std::string type = m["type"];
-    if (type != "heartbeat" && type != "host_report" && type != "alerts" && type != "dropped") {
-      return http::Response::Error(400, where + ".type: unknown message type '" + type + "'");
-    }
-    int64_t through = 0;
-    if (m.contains("through")) {
-      if (type != "dropped") {
-        return http::Response::Error(400, where + ".through: only a dropped message has one");
-      }
-      if (!m["through"].is_number_integer() ||
-          m["through"].get<int64_t>() < m["seq"].get<int64_t>()) {
-        return http::Response::Error(400, where + ".through: expected an integer >= seq");
-      }
-      through = m["through"].get<int64_t>();
-    }
-    json message_body = m.value("body", json::object());
-    if (!message_body.is_object())
-      return http::Response::Error(400, where + ".body: expected an object");
-    if (type == "alerts") {
-      auto alerts = message_body.find("alerts");
-      if (alerts == message_body.end() || !alerts->is_array()) {
-        return http::Response::Error(400, where + ".body.alerts: expected an array");
-      }
-      auto parsed = ParseAlertList(alerts->dump(), where + ".body.alerts");
-      if (!parsed.ok()) return http::Response::Error(400, parsed.error().message);
-    }
-    if (type == "host_report") {
-      if (!message_body.contains("host") || !message_body["host"].is_object()) {
-        return http::Response::Error(400, where + ".body.host: expected an object");
-      }
-      int64_t passed = 0, failed = 0;
-      if (message_body.contains("cis")) {
-        auto cis = CisFindings(message_body["cis"], "", &passed, &failed);
-        if (!cis.ok())
-          return http::Response::Error(400, where + ".body.cis: " + cis.error().message);
-      }
-    }
-    messages.push_back(
-        Store::AgentMessage{m["seq"].get<int64_t>(), type, message_body.dump(), through});
-  }
+  // The whole batch is validated before anything is applied.
+  auto messages = ParseAgentBatch(request.body, agent_id);
+  if (!messages.ok()) return http::Response::Error(400, messages.error().message);
   auto agent = center.store().GetAgent(agent_id);
   if (!agent.ok()) return StoreError(agent.error());
   if (!*agent) return http::Response::Error(404, "agent '" + agent_id + "' is not registered");
@@ -922,7 +808,7 @@ http::Response Api::State::AgentMessages(const http::Request& request) {
   std::map<int64_t, AlertBatch> new_alerts;
   std::map<int64_t, size_t> alert_counts;
   auto applied = center.store().ApplyAgentMessages(
-      agent_id, messages, now,
+      agent_id, *messages, now,
       [&](SqlConnection& sql, const Store::AgentMessage& message) -> Result<void> {
         json b = json::parse(message.body);
         if (message.type == "alerts") {
@@ -932,28 +818,12 @@ http::Response Api::State::AgentMessages(const http::Request& request) {
           alert_counts[message.seq] = batch.stored.size();
           new_alerts[message.seq].alerts = CreatedAlerts(batch, created);
         } else if (message.type == "host_report") {
-          const json& h = b["host"];
-          HostRecord host;
-          host.name = h.value("name", agent_id);
-          host.id = agent_id;
-          host.agent_id = agent_id;
-          host.os = h.value("os", "");
-          host.kernel = h.value("kernel", "");
-          host.docker_version = h.value("docker_version", "");
-          std::vector<ContainerRecord> containers;
-          for (const auto& c : b.value("containers", json::array())) {
-            if (!c.is_object()) continue;
-            containers.push_back(ContainerRecord{host.id, c.value("id", ""), c.value("name", ""),
-                                                 c.value("image", ""), c.value("image_id", ""),
-                                                 c.value("image_digest", ""), c.value("state", ""),
-                                                 c.value("started_at", "")});
-          }
-          std::vector<FindingRecord> cis;
-          if (b.contains("cis")) {
-            MOAT_ASSIGN_OR_RETURN(
-                cis, CisFindings(b["cis"], host.id, &host.cis_passed, &host.cis_failed));
-          }
-          MOAT_TRY(Store::SaveHostReport(sql, host, containers, cis, now));
+          MOAT_ASSIGN_OR_RETURN(HostReport report, ParseHostReport(message.body, agent_id));
+          MOAT_TRY(
+              Store::SaveHostReport(sql, report.host, report.containers, report.cis_findings, now));
+        } else if (message.type == "cluster_report") {
+          MOAT_ASSIGN_OR_RETURN(ClusterReport report, ParseClusterReport(message.body, agent_id));
+          MOAT_TRY(Store::SaveClusterReport(sql, report, now));
         } else if (message.type == "dropped") {
           // Messages the agent lost before sending them: recorded, never silently skipped.
           const int64_t through = std::max(message.seq, message.through);
@@ -1088,6 +958,11 @@ Api::Api(Center& center, ApiOptions options) : state_(std::make_unique<State>(ce
   s.Add("GET", "/metrics", Access::kRead, [&s](const http::Request&, const TokenInfo&) {
     return http::Response::Text(200, s.Metrics(), "text/plain; version=0.0.4");
   });
+  // Who the token is: the dashboard shows the name and offers triage only to roles that have it.
+  s.Add("GET", "/api/v1/whoami", Access::kRead, [](const http::Request&, const TokenInfo& t) {
+    return JsonResponse(200,
+                        {{"id", t.id}, {"name", t.name}, {"role", std::string(RoleName(t.role))}});
+  });
   s.Add("GET", "/api/v1/openapi.json", Access::kRead, [](const http::Request&, const TokenInfo&) {
     return http::Response::Json(200, OpenApiDocument());
   });
@@ -1105,6 +980,8 @@ Api::Api(Center& center, ApiOptions options) : state_(std::make_unique<State>(ce
         });
   s.Add("GET", "/api/v1/score", Access::kRead,
         [&s](const http::Request& r, const TokenInfo&) { return s.Score(r); });
+  s.Add("GET", "/api/v1/trend", Access::kRead,
+        [&s](const http::Request& r, const TokenInfo&) { return s.Trend(r); });
   s.Add("GET", "/api/v1/hosts", Access::kRead,
         ListAll<HostRecord>([&store] { return store.ListHosts(); }, &HostJson));
   s.Add("GET", "/api/v1/hosts/{id}", Access::kRead,
@@ -1125,6 +1002,38 @@ Api::Api(Center& center, ApiOptions options) : state_(std::make_unique<State>(ce
           }
           j["containers"] = containers;
           return JsonResponse(200, j);
+        });
+  s.Add("GET", "/api/v1/clusters", Access::kRead,
+        ListAll<ClusterRecord>([&store] { return store.ListClusters(); }, &ClusterJson));
+  s.Add("GET", "/api/v1/clusters/{id}", Access::kRead,
+        [&store](const http::Request& r, const TokenInfo&) {
+          auto cluster = store.GetCluster(r.PathParam("id"));
+          if (!cluster.ok()) return StoreError(cluster.error());
+          if (!*cluster) return http::Response::Error(404, "no cluster " + r.PathParam("id"));
+          json j = ClusterJson(**cluster);
+          json namespaces = json::array();
+          for (const auto& n : (*cluster)->namespaces) {
+            namespaces.push_back({{"name", n.name},
+                                  {"workloads", n.workloads},
+                                  {"findings", SeverityCountsJson(n.findings)}});
+          }
+          j["namespaces"] = namespaces;
+          j["workloads_by_kind"] = (*cluster)->workloads_by_kind;
+          return JsonResponse(200, j);
+        });
+  s.Add("GET", "/api/v1/clusters/{id}/workloads", Access::kRead,
+        [&store](const http::Request& r, const TokenInfo&) {
+          auto page = ParsePage(r);
+          if (!page.ok()) return http::Response::Error(400, page.error().message);
+          auto cluster = store.GetCluster(r.PathParam("id"));
+          if (!cluster.ok()) return StoreError(cluster.error());
+          if (!*cluster) return http::Response::Error(404, "no cluster " + r.PathParam("id"));
+          WorkloadFilter filter{r.PathParam("id"), r.Query("namespace"), r.Query("kind")};
+          auto workloads = store.ListWorkloads(filter, *page);
+          if (!workloads.ok()) return ListingError(workloads.error());
+          json items = json::array();
+          for (const auto& w : workloads->items) items.push_back(WorkloadJson(w));
+          return JsonResponse(200, {{"items", items}, {"next_cursor", workloads->next_cursor}});
         });
   s.Add("GET", "/api/v1/agents", Access::kRead,
         ListAll<AgentRecord>([&store] { return store.ListAgents(); }, &AgentJson));
@@ -1214,66 +1123,15 @@ Api::Api(Center& center, ApiOptions options) : state_(std::make_unique<State>(ce
 
 Api::~Api() = default;
 
-http::Response Api::Handle(http::Request& request) { return state_->router.Route(request); }
-
-const std::vector<ApiRoute>& Api::routes() const { return state_->routes; }
-
-namespace {
-
-// The CIS Docker Benchmark JSON report (moat bench docker --format json: controls[] (sections)
-// -> groups[] -> checks[]) -> one finding per failing check; passes are counted. The benchmark
-// gives no severity: a failed level-1 control (the baseline every host should meet) is MEDIUM, a
-// level-2 control (defence in depth) LOW.
-Result<std::vector<FindingRecord>> CisFindings(const json& report, const std::string& host_id,
-                                               int64_t* passed, int64_t* failed) {
-  if (!report.is_object()) return Fail("expected the JSON report of moat bench docker");
-  auto sections = report.find("controls");
-  if (sections == report.end() || !sections->is_array()) return Fail("controls: expected an array");
-  std::vector<FindingRecord> findings;
-  for (size_t s = 0; s < sections->size(); ++s) {
-    const auto& section = (*sections)[s];
-    const std::string section_where = "controls[" + std::to_string(s) + "]";
-    if (!section.is_object() || !section.contains("groups") || !section["groups"].is_array()) {
-      return Fail(section_where, ".groups: expected an array");
-    }
-    for (size_t g = 0; g < section["groups"].size(); ++g) {
-      const auto& group = section["groups"][g];
-      const std::string group_where = section_where + ".groups[" + std::to_string(g) + "]";
-      if (!group.is_object() || !group.contains("checks") || !group["checks"].is_array()) {
-        return Fail(group_where, ".checks: expected an array");
-      }
-      for (size_t c = 0; c < group["checks"].size(); ++c) {
-        const auto& check = group["checks"][c];
-        const std::string where = group_where + ".checks[" + std::to_string(c) + "]";
-        if (!check.is_object() || !check.contains("id") || !check["id"].is_string() ||
-            !check.contains("result") || !check["result"].is_string()) {
-          return Fail(where, ": expected an object with string id and result");
-        }
-        const std::string result = check["result"];
-        if (result == "PASS") ++*passed;
-        if (result != "FAIL") continue;
-        ++*failed;
-        FindingRecord f;
-        f.resource_kind = "host";
-        f.resource_id = host_id;
-        f.source = "cis-docker";
-        f.finding_id = check["id"];
-        f.title = check.value("title", "");
-        f.category = section.value("text", "");
-        const bool level2 = check.contains("level") && check["level"].is_number_integer() &&
-                            check["level"].get<int>() >= 2;
-        f.severity = level2 ? "LOW" : "MEDIUM";
-        f.remediation = check.value("remediation", "");
-        if (auto evidence = check.find("evidence"); evidence != check.end()) {
-          f.evidence = evidence->is_string() ? evidence->get<std::string>() : evidence->dump();
-        }
-        findings.push_back(std::move(f));
-      }
-    }
+http::Response Api::Handle(http::Request& request) {
+  http::Response response = state_->router.Route(request);
+  // Every path the API does not know, outside /api/, is the dashboard's (its page and assets).
+  if (response.status == 404) {
+    if (auto page = ServeWebAsset(request, EmbeddedWebFiles())) return std::move(*page);
   }
-  return findings;
+  return response;
 }
 
-}  // namespace
+const std::vector<ApiRoute>& Api::routes() const { return state_->routes; }
 
 }  // namespace moat::server

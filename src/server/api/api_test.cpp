@@ -10,10 +10,13 @@
 
 #include "core/http.h"
 #include "core/test_http_server.h"
+#include "core/text_format.h"
 #include "http/server.h"
 #include "schema_validation.h"
 #include "server/api/export.h"
+#include "server/api/web_assets.h"
 #include "server/center.h"
+#include "server/monitor/scheduler.h"
 #include "server/notify/dispatcher.h"
 #include "server/store/secret_box.h"
 #include "server/store/test_postgres.h"
@@ -345,6 +348,94 @@ TEST_P(ApiTest, AgentProtocolAcknowledgesAfterCommitAndRefusesGaps) {
             std::string::npos);
 }
 
+TEST_P(ApiTest, ClusterReportsAreValidatedWholeAndListed) {
+  auto registered = As(Role::kAgent, "POST", "/api/v1/agents/register",
+                       R"({"name":"prod","kind":"cluster","version":"0.1.0"})");
+  ASSERT_EQ(registered.status, 200) << registered.body;
+  const std::string digest = "sha256:" + std::string(64, 'a');
+  auto batch = [](const std::string& body) {
+    return R"({"messages":[{"seq":1,"type":"cluster_report","body":)" + body + "}]}";
+  };
+  const std::string cart =
+      R"({"kind":"Deployment","namespace":"shop","name":"cart","containers":[{"name":"cart","image":"r/cart:1","image_digest":")" +
+      digest + R"("}]})";
+  const std::string privileged =
+      R"({"check":"wl-privileged","severity":"HIGH","kind":"Deployment","namespace":"shop","name":"cart","path":"spec.template.spec.containers[0].securityContext.privileged","message":"privileged"})";
+  // Each bad report is refused whole with the message index and the field; nothing is stored.
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {R"({"workloads":[]})", "messages[0].body.cluster: expected an object"},
+      {R"({"cluster":{"name":"prod cluster"}})", "messages[0].body.cluster.name"},
+      {R"({"cluster":{"name":"prod"},"namespaces":["Shop"]})", "messages[0].body.namespaces[0]"},
+      {R"({"cluster":{"name":"prod"},"workloads":[{"kind":"Deploy-ment","namespace":"shop","name":"x"}]})",
+       "messages[0].body.workloads[0].kind"},
+      {R"({"cluster":{"name":"prod"},"workloads":[{"kind":"Pod","namespace":"shop","name":"a/b"}]})",
+       "messages[0].body.workloads[0].name"},
+      {R"({"cluster":{"name":"prod"},"workloads":[{"kind":"Pod","namespace":"shop","name":"p","containers":[{"name":"c","image_digest":"sha256:zz"}]}]})",
+       "messages[0].body.workloads[0].containers[0].image_digest"},
+      {R"({"cluster":{"name":"prod"},"workloads":[)" + cart + "," + cart + "]}",
+       "messages[0].body.workloads[1]"},
+      {R"({"cluster":{"name":"prod"},"workloads":[)" + cart +
+           R"(],"findings":[{"check":"wl-privileged","severity":"SEVERE","kind":"Deployment","namespace":"shop","name":"cart"}]})",
+       "messages[0].body.findings[0].severity"},
+      {R"({"cluster":{"name":"prod"},"workloads":[)" + cart +
+           R"(],"findings":[{"check":"wl-privileged","severity":"HIGH","kind":"Deployment","namespace":"shop","name":"orders"}]})",
+       "messages[0].body.findings[0]: Deployment shop/orders is not among"},
+      {R"({"cluster":{"name":"prod"},"workloads":{}})",
+       "messages[0].body.workloads: expected an array"},
+  };
+  for (const auto& [body, expected] : bad) {
+    SCOPED_TRACE(body);
+    auto response = As(Role::kAgent, "POST", "/api/v1/agents/prod/messages", batch(body));
+    EXPECT_EQ(response.status, 400);
+    const std::string error = json::parse(response.body, nullptr, false).value("error", "");
+    EXPECT_NE(error.find(expected), std::string::npos) << error;
+  }
+  EXPECT_EQ((*center_->store().GetAgent("prod"))->acked_through, 0);
+  EXPECT_TRUE(center_->store().ListClusters()->empty());
+  EXPECT_TRUE(json::parse(As(Role::kReader, "GET", "/api/v1/clusters").body)["items"].empty());
+
+  // A good report: the cluster, its namespaces and workloads; two occurrences of one check on
+  // one workload are one finding whose evidence lists both.
+  const std::string second_occurrence =
+      R"({"check":"wl-privileged","severity":"HIGH","kind":"Deployment","namespace":"shop","name":"cart","path":"spec.template.spec.initContainers[0].securityContext.privileged","message":"privileged"})";
+  auto sent = As(
+      Role::kAgent, "POST", "/api/v1/agents/prod/messages",
+      batch(
+          R"({"cluster":{"name":"prod","uid":"a3b7","context":"admin"},"namespaces":["shop"],"workloads":[)" +
+          cart + R"(,{"kind":"Role","namespace":"shop","name":"reader"}],"findings":[)" +
+          privileged + "," + second_occurrence + "]}"));
+  ASSERT_EQ(sent.status, 200) << sent.body;
+  json clusters = json::parse(As(Role::kReader, "GET", "/api/v1/clusters").body)["items"];
+  ASSERT_EQ(clusters.size(), 1u);
+  EXPECT_EQ(clusters[0]["id"], "prod");
+  EXPECT_EQ(clusters[0]["workloads"], 2);
+  EXPECT_EQ(clusters[0]["findings"]["high"], 1);
+  auto cluster = As(Role::kReader, "GET", "/api/v1/clusters/prod");
+  ASSERT_EQ(cluster.status, 200) << cluster.body;
+  EXPECT_EQ(json::parse(cluster.body)["namespaces"][0]["name"], "shop");
+  EXPECT_EQ(As(Role::kReader, "GET", "/api/v1/clusters/nope").status, 404);
+  EXPECT_EQ(As(Role::kReader, "GET", "/api/v1/clusters/nope/workloads").status, 404);
+  EXPECT_EQ(As(Role::kReader, "GET", "/api/v1/clusters/prod/workloads?limit=0").status, 400);
+  json roles =
+      json::parse(As(Role::kReader, "GET", "/api/v1/clusters/prod/workloads?kind=Role").body);
+  ASSERT_EQ(roles["items"].size(), 1u);
+  EXPECT_EQ(roles["items"][0]["id"], "prod/shop/Role/reader");
+  json findings = json::parse(
+      As(Role::kReader, "GET", "/api/v1/findings?resource_kind=workload").body)["items"];
+  ASSERT_EQ(findings.size(), 1u);
+  EXPECT_EQ(findings[0]["resource_id"], "prod/shop/Deployment/cart");
+  EXPECT_NE(findings[0]["evidence"].get<std::string>().find("initContainers[0]"),
+            std::string::npos);
+  // Only the unhealthy workload is listed, and the healthy Role counts in the score's total.
+  auto recommendation =
+      As(Role::kReader, "GET", "/api/v1/recommendations/workload-privileged-containers");
+  ASSERT_EQ(recommendation.status, 200) << recommendation.body;
+  json unhealthy = json::parse(recommendation.body)["unhealthy"];
+  ASSERT_EQ(unhealthy.size(), 1u);
+  EXPECT_EQ(unhealthy[0]["id"], "prod/shop/Deployment/cart");
+  EXPECT_EQ(json::parse(recommendation.body)["assessed_count"], 2);
+}
+
 TEST_P(ApiTest, FindingsExportAsCsvAndValidSarif) {
   FindingRecord f;
   f.finding_id = "CVE-2024-0001";
@@ -391,6 +482,67 @@ TEST_P(ApiTest, DisabledFindingsDoNotCount) {
   EXPECT_GT(score_after["percent"].get<double>(), score_before["percent"].get<double>());
 }
 
+TEST_P(ApiTest, TrendShowsTodaysFlowAndTheSchedulersHourlySnapshot) {
+  RegistryRecord registry;
+  registry.name = "local";
+  registry.url = "http://127.0.0.1:5000";
+  auto added = center_->store().AddRegistry(registry);
+  ASSERT_TRUE(added.ok());
+  const int64_t now = std::time(nullptr);
+  ASSERT_TRUE(center_->store().RecordPush(added->id, "web", "sha256:w", "1", now).ok());
+  FindingRecord high;
+  high.finding_id = "CVE-2024-1";
+  high.severity = "HIGH";
+  high.cvss = 7.5;
+  FindingRecord low = high;
+  low.finding_id = "CVE-2024-2";
+  low.severity = "LOW";
+  low.cvss = 2;
+  ASSERT_TRUE(center_->store().SaveImageScan("sha256:w", "", "", "{}", {}, {high, low}, now).ok());
+
+  // Before any snapshot the flow is known and the figures are empty.
+  auto before = As(Role::kReader, "GET", "/api/v1/trend?days=2");
+  ASSERT_EQ(before.status, 200) << before.body;
+  auto days = json::parse(before.body)["days"];
+  ASSERT_EQ(days.size(), 2u);
+  EXPECT_EQ(days[1]["day"], FormatUtcDay(now));
+  EXPECT_EQ(days[1]["findings_new"], 2);
+  EXPECT_EQ(days[0]["findings_new"], 0);
+  EXPECT_TRUE(days[1]["figures"].empty());
+
+  SchedulerOptions options;
+  options.clock = [now] { return now; };
+  Scheduler scheduler(*center_, options);
+  EXPECT_TRUE(scheduler.RunOnce(now).trend_recorded);
+  EXPECT_FALSE(scheduler.RunOnce(now + 60).trend_recorded);  // once an hour
+  EXPECT_TRUE(scheduler.RunOnce(now + 3600).trend_recorded);
+  auto score = json::parse(As(Role::kReader, "GET", "/api/v1/score").body);
+  auto today = json::parse(As(Role::kAnalyst, "GET", "/api/v1/trend?days=1").body)["days"];
+  ASSERT_EQ(today.size(), 1u);
+  const auto& figures = today[0]["figures"];
+  EXPECT_EQ(figures["score.percent"], score["percent"]);
+  EXPECT_EQ(figures["findings.open.HIGH"], 1);
+  EXPECT_EQ(figures["findings.open.LOW"], 1);
+  EXPECT_EQ(figures["findings.open.CRITICAL"], 0);
+  EXPECT_GE(figures["resources.unhealthy"].get<double>(), 1);
+
+  // A disable rule lowers the next snapshot's count of the day; the day keeps the last one.
+  ASSERT_EQ(
+      As(Role::kAdmin, "POST", "/api/v1/rules", R"({"name":"ignore low","severities":["LOW"]})")
+          .status,
+      201);
+  Scheduler restarted(*center_, options);  // a restarted server records at once
+  EXPECT_TRUE(restarted.RunOnce(now).trend_recorded);
+  auto later = json::parse(As(Role::kReader, "GET", "/api/v1/trend?days=1").body)["days"];
+  EXPECT_EQ(later[0]["figures"]["findings.open.LOW"], 0);
+  EXPECT_EQ(later[0]["figures"]["findings.open.HIGH"], 1);
+
+  for (const char* bad : {"0", "367", "x", ""}) {
+    EXPECT_EQ(As(Role::kReader, "GET", std::string("/api/v1/trend?days=") + bad).status, 400)
+        << bad;
+  }
+}
+
 TEST_P(ApiTest, TokensAreCreatedByAdminsOnlyAndWork) {
   auto created =
       As(Role::kAdmin, "POST", "/api/v1/tokens", R"({"name":"grafana","role":"reader"})");
@@ -404,6 +556,55 @@ TEST_P(ApiTest, TokensAreCreatedByAdminsOnlyAndWork) {
   auto metrics = As(Role::kReader, "GET", "/metrics");
   EXPECT_NE(metrics.body.find("moat_http_requests_total{route=\"/api/v1/images\",code=\"200\"}"),
             std::string::npos);
+}
+
+TEST_P(ApiTest, WhoamiNamesTheTokenAndItsRole) {
+  for (Role role : {Role::kAdmin, Role::kAnalyst, Role::kReader}) {
+    SCOPED_TRACE(std::string(RoleName(role)));
+    auto response = As(role, "GET", "/api/v1/whoami");
+    ASSERT_EQ(response.status, 200) << response.body;
+    json me = json::parse(response.body);
+    EXPECT_EQ(me["name"], RoleName(role));  // SetUp names each token after its role
+    EXPECT_EQ(me["role"], RoleName(role));
+    EXPECT_TRUE(me["id"].is_number_integer());
+  }
+  // An agent token cannot use the dashboard: it may not read.
+  EXPECT_EQ(As(Role::kAgent, "GET", "/api/v1/whoami").status, 403);
+  EXPECT_EQ(Call("GET", "/api/v1/whoami", "").status, 401);
+}
+
+TEST_P(ApiTest, TheDashboardIsServedWithoutATokenAndTheApiKeepsItsPaths) {
+  auto unknown = Call("GET", "/api/v1/no-such-route", "");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(unknown.Header("Content-Type"), "application/json");
+  EXPECT_EQ(Call("GET", "/healthz", "").body, "ok\n");
+  auto page = Call("GET", "/", "");
+  if (EmbeddedWebFiles().empty()) {
+    EXPECT_EQ(page.status, 404);
+    EXPECT_NE(page.body.find("without its dashboard"), std::string::npos);
+    return;
+  }
+  ASSERT_EQ(page.status, 200);
+  EXPECT_EQ(page.Header("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_EQ(page.Header("Cache-Control"), "no-cache");
+  EXPECT_NE(page.body.find("<div id=\"app\">"), std::string::npos);
+  // The page's own route, as a browser asks for it after a reload of a shared link.
+  HttpRequest reload;
+  reload.url = server_->url() + "/images/sha256:0123?severity=HIGH";
+  reload.headers.emplace_back("Accept", "text/html,*/*;q=0.8");
+  reload.headers.emplace_back("Accept-Encoding", "gzip");
+  auto routed = HttpFetch(reload);
+  ASSERT_TRUE(routed.ok());
+  EXPECT_EQ(routed->status, 200);
+  EXPECT_EQ(routed->Header("Content-Encoding"), "gzip");
+  // Revalidation: the same ETag gets a 304 without a body.
+  HttpRequest again;
+  again.url = server_->url() + "/";
+  again.headers.emplace_back("If-None-Match", page.Header("ETag"));
+  auto revalidated = HttpFetch(again);
+  ASSERT_TRUE(revalidated.ok());
+  EXPECT_EQ(revalidated->status, 304);
+  EXPECT_TRUE(revalidated->body.empty());
 }
 
 MOAT_STORE_TEST_SUITE(ApiTest);

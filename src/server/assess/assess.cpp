@@ -9,6 +9,7 @@
 #include <tuple>
 #include <utility>
 
+#include "core/text.h"
 #include "core/vulnerability.h"
 
 namespace moat::server::assess {
@@ -16,18 +17,12 @@ namespace {
 
 constexpr const char* kSeverityNames[] = {"CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"};
 
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && Lower(a) == Lower(b);
+  return a.size() == b.size() && AsciiLower(a) == AsciiLower(b);
 }
 
 bool ContainsIgnoreCase(std::string_view text, std::string_view part) {
-  return Lower(text).find(Lower(part)) != std::string::npos;
+  return AsciiLower(text).find(AsciiLower(part)) != std::string::npos;
 }
 
 bool IsSeverityName(std::string_view name) {
@@ -38,7 +33,7 @@ bool IsSeverityName(std::string_view name) {
 }
 
 /// Rank of a finding or recommendation severity, higher = more severe (core's order, any case).
-int SeverityOrder(std::string_view severity) { return SeverityRank(Lower(severity)); }
+int SeverityOrder(std::string_view severity) { return SeverityRank(AsciiLower(severity)); }
 
 bool RuleMatches(const DisableRule& rule, const FindingFacts& finding, std::time_t now) {
   if (rule.expires_at != 0 && now >= rule.expires_at) return false;

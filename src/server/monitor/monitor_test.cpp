@@ -22,6 +22,7 @@
 #include "core/test_http_server.h"
 #include "server/center.h"
 #include "server/monitor/image_scan.h"
+#include "server/monitor/registry_listing.h"
 #include "server/monitor/registry_poll.h"
 #include "server/monitor/scheduler.h"
 #include "server/store/secret_box.h"
@@ -261,6 +262,62 @@ TEST_P(MonitorTest, FirstDatabaseMatchesEveryScannedImage) {
   }
   EXPECT_EQ(Findings(kLeftPadImage).size(), 1u);
   EXPECT_EQ(Findings(kLodashImage).size(), 1u);
+}
+
+// A digest is pulled once: a scan job for an image inventoried since the job was queued (another
+// repository's push, a worker that finished just as its lease ran out) completes without a pull;
+// the registry here does not even answer.
+TEST_P(MonitorTest, AScanJobForAnInventoriedDigestDoesNotPullAgain) {
+  OpenCenter((dir_ / "no.db").string());
+  RegistryRecord registry;
+  registry.name = "unreachable";
+  registry.url = "http://127.0.0.1:1";
+  auto added = center_->store().AddRegistry(registry);
+  ASSERT_TRUE(added.ok()) << added.error().message;
+  auto payload = [&](const std::string& digest) {
+    return R"({"registry_id": )" + std::to_string(added->id) +
+           R"(, "repository": "app", "digest": ")" + digest + R"("})";
+  };
+  StoreImage(kLeftPadImage, {Npm("left-pad", "1.3.0")}, 1000);
+  const std::string key = std::string("scan:") + kLeftPadImage;
+  ASSERT_TRUE(*center_->store().EnqueueJob("scan", key, payload(kLeftPadImage), 0));
+  ASSERT_TRUE(*center_->RunOneJob("test"));
+  EXPECT_EQ(center_->store().CountJobs()->done, 1);
+  EXPECT_EQ(center_->stats().scans_failed.load(), 0);
+  // A digest never inventoried is pulled (and that fails here: it is queued again for later).
+  ASSERT_TRUE(*center_->store().EnqueueJob("scan", std::string("scan:") + kLodashImage,
+                                           payload(kLodashImage), 0));
+  ASSERT_TRUE(*center_->RunOneJob("test"));
+  EXPECT_EQ(center_->stats().scans_failed.load(), 1);
+  EXPECT_EQ(center_->store().CountJobs()->queued, 1);
+  EXPECT_EQ((*center_->store().GetImage(kLodashImage))->scan_status, "failed");
+}
+
+// A registry listing page is parsed on its own (fuzz/registry_poll_fuzz.cpp): the next page is
+// followed only on the same registry, and a repository whose tags were all deleted lists none.
+TEST(RegistryListingTest, NextPageStaysOnTheRegistry) {
+  const std::string origin = "http://127.0.0.1:5000";
+  auto page = ParseRegistryListing(origin, "/v2/_catalog?n=2", RegistryListing::kCatalog,
+                                   R"({"repositories": ["a", "b/c"]})",
+                                   "<" + origin + "/v2/_catalog?last=b%2Fc&n=2>; rel=\"next\"");
+  ASSERT_TRUE(page.ok()) << page.error().message;
+  EXPECT_EQ(page->items, (std::vector<std::string>{"a", "b/c"}));
+  EXPECT_EQ(page->next_path, "/v2/_catalog?last=b%2Fc&n=2");
+  auto elsewhere = ParseRegistryListing(origin, "/v2/_catalog?n=2", RegistryListing::kCatalog,
+                                        R"({"repositories": ["a"]})",
+                                        "<http://evil.example/v2/_catalog?n=2>; rel=\"next\"");
+  ASSERT_TRUE(elsewhere.ok());
+  EXPECT_EQ(elsewhere->next_path, "");
+  auto emptied = ParseRegistryListing(origin, "/v2/app/tags/list", RegistryListing::kTags,
+                                      R"({"name": "app", "tags": null})", "");
+  ASSERT_TRUE(emptied.ok());
+  EXPECT_TRUE(emptied->items.empty());
+  auto digest =
+      ParseContentDigest(origin, "/v2/app/manifests/v1", "sha256:" + std::string(64, 'A'));
+  ASSERT_FALSE(digest.ok());
+  EXPECT_NE(digest.error().message.find(origin + "/v2/app/manifests/v1: Docker-Content-Digest"),
+            std::string::npos)
+      << digest.error().message;
 }
 
 TEST_P(MonitorTest, DailyRescanSelectsPushedPulledAndRunningImages) {

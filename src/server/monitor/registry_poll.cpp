@@ -1,8 +1,6 @@
 #include "server/monitor/registry_poll.h"
 
-#include <cctype>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <set>
 
 #include "artifact/registry_auth.h"
@@ -12,6 +10,7 @@
 #include "core/log.h"
 #include "core/sha256.h"
 #include "server/center.h"
+#include "server/monitor/registry_listing.h"
 
 namespace moat::server {
 
@@ -22,63 +21,6 @@ constexpr const char* kManifestTypes =
     "application/vnd.docker.distribution.manifest.v2+json, "
     "application/vnd.docker.distribution.manifest.list.v2+json";
 constexpr size_t kMaxPages = 10'000;
-
-// Repository names as the distribution spec allows them (lower case, digits, separators, path
-// components); anything else from a registry's reply is refused before it goes into a URL.
-bool IsRepositoryName(const std::string& name) {
-  if (name.empty() || name.size() > 255 || name.front() == '/' || name.back() == '/') return false;
-  if (name.find("..") != std::string::npos || name.find("//") != std::string::npos) return false;
-  for (char c : name) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' ||
-          c == '/')) {
-      return false;
-    }
-  }
-  return true;
-}
-
-bool IsTag(const std::string& tag) {
-  if (tag.empty() || tag.size() > 128 || tag.front() == '.' || tag.front() == '-') return false;
-  for (char c : tag) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.' && c != '-') {
-      return false;
-    }
-  }
-  return true;
-}
-
-// "sha256:<64 hex>" (or sha512): what a Docker-Content-Digest must be.
-bool IsDigest(const std::string& digest) {
-  size_t hex = 0;
-  if (digest.rfind("sha256:", 0) == 0) {
-    hex = 64;
-  } else if (digest.rfind("sha512:", 0) == 0) {
-    hex = 128;
-  } else {
-    return false;
-  }
-  if (digest.size() != 7 + hex) return false;
-  for (size_t i = 7; i < digest.size(); ++i) {
-    if (!std::isxdigit(static_cast<unsigned char>(digest[i])) || std::isupper(digest[i])) {
-      return false;
-    }
-  }
-  return true;
-}
-
-// The next page of a paginated listing: `Link: </v2/_catalog?last=x&n=100>; rel="next"`.
-// Only a path on the same registry is followed.
-std::string NextPage(const std::string& link, const std::string& origin) {
-  const size_t open = link.find('<'), close = link.find('>');
-  if (open == std::string::npos || close == std::string::npos || close < open) return "";
-  if (link.find("rel=\"next\"", close) == std::string::npos &&
-      link.find("rel=next", close) == std::string::npos) {
-    return "";
-  }
-  std::string target = link.substr(open + 1, close - open - 1);
-  if (target.rfind(origin, 0) == 0) target = target.substr(origin.size());
-  return target.rfind("/v2/", 0) == 0 ? target : "";
-}
 
 // Requests to one registry with its credentials: a 401 is answered once per request (Basic, or a
 // Bearer token for the request's scope, kept for the next requests of that scope).
@@ -112,10 +54,10 @@ class RegistryClient {
     }
   }
 
-  /// Every item of a paginated listing ("repositories" of the catalog, "tags" of a repository).
-  /// A 404 lists nothing (a repository whose last manifest was deleted).
+  /// Every item of a paginated listing (the catalog's repositories, a repository's tags). A 404
+  /// lists nothing (a repository whose last manifest was deleted).
   Result<std::vector<std::string>> ListAll(std::string path, const std::string& scope,
-                                           const char* field) {
+                                           RegistryListing listing) {
     std::vector<std::string> items;
     std::set<std::string> seen_pages;
     for (size_t page = 0; !path.empty(); ++page) {
@@ -127,19 +69,11 @@ class RegistryClient {
       if (response.status != 200) {
         return Fail(origin_, path, ": HTTP ", std::to_string(response.status));
       }
-      auto json = nlohmann::json::parse(response.body, nullptr, false);
-      if (json.is_discarded() || !json.is_object()) {
-        return Fail(origin_, path, ": not a JSON object");
-      }
-      auto list = json.find(field);
-      if (list != json.end() && !list->is_null()) {  // "tags": null when all were deleted
-        if (!list->is_array()) return Fail(origin_, path, ": \"", field, "\" is not an array");
-        for (const auto& item : *list) {
-          if (!item.is_string()) return Fail(origin_, path, ": \"", field, "\" holds a non-string");
-          items.push_back(item.get<std::string>());
-        }
-      }
-      path = NextPage(response.Header("Link"), origin_);
+      MOAT_ASSIGN_OR_RETURN(auto parsed, ParseRegistryListing(origin_, path, listing, response.body,
+                                                              response.Header("Link")));
+      items.insert(items.end(), std::make_move_iterator(parsed.items.begin()),
+                   std::make_move_iterator(parsed.items.end()));
+      path = std::move(parsed.next_path);
     }
     return items;
   }
@@ -191,20 +125,16 @@ Result<std::string> ResolveManifest(RegistryClient& client, const std::string& r
   if (head.status != 200) {
     return Fail(client.origin(), path, ": HTTP ", std::to_string(head.status));
   }
-  std::string digest = head.Header("Docker-Content-Digest");
+  const std::string digest = head.Header("Docker-Content-Digest");
   if (digest.empty()) {
     // Registries need not send the header on HEAD: the digest is the manifest's own hash.
     MOAT_ASSIGN_OR_RETURN(HttpResponse get,
                           client.Send("GET", path, PullScope(repository), kManifestTypes));
     if (get.status != 200)
       return Fail(client.origin(), path, ": HTTP ", std::to_string(get.status));
-    digest = "sha256:" + Sha256Hex(AsBytes(get.body));
+    return "sha256:" + Sha256Hex(AsBytes(get.body));
   }
-  if (!IsDigest(digest)) {
-    return Fail(client.origin(), path, ": Docker-Content-Digest \"", digest.substr(0, 80),
-                "\" is not a digest");
-  }
-  return digest;
+  return ParseContentDigest(client.origin(), path, digest);
 }
 
 }  // namespace
@@ -214,23 +144,16 @@ Result<RegistryPollResult> PollRegistry(Center& center, const RegistryRecord& re
   Store& store = center.store();
   RegistryClient client(registry);
   RegistryPollResult result;
-  MOAT_ASSIGN_OR_RETURN(auto repositories, client.ListAll("/v2/_catalog?n=1000",
-                                                          "registry:catalog:*", "repositories"));
+  MOAT_ASSIGN_OR_RETURN(
+      auto repositories,
+      client.ListAll("/v2/_catalog?n=1000", "registry:catalog:*", RegistryListing::kCatalog));
   // (repository, tag) -> digest, as the registry has them now.
   std::map<std::pair<std::string, std::string>, std::string> current;
   for (const auto& repository : repositories) {
-    if (!IsRepositoryName(repository)) {
-      return Fail(client.origin(), "/v2/_catalog: \"", repository.substr(0, 80),
-                  "\" is not a repository name");
-    }
     ++result.repositories;
     MOAT_ASSIGN_OR_RETURN(auto tags, client.ListAll("/v2/" + repository + "/tags/list?n=1000",
-                                                    PullScope(repository), "tags"));
+                                                    PullScope(repository), RegistryListing::kTags));
     for (const auto& tag : tags) {
-      if (!IsTag(tag)) {
-        return Fail(client.origin(), "/v2/", repository, "/tags/list: \"", tag.substr(0, 80),
-                    "\" is not a tag");
-      }
       MOAT_ASSIGN_OR_RETURN(std::string digest, ResolveManifest(client, repository, tag));
       if (digest.empty()) continue;  // deleted between the listing and now
       current[{repository, tag}] = digest;

@@ -3,8 +3,10 @@
 #include <ctime>
 
 #include "core/log.h"
+#include "core/text_format.h"
 #include "server/center.h"
 #include "server/monitor/registry_poll.h"
+#include "server/posture.h"
 #include "server/store/store.h"
 
 namespace moat::server {
@@ -15,6 +17,7 @@ namespace {
 constexpr int64_t kPollLock = 0x6d6f617400000001;
 constexpr int64_t kRescanLock = 0x6d6f617400000002;
 constexpr int64_t kDatabaseLock = 0x6d6f617400000003;
+constexpr int64_t kTrendLock = 0x6d6f617400000004;
 
 }  // namespace
 
@@ -92,6 +95,17 @@ SchedulerRound Scheduler::RunOnce(int64_t now) {
     round.matches_queued = check.match_jobs;
     return Ok();
   });
+  const int64_t trend_interval = options_.trend_interval.count();
+  if (last_trend_at_ == 0 || now - last_trend_at_ >= trend_interval ||
+      FormatUtcDay(now) != FormatUtcDay(last_trend_at_)) {
+    run("trend", kTrendLock, [&]() -> Result<void> {
+      MOAT_ASSIGN_OR_RETURN(auto posture, AssessPosture(center_.store(), now));
+      MOAT_TRY(center_.store().RecordDailyStats(FormatUtcDay(now), PostureFigures(posture, now)));
+      round.trend_recorded = true;
+      last_trend_at_ = now;
+      return Ok();
+    });
+  }
   return round;
 }
 

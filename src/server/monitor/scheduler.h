@@ -1,6 +1,7 @@
 #pragma once
 // The center's clock: every minute (SchedulerOptions::interval) it runs the due registry polls,
-// the daily rescan pass and the vulnerability-database check. A pass that fails is logged and
+// the daily rescan pass and the vulnerability-database check, and every hour it records the
+// posture's figures for the day's trend. A pass that fails is logged and
 // the others go on. With several replicas on one PostgreSQL store, each pass runs under an
 // advisory lock, so that no pass runs twice at once; SQLite serves a single server.
 
@@ -22,6 +23,8 @@ class Store;
 
 struct SchedulerOptions {
   std::chrono::milliseconds interval{60'000};
+  /// How often the posture's figures are recorded for the day's trend (the day keeps the last).
+  std::chrono::seconds trend_interval{3600};
   /// Unix seconds now (tests inject a clock).
   std::function<int64_t()> clock;
 };
@@ -31,6 +34,7 @@ struct SchedulerRound {
   size_t registries_polled = 0;
   size_t rescans_queued = 0;
   size_t matches_queued = 0;         // after a database update
+  bool trend_recorded = false;       // the posture's figures were recorded for today
   std::vector<std::string> errors;   // "pass: message"
   std::vector<std::string> skipped;  // passes another replica held
 };
@@ -61,6 +65,7 @@ class Scheduler {
   std::condition_variable wake_;
   bool stopping_ = false;
   std::thread thread_;
+  int64_t last_trend_at_ = 0;  // when this scheduler last recorded the trend (only its thread)
 };
 
 }  // namespace moat::server

@@ -55,22 +55,43 @@ std::string NewSecretKey() {
   return key;
 }
 
-Result<std::string> LoadOrCreateSecretKey(const std::string& path) {
+namespace {
+
+// The key in `path`; "" when there is no such file.
+Result<std::string> ReadSecretKeyFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    std::string key(kKeyBytes + 1, '\0');
-    ssize_t n = ::read(fd, key.data(), key.size());
-    ::close(fd);
-    if (n != static_cast<ssize_t>(kKeyBytes)) {
-      return Fail(path, ": a secret key file holds exactly 32 bytes (this one ",
-                  std::to_string(n < 0 ? 0 : n), ")");
-    }
-    key.resize(kKeyBytes);
-    return key;
+  if (fd < 0) {
+    if (errno == ENOENT) return std::string();
+    return Fail(path, ": ", std::strerror(errno));
   }
-  if (errno != ENOENT) return Fail(path, ": ", std::strerror(errno));
-  std::string key = NewSecretKey();
-  fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  std::string key(kKeyBytes + 1, '\0');
+  ssize_t n = ::read(fd, key.data(), key.size());
+  ::close(fd);
+  if (n != static_cast<ssize_t>(kKeyBytes)) {
+    return Fail(path, ": a secret key file holds exactly 32 bytes (this one ",
+                std::to_string(n < 0 ? 0 : n), ")");
+  }
+  key.resize(kKeyBytes);
+  return key;
+}
+
+}  // namespace
+
+Result<std::string> LoadSecretKey(const std::string& path) {
+  MOAT_ASSIGN_OR_RETURN(std::string key, ReadSecretKeyFile(path));
+  if (key.empty()) {
+    return Fail(path,
+                ": no secret key here; `moat server` creates it on first start (DATA/secret.key "
+                "or its --secret-key-file): give the workers that same file");
+  }
+  return key;
+}
+
+Result<std::string> LoadOrCreateSecretKey(const std::string& path) {
+  MOAT_ASSIGN_OR_RETURN(std::string key, ReadSecretKeyFile(path));
+  if (!key.empty()) return key;
+  key = NewSecretKey();
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return Fail(path, ": cannot create the secret key: ", std::strerror(errno));
   bool written =
       ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) && ::fsync(fd) == 0;

@@ -12,6 +12,9 @@ namespace moat::server {
 std::string NewSecretKey();
 /// Reads the key file (32 raw bytes), creating it (mode 0600) when absent.
 Result<std::string> LoadOrCreateSecretKey(const std::string& path);
+/// Reads the key file; a missing file is an error (a worker uses the key the server created:
+/// a key of its own would not open the stored credentials).
+Result<std::string> LoadSecretKey(const std::string& path);
 
 Result<std::string> SealSecret(const std::string& key, const std::string& plaintext);
 /// Fails when the value was not sealed with this key or was altered.

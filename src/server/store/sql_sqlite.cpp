@@ -1,7 +1,11 @@
 // The SQLite driver: one file in WAL mode, synchronous=FULL, statements cached by their text.
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -167,6 +171,14 @@ class SqliteConnection final : public SqlConnection {
 }  // namespace
 
 Result<std::unique_ptr<SqlConnection>> OpenSqlite(const std::string& path) {
+  // The store holds token hashes, the audit log and encrypted registry credentials: readable by
+  // its owner only. SQLite gives the -wal and -shm files the database file's mode, so creating
+  // the file first with 0600 covers all three.
+  if (path != ":memory:" && path.rfind("file:", 0) != 0) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return Fail("SQLite ", path, ": ", std::strerror(errno));
+    ::close(fd);
+  }
   sqlite3* db = nullptr;
   // NOMUTEX: the pool gives a connection to one thread at a time.
   int rc = sqlite3_open_v2(

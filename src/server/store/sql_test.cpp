@@ -12,6 +12,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <thread>
 
@@ -99,8 +101,36 @@ TEST(SqlitePragmasTest, WalFullSyncAndForeignKeys) {
     auto foreign_keys = (*connection)->Query("PRAGMA foreign_keys");
     ASSERT_TRUE(foreign_keys.ok());
     EXPECT_EQ(foreign_keys->rows[0].Int(0), 1);
+    // The database and its WAL are its owner's only, whatever the umask.
+    ASSERT_TRUE((*connection)->Query("CREATE TABLE t (x BIGINT)").ok());
+    for (const char* file : {"/plain-path.db", "/plain-path.db-wal"}) {
+      const auto permissions = std::filesystem::status(pattern + file).permissions();
+      EXPECT_EQ(permissions & std::filesystem::perms::all,
+                std::filesystem::perms::owner_read | std::filesystem::perms::owner_write)
+          << file;
+    }
   }
   std::filesystem::remove_all(pattern);
+}
+
+TEST(PrivatePostgresTest, StaleRunsOfDeadTestProcessesAreReaped) {
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) _exit(0);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);  // its pid now names no process
+  auto make_run = [](pid_t owner) {
+    std::string dir = (std::filesystem::temp_directory_path() / "moat-pg-XXXXXX").string();
+    EXPECT_NE(mkdtemp(dir.data()), nullptr);
+    std::ofstream(dir + "/owner.pid") << owner << "\n";
+    return dir;
+  };
+  const std::string stale = make_run(child);
+  const std::string alive = make_run(getpid());
+  ::moat::server::testing::postgres_detail::ReapStaleRuns("/nonexistent");
+  EXPECT_FALSE(std::filesystem::exists(stale));
+  EXPECT_TRUE(std::filesystem::exists(alive));
+  std::filesystem::remove_all(alive);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <ctime>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -174,6 +175,62 @@ struct HostRecord {
   std::vector<ContainerRecord> containers;  // GetHost only
 };
 
+struct WorkloadContainerRecord {
+  std::string name;
+  std::string image;         // the reference in the pod spec
+  std::string image_digest;  // "sha256:..." the pods run (their status imageID); "" unknown
+  bool init = false;         // an init container
+};
+
+/// A Kubernetes object of a cluster that the checks report on and no other reported object
+/// owns: a Deployment, DaemonSet, bare Pod, ..., or a Role, Service, Ingress, Namespace.
+struct WorkloadRecord {
+  std::string id;  // "cluster/namespace/Kind/name" ("cluster//Kind/name" when cluster-scoped)
+  std::string cluster_id;
+  std::string namespace_name;
+  std::string kind;
+  std::string name;
+  int64_t last_seen = 0;
+  std::vector<WorkloadContainerRecord> containers;
+  SeverityCounts findings;  // open k8s findings (listings only)
+};
+
+struct ClusterNamespaceRecord {
+  std::string name;
+  int64_t workloads = 0;
+  SeverityCounts findings;
+};
+
+struct ClusterRecord {
+  std::string id;  // the cluster's name on the server
+  std::string name;
+  std::string uid;  // the kube-system namespace's uid: the same cluster under another name
+  std::string agent_id;
+  std::string server;   // the API server URL the agent reads
+  std::string context;  // kubeconfig context, or "in-cluster"
+  int64_t last_report_at = 0;
+  int64_t checks_passed = 0;  // (object, check) pairs without / with a finding
+  int64_t checks_failed = 0;
+  int64_t workloads = 0;
+  SeverityCounts findings;
+  std::map<std::string, int64_t> workloads_by_kind;  // GetCluster only
+  std::vector<ClusterNamespaceRecord> namespaces;    // GetCluster only
+};
+
+/// One cluster_report, validated (server/api/agent_messages.h).
+struct ClusterReport {
+  ClusterRecord cluster;
+  std::vector<std::string> namespaces;
+  std::vector<WorkloadRecord> workloads;
+  std::vector<FindingRecord> findings;  // resource_id names one of `workloads`
+};
+
+struct WorkloadFilter {
+  std::string cluster_id;  // empty = every cluster
+  std::string namespace_name;
+  std::string kind;
+};
+
 struct StoredAlert {
   int64_t id = 0;
   std::string dedupe_key;
@@ -219,10 +276,34 @@ struct DisableRuleRecord {
 
 struct Job {
   int64_t id = 0;
-  std::string kind;  // "scan"
+  std::string kind;  // "scan", "match"
   std::string key;   // dedupe: one queued/running job per key
   std::string payload;
   int64_t attempts = 0;
+};
+
+/// A worker's claim on a running job. Writes made under it apply only while the job is still
+/// running under this worker: one whose lease expired and was taken over writes nothing, so a
+/// job's result is applied once however many workers ran it.
+struct JobLease {
+  int64_t job_id = 0;
+  std::string worker;
+};
+
+// ---- trend ------------------------------------------------------------------------------------
+
+/// One named figure of the posture as of the last snapshot of a UTC day ("2026-12-01").
+struct DailyStat {
+  std::string day;
+  std::string name;  // "score.percent", "findings.open.CRITICAL", ...
+  double value = 0;
+};
+
+/// Findings first seen and resolved during one UTC day (exact, from the findings' history).
+struct FindingsFlow {
+  std::string day;
+  int64_t first_seen = 0;
+  int64_t resolved = 0;
 };
 
 class Store {
@@ -271,13 +352,18 @@ class Store {
 
   /// Stores a scan: the inventory (JSON), its packages for the package -> images index, and the
   /// findings, which replace the image's open findings: new ones are first seen now, vanished
-  /// ones are resolved now, the rest keep their first-seen time.
-  Result<void> SaveImageScan(const std::string& digest, const std::string& os,
+  /// ones are resolved now, the rest keep their first-seen time. With `lease`, the scan is that
+  /// job's result: it is stored and the job marked done in one transaction, or, when the lease
+  /// is no longer the worker's (another worker has the job), nothing is written and the result
+  /// is false.
+  Result<bool> SaveImageScan(const std::string& digest, const std::string& os,
                              const std::string& platform, const std::string& inventory_json,
                              const std::vector<std::pair<std::string, std::string>>& packages,
-                             const std::vector<FindingRecord>& findings, int64_t time);
-  Result<void> SaveImageScanFailure(const std::string& digest, const std::string& error,
-                                    int64_t time);
+                             const std::vector<FindingRecord>& findings, int64_t time,
+                             const JobLease* lease = nullptr);
+  /// A failed scan; it does not replace the inventory of an image scanned before.
+  Result<bool> SaveImageScanFailure(const std::string& digest, const std::string& error,
+                                    int64_t time, const JobLease* lease = nullptr);
   Result<Page<ImageRecord>> ListImages(const PageRequest& page);
   Result<std::optional<ImageRecord>> GetImage(const std::string& digest);
   /// Digests whose inventory holds a package of this ecosystem and name (the re-match index).
@@ -291,8 +377,9 @@ class Store {
   // Findings.
   Result<Page<FindingRecord>> ListFindings(const FindingFilter& filter, FindingSort sort,
                                            const PageRequest& page);
-  /// Every open finding (assessment input).
-  Result<std::vector<FindingRecord>> OpenFindings();
+  /// Every open finding (assessment input), in id order, a page of rows at a time: the rows of a
+  /// large estate (300,000 findings over 1,000 images) are never all in memory at once.
+  Result<void> ForEachOpenFinding(const std::function<void(FindingRecord&&)>& visit);
 
   // Agents and hosts.
   Result<AgentRecord> RegisterAgent(const std::string& id, const std::string& kind,
@@ -319,6 +406,15 @@ class Store {
                                      const std::vector<FindingRecord>& cis_findings, int64_t time);
   Result<std::vector<HostRecord>> ListHosts();
   Result<std::optional<HostRecord>> GetHost(const std::string& id);
+  /// Inside ApplyAgentMessages: replaces a cluster's namespaces and workloads and their k8s
+  /// findings; the findings of workloads the report no longer has are resolved.
+  static Result<void> SaveClusterReport(SqlConnection& sql, const ClusterReport& report,
+                                        int64_t time);
+  Result<std::vector<ClusterRecord>> ListClusters();
+  /// With its namespaces and workload counts by kind.
+  Result<std::optional<ClusterRecord>> GetCluster(const std::string& id);
+  /// Workloads in id order (namespace, kind, name), with their containers and finding counts.
+  Result<Page<WorkloadRecord>> ListWorkloads(const WorkloadFilter& filter, const PageRequest& page);
   /// Image digests that containers run now (for rescans and running-image recommendations).
   Result<std::vector<std::string>> RunningImageDigests();
 
@@ -329,7 +425,9 @@ class Store {
     int64_t incident_ns = 1'800'000'000'000;
   };
   /// Returns each alert's id; `created` (when given) tells which became a new alert rather than
-  /// a duplicate counted into an earlier one.
+  /// a duplicate counted into an earlier one. The result is that of storing the alerts one at a
+  /// time, in order, written with a few multi-row statements; `sql` must be in a transaction
+  /// (SQLite: it allocates the new rows' ids under the write lock).
   static Result<std::vector<int64_t>> InsertAlerts(SqlConnection& sql,
                                                    const std::vector<StoredAlert>& alerts,
                                                    const AlertWindows& windows,
@@ -347,12 +445,26 @@ class Store {
   Result<std::vector<DisableRuleRecord>> ListDisableRules();
   Result<bool> DeleteDisableRule(int64_t id);
 
-  // Jobs: one queued or running job per key; claimed with a lease that expires.
+  // Trend: daily snapshots (a later snapshot of the same day replaces the earlier one's figures)
+  // and the findings' flow per day over [from, to) Unix seconds.
+  Result<void> RecordDailyStats(const std::string& day, const std::map<std::string, double>& stats);
+  Result<std::vector<DailyStat>> ListDailyStats(const std::string& from_day,
+                                                const std::string& to_day);
+  Result<std::vector<FindingsFlow>> FindingsFlowByDay(int64_t from, int64_t to);
+
+  // Jobs: one queued or running job per key; claimed with a lease that expires unless its
+  // worker renews it. A job is claimed again when its lease expires (its worker died or hung);
+  // one whose lease expired `max_attempts` times is failed instead (a poison job that kills
+  // every worker that takes it).
   Result<bool> EnqueueJob(const std::string& kind, const std::string& key,
                           const std::string& payload, int64_t run_after);
-  Result<std::optional<Job>> ClaimJob(const std::string& worker, int64_t lease_seconds,
-                                      int64_t now);
+  Result<std::optional<Job>> ClaimJob(const std::string& worker, int64_t lease_seconds, int64_t now,
+                                      int max_attempts);
+  /// Extends the lease to `lease_until`; false when the job is no longer running under it.
+  Result<bool> RenewJobLease(const JobLease& lease, int64_t lease_until);
+  /// Marks the job done; a no-op when it is no longer running under this worker.
   Result<void> CompleteJob(int64_t id, const std::string& worker);
+  /// Queues the job again at `retry_at`, or fails it for good after `max_attempts`.
   Result<void> FailJob(int64_t id, const std::string& worker, const std::string& error,
                        int64_t retry_at, int max_attempts);
   struct JobCounts {

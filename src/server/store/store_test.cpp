@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -155,6 +157,42 @@ TEST_P(StoreTest, RescanKeepsFirstSeenResolvesVanishedAndReopens) {
   EXPECT_EQ(reopened->items[1].first_seen, 1000);
 }
 
+TEST_P(StoreTest, TrendKeepsEachDaysLastSnapshotAndCountsTheFindingsFlowPerDay) {
+  ASSERT_TRUE(store_->RecordDailyStats("2026-11-30", {{"score.percent", 40}}).ok());
+  ASSERT_TRUE(
+      store_->RecordDailyStats("2026-12-01", {{"score.percent", 50}, {"findings.open.HIGH", 3}})
+          .ok());
+  ASSERT_TRUE(store_->RecordDailyStats("2026-12-01", {{"score.percent", 60}}).ok());
+  auto stats = store_->ListDailyStats("2026-12-01", "2026-12-31");
+  ASSERT_TRUE(stats.ok()) << stats.error().message;
+  ASSERT_EQ(stats->size(), 2u);  // the 30th is outside; the 1st keeps both names
+  EXPECT_EQ((*stats)[0].name, "findings.open.HIGH");
+  EXPECT_EQ((*stats)[0].value, 3);
+  EXPECT_EQ((*stats)[1].name, "score.percent");
+  EXPECT_EQ((*stats)[1].value, 60);  // the later snapshot of the day replaced the earlier
+
+  // 2026-12-01T00:00:00Z; two findings appear that day, one is resolved the next day.
+  constexpr int64_t kDec1 = 1796083200;
+  ASSERT_TRUE(store_
+                  ->SaveImageScan("sha256:t", "", "", "{}", {},
+                                  {Vuln("CVE-1", "HIGH", 7), Vuln("CVE-2", "LOW", 2)}, kDec1 + 60)
+                  .ok());
+  ASSERT_TRUE(store_
+                  ->SaveImageScan("sha256:t", "", "", "{}", {}, {Vuln("CVE-1", "HIGH", 7)},
+                                  kDec1 + 86400 + 5)
+                  .ok());
+  auto flow = store_->FindingsFlowByDay(kDec1 - 86400, kDec1 + 3 * 86400);
+  ASSERT_TRUE(flow.ok()) << flow.error().message;
+  ASSERT_EQ(flow->size(), 2u);
+  EXPECT_EQ((*flow)[0].day, "2026-12-01");
+  EXPECT_EQ((*flow)[0].first_seen, 2);
+  EXPECT_EQ((*flow)[0].resolved, 0);
+  EXPECT_EQ((*flow)[1].day, "2026-12-02");
+  EXPECT_EQ((*flow)[1].first_seen, 0);
+  EXPECT_EQ((*flow)[1].resolved, 1);
+  EXPECT_TRUE(store_->FindingsFlowByDay(kDec1 + 2 * 86400, kDec1 + 3 * 86400)->empty());
+}
+
 TEST_P(StoreTest, PackageIndexFindsTheImagesHoldingAPackage) {
   ASSERT_TRUE(store_
                   ->SaveImageScan("sha256:1", "", "", "{}",
@@ -278,24 +316,150 @@ TEST_P(StoreTest, HostReportReplacesContainersAndCisFindings) {
   EXPECT_TRUE(store_->ListFindings(host_findings, FindingSort::kSeverity, {})->items.empty());
 }
 
-TEST_P(StoreTest, AlertsDeduplicateAndCorrelateIntoIncidents) {
-  auto alert = [](const std::string& rule, int64_t t, const std::string& container) {
-    StoredAlert a;
-    a.rule = rule;
-    a.priority = "Critical";
-    a.time_ns = t;
-    a.container_id = container;
-    a.dedupe_key = rule + "|" + container;
-    a.incident_key = "container:" + container;
-    a.body = "{}";
-    return a;
+StoredAlert TestAlert(const std::string& rule, int64_t time_ns, const std::string& container) {
+  StoredAlert a;
+  a.rule = rule;
+  a.priority = "Critical";
+  a.time_ns = time_ns;
+  a.container_id = container;
+  a.dedupe_key = rule + "|" + container;
+  a.incident_key = "container:" + container;
+  a.body = "{}";
+  return a;
+}
+
+TEST_P(StoreTest, ClusterReportReplacesWorkloadsAndResolvesTheFindingsOfVanishedOnes) {
+  ASSERT_TRUE(store_->RegisterAgent("prod", "cluster", "0.1", "agent-pod", 1).ok());
+  auto workload = [](const std::string& ns, const std::string& kind, const std::string& name,
+                     std::vector<WorkloadContainerRecord> containers) {
+    WorkloadRecord w;
+    w.id = "prod/" + ns + "/" + kind + "/" + name;
+    w.cluster_id = "prod";
+    w.namespace_name = ns;
+    w.kind = kind;
+    w.name = name;
+    w.containers = std::move(containers);
+    return w;
   };
+  auto finding = [](const std::string& workload_id, const std::string& check,
+                    const std::string& severity) {
+    FindingRecord f;
+    f.resource_kind = "workload";
+    f.resource_id = workload_id;
+    f.source = "k8s";
+    f.finding_id = check;
+    f.severity = severity;
+    return f;
+  };
+  const std::string digest_cart = "sha256:" + std::string(64, 'c');
+  const std::string digest_debug = "sha256:" + std::string(64, 'd');
+  ClusterReport report;
+  report.cluster.id = report.cluster.name = "prod";
+  report.cluster.uid = "a3b7e0c2";
+  report.cluster.agent_id = "prod";
+  report.cluster.checks_failed = 3;
+  report.namespaces = {"default", "kube-system", "shop"};
+  report.workloads = {
+      workload("shop", "Deployment", "cart", {{"cart", "r/cart:1", digest_cart, false}}),
+      workload("shop", "Pod", "debug", {{"debug", "busybox", digest_debug, false}}),
+      workload("shop", "Deployment", "catalog",
+               {{"migrate", "r/catalog:1", "", true}, {"catalog", "r/catalog:1", "", false}}),
+      workload("", "ClusterRoleBinding", "ci-admin", {})};
+  report.findings = {
+      finding("prod/shop/Deployment/cart", "wl-privileged", "HIGH"),
+      finding("prod/shop/Pod/debug", "pss-baseline-host-namespaces", "HIGH"),
+      finding("prod/shop/Pod/debug", "wl-cpu-limits", "MEDIUM"),
+      finding("prod//ClusterRoleBinding/ci-admin", "rbac-cluster-admin-binding", "CRITICAL")};
+  auto save = [&](const ClusterReport& r, int64_t seq, int64_t time) {
+    return store_->ApplyAgentMessages(
+        "prod", {{seq, "cluster_report", "{}"}}, time,
+        [&](SqlConnection& sql, const Store::AgentMessage&) -> Result<void> {
+          return Store::SaveClusterReport(sql, r, time);
+        });
+  };
+  ASSERT_TRUE(save(report, 1, 100).ok());
+
+  auto clusters = store_->ListClusters();
+  ASSERT_TRUE(clusters.ok()) << clusters.error().message;
+  ASSERT_EQ(clusters->size(), 1u);
+  EXPECT_EQ((*clusters)[0].uid, "a3b7e0c2");
+  EXPECT_EQ((*clusters)[0].workloads, 4);
+  EXPECT_EQ((*clusters)[0].findings.critical, 1);
+  EXPECT_EQ((*clusters)[0].findings.high, 2);
+  EXPECT_EQ((*clusters)[0].findings.medium, 1);
+  auto cluster = store_->GetCluster("prod");
+  ASSERT_TRUE(cluster.ok() && cluster->has_value());
+  EXPECT_EQ((*cluster)->workloads_by_kind["Deployment"], 2);
+  // The namespaces, and "" for the cluster-scoped objects.
+  std::vector<std::string> names;
+  for (const auto& n : (*cluster)->namespaces) names.push_back(n.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"", "default", "kube-system", "shop"}));
+  EXPECT_EQ((*cluster)->namespaces[3].workloads, 3);
+  EXPECT_EQ((*cluster)->namespaces[3].findings.high, 2);
+  EXPECT_FALSE(store_->GetCluster("staging")->has_value());
+
+  // Running images: the ones with a digest, to be scanned once and rescanned daily.
+  EXPECT_EQ(*store_->RunningImageDigests(), (std::vector<std::string>{digest_cart, digest_debug}));
+  auto image = store_->GetImage(digest_cart);
+  ASSERT_TRUE(image.ok() && image->has_value());
+  EXPECT_EQ((*image)->last_seen_running, 100);
+
+  // Listing: filters, containers (init first) and finding counts, pages in id order.
+  WorkloadFilter shop_deployments{"prod", "shop", "Deployment"};
+  auto deployments = store_->ListWorkloads(shop_deployments, {});
+  ASSERT_TRUE(deployments.ok()) << deployments.error().message;
+  ASSERT_EQ(deployments->items.size(), 2u);
+  EXPECT_EQ(deployments->items[0].id, "prod/shop/Deployment/cart");
+  EXPECT_EQ(deployments->items[0].findings.high, 1);
+  ASSERT_EQ(deployments->items[1].containers.size(), 2u);
+  EXPECT_TRUE(deployments->items[1].containers[0].init);
+  EXPECT_EQ(deployments->items[1].containers[0].name, "migrate");
+  PageRequest page;
+  page.limit = 3;
+  auto first = store_->ListWorkloads({}, page);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->items.size(), 3u);
+  ASSERT_FALSE(first->next_cursor.empty());
+  page.cursor = first->next_cursor;
+  auto second = store_->ListWorkloads({}, page);
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->items.size(), 1u);
+  EXPECT_TRUE(second->next_cursor.empty());
+  EXPECT_EQ(second->items[0].id, "prod/shop/Pod/debug");
+  page.cursor = "c:1:2";  // a findings cursor
+  EXPECT_FALSE(store_->ListWorkloads({}, page).ok());
+
+  // The next report: the debug pod is gone, the cart keeps its finding (first seen kept), the
+  // binding is fixed.
+  ClusterReport next = report;
+  next.workloads.erase(next.workloads.begin() + 1);
+  next.findings = {report.findings[0]};
+  ASSERT_TRUE(save(next, 2, 200).ok());
+  FindingFilter open;
+  open.resource_kind = "workload";
+  auto remaining = store_->ListFindings(open, FindingSort::kSeverity, {});
+  ASSERT_TRUE(remaining.ok());
+  ASSERT_EQ(remaining->items.size(), 1u);
+  EXPECT_EQ(remaining->items[0].resource_id, "prod/shop/Deployment/cart");
+  EXPECT_EQ(remaining->items[0].first_seen, 100);
+  FindingFilter debug;
+  debug.resource_id = "prod/shop/Pod/debug";
+  debug.include_resolved = true;
+  auto resolved = store_->ListFindings(debug, FindingSort::kSeverity, {});
+  ASSERT_EQ(resolved->items.size(), 2u);
+  for (const auto& f : resolved->items) EXPECT_EQ(f.resolved_at, 200);
+  EXPECT_EQ(*store_->RunningImageDigests(), std::vector<std::string>{digest_cart});
+  EXPECT_EQ((*store_->ListClusters())[0].workloads, 3);
+}
+
+TEST_P(StoreTest, AlertsDeduplicateAndCorrelateIntoIncidents) {
   const int64_t s = 1'000'000'000;
   Store::AlertWindows windows{60 * s, 1800 * s};
-  auto ids = store_->InsertAlerts({alert("shell", 1000 * s, "c1"), alert("shell", 1010 * s, "c1"),
-                                   alert("miner", 1020 * s, "c1"), alert("shell", 1030 * s, "c2"),
-                                   alert("shell", 5000 * s, "c1")},
-                                  windows);
+  auto ids =
+      store_->InsertAlerts({TestAlert("shell", 1000 * s, "c1"), TestAlert("shell", 1010 * s, "c1"),
+                            TestAlert("miner", 1020 * s, "c1"), TestAlert("shell", 1030 * s, "c2"),
+                            TestAlert("shell", 5000 * s, "c1")},
+                           windows);
   ASSERT_TRUE(ids.ok()) << ids.error().message;
   EXPECT_EQ((*ids)[0], (*ids)[1]);  // a duplicate within the window
   EXPECT_NE((*ids)[0], (*ids)[2]);
@@ -314,22 +478,145 @@ TEST_P(StoreTest, AlertsDeduplicateAndCorrelateIntoIncidents) {
   active.statuses = {"active"};
   EXPECT_EQ(store_->ListAlerts(active, {})->items.size(), 3u);
   // A dismissed alert is not counted into: the next one starts a new alert.
-  auto again = store_->InsertAlerts({alert("shell", 1040 * s, "c1")}, windows);
+  auto again = store_->InsertAlerts({TestAlert("shell", 1040 * s, "c1")}, windows);
   EXPECT_NE((*again)[0], (*ids)[0]);
+}
+
+// A batch is decided in memory: duplicates of a row created earlier in the same batch, an
+// incident opened earlier in the batch, and rows stored by an earlier batch.
+TEST_P(StoreTest, AlertBatchCountsAndCorrelatesWithinItself) {
+  const int64_t s = 1'000'000'000;
+  Store::AlertWindows windows{60 * s, 1800 * s};
+  std::vector<bool> created;
+  auto ids =
+      store_->InsertAlerts({TestAlert("shell", 1000 * s, "c1"), TestAlert("shell", 1005 * s, "c1"),
+                            TestAlert("shell", 1001 * s, "c1"), TestAlert("miner", 1010 * s, "c1"),
+                            TestAlert("shell", 1100 * s, "c1"), TestAlert("shell", 1000 * s, "c2")},
+                           windows, &created);
+  ASSERT_TRUE(ids.ok()) << ids.error().message;
+  EXPECT_EQ(created, (std::vector<bool>{true, false, false, true, true, true}));
+  EXPECT_EQ((*ids)[1], (*ids)[0]);
+  EXPECT_EQ((*ids)[2], (*ids)[0]);
+  EXPECT_NE((*ids)[4], (*ids)[0]);  // 1100 s is past 60 s after the last duplicate (1005 s)
+  const auto shell = *store_->GetAlert((*ids)[0]);
+  EXPECT_EQ(shell->count, 3);
+  EXPECT_EQ(shell->time_ns, 1000 * s);
+  EXPECT_EQ(shell->last_time_ns, 1005 * s);  // an out-of-order duplicate does not move it back
+  EXPECT_EQ(shell->incident_id, (*ids)[0]);  // opened its incident
+  EXPECT_EQ((*store_->GetAlert((*ids)[3]))->incident_id, (*ids)[0]);
+  EXPECT_EQ((*store_->GetAlert((*ids)[4]))->incident_id, (*ids)[0]);
+  EXPECT_EQ((*store_->GetAlert((*ids)[5]))->incident_id, (*ids)[5]);
+  EXPECT_EQ((*store_->GetAlert((*ids)[4]))->count, 1);
+
+  // The next batch counts into the newest stored row and joins the stored incident.
+  auto next = store_->InsertAlerts(
+      {TestAlert("shell", 1120 * s, "c1"), TestAlert("shell", 1130 * s, "c1"),
+       TestAlert("exfil", 1200 * s, "c1"), TestAlert("exfil", 1200 * s + 1800 * s + 1, "c1")},
+      windows, &created);
+  ASSERT_TRUE(next.ok()) << next.error().message;
+  EXPECT_EQ(created, (std::vector<bool>{false, false, true, true}));
+  EXPECT_EQ((*next)[0], (*ids)[4]);
+  EXPECT_EQ((*next)[1], (*ids)[4]);
+  const auto newest = *store_->GetAlert((*ids)[4]);
+  EXPECT_EQ(newest->count, 3);
+  EXPECT_EQ(newest->last_time_ns, 1130 * s);
+  EXPECT_EQ((*store_->GetAlert((*next)[2]))->incident_id, (*ids)[0]);
+  EXPECT_EQ((*store_->GetAlert((*next)[3]))->incident_id, (*next)[3]);  // past the window
+  EXPECT_EQ((*store_->GetAlert((*ids)[0]))->count, 3);                  // untouched
+}
+
+// A batch larger than one statement's rows (split into several multi-row statements) gives
+// exactly what storing its alerts one at a time gives: the same ids up to numbering, counts,
+// times and incidents, with duplicates and incidents that cross the statements' boundaries and
+// out-of-order times.
+TEST_P(StoreTest, LargeAlertBatchEqualsOneAlertAtATime) {
+  const int64_t s = 1'000'000'000;
+  Store::AlertWindows windows{60 * s, 300 * s};
+  auto sequence = [&](const std::string& prefix) {
+    std::vector<StoredAlert> alerts;
+    uint32_t random = 12345;
+    const char* rules[] = {"shell", "miner", "exfil", "ptrace", "mount"};
+    for (int i = 0; i < 1500; ++i) {
+      random = random * 1103515245 + 12345;
+      const int64_t jitter = static_cast<int64_t>((random >> 8) % 20);  // up to 20 s early
+      alerts.push_back(TestAlert(rules[(random >> 4) % 5], (i - jitter) * s,
+                                 prefix + std::to_string((random >> 12) % 13)));
+    }
+    return alerts;
+  };
+  // Ids renumbered by first appearance, so that the two runs compare.
+  struct Run {
+    std::vector<int64_t> ids;
+    std::vector<bool> created;
+  };
+  auto renumber = [](const std::vector<int64_t>& ids) {
+    std::map<int64_t, int64_t> order;
+    for (int64_t id : ids) order.emplace(id, static_cast<int64_t>(order.size()));
+    return order;
+  };
+  auto rows = [&](const Run& run) {
+    auto order = renumber(run.ids);
+    std::set<std::vector<int64_t>> out;
+    for (const auto& row :
+         Raw("SELECT id, count, time_ns, last_time_ns, incident_id FROM alerts").rows) {
+      if (!order.count(row.Int(0))) continue;  // the other run's
+      EXPECT_TRUE(order.count(row.Int(4))) << "incident " << row.Int(4) << " not of this run";
+      out.insert({order[row.Int(0)], row.Int(1), row.Int(2), row.Int(3), order[row.Int(4)]});
+    }
+    return out;
+  };
+  auto append = [](Run& run, const std::vector<int64_t>& ids, const std::vector<bool>& created) {
+    run.ids.insert(run.ids.end(), ids.begin(), ids.end());
+    run.created.insert(run.created.end(), created.begin(), created.end());
+  };
+
+  const auto batch_alerts = sequence("b");
+  Run batched;
+  for (auto [first, last] : {std::pair<size_t, size_t>{0, 600}, {600, 1500}}) {
+    std::vector<bool> created;
+    auto ids = store_->InsertAlerts(
+        std::vector<StoredAlert>(batch_alerts.begin() + first, batch_alerts.begin() + last),
+        windows, &created);
+    ASSERT_TRUE(ids.ok()) << ids.error().message;
+    append(batched, *ids, created);
+  }
+  Run single;
+  for (const auto& alert : sequence("s")) {
+    std::vector<bool> created;
+    auto ids = store_->InsertAlerts({alert}, windows, &created);
+    ASSERT_TRUE(ids.ok()) << ids.error().message;
+    append(single, *ids, created);
+  }
+
+  auto order = renumber(batched.ids);
+  auto single_order = renumber(single.ids);
+  std::vector<int64_t> batched_ids, single_ids;
+  for (int64_t id : batched.ids) batched_ids.push_back(order[id]);
+  for (int64_t id : single.ids) single_ids.push_back(single_order[id]);
+  EXPECT_EQ(batched_ids, single_ids);
+  EXPECT_EQ(batched.created, single.created);
+  const auto batched_rows = rows(batched);
+  EXPECT_EQ(batched_rows, rows(single));
+  // The sequence exercises what it is meant to: duplicates, shared incidents, over 256 rows.
+  EXPECT_GT(batched_rows.size(), 600u);
+  EXPECT_LT(batched_rows.size(), 1400u);
+  std::set<int64_t> incidents;
+  for (const auto& row : batched_rows) incidents.insert(row[4]);
+  EXPECT_LT(incidents.size(), batched_rows.size() / 2);
 }
 
 TEST_P(StoreTest, JobsAreClaimedOnceAndLeasesExpire) {
   EXPECT_TRUE(*store_->EnqueueJob("scan", "scan:a", "{}", 0));
   EXPECT_FALSE(*store_->EnqueueJob("scan", "scan:a", "{}", 0));  // one pending per key
   EXPECT_TRUE(*store_->EnqueueJob("scan", "scan:b", "{}", 0));
-  auto a = store_->ClaimJob("w1", 60, 100);
+  auto a = store_->ClaimJob("w1", 60, 100, 4);
   ASSERT_TRUE(a.ok() && a->has_value()) << (a.ok() ? "" : a.error().message);
-  auto b = store_->ClaimJob("w2", 60, 100);
+  auto b = store_->ClaimJob("w2", 60, 100, 4);
   ASSERT_TRUE(b.ok() && b->has_value());
   EXPECT_NE((*a)->id, (*b)->id);
-  EXPECT_FALSE(store_->ClaimJob("w3", 60, 100)->has_value());
+  EXPECT_FALSE(store_->ClaimJob("w3", 60, 100, 4)->has_value());
   // w1 dies: after its lease, w3 gets the job; w1's late completion does not count.
-  auto retaken = store_->ClaimJob("w3", 60, 200);
+  auto retaken = store_->ClaimJob("w3", 60, 200, 4);
   ASSERT_TRUE(retaken->has_value());
   EXPECT_EQ((*retaken)->key, (*a)->key);
   EXPECT_EQ((*retaken)->attempts, 2);
@@ -340,20 +627,20 @@ TEST_P(StoreTest, JobsAreClaimedOnceAndLeasesExpire) {
   EXPECT_TRUE(*store_->EnqueueJob("scan", "scan:a", "{}", 0));  // done: may be queued again
   // Failures retry after the backoff, then stop.
   ASSERT_TRUE(store_->FailJob((*b)->id, "w2", "registry down", 150, 2).ok());
-  auto next = store_->ClaimJob("w2", 60, 149);
+  auto next = store_->ClaimJob("w2", 60, 149, 4);
   ASSERT_TRUE(next.ok() && next->has_value());
   EXPECT_EQ((*next)->key, "scan:a");  // scan:b waits for its retry time
-  EXPECT_FALSE(store_->ClaimJob("w2", 60, 149)->has_value());
-  auto retry = store_->ClaimJob("w2", 60, 151);
+  EXPECT_FALSE(store_->ClaimJob("w2", 60, 149, 4)->has_value());
+  auto retry = store_->ClaimJob("w2", 60, 151, 4);
   ASSERT_TRUE(retry.ok() && retry->has_value());
   EXPECT_EQ((*retry)->key, "scan:b");
   EXPECT_EQ((*retry)->attempts, 2);
   ASSERT_TRUE(store_->FailJob((*retry)->id, "w2", "still down", 200, 2).ok());
   EXPECT_EQ(store_->CountJobs()->failed, 1);
-  auto after = store_->ClaimJob("w2", 60, 1000);  // only scan:a's lease-expired run is left
+  auto after = store_->ClaimJob("w2", 60, 1000, 4);  // only scan:a's lease-expired run is left
   ASSERT_TRUE(after.ok() && after->has_value());
   EXPECT_EQ((*after)->key, "scan:a");
-  EXPECT_FALSE(store_->ClaimJob("w2", 60, 1000)->has_value());  // a failed job stays failed
+  EXPECT_FALSE(store_->ClaimJob("w2", 60, 1000, 4)->has_value());  // a failed job stays failed
 }
 
 TEST_P(StoreTest, ConcurrentWorkersClaimEachJobExactlyOnce) {
@@ -366,7 +653,7 @@ TEST_P(StoreTest, ConcurrentWorkersClaimEachJobExactlyOnce) {
   for (int w = 0; w < 4; ++w) {
     workers.emplace_back([&, w] {
       while (true) {
-        auto job = store_->ClaimJob("w" + std::to_string(w), 600, 10);
+        auto job = store_->ClaimJob("w" + std::to_string(w), 600, 10, 4);
         if (!job.ok()) continue;  // a busy database: try again
         if (!job->has_value()) return;
         {
@@ -381,6 +668,76 @@ TEST_P(StoreTest, ConcurrentWorkersClaimEachJobExactlyOnce) {
   EXPECT_EQ(claimed.size(), 60u);
   EXPECT_EQ(std::set<std::string>(claimed.begin(), claimed.end()).size(), 60u);
   EXPECT_EQ(store_->CountJobs()->done, 60);
+}
+
+// A renewed lease keeps the job; once another worker has taken it over, the first worker's
+// result (scan or failure) is not applied: one result per job.
+TEST_P(StoreTest, OnlyTheLeaseHolderAppliesAJobsResult) {
+  ASSERT_TRUE(*store_->EnqueueJob("scan", "scan:sha256:x", "{}", 0));
+  auto first = store_->ClaimJob("w1", 10, 100, 4);
+  ASSERT_TRUE(first.ok() && first->has_value());
+  const JobLease w1{(*first)->id, "w1"};
+  EXPECT_TRUE(*store_->RenewJobLease(w1, 130));  // a slow scan, still alive
+  EXPECT_FALSE(store_->ClaimJob("w2", 10, 120, 4)->has_value());
+  // w1 stops renewing (stopped, dead): after 130 the job is w2's.
+  auto second = store_->ClaimJob("w2", 10, 131, 4);
+  ASSERT_TRUE(second.ok() && second->has_value());
+  EXPECT_EQ((*second)->attempts, 2);
+  const JobLease w2{(*second)->id, "w2"};
+  EXPECT_FALSE(*store_->RenewJobLease(w1, 200));
+  auto late = store_->SaveImageScan("sha256:x", "", "", "{\"late\":1}", {{"npm", "a"}},
+                                    {Vuln("CVE-1", "HIGH", 7)}, 140, &w1);
+  ASSERT_TRUE(late.ok()) << late.error().message;
+  EXPECT_FALSE(*late);
+  EXPECT_FALSE(*store_->SaveImageScanFailure("sha256:x", "pull failed", 140, &w1));
+  EXPECT_FALSE(store_->GetImage("sha256:x")->has_value());  // nothing of w1's was written
+  auto saved = store_->SaveImageScan("sha256:x", "", "", "{}", {{"npm", "b"}}, {}, 141, &w2);
+  ASSERT_TRUE(saved.ok()) << saved.error().message;
+  EXPECT_TRUE(*saved);
+  EXPECT_EQ(store_->CountJobs()->done, 1);                 // marked done with the result
+  ASSERT_TRUE(store_->CompleteJob(w2.job_id, "w2").ok());  // and completing again is a no-op
+  EXPECT_EQ(store_->CountJobs()->done, 1);
+  EXPECT_EQ(*store_->ImagesWithPackage("npm", "b"), std::vector<std::string>{"sha256:x"});
+  EXPECT_TRUE(store_->ImagesWithPackage("npm", "a")->empty());
+  // A failure reported later (a retried push that could not be pulled) keeps the inventory.
+  ASSERT_TRUE(store_->SaveImageScanFailure("sha256:x", "registry down", 150).ok());
+  EXPECT_EQ((*store_->GetImage("sha256:x"))->scan_status, "scanned");
+}
+
+// A job whose every worker died during it is failed after max_attempts expired leases, not
+// handed out for ever.
+TEST_P(StoreTest, AJobThatOutlivesEveryLeaseFailsAfterMaxAttempts) {
+  ASSERT_TRUE(*store_->EnqueueJob("scan", "scan:poison", "{}", 0));
+  ASSERT_TRUE(store_->ClaimJob("w1", 10, 1000, 2)->has_value());
+  auto again = store_->ClaimJob("w2", 10, 1011, 2);
+  ASSERT_TRUE(again.ok() && again->has_value());
+  EXPECT_EQ((*again)->attempts, 2);
+  EXPECT_FALSE(store_->ClaimJob("w3", 10, 1022, 2)->has_value());
+  EXPECT_EQ(store_->CountJobs()->failed, 1);
+  auto error = Raw("SELECT last_error FROM jobs WHERE job_key = 'scan:poison'");
+  ASSERT_EQ(error.rows.size(), 1u);
+  EXPECT_NE(error.rows[0].Text(0).find("the lease expired 2 times"), std::string::npos)
+      << error.rows[0].Text(0);
+}
+
+// The server creates the key; a worker only reads it (a key of its own would not open the
+// stored registry credentials).
+TEST(SecretKeyTest, OnlyTheServerCreatesTheKeyFile) {
+  std::string dir = (std::filesystem::temp_directory_path() / "moat-key-XXXXXX").string();
+  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+  const std::string path = dir + "/secret.key";
+  auto missing = LoadSecretKey(path);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find(path + ": no secret key here"), std::string::npos)
+      << missing.error().message;
+  EXPECT_FALSE(std::filesystem::exists(path));
+  auto created = LoadOrCreateSecretKey(path);
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  EXPECT_EQ(created->size(), 32u);
+  auto read = LoadSecretKey(path);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(*read, *created);
+  std::filesystem::remove_all(dir);
 }
 
 MOAT_STORE_TEST_SUITE(StoreTest);

@@ -21,6 +21,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -103,6 +105,30 @@ inline Result<void> Run(const std::vector<std::string>& argv, const std::string&
               "): ", ReadFile(log));
 }
 
+/// Stops and deletes the servers of earlier test processes that died without their destructor
+/// (SIGKILL, a crash, a timeout): each directory names its owner in owner.pid, and one whose
+/// owner is gone is stale. A directory without owner.pid is being created, and is left alone.
+inline void ReapStaleRuns(const std::string& bin) {
+  glob_t found{};
+  const std::string pattern = (std::filesystem::temp_directory_path() / "moat-pg-*").string();
+  std::vector<std::string> dirs;
+  if (glob(pattern.c_str(), GLOB_ONLYDIR, nullptr, &found) == 0) {
+    for (size_t i = 0; i < found.gl_pathc; ++i) dirs.emplace_back(found.gl_pathv[i]);
+  }
+  globfree(&found);
+  for (const std::string& dir : dirs) {
+    const std::string owner = ReadFile(dir + "/owner.pid");
+    if (owner.empty()) continue;
+    const pid_t pid = static_cast<pid_t>(std::atol(owner.c_str()));
+    if (pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH) continue;  // alive (or not ours)
+    if (std::filesystem::exists(dir + "/data/postmaster.pid")) {
+      (void)Run({bin + "/pg_ctl", "stop", "-m", "immediate", "-w", "-D", dir + "/data"}, dir);
+    }
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
+}
+
 }  // namespace postgres_detail
 
 /// A PostgreSQL server of its own in a temporary directory, trusting local TCP connections from
@@ -119,8 +145,10 @@ class PrivatePostgres {
           "`postgresql` package (scripts/install-deps.sh test)");
     }
     std::string bin = initdb.substr(0, initdb.size() - 7);  // without "/initdb"
+    detail::ReapStaleRuns(bin);
     std::string pattern = (std::filesystem::temp_directory_path() / "moat-pg-XXXXXX").string();
     if (mkdtemp(pattern.data()) == nullptr) return Fail("mkdtemp: ", std::strerror(errno));
+    std::ofstream(pattern + "/owner.pid") << getpid() << "\n";
     std::unique_ptr<PrivatePostgres> server(new PrivatePostgres(bin, pattern));
     if (geteuid() == 0) {
       const passwd* user = getpwnam("postgres");

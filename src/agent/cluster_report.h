@@ -1,0 +1,43 @@
+#pragma once
+// What `moat agent --kind cluster` reports about a Kubernetes cluster
+// (docs/server/agent-protocol.md "cluster_report"): the cluster's identity, its namespaces, its
+// workloads with their containers' images and the digests the pods run, and the failed checks
+// of the Kubernetes check library, read and assessed exactly as `moat k8s cluster` does.
+
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "k8s/checks.h"
+#include "k8s/cluster.h"
+#include "k8s/kubeconfig.h"
+
+namespace moat::agent {
+
+struct ClusterReportOptions {
+  k8s::ConnectionOptions connection;  // kubeconfig and context, or the in-cluster account
+  /// The cluster's name on the server; empty = the kubeconfig context, or in the cluster
+  /// "cluster-" and the start of the kube-system namespace's uid.
+  std::string cluster_name;
+  k8s::AssessOptions assess;
+  k8s::ClusterListOptions list;
+};
+
+/// The body of a cluster_report message (a JSON object text). Fails when the API server cannot
+/// be reached or refuses the credentials (nothing could be read); kinds the account may not list
+/// are notes (also in the body).
+Result<std::string> BuildClusterReport(const ClusterReportOptions& options,
+                                       std::vector<std::string>& notes);
+
+/// The body from objects already listed (tests, and BuildClusterReport after the listing).
+Result<std::string> ClusterReportFromListing(const ClusterReportOptions& options,
+                                             const k8s::ClusterConnection& connection,
+                                             k8s::ClusterListing listing,
+                                             std::vector<std::string>& notes);
+
+/// "sha256:..." of a container status's imageID ("docker-pullable://repo@sha256:...",
+/// "repo@sha256:..."); "" when it names no repository digest (a bare image id is the config's
+/// digest, which no registry serves).
+std::string DigestOfImageId(const std::string& image_id);
+
+}  // namespace moat::agent

@@ -1,0 +1,151 @@
+#include "server/posture.h"
+
+#include <ctime>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "server/api/export.h"
+#include "server/store/store.h"
+
+namespace moat::server {
+
+namespace {
+
+Result<std::pair<std::vector<assess::Resource>, std::vector<assess::FindingFacts>>> Estate(
+    Store& store) {
+  std::vector<assess::Resource> resources;
+  std::map<std::string, std::vector<size_t>> image_resources;  // digest -> resource indexes
+  PageRequest page;
+  page.limit = 1000;
+  while (true) {
+    MOAT_ASSIGN_OR_RETURN(auto images, store.ListImages(page));
+    for (const auto& image : images.items) {
+      if (image.scan_status != "scanned") continue;  // not assessed yet
+      for (const auto& location : image.locations) {
+        image_resources[image.digest].push_back(resources.size());
+        resources.push_back(assess::Resource{
+            assess::kRegistryImage, image.digest,
+            location.registry_name + "/" + location.repository + "@" + image.digest,
+            location.registry_name, "", ""});
+        break;  // one registry-image resource per digest
+      }
+    }
+    if (images.next_cursor.empty()) break;
+    page.cursor = images.next_cursor;
+  }
+  MOAT_ASSIGN_OR_RETURN(auto running, store.RunningImageDigests());
+  for (const auto& digest : running) {
+    MOAT_ASSIGN_OR_RETURN(auto image, store.GetImage(digest));
+    if (!image || image->scan_status != "scanned") continue;
+    image_resources[digest].push_back(resources.size());
+    resources.push_back(assess::Resource{assess::kRunningImage, digest, digest, "", "", ""});
+  }
+  MOAT_ASSIGN_OR_RETURN(auto hosts, store.ListHosts());
+  for (const auto& host : hosts) {
+    resources.push_back(assess::Resource{assess::kHost, host.id, host.name, "", "", ""});
+  }
+  // Clusters: every workload (any object a k8s check reports on), scoped by cluster and
+  // namespace for disable rules.
+  std::map<std::string, size_t> workload_resources;  // workload id -> resource index
+  page = PageRequest{};
+  page.limit = 1000;
+  while (true) {
+    MOAT_ASSIGN_OR_RETURN(auto workloads, store.ListWorkloads(WorkloadFilter{}, page));
+    for (const auto& w : workloads.items) {
+      workload_resources[w.id] = resources.size();
+      resources.push_back(assess::Resource{assess::kWorkload, w.id,
+                                           w.id.substr(w.cluster_id.size() + 1), "", w.cluster_id,
+                                           w.namespace_name});
+    }
+    if (workloads.next_cursor.empty()) break;
+    page.cursor = workloads.next_cursor;
+  }
+  std::vector<assess::FindingFacts> facts;
+  auto fact_of = [](const FindingRecord& f, const assess::Resource& r) {
+    assess::FindingFacts fact;
+    fact.resource_kind = r.kind;
+    fact.resource_id = r.id;
+    fact.source = f.source;
+    fact.finding_id = f.finding_id;
+    fact.category = f.category;
+    fact.title = f.title;
+    fact.severity = f.severity;
+    fact.cvss = f.cvss;
+    fact.patchable = f.patchable;
+    fact.kev = f.kev;
+    fact.in_use = f.in_use;
+    fact.registry = r.registry;
+    fact.cluster = r.cluster;
+    fact.namespace_name = r.namespace_name;
+    return fact;
+  };
+  MOAT_TRY(store.ForEachOpenFinding([&](FindingRecord&& f) {
+    if (f.resource_kind == "image") {
+      auto it = image_resources.find(f.resource_id);
+      if (it == image_resources.end()) return;
+      for (size_t index : it->second) facts.push_back(fact_of(f, resources[index]));
+    } else if (f.resource_kind == "host") {
+      facts.push_back(fact_of(f, assess::Resource{assess::kHost, f.resource_id, "", "", "", ""}));
+    } else if (f.resource_kind == assess::kWorkload) {
+      auto it = workload_resources.find(f.resource_id);
+      if (it != workload_resources.end()) facts.push_back(fact_of(f, resources[it->second]));
+    }
+  }));
+  return std::make_pair(std::move(resources), std::move(facts));
+}
+
+Result<std::vector<assess::DisableRule>> DisableRules(Store& store) {
+  MOAT_ASSIGN_OR_RETURN(auto records, store.ListDisableRules());
+  std::vector<assess::DisableRule> rules;
+  for (const auto& record : records) {
+    auto rule = DisableRuleFromJson(record.rule_json);
+    if (!rule.ok()) continue;  // validated when added
+    rule->id = std::to_string(record.id);
+    rule->expires_at = record.expires_at;
+    rules.push_back(std::move(*rule));
+  }
+  return rules;
+}
+
+}  // namespace
+
+Result<Posture> AssessPosture(Store& store, int64_t now) {
+  Posture posture;
+  MOAT_ASSIGN_OR_RETURN(auto estate, Estate(store));
+  posture.resources = std::move(estate.first);
+  posture.findings = std::move(estate.second);
+  MOAT_ASSIGN_OR_RETURN(posture.disable_rules, DisableRules(store));
+  posture.recommendations = assess::Recommend(posture.resources, posture.findings,
+                                              posture.disable_rules, static_cast<std::time_t>(now));
+  posture.score = assess::ComputeScore(posture.resources, posture.recommendations);
+  return posture;
+}
+
+std::map<std::string, double> PostureFigures(const Posture& posture, int64_t now) {
+  std::map<std::string, double> figures = {
+      {"score.percent", posture.score.percent},
+      {"score.points", posture.score.points},
+      {"score.max_points", posture.score.max_points},
+      {"recommendations.active", static_cast<double>(posture.recommendations.size())},
+      {"resources.assessed", static_cast<double>(posture.resources.size())}};
+  for (const char* severity : {"CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"}) {
+    figures[std::string("findings.open.") + severity] = 0;
+  }
+  for (const auto& finding : posture.findings) {
+    if (assess::IsDisabled(finding, posture.disable_rules, static_cast<std::time_t>(now))) continue;
+    const std::string key = "findings.open." + finding.severity;
+    figures[figures.count(key) ? key : "findings.open.UNKNOWN"] += 1;
+  }
+  std::set<std::pair<std::string, std::string>> unhealthy;
+  for (const auto& recommendation : posture.recommendations) {
+    for (const auto& resource : recommendation.unhealthy) {
+      unhealthy.emplace(resource.resource.kind, resource.resource.id);
+    }
+  }
+  figures["resources.unhealthy"] = static_cast<double>(unhealthy.size());
+  return figures;
+}
+
+}  // namespace moat::server

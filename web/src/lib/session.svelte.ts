@@ -1,0 +1,36 @@
+// Who is signed in: the token lives in sessionStorage (gone with the tab), the role comes from
+// GET /api/v1/whoami.
+import { storeToken, storedToken, whoami, type Whoami } from './api';
+
+class Session {
+  me = $state<Whoami | null>(null);
+  checking = $state(storedToken() !== '');
+
+  async restore(): Promise<void> {
+    if (!storedToken()) {
+      this.checking = false;
+      return;
+    }
+    try {
+      this.me = await whoami(storedToken());
+    } catch {
+      storeToken('');
+      this.me = null;
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  async signIn(token: string): Promise<void> {
+    const me = await whoami(token);
+    storeToken(token);
+    this.me = me;
+  }
+
+  signOut(): void {
+    storeToken('');
+    this.me = null;
+  }
+}
+
+export const session = new Session();
