@@ -448,6 +448,11 @@ std::string Api::State::Metrics() {
   for (const auto& [labels, count] : jobs_run) {
     out += std::string("moat_jobs_total{") + labels + "} " + std::to_string(count) + "\n";
   }
+  out +=
+      "# HELP moat_jobs_taken_over_total Jobs whose lease another worker took over before this "
+      "process finished them (their result was dropped).\n";
+  out += "# TYPE moat_jobs_taken_over_total counter\n";
+  out += "moat_jobs_taken_over_total " + std::to_string(stats.jobs_taken_over.load()) + "\n";
   out += "# TYPE moat_alerts_ingested_total counter\n";
   out += "moat_alerts_ingested_total " + std::to_string(stats.alerts_ingested.load()) + "\n";
   out += "# TYPE moat_registry_events_total counter\n";

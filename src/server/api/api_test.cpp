@@ -556,6 +556,7 @@ TEST_P(ApiTest, TokensAreCreatedByAdminsOnlyAndWork) {
   auto metrics = As(Role::kReader, "GET", "/metrics");
   EXPECT_NE(metrics.body.find("moat_http_requests_total{route=\"/api/v1/images\",code=\"200\"}"),
             std::string::npos);
+  EXPECT_NE(metrics.body.find("\nmoat_jobs_taken_over_total 0\n"), std::string::npos);
 }
 
 TEST_P(ApiTest, WhoamiNamesTheTokenAndItsRole) {
