@@ -53,10 +53,8 @@ class ClusterAgentTest : public ::testing::Test {
     http::ServerOptions http_options;
     http_options.listen = "127.0.0.1:0";
     server::Api* api = api_.get();
-    auto started = http::Server::Start(http_options, [api](const http::Request& r) {
-      http::Request copy = r;
-      return api->Handle(copy);
-    });
+    auto started =
+        http::Server::Start(http_options, [api](http::Request& r) { return api->Handle(r); });
     ASSERT_TRUE(started.ok()) << started.error().message;
     server_ = std::move(*started);
     auto agent_token = center_->store().CreateToken("cluster-prod", server::Role::kAgent, "test");

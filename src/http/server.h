@@ -60,7 +60,10 @@ struct Response {
   static Response Text(int status, std::string body, std::string content_type = "text/plain");
 };
 
-using Handler = std::function<Response(const Request&)>;
+/// The request is the handler's: the Router fills its path_params in place, so that no handler
+/// has to copy a request (agent batches are up to 16 MiB). A handler that only reads may take a
+/// `const Request&`.
+using Handler = std::function<Response(Request&)>;
 
 /// Method + path-pattern dispatch. Patterns are literal segments and "{name}" segments (one
 /// segment each); a trailing "{name...}" takes the rest of the path (slashes included), as image

@@ -139,9 +139,8 @@ Result<std::unique_ptr<RunningServer>> RunningServer::Start(const ServerOptions&
   http_options.max_body_bytes = 16 << 20;  // agent batches; alerts are limited per item
   Api* api = server->api_.get();
   MOAT_ASSIGN_OR_RETURN(server->http_,
-                        http::Server::Start(http_options, [api](const http::Request& request) {
-                          http::Request copy = request;
-                          return api->Handle(copy);
+                        http::Server::Start(http_options, [api](http::Request& request) {
+                          return api->Handle(request);
                         }));
   return server;
 }

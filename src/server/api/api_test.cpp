@@ -55,10 +55,8 @@ class ApiTest : public testing::StoreUrlTest {
     http::ServerOptions http_options;
     http_options.listen = "127.0.0.1:0";
     Api* api = api_.get();
-    auto server = http::Server::Start(http_options, [api](const http::Request& r) {
-      http::Request copy = r;
-      return api->Handle(copy);
-    });
+    auto server =
+        http::Server::Start(http_options, [api](http::Request& r) { return api->Handle(r); });
     ASSERT_TRUE(server.ok()) << server.error().message;
     server_ = std::move(*server);
     for (Role role : {Role::kAdmin, Role::kAnalyst, Role::kAgent, Role::kReader}) {
