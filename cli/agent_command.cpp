@@ -36,9 +36,7 @@ struct AgentFlags {
   bool once = false;
   bool no_events = false;
   std::string kind = "host";
-  std::string kubeconfig;
-  std::string context;
-  bool in_cluster = false;
+  k8s::ConnectionOptions connection;
   std::string cluster_name;
 };
 
@@ -87,7 +85,7 @@ int RunAgentCommand(const AgentFlags& flags) {
   options.registration.name = !flags.name.empty()           ? flags.name
                               : !flags.cluster_name.empty() ? flags.cluster_name
                                                             : hostname;
-  options.cluster.connection = {flags.kubeconfig, flags.context, flags.in_cluster};
+  options.cluster.connection = flags.connection;
   options.cluster.cluster_name = flags.cluster_name;
   options.registration.hostname = hostname;
   options.registration.version = MOAT_VERSION;
@@ -159,13 +157,7 @@ void AddAgentCommand(CLI::App& app, const GlobalOptions& global, Action& action)
   command->add_option("--kind", flags->kind, "What this agent reports: host or cluster")
       ->check(CLI::IsMember({"host", "cluster"}))
       ->capture_default_str();
-  command->add_option("--kubeconfig", flags->kubeconfig,
-                      "--kind cluster: kubeconfig file (default $KUBECONFIG, ~/.kube/config, then "
-                      "the in-cluster service account)");
-  command->add_option("--context", flags->context,
-                      "--kind cluster: kubeconfig context (default: current-context)");
-  command->add_flag("--in-cluster", flags->in_cluster,
-                    "--kind cluster: use the pod's service account even when a kubeconfig exists");
+  AddKubeconfigFlags(*command, flags->connection, "--kind cluster: ");
   command->add_option("--cluster-name", flags->cluster_name,
                       "--kind cluster: the cluster's name on the server (default: the kubeconfig "
                       "context; in a pod, cluster- and the start of kube-system's uid)");
@@ -190,8 +182,8 @@ void AddAgentCommand(CLI::App& app, const GlobalOptions& global, Action& action)
       if (flags->token.empty() && flags->token_file.empty()) {
         return Failed("give the API token with --token-file FILE (or --token)");
       }
-      if (flags->kind != "cluster" && (!flags->kubeconfig.empty() || !flags->context.empty() ||
-                                       flags->in_cluster || !flags->cluster_name.empty())) {
+      if (flags->kind != "cluster" &&
+          (KubeconfigFlagsGiven(flags->connection) || !flags->cluster_name.empty())) {
         return Failed(
             "--kubeconfig, --context, --in-cluster and --cluster-name need --kind cluster");
       }

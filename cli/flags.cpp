@@ -180,4 +180,25 @@ bool PathSkipped(std::string_view path, const std::vector<std::string>& skip_dir
   return false;
 }
 
+void AddKubeconfigFlags(CLI::App& command, k8s::ConnectionOptions& connection,
+                        const std::string& applies_to) {
+  // A help text starts with a capital unless the mode prefix comes first.
+  auto help = [&applies_to](std::string text) {
+    if (applies_to.empty()) text[0] = static_cast<char>(std::toupper(text[0]));
+    return applies_to + text;
+  };
+  command.add_option("--kubeconfig", connection.kubeconfig,
+                     help("kubeconfig file (default $KUBECONFIG, then ~/.kube/config, then the "
+                          "in-cluster service account)"));
+  command.add_option("--context", connection.context,
+                     help("kubeconfig context (default: current-context)"));
+  command.add_flag("--in-cluster", connection.in_cluster,
+                   help("use the pod's service account (KUBERNETES_SERVICE_HOST/PORT) even when a "
+                        "kubeconfig exists"));
+}
+
+bool KubeconfigFlagsGiven(const k8s::ConnectionOptions& connection) {
+  return !connection.kubeconfig.empty() || !connection.context.empty() || connection.in_cluster;
+}
+
 }  // namespace moat::cli

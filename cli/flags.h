@@ -11,6 +11,7 @@
 
 #include "core/package.h"
 #include "core/result.h"
+#include "k8s/kubeconfig.h"
 
 namespace CLI {
 class App;
@@ -33,6 +34,15 @@ void SetExamples(CLI::App& command, const std::vector<std::string>& examples);
 /// The first word of argv that should name a (sub)command but names none ("foo" in
 /// `moat foo --help`, "bar" in `moat k8s bar`); "" when every command word is known.
 std::string UnknownCommand(const CLI::App& app, int argc, const char* const* argv);
+
+/// --kubeconfig, --context and --in-cluster, as kubectl names them, for every command that reads a
+/// live cluster. `applies_to` prefixes each help text ("--kind cluster: ") when the flags only
+/// matter in one mode of the command.
+void AddKubeconfigFlags(CLI::App& command, k8s::ConnectionOptions& connection,
+                        const std::string& applies_to = "");
+
+/// True when any of the kubeconfig flags was given.
+bool KubeconfigFlagsGiven(const k8s::ConnectionOptions& connection);
 
 /// Go-style durations as Trivy's --timeout takes them ("5m", "90s", "1h30m", "2m30.5s"), or
 /// plain seconds ("300"). Zero and negative durations are errors.

@@ -41,9 +41,7 @@ struct K8sOptions {
   bool exclude_namespaces_set = false;
   std::string exempt_annotation;
   // k8s cluster
-  std::string kubeconfig;
-  std::string context;
-  bool in_cluster = false;
+  k8s::ConnectionOptions connection;
   long request_timeout = 30;
   size_t page_limit = 500;
 };
@@ -154,7 +152,7 @@ int RunManifests(const K8sOptions& o) {
 int RunCluster(const K8sOptions& o) {
   k8s::AssessOptions options;
   if (!BuildAssessOptions(o, options)) return kExitError;
-  auto connection = k8s::ResolveConnection({o.kubeconfig, o.context, o.in_cluster});
+  auto connection = k8s::ResolveConnection(o.connection);
   if (!connection.ok()) {
     log::Error("k8s cluster: " + connection.error().message);
     return kExitError;
@@ -259,13 +257,7 @@ void AddK8sCommand(CLI::App& app, const GlobalOptions& global, Action& action) {
   auto cluster_options = std::make_shared<K8sOptions>();
   auto* cluster = k8s->add_subcommand(
       "cluster", "Assess a live cluster through the Kubernetes API (kubeconfig or in-cluster)");
-  cluster->add_option("--kubeconfig", cluster_options->kubeconfig,
-                      "Kubeconfig file (default $KUBECONFIG, then ~/.kube/config, then the "
-                      "in-cluster service account)");
-  cluster->add_option("--context", cluster_options->context,
-                      "Kubeconfig context (default current-context)");
-  cluster->add_flag("--in-cluster", cluster_options->in_cluster,
-                    "Use the pod's service account (KUBERNETES_SERVICE_HOST/PORT)");
+  AddKubeconfigFlags(*cluster, cluster_options->connection);
   cluster
       ->add_option("--request-timeout", cluster_options->request_timeout,
                    "Seconds each API request may take, TLS handshake included")
