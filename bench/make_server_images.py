@@ -93,9 +93,11 @@ def main():
                        "codename": "bookworm"},
                 "packages": packages, "warnings": [], "assessment_gaps": []}
             sql.write("INSERT INTO images (digest, os, platform, scan_status, scanned_at, "
-                      "first_seen, package_count, inventory) VALUES "
+                      "first_seen, package_count) VALUES "
                       f"({sql_text(digest)}, 'debian 12.8', 'linux/amd64', 'scanned', "
-                      f"1764633600, 1764633600, {len(packages)}, "
+                      f"1764633600, 1764633600, {len(packages)});\n")
+            sql.write("INSERT INTO image_inventories (digest, inventory) VALUES "
+                      f"({sql_text(digest)}, "
                       f"{sql_text(json.dumps(inventory, separators=(',', ':')))});\n")
             for source in sorted({p["source_name"] for p in packages}):  # the package index
                 sql.write("INSERT INTO image_packages (digest, ecosystem, name) VALUES "

@@ -24,6 +24,7 @@ struct GlobalOptions {
 
 void AddVersionCommand(CLI::App& app, Action& action);
 void AddVercmpCommand(CLI::App& app, Action& action);
+void AddCelCommand(CLI::App& app, Action& action);
 void AddImageCommand(CLI::App& app, const GlobalOptions& global, Action& action);
 void AddRootfsCommand(CLI::App& app, const GlobalOptions& global, Action& action);
 void AddSbomCommand(CLI::App& app, const GlobalOptions& global, Action& action);
@@ -33,5 +34,6 @@ void AddBenchCommand(CLI::App& app, const GlobalOptions& global, Action& action)
 void AddServerCommand(CLI::App& app, const GlobalOptions& global, Action& action);
 void AddWorkerCommand(CLI::App& app, const GlobalOptions& global, Action& action);
 void AddAgentCommand(CLI::App& app, const GlobalOptions& global, Action& action);
+void AddAdmissionCommand(CLI::App& app, const GlobalOptions& global, Action& action);
 
 }  // namespace moat::cli

@@ -6,7 +6,9 @@
 #include <CLI/CLI.hpp>
 #include <cctype>
 #include <charconv>
+#include <csignal>
 #include <cstdlib>
+#include <thread>
 
 namespace moat::cli {
 namespace {
@@ -199,6 +201,17 @@ void AddKubeconfigFlags(CLI::App& command, k8s::ConnectionOptions& connection,
 
 bool KubeconfigFlagsGiven(const k8s::ConnectionOptions& connection) {
   return !connection.kubeconfig.empty() || !connection.context.empty() || connection.in_cluster;
+}
+
+namespace {
+volatile std::sig_atomic_t stop_requested = 0;
+void OnStopSignal(int) { stop_requested = 1; }
+}  // namespace
+
+void WaitForStopSignal() {
+  std::signal(SIGINT, OnStopSignal);
+  std::signal(SIGTERM, OnStopSignal);
+  while (!stop_requested) std::this_thread::sleep_for(std::chrono::milliseconds(200));
 }
 
 }  // namespace moat::cli

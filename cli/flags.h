@@ -44,6 +44,10 @@ void AddKubeconfigFlags(CLI::App& command, k8s::ConnectionOptions& connection,
 /// True when any of the kubeconfig flags was given.
 bool KubeconfigFlagsGiven(const k8s::ConnectionOptions& connection);
 
+/// Blocks until SIGINT or SIGTERM: the services (server, worker, admission webhook) then stop
+/// their listeners and finish the work in flight.
+void WaitForStopSignal();
+
 /// Go-style durations as Trivy's --timeout takes them ("5m", "90s", "1h30m", "2m30.5s"), or
 /// plain seconds ("300"). Zero and negative durations are errors.
 Result<std::chrono::milliseconds> ParseDuration(std::string_view text);

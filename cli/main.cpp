@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   Action action;
   AddVersionCommand(app, action);
   AddVercmpCommand(app, action);
+  AddCelCommand(app, action);
   AddImageCommand(app, global, action);
   AddRootfsCommand(app, global, action);
   AddSbomCommand(app, global, action);
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
   AddServerCommand(app, global, action);
   AddWorkerCommand(app, global, action);
   AddAgentCommand(app, global, action);
+  AddAdmissionCommand(app, global, action);
   // After the subcommands: they would inherit a footer set earlier.
   SetExamples(app, {"moat image debian:bookworm", "moat rootfs / --scanners none",
                     "moat k8s manifests deploy/", "moat db update && moat db info"});

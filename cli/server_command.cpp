@@ -6,7 +6,6 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <thread>
@@ -25,9 +24,6 @@
 namespace moat::cli {
 
 namespace {
-
-volatile std::sig_atomic_t stop_requested = 0;
-void OnStopSignal(int) { stop_requested = 1; }
 
 // The store URL from a file (first line, trimmed).
 Result<std::string> ReadStoreUrlFile(const std::string& path) {
@@ -85,12 +81,6 @@ void AddJobLeaseOption(CLI::App& command, int64_t& lease_seconds) {
           "default " +
               std::to_string(lease_seconds) + "s)")
       ->type_name("DURATION");
-}
-
-void WaitForStopSignal() {
-  std::signal(SIGINT, OnStopSignal);
-  std::signal(SIGTERM, OnStopSignal);
-  while (!stop_requested) std::this_thread::sleep_for(std::chrono::milliseconds(200));
 }
 
 }  // namespace
@@ -161,6 +151,7 @@ void AddServerCommand(CLI::App& app, const GlobalOptions& global, Action& action
         }
         options->store_url = *url;
       }
+      options->api.tool_version = MOAT_VERSION;
       auto server = server::RunningServer::Start(*options);
       if (!server.ok()) {
         log::Error(server.error().message);
@@ -216,6 +207,9 @@ void AddWorkerCommand(CLI::App& app, const GlobalOptions& global, Action& action
     size_t workers = 1;
     std::string name;
     int64_t job_lease_seconds = server::CenterOptions{}.job_lease_seconds;
+    std::string metrics_listen;
+    std::string tls_cert_file;
+    std::string tls_key_file;
   };
   auto options = std::make_shared<WorkerOptions>();
   auto* command = app.add_subcommand(
@@ -235,12 +229,20 @@ void AddWorkerCommand(CLI::App& app, const GlobalOptions& global, Action& action
                       "Worker name, unique among the workers and servers on the store (default: "
                       "host name and pid)");
   AddJobLeaseOption(*command, options->job_lease_seconds);
+  command->add_option("--metrics-listen", options->metrics_listen,
+                      "Serve this worker's /metrics (Prometheus, a read token needed) on "
+                      "HOST:PORT; without TLS only loopback");
+  command->add_option("--tls-cert", options->tls_cert_file, "TLS certificate of /metrics (PEM)");
+  command->add_option("--tls-key", options->tls_key_file, "TLS private key of /metrics (PEM)");
   SetExamples(*command, {"moat worker --store postgres://moat@db/moat --secret-key-file "
-                         "/etc/moat/secret.key --workers 2"});
+                         "/etc/moat/secret.key --workers 2",
+                         "moat worker --store-file /etc/moat/store-url --secret-key-file "
+                         "/etc/moat/secret.key --metrics-listen 127.0.0.1:9464"});
   command->callback([options, &global, &action] {
     action = [options, &global] {
       (void)global;
-      server::CenterOptions center_options;
+      server::WorkerOptions worker_options;
+      server::CenterOptions& center_options = worker_options.center;
       center_options.store_url = options->store_url;
       if (!options->store_file.empty()) {
         auto url = ReadStoreUrlFile(options->store_file);
@@ -254,8 +256,6 @@ void AddWorkerCommand(CLI::App& app, const GlobalOptions& global, Action& action
         log::Error("moat worker: give --store URL or --store-file FILE");
         return kExitError;
       }
-      // 2 per worker: its job and its job's lease renewal.
-      center_options.connections = 2 * options->workers + 1;
       center_options.job_lease_seconds = options->job_lease_seconds;
       auto key = server::LoadSecretKey(options->secret_key_file);
       if (!key.ok()) {
@@ -266,17 +266,23 @@ void AddWorkerCommand(CLI::App& app, const GlobalOptions& global, Action& action
       center_options.db_path =
           options->db_path.empty() ? vulndb::DefaultDatabasePath() : options->db_path;
       center_options.cache_dir = options->cache_dir;
-      auto center = server::Center::Open(center_options);
-      if (!center.ok()) {
-        log::Error(center.error().message);
+      worker_options.workers = options->workers;
+      worker_options.name = options->name.empty() ? server::ProcessWorkerName() : options->name;
+      worker_options.metrics_listen = options->metrics_listen;
+      worker_options.tls_cert_file = options->tls_cert_file;
+      worker_options.tls_key_file = options->tls_key_file;
+      auto worker = server::RunningWorker::Start(worker_options);
+      if (!worker.ok()) {
+        log::Error(worker.error().message);
         return kExitError;
       }
-      const std::string name = options->name.empty() ? server::ProcessWorkerName() : options->name;
-      (*center)->StartWorkers(options->workers, name);
-      log::Info("moat worker " + name + " running " + std::to_string(options->workers) +
-                " worker(s)");
+      log::Info("moat worker " + worker_options.name + " running " +
+                std::to_string(options->workers) + " worker(s)" +
+                ((*worker)->metrics_url().empty()
+                     ? std::string()
+                     : ", metrics at " + (*worker)->metrics_url() + "/metrics"));
       WaitForStopSignal();
-      (*center)->Stop();
+      (*worker)->Stop();
       return kExitOk;
     };
   });

@@ -20,6 +20,9 @@ test_pkgs=(
   python3-packaging gpg util-linux iptables
   # Test certificates (k8s cluster test, HTTPS server tests) are made with the openssl CLI.
   openssl
+  # The admission test validates its JUnit report with xmllint; bench/admission.sh loads the
+  # webhook over TLS with wrk.
+  libxml2-utils wrk
   # The server's store tests run on a private PostgreSQL (initdb + pg_ctl in a temp dir).
   postgresql
   # Oracles of the unit tests: python_test compares 20+ installed distributions with

@@ -41,4 +41,37 @@ sed 's/resources: \[namespaces, nodes, pods,/resources: [secrets, namespaces, no
 expect broken-agent-fails 1 "$MOAT" k8s manifests "$WORK/broken/agent.yaml" --exit-code 1
 is broken-agent-names-check grep -q rbac-secrets-read "$WORK/broken-agent-fails.out"
 
+# The admission webhook (deploy/admission): the restricted profile and every best practice, no
+# exemption; its webhook configurations leave out its own namespace and have no side effects.
+ADMISSION=$DEPLOY/admission
+expect admission-pss-restricted 0 "$MOAT" k8s manifests "$ADMISSION" --checks pss-restricted --exit-code 1
+expect admission-manifests-pass 0 "$MOAT" k8s manifests "$ADMISSION" --exit-code 1 --format json \
+  -o "$WORK/admission.json"
+is admission-no-findings jq -e '.summary.findings == 0 and .summary.errors == 0
+  and ([.checks[] | select(.exempt > 0)] | length == 0)' "$WORK/admission.json"
+is admission-deployment-assessed jq -e '[.resources[] | select(.kind == "Deployment" and .status == "pass")]
+  | length == 1' "$WORK/admission.json"
+for kind in ValidatingWebhookConfiguration MutatingWebhookConfiguration; do
+  is "admission-$kind-safe" python3 - "$ADMISSION/webhook-configuration.yaml" "$kind" <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"] == sys.argv[2]]
+assert len(docs) == 1, docs
+for w in docs[0]["webhooks"]:
+    assert w["sideEffects"] == "None" and 1 <= w["timeoutSeconds"] <= 10, w
+    assert w["failurePolicy"] in ("Fail", "Ignore"), w
+    excluded = [e for e in w["namespaceSelector"]["matchExpressions"]
+                if e["key"] == "kubernetes.io/metadata.name" and e["operator"] == "NotIn"]
+    assert excluded and "moat-admission" in excluded[0]["values"], w
+PY
+done
+sed '/runAsNonRoot: true/d' "$ADMISSION/webhook.yaml" >"$WORK/broken/webhook.yaml"
+expect broken-admission-fails 1 "$MOAT" k8s manifests "$WORK/broken/webhook.yaml" --checks pss-restricted --exit-code 1
+# scripts/admission-certs.sh: a CA and a serving certificate for the Service, the caBundle filled.
+is admission-certs bash "$HERE/../scripts/admission-certs.sh" "$WORK/certs" >/dev/null
+is admission-cert-verifies openssl verify -CAfile "$WORK/certs/ca.crt" "$WORK/certs/tls.crt"
+is admission-cert-names-service sh -c "openssl x509 -noout -ext subjectAltName -in '$WORK/certs/tls.crt' | grep -q 'DNS:moat-admission.moat-admission.svc'"
+is admission-cabundle-filled python3 -c 'import base64, sys
+ca = base64.b64encode(open(sys.argv[1], "rb").read()).decode()
+assert open(sys.argv[2]).read().count(f"caBundle: \"{ca}\"") == 2' "$WORK/certs/ca.crt" "$WORK/certs/webhook-configuration.yaml"
+
 finish_cli_test deploy_check

@@ -64,7 +64,8 @@ for line in "${LINES[@]}"; do
     -e 's#(debian:bookworm|nginx:1\.25|127\.0\.0\.1:5000/app:1\.0|registry\.example\.com/big/image:1\.0)#\1 --input image.tar#' \
     -e 's#^moat rootfs (/srv/chroot|/)( |$)#moat rootfs chroot\2#' \
     -e 's#--host-root /host#--host-root chroot#' \
-    -e "s#manifests deploy/#manifests $HERE/../src/k8s/testdata/mixed/helm-redis.yaml#")
+    -e "s#manifests deploy/#manifests $HERE/../src/k8s/testdata/mixed/helm-redis.yaml#" \
+    -e "s#(admission audit .*) deploy/#\1 $HERE/../deploy/admission#")
   (cd "$WORK" && bash -o pipefail -c "$mapped") >"$WORK/line.out" 2>"$WORK/line.err"
   rc=$?
   if [ "$rc" = "$want" ]; then

@@ -154,11 +154,107 @@ PY
 is "alerts are accepted" \
   test "$(api "$AGENT_TOKEN" POST /api/v1/alerts "$alerts" | jq .accepted)" = "$(jq length <<<"$alerts")"
 
+# A host with CIS Docker Benchmark results (the JSON of `moat bench docker`) running the app
+# image, and a cluster running it in a Deployment, through the agents' ingest route.
+APP_DIGEST=$(api "$ADMIN_TOKEN" GET '/api/v1/images?repository=app' | jq -r '.items[0].digest')
+is "the app image is found by repository" test "${APP_DIGEST#sha256:}" != "$APP_DIGEST"
+api "$AGENT_TOKEN" POST /api/v1/agents/register '{"name":"cis-host","kind":"host","version":"test","hostname":"cis-host"}' >/dev/null
+api "$AGENT_TOKEN" POST /api/v1/agents/register '{"name":"prod","kind":"cluster","version":"test","hostname":"agent-pod"}' >/dev/null
+host_report=$(APP_DIGEST=$APP_DIGEST python3 - <<'PY'
+import json, os
+check = lambda id, result, title, evidence="": {"id": id, "result": result, "title": title, "level": 1,
+    "evidence": evidence, "remediation": f"See CIS Docker Benchmark {id}"}
+report = {"controls": [
+  {"id": "2", "text": "Docker daemon configuration", "groups": [{"checks": [
+    check("2.1", "PASS", "Run the Docker daemon as a non-root user, if possible"),
+    check("2.2", "FAIL", "Ensure network traffic is restricted between containers on the default bridge",
+          "icc is true on the default bridge"),
+    check("2.10", "FAIL", "Ensure that authorization for Docker client commands is enabled",
+          "no authorization plugin is configured")]}]},
+  {"id": "5", "text": "Container Runtime", "groups": [{"checks": [
+    check("5.4", "FAIL", "Ensure that privileged containers are not used", "app: Privileged=true"),
+    check("5.5", "PASS", "Ensure sensitive host system directories are not mounted on containers")]}]}]}
+body = {"host": {"name": "cis-host", "os": "Debian GNU/Linux 12", "kernel": "6.1.0", "docker_version": "20.10.24"},
+        "containers": [{"id": "f00d" * 16, "name": "app", "image": "app:1", "image_id": "sha256:" + "e" * 64,
+                        "image_digest": os.environ["APP_DIGEST"], "state": "running", "started_at": "2026-12-01T00:00:00Z"}],
+        "cis": report}
+print(json.dumps({"messages": [{"seq": 1, "type": "host_report", "body": body}]}))
+PY
+)
+is "a host report with CIS results is stored" \
+  test "$(api "$AGENT_TOKEN" POST /api/v1/agents/cis-host/messages "$host_report" | jq .acked_through)" = 1
+cluster_report=$(APP_DIGEST=$APP_DIGEST python3 - <<'PY'
+import json, os
+body = {"cluster": {"name": "prod", "uid": "5d0c3a2e", "server": "https://10.0.0.1:6443", "context": "in-cluster",
+                    "checks_passed": 18, "checks_failed": 2},
+        "namespaces": ["default", "shop"],
+        "workloads": [{"kind": "Deployment", "namespace": "shop", "name": "cart",
+                       "containers": [{"name": "cart", "image": "app:1", "image_digest": os.environ["APP_DIGEST"]}]}],
+        "findings": [{"check": "wl-privileged", "severity": "HIGH", "kind": "Deployment", "namespace": "shop",
+                      "name": "cart", "path": "spec.template.spec.containers[0].securityContext.privileged",
+                      "message": "privileged: true", "title": "Privileged container", "group": "workloads",
+                      "remediation": "Remove privileged: true"},
+                     {"check": "wl-cpu-limits", "severity": "MEDIUM", "kind": "Deployment", "namespace": "shop",
+                      "name": "cart", "path": "spec.template.spec.containers[0].resources", "message": "no CPU limit",
+                      "title": "CPU limit", "group": "workloads", "remediation": "Set resources.limits.cpu"}]}
+print(json.dumps({"messages": [{"seq": 1, "type": "cluster_report", "body": body}]}))
+PY
+)
+is "a cluster report is stored" \
+  test "$(api "$AGENT_TOKEN" POST /api/v1/agents/prod/messages "$cluster_report" | jq .acked_through)" = 1
+
+# The summary against the listings it sums up (the browser test compares the page with both).
+summary=$(api "$ADMIN_TOKEN" GET /api/v1/summary)
+all_images=$(api "$ADMIN_TOKEN" GET '/api/v1/images?limit=1000')
+is "summary: images total and vulnerable equal the listing's" test \
+  "$(jq '.images.total, .images.vulnerable' <<<"$summary" | paste -sd' ')" = \
+  "$(jq '(.items | length), ([.items[] | select(.vulnerabilities | .critical + .high + .medium + .low + .unknown > 0)] | length)' <<<"$all_images" | paste -sd' ')"
+is "summary: the app image runs and has a KEV finding, and ranks first" test \
+  "$(jq -r '.images.top[0] | "\(.digest) \(.risk.running) \(.risk.kev > 0)"' <<<"$summary")" = "$APP_DIGEST true true"
+is "summary: the CIS host's score is passed of assessed (2 of 5)" test \
+  "$(jq -r '.hosts[] | select(.id == "cis-host") | "\(.passed) \(.failed) \(.percent)"' <<<"$summary")" = "2 3 40"
+is "images: ?running=true&kev=true lists only the app image" test \
+  "$(api "$ADMIN_TOKEN" GET '/api/v1/images?running=true&kev=true' | jq -r '[.items[].digest] | join(",")')" = "$APP_DIGEST"
+is "images: a bad filter is a 400" test \
+  "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $READER_TOKEN" "$SERVER_URL/api/v1/images?severity=SEVERE")" = 400
+
+# The SBOMs of the app image: CycloneDX and SPDX documents with one component/package per
+# package of the stored inventory.
+packages=$(api "$ADMIN_TOKEN" GET "/api/v1/images/$APP_DIGEST" | jq '.inventory.packages | length')
+api "$READER_TOKEN" GET "/api/v1/images/$APP_DIGEST/sbom?format=cyclonedx" >"$WORK/app.cdx.json"
+api "$READER_TOKEN" GET "/api/v1/images/$APP_DIGEST/sbom?format=spdx" >"$WORK/app.spdx.json"
+is "sbom: CycloneDX with every package ($packages)" test \
+  "$(jq -r '"\(.bomFormat) \([.components[] | select(.type == "library" or .type == "application" or .type == "framework")] | length)"' "$WORK/app.cdx.json")" = "CycloneDX $packages"
+is "sbom: SPDX 2.3 with every package" test \
+  "$(jq -r '"\(.spdxVersion) \([.packages[] | select(.SPDXID | startswith("SPDXRef-Package-"))] | length)"' "$WORK/app.spdx.json")" = "SPDX-2.3 $packages"
+
+# The live stream: an alert posted while a client listens arrives as a server-sent event.
+curl -sN --max-time 6 -H "Authorization: Bearer $READER_TOKEN" -H 'Accept: text/event-stream' \
+  "$SERVER_URL/api/v1/alerts/stream" >"$WORK/sse.out" 2>/dev/null &
+sse_pid=$!
+sleep 1
+api "$AGENT_TOKEN" POST /api/v1/alerts "[{\"time\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",\"rule\":\"Stream probe\",\"priority\":\"Warning\",\"output\":\"a probe for the stream\",\"tags\":[],\"mitre\":[]}]" >/dev/null
+wait "$sse_pid"
+is "alerts/stream: the new alert arrives as an event" grep -q '"rule":"Stream probe"' "$WORK/sse.out"
+is "alerts/stream: without Accept: text/event-stream it is a 406" test \
+  "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H "Authorization: Bearer $READER_TOKEN" "$SERVER_URL/api/v1/alerts/stream")" = 406
+
+# Testing a registry's connection: the real docker-registry answers, a closed port does not.
+registry_id=$(api "$ADMIN_TOKEN" GET /api/v1/registries | jq '.items[0].id')
+is "registries: the test of the local registry succeeds" test \
+  "$(api "$ADMIN_TOKEN" POST "/api/v1/registries/$registry_id/test" '{}' | jq .ok)" = true
+dead_id=$(api "$ADMIN_TOKEN" POST /api/v1/registries "{\"name\":\"gone\",\"url\":\"http://127.0.0.1:$(free_port)\"}" | jq .id)
+is "registries: the test of a closed port fails with a message" test \
+  "$(api "$ADMIN_TOKEN" POST "/api/v1/registries/$dead_id/test" '{}' | jq -r '"\(.ok) \(.status) \(.message != "")"')" = "false 0 true"
+api "$ADMIN_TOKEN" DELETE "/api/v1/registries/$dead_id" >/dev/null
+is "registries: a reader may not test a registry (403)" test \
+  "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $READER_TOKEN" -H 'Content-Type: application/json' -d '{}' "$SERVER_URL/api/v1/registries/$registry_id/test")" = 403
+
 # The page's TypeScript and Svelte diagnostics (svelte-check; warnings fail too).
 is "svelte-check reports nothing" bash -c "cd '$web_dir' && npm run --silent check"
 
 MOAT_URL=$SERVER_URL ADMIN_TOKEN=$ADMIN_TOKEN ANALYST_TOKEN=$ANALYST_TOKEN \
-  READER_TOKEN=$READER_TOKEN CHROMIUM=$CHROMIUM OUT=$OUT \
+  READER_TOKEN=$READER_TOKEN AGENT_TOKEN=$AGENT_TOKEN APP_DIGEST=$APP_DIGEST CHROMIUM=$CHROMIUM OUT=$OUT \
   node "$here/web/dashboard.mjs" >"$WORK/browser.out" 2>&1
 browser_rc=$?
 cat "$WORK/browser.out"

@@ -209,80 +209,154 @@ Result<std::vector<std::string>> SelectChecks(const std::vector<std::string>& pa
   return out;
 }
 
-Result<Assessment> Assess(LoadResult input, const AssessOptions& options) {
+struct CheckRunner::State {
+  AssessOptions options;  // owns the parameter values `params` refer to
+  int pss_minor = 0;
+  std::vector<const CheckDef*> active;
+  std::vector<const CheckInfo*> infos;
+  std::vector<internal::Parameters> params;  // per active check
+};
+
+Result<CheckRunner> CheckRunner::Create(const AssessOptions& options) {
   MOAT_ASSIGN_OR_RETURN(std::vector<std::string> ids, SelectChecks(options.checks));
+  auto state = std::make_shared<State>();
+  state->options = options;
+  state->pss_minor = options.pss_minor < 0 ? LatestPssMinor() : options.pss_minor;
+  const std::set<std::string> id_set(ids.begin(), ids.end());
+  state->active = ActiveChecks(id_set, state->pss_minor, options.min_severity);
+  state->params.reserve(state->active.size());
+  for (const CheckDef* def : state->active) {
+    state->infos.push_back(&def->info);
+    state->params.emplace_back(def->info, state->options.parameters);
+  }
+  CheckRunner runner;
+  runner.state_ = std::move(state);
+  return runner;
+}
+
+const std::vector<const CheckInfo*>& CheckRunner::checks() const { return state_->infos; }
+
+int CheckRunner::pss_minor() const { return state_->pss_minor; }
+
+bool CheckRunner::Covers(std::string_view kind) const {
+  for (const CheckDef* def : state_->active) {
+    if (def->pod_check ? IsWorkloadKind(kind)
+                       : std::find_if(def->kinds.begin(), def->kinds.end(), [&](const auto& k) {
+                           return k == "*" || k == kind;
+                         }) != def->kinds.end())
+      return true;
+  }
+  return false;
+}
+
+ObjectAssessment CheckRunner::Run(Object& object) const {
+  std::vector<Object> input(1);
+  std::swap(input[0], object);
+  internal::Inventory inventory;
+  inventory.objects = &input;
+  inventory.Build();
+  ObjectAssessment result = Run(input, 0, inventory);
+  std::swap(input[0], object);
+  return result;
+}
+
+ObjectAssessment CheckRunner::Run(const std::vector<Object>& objects, size_t index,
+                                  const internal::Inventory& inventory) const {
+  const State& state = *state_;
+  const AssessOptions& options = state.options;
+  ObjectAssessment out;
+  const Object& object = objects[index];
+  const std::string ns = object.kind == "Namespace" ? object.name : object.EffectiveNamespace();
+  const bool excluded =
+      !ns.empty() && std::find(options.exclude_namespaces.begin(), options.exclude_namespaces.end(),
+                               ns) != options.exclude_namespaces.end();
+  out.in_excluded_namespace = excluded;
+  const std::optional<PodTemplate> pod = FindPodTemplate(object);
+  const std::vector<std::string> exempt = ExemptPatterns(object, options.exempt_annotation);
+  std::vector<Finding> scratch;
+  for (size_t c = 0; c < state.active.size(); ++c) {
+    const CheckDef& def = *state.active[c];
+    if (excluded && !def.info.sees_excluded_namespaces) continue;
+    if (!AppliesTo(def, object, pod.has_value())) continue;
+    out.evaluated.push_back(static_cast<uint16_t>(c));
+    scratch.clear();
+    internal::Emitter emitter(index, &def.info, scratch);
+    internal::CheckContext context{object, pod ? &*pod : nullptr, inventory, state.params[c],
+                                   state.pss_minor};
+    def.run(context, emitter);
+    if (scratch.empty()) {
+      out.outcomes.push_back(CheckOutcome::kPassed);
+      continue;
+    }
+    bool exempted = false;
+    for (const std::string& p : exempt) exempted |= PatternSelects(p, def.info);
+    if (exempted) {
+      out.outcomes.push_back(CheckOutcome::kExempt);
+      continue;
+    }
+    out.outcomes.push_back(CheckOutcome::kFailed);
+    for (Finding& f : scratch) out.findings.push_back(std::move(f));
+  }
+  std::stable_sort(out.findings.begin(), out.findings.end(),
+                   [](const Finding& a, const Finding& b) { return a.line < b.line; });
+  if (excluded && out.findings.empty()) {
+    // Only a finding of a check about the excluded namespace itself brings the object in.
+    out.status = ObjectStatus::kExcludedNamespace;
+  } else if (out.evaluated.empty()) {
+    out.status = ObjectStatus::kSkippedKind;
+  }
+  return out;
+}
+
+Result<Assessment> Assess(LoadResult input, const AssessOptions& options) {
+  MOAT_ASSIGN_OR_RETURN(CheckRunner runner, CheckRunner::Create(options));
   Assessment out;
-  out.pss_minor = options.pss_minor < 0 ? LatestPssMinor() : options.pss_minor;
+  out.pss_minor = runner.pss_minor();
   out.objects = std::move(input.objects);
   out.errors = std::move(input.errors);
   out.warnings = std::move(input.warnings);
   out.files = input.files;
-  const std::set<std::string> id_set(ids.begin(), ids.end());
-  const std::vector<const CheckDef*> active =
-      ActiveChecks(id_set, out.pss_minor, options.min_severity);
-
-  for (const CheckDef* def : active) out.checks.push_back({&def->info, 0, 0, 0});
-  std::vector<internal::Parameters> params;
-  params.reserve(active.size());
-  for (const CheckDef* def : active) params.emplace_back(def->info, options.parameters);
+  for (const CheckInfo* info : runner.checks()) out.checks.push_back({info, 0, 0, 0});
 
   internal::Inventory inventory;
   inventory.objects = &out.objects;
   inventory.Build();
   out.status.assign(out.objects.size(), ObjectStatus::kAssessed);
   out.evaluated.resize(out.objects.size());
-  std::vector<Finding> scratch;
   for (size_t i = 0; i < out.objects.size(); ++i) {
-    const Object& object = out.objects[i];
-    const std::string ns = object.kind == "Namespace" ? object.name : object.EffectiveNamespace();
-    const bool excluded = !ns.empty() && std::find(options.exclude_namespaces.begin(),
-                                                   options.exclude_namespaces.end(),
-                                                   ns) != options.exclude_namespaces.end();
-    const std::optional<PodTemplate> pod = FindPodTemplate(object);
-    const std::vector<std::string> exempt = ExemptPatterns(object, options.exempt_annotation);
-    const size_t first_finding = out.findings.size();
-    bool any = false;
-    for (size_t c = 0; c < active.size(); ++c) {
-      const CheckDef& def = *active[c];
-      if (excluded && !def.info.sees_excluded_namespaces) continue;
-      if (!AppliesTo(def, object, pod.has_value())) continue;
-      any = true;
-      out.evaluated[i].push_back(static_cast<uint16_t>(c));
-      scratch.clear();
-      internal::Emitter emitter(i, &def.info, scratch);
-      internal::CheckContext context{object, pod ? &*pod : nullptr, inventory, params[c],
-                                     out.pss_minor};
-      def.run(context, emitter);
-      CheckSummary& summary = out.checks[c];
-      if (scratch.empty()) {
-        if (!excluded) ++summary.passed;
-        continue;
+    ObjectAssessment result = runner.Run(out.objects, i, inventory);
+    for (size_t e = 0; e < result.evaluated.size(); ++e) {
+      CheckSummary& summary = out.checks[result.evaluated[e]];
+      switch (result.outcomes[e]) {
+        case CheckOutcome::kPassed:
+          if (!result.in_excluded_namespace) ++summary.passed;
+          break;
+        case CheckOutcome::kFailed:
+          ++summary.failed;
+          break;
+        case CheckOutcome::kExempt:
+          ++summary.exempt;
+          break;
       }
-      bool exempted = false;
-      for (const std::string& p : exempt) exempted |= PatternSelects(p, def.info);
-      if (exempted) {
-        ++summary.exempt;
-        continue;
-      }
-      ++summary.failed;
-      for (Finding& f : scratch) out.findings.push_back(std::move(f));
     }
-    // Objects are assessed in order, so sorting each object's findings by line sorts them all
-    // (by object, then line) without moving millions of findings through one global sort.
-    std::stable_sort(out.findings.begin() + static_cast<std::ptrdiff_t>(first_finding),
-                     out.findings.end(),
-                     [](const Finding& a, const Finding& b) { return a.line < b.line; });
-    if (excluded && out.findings.size() == first_finding) {
-      // Only a finding of a check about the excluded namespace itself brings the object in.
-      out.status[i] = ObjectStatus::kExcludedNamespace;
-      out.evaluated[i].clear();
+    // Objects are assessed in order and each one's findings come sorted by line, so the whole
+    // list is sorted (by object, then line) without moving millions of findings through one sort.
+    for (Finding& f : result.findings) out.findings.push_back(std::move(f));
+    out.status[i] = result.status;
+    if (result.status == ObjectStatus::kExcludedNamespace) {
       ++out.excluded;
-    } else if (!any) {
-      out.status[i] = ObjectStatus::kSkippedKind;
+    } else if (result.status == ObjectStatus::kSkippedKind) {
       ++out.skipped;
+    } else {
+      out.evaluated[i] = std::move(result.evaluated);
     }
   }
 
+  SummarizeNamespaces(out);
+  return out;
+}
+
+void SummarizeNamespaces(Assessment& out) {
   std::map<std::string, NamespaceSummary> namespaces;
   std::vector<bool> failed(out.objects.size(), false);
   for (const Finding& f : out.findings) failed[f.object] = true;
@@ -303,7 +377,6 @@ Result<Assessment> Assess(LoadResult input, const AssessOptions& options) {
     ++s.by_severity[f.check->severity];
   }
   for (auto& [name, summary] : namespaces) out.namespaces.push_back(std::move(summary));
-  return out;
 }
 
 std::vector<Finding> EvaluatePodSecurity(const Object& object, std::string_view level, int minor) {

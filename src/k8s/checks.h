@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -141,9 +142,61 @@ Result<std::vector<std::string>> SelectChecks(const std::vector<std::string>& pa
 /// checks. Keys it does not know are errors (a typo should not silently do nothing).
 Result<void> LoadConfig(const std::string& path, AssessOptions& options);
 Result<void> ParseConfig(std::string_view text, const std::string& name, AssessOptions& options);
+/// A config value that is a string or a list of strings (null = none). Errors name name:line and
+/// the key.
+Result<std::vector<std::string>> ConfigStringList(const std::string& name, const Value& value);
+/// The `parameters:` map of a config file (check id -> parameter -> value or list of values).
+/// Unknown checks and parameters are errors naming name:line.
+Result<void> ParseParameterValues(const Value& parameters, const std::string& name,
+                                  ParameterValues& out);
 
 /// Assesses loaded objects. Never fails on input: problems become errors or findings.
 Result<Assessment> Assess(LoadResult input, const AssessOptions& options);
+
+/// Fills Assessment::namespaces from its objects, status and findings (Assess does; so do
+/// callers that assemble an Assessment themselves, such as `moat admission audit`).
+void SummarizeNamespaces(Assessment& assessment);
+
+namespace internal {
+struct Inventory;
+}  // namespace internal
+
+/// What one selected check made of one object.
+enum class CheckOutcome : uint8_t { kPassed, kFailed, kExempt };
+
+/// The selected checks' results on one object.
+struct ObjectAssessment {
+  ObjectStatus status = ObjectStatus::kAssessed;
+  bool in_excluded_namespace = false;
+  /// The checks that looked at the object (indexes into CheckRunner::checks()) and their outcome.
+  std::vector<uint16_t> evaluated;
+  std::vector<CheckOutcome> outcomes;
+  std::vector<Finding> findings;  // sorted by line; exempted ones left out
+};
+
+/// The selected checks prepared once (selection, PSS version and overrides, parameters) and run
+/// one object at a time: Assess runs each object of its input through it, and the admission
+/// webhook runs each request's object without selecting checks again. Copies share the state.
+class CheckRunner {
+ public:
+  static Result<CheckRunner> Create(const AssessOptions& options);
+  /// The active checks, in registry order.
+  const std::vector<const CheckInfo*>& checks() const;
+  int pss_minor() const;
+  /// True when an active check looks at objects of this kind.
+  bool Covers(std::string_view kind) const;
+  /// Runs the checks on `object` exactly as Assess would for an input of this one object. The
+  /// object is borrowed into that one-object input for the call (no copy) and is as it was on
+  /// return.
+  ObjectAssessment Run(Object& object) const;
+  /// Runs the checks on objects[index] with the inventory of the whole input (Assess).
+  ObjectAssessment Run(const std::vector<Object>& objects, size_t index,
+                       const internal::Inventory& inventory) const;
+
+ private:
+  struct State;
+  std::shared_ptr<const State> state_;
+};
 
 /// Pod Security admission for one object at a level ("baseline" or "restricted") and version,
 /// with the overrides PSA applies (restricted seccomp replaces the baseline one, and so on).

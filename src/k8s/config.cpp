@@ -23,7 +23,9 @@ std::string Where(const std::string& name, const Value& v) {
   return name + ":" + std::to_string(v.line);
 }
 
-Result<std::vector<std::string>> StringList(const std::string& name, const Value& v) {
+}  // namespace
+
+Result<std::vector<std::string>> ConfigStringList(const std::string& name, const Value& v) {
   std::vector<std::string> out;
   if (v.IsNull()) return out;
   if (v.IsScalar()) {
@@ -40,7 +42,26 @@ Result<std::vector<std::string>> StringList(const std::string& name, const Value
   return out;
 }
 
-}  // namespace
+Result<void> ParseParameterValues(const Value& parameters, const std::string& name,
+                                  ParameterValues& out) {
+  if (!parameters.IsMap() && !parameters.IsNull())
+    return Fail(Where(name, parameters), ": parameters must be a map");
+  for (const Value& check : parameters.Entries()) {
+    const CheckInfo* info = FindCheck(check.key);
+    if (info == nullptr) return Fail(Where(name, check), ": unknown check \"", check.key, "\"");
+    if (!check.IsMap())
+      return Fail(Where(name, check), ": parameters of ", check.key, " must be a map");
+    for (const Value& param : check.Entries()) {
+      bool known = false;
+      for (const Parameter& p : info->parameters) known |= p.name == param.key;
+      if (!known)
+        return Fail(Where(name, param), ": check ", check.key, " has no parameter \"", param.key,
+                    "\"");
+      MOAT_ASSIGN_OR_RETURN(out[check.key][param.key], ConfigStringList(name, param));
+    }
+  }
+  return Ok();
+}
 
 Result<void> ParseConfig(std::string_view text, const std::string& name, AssessOptions& options) {
   MOAT_ASSIGN_OR_RETURN(Value root, ParseYamlDocument(text, name));
@@ -48,9 +69,9 @@ Result<void> ParseConfig(std::string_view text, const std::string& name, AssessO
   if (!root.IsMap()) return Fail(name, ": the config must be a map");
   for (const Value& entry : root.Entries()) {
     if (entry.key == "checks") {
-      MOAT_ASSIGN_OR_RETURN(options.checks, StringList(name, entry));
+      MOAT_ASSIGN_OR_RETURN(options.checks, ConfigStringList(name, entry));
     } else if (entry.key == "excludeNamespaces") {
-      MOAT_ASSIGN_OR_RETURN(options.exclude_namespaces, StringList(name, entry));
+      MOAT_ASSIGN_OR_RETURN(options.exclude_namespaces, ConfigStringList(name, entry));
     } else if (entry.key == "exemptAnnotation") {
       if (!entry.IsScalar()) return Fail(Where(name, entry), ": exemptAnnotation must be a string");
       options.exempt_annotation = entry.text;
@@ -67,22 +88,7 @@ Result<void> ParseConfig(std::string_view text, const std::string& name, AssessO
         return Fail(Where(name, entry), ": severity must be LOW, MEDIUM, HIGH or CRITICAL");
       options.min_severity = *severity;
     } else if (entry.key == "parameters") {
-      for (const Value& check : entry.Entries()) {
-        const CheckInfo* info = FindCheck(check.key);
-        if (info == nullptr) return Fail(Where(name, check), ": unknown check \"", check.key, "\"");
-        if (!check.IsMap())
-          return Fail(Where(name, check), ": parameters of ", check.key, " must be a map");
-        for (const Value& param : check.Entries()) {
-          bool known = false;
-          for (const Parameter& p : info->parameters) known |= p.name == param.key;
-          if (!known)
-            return Fail(Where(name, param), ": check ", check.key, " has no parameter \"",
-                        param.key, "\"");
-          MOAT_ASSIGN_OR_RETURN(options.parameters[check.key][param.key], StringList(name, param));
-        }
-      }
-      if (!entry.IsMap() && !entry.IsNull())
-        return Fail(Where(name, entry), ": parameters must be a map");
+      MOAT_TRY(ParseParameterValues(entry, name, options.parameters));
     } else {
       return Fail(Where(name, entry), ": unknown key \"", entry.key,
                   "\" (expected checks, pssVersion, k8sVersion, severity, excludeNamespaces, "

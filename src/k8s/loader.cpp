@@ -349,18 +349,9 @@ std::string ScalarText(const Value* v) {
 
 void AddObject(Value root, const std::string& file, uint32_t document, std::string item_path,
                LoadResult& out) {
-  Object object;
-  object.file = file;
+  Object object = ObjectFromValue(std::move(root), file);
   object.document = document;
   object.item_path = std::move(item_path);
-  object.api_version = ScalarText(root.Get("apiVersion"));
-  object.kind = ScalarText(root.Get("kind"));
-  if (const Value* metadata = root.Field("metadata")) {
-    object.name = ScalarText(metadata->Get("name"));
-    if (object.name.empty()) object.name = ScalarText(metadata->Get("generateName"));
-    object.namespace_name = ScalarText(metadata->Get("namespace"));
-  }
-  object.root = std::move(root);
   out.objects.push_back(std::move(object));
 }
 
@@ -528,6 +519,20 @@ std::string LoadError::ToString() const {
   out += ": ";
   out += message;
   return out;
+}
+
+Object ObjectFromValue(Value root, const std::string& file) {
+  Object object;
+  object.file = file;
+  object.api_version = ScalarText(root.Get("apiVersion"));
+  object.kind = ScalarText(root.Get("kind"));
+  if (const Value* metadata = root.Field("metadata")) {
+    object.name = ScalarText(metadata->Get("name"));
+    if (object.name.empty()) object.name = ScalarText(metadata->Get("generateName"));
+    object.namespace_name = ScalarText(metadata->Get("namespace"));
+  }
+  object.root = std::move(root);
+  return object;
 }
 
 void ParseManifests(std::string_view text, const std::string& file, LoadResult& out,

@@ -40,6 +40,10 @@ struct LoadResult {
   size_t empty_documents = 0;  // documents with no content (comments only, "---" separators)
 };
 
+/// An object from its parsed document: apiVersion, kind, name (or generateName) and namespace
+/// read from `root`, which it takes over. `file` names where it came from.
+Object ObjectFromValue(Value root, const std::string& file);
+
 /// Parses one input's text (a file's contents) and appends its objects and errors to `out`.
 void ParseManifests(std::string_view text, const std::string& file, LoadResult& out,
                     const LoadLimits& limits = {});

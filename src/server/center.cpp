@@ -44,34 +44,40 @@ std::string FileIdentity(const struct stat& st) {
 
 constexpr const char* kCopyPrefix = "vulndb-";
 
-// Renews a running job's lease every third of its length while the worker works on it, from a
+// Renews running jobs' leases every third of their length while the worker works on them, from a
 // thread of its own: a slow scan keeps its job, and only a worker that died or was stopped for
 // longer than the lease loses it to another worker, or one whose job has run `max_run_seconds`.
 class LeaseKeeper {
  public:
-  LeaseKeeper(Store& store, JobLease lease, int64_t lease_seconds, int64_t max_run_seconds)
-      : thread_([this, &store, lease = std::move(lease), lease_seconds, max_run_seconds] {
-          const auto period = std::chrono::milliseconds(lease_seconds * 1000 / 3);
-          const int64_t give_up_at = std::time(nullptr) + max_run_seconds;
-          std::unique_lock lock(mutex_);
-          while (!wake_.wait_for(lock, period, [this] { return done_; })) {
-            if (std::time(nullptr) >= give_up_at) {
-              log::Warn("job " + std::to_string(lease.job_id) + " has run for " +
-                        std::to_string(max_run_seconds) +
-                        " s: its lease is no longer renewed, another worker may take it over");
-              return;
-            }
-            lock.unlock();
-            auto renewed = store.RenewJobLease(lease, std::time(nullptr) + lease_seconds);
-            lock.lock();
-            if (!renewed.ok()) {  // the next period tries again; the lease is not lost yet
-              log::Warn("job " + std::to_string(lease.job_id) +
-                        ": cannot renew the lease: " + renewed.error().message);
-            } else if (!*renewed) {
-              return;  // taken over: the store drops this worker's result
-            }
-          }
-        }) {}
+  LeaseKeeper(Store& store, std::vector<JobLease> leases, int64_t lease_seconds,
+              int64_t max_run_seconds)
+      : thread_(
+            [this, &store, leases = std::move(leases), lease_seconds, max_run_seconds]() mutable {
+              const auto period = std::chrono::milliseconds(lease_seconds * 1000 / 3);
+              const int64_t give_up_at = std::time(nullptr) + max_run_seconds;
+              std::unique_lock lock(mutex_);
+              while (!leases.empty() && !wake_.wait_for(lock, period, [this] { return done_; })) {
+                if (std::time(nullptr) >= give_up_at) {
+                  log::Warn("job " + std::to_string(leases.front().job_id) + " has run for " +
+                            std::to_string(max_run_seconds) +
+                            " s: its lease is no longer renewed, another worker may take it over");
+                  return;
+                }
+                lock.unlock();
+                for (auto lease = leases.begin(); lease != leases.end();) {
+                  auto renewed = store.RenewJobLease(*lease, std::time(nullptr) + lease_seconds);
+                  if (!renewed.ok()) {  // the next period tries again; the lease is not lost yet
+                    log::Warn("job " + std::to_string(lease->job_id) +
+                              ": cannot renew the lease: " + renewed.error().message);
+                  } else if (!*renewed) {
+                    lease = leases.erase(lease);  // taken over: the store drops this result
+                    continue;
+                  }
+                  ++lease;
+                }
+                lock.lock();
+              }
+            }) {}
   LeaseKeeper(const LeaseKeeper&) = delete;
   LeaseKeeper& operator=(const LeaseKeeper&) = delete;
   ~LeaseKeeper() {
@@ -89,6 +95,12 @@ class LeaseKeeper {
   bool done_ = false;
   std::thread thread_;  // last: starts once the members it uses exist
 };
+
+std::string MatchPayload(const std::string& digest, const std::string& reason,
+                         const std::string& db_built_at) {
+  return nlohmann::json{{"digest", digest}, {"reason", reason}, {"db_built_at", db_built_at}}
+      .dump();
+}
 
 }  // namespace
 
@@ -204,11 +216,19 @@ std::string Center::database_built_at() const {
 }
 
 Result<bool> Center::EnqueueMatch(const std::string& digest, const std::string& reason) {
-  nlohmann::json payload = {
-      {"digest", digest}, {"reason", reason}, {"db_built_at", database_built_at()}};
-  MOAT_ASSIGN_OR_RETURN(bool queued, store_->EnqueueJob("match", "match:" + digest, payload.dump(),
-                                                        std::time(nullptr)));
-  if (queued) NudgeWorkers();
+  MOAT_ASSIGN_OR_RETURN(size_t queued, EnqueueMatches({digest}, reason));
+  return queued > 0;
+}
+
+Result<size_t> Center::EnqueueMatches(const std::set<std::string>& digests,
+                                      const std::string& reason) {
+  const std::string built_at = database_built_at();
+  std::vector<std::pair<std::string, std::string>> jobs;
+  for (const auto& digest : digests) {
+    jobs.emplace_back("match:" + digest, MatchPayload(digest, reason, built_at));
+  }
+  MOAT_ASSIGN_OR_RETURN(size_t queued, store_->EnqueueJobs("match", jobs, std::time(nullptr)));
+  if (queued > 0) NudgeWorkers();
   return queued;
 }
 
@@ -274,10 +294,7 @@ Result<DatabaseCheck> Center::CheckDatabase() {
       page.cursor = images.next_cursor;
     } while (!page.cursor.empty());
   }
-  for (const auto& digest : digests) {
-    MOAT_ASSIGN_OR_RETURN(bool queued, EnqueueMatch(digest, "database update " + built_at));
-    check.match_jobs += queued ? 1 : 0;
-  }
+  MOAT_ASSIGN_OR_RETURN(check.match_jobs, EnqueueMatches(digests, "database update " + built_at));
   log::Info("vulnerability database " + built_at +
             " in use: " + std::to_string(check.changed_packages) + " packages changed, " +
             std::to_string(check.match_jobs) + " images queued for re-matching");
@@ -286,12 +303,7 @@ Result<DatabaseCheck> Center::CheckDatabase() {
 
 Result<size_t> Center::EnqueueDueRescans(int64_t now) {
   MOAT_ASSIGN_OR_RETURN(auto digests, store_->DueRescanDigests(now));
-  size_t queued = 0;
-  for (const auto& digest : digests) {
-    MOAT_ASSIGN_OR_RETURN(bool added, EnqueueMatch(digest, "daily rescan"));
-    queued += added ? 1 : 0;
-  }
-  return queued;
+  return EnqueueMatches(std::set<std::string>(digests.begin(), digests.end()), "daily rescan");
 }
 
 Result<bool> Center::EnqueueScan(int64_t registry_id, const std::string& repository,
@@ -357,34 +369,55 @@ Result<bool> Center::RunOneJob(const std::string& worker) {
   MOAT_ASSIGN_OR_RETURN(auto job, store_->ClaimJob(worker, options_.job_lease_seconds, now,
                                                    options_.job_max_attempts));
   if (!job) return false;
+  if (job->kind == "match") {
+    // Re-matches come by the thousand after a database update: a batch is claimed, matched and
+    // stored with two transactions instead of two per image.
+    std::vector<Job> batch{std::move(*job)};
+    if (options_.match_batch > 1) {
+      auto more = store_->ClaimJobs(worker, options_.job_lease_seconds, now,
+                                    options_.job_max_attempts, "match", options_.match_batch - 1);
+      if (more.ok()) {
+        for (auto& other : *more) batch.push_back(std::move(other));
+      } else {
+        log::Warn("worker " + worker + ": " + more.error().message);
+      }
+    }
+    MOAT_TRY(RunMatchJobs(batch, worker));
+    return true;
+  }
   const JobLease lease{job->id, worker};
   Result<bool> result = true;
   {
-    LeaseKeeper keeper(*store_, lease, options_.job_lease_seconds, options_.job_max_run_seconds);
-    result = job->kind == "scan"    ? RunScanJob(job->payload, lease)
-             : job->kind == "match" ? RunMatchJob(job->payload, lease)
-                                    : Result<bool>(Fail("unknown job kind ", job->kind));
+    LeaseKeeper keeper(*store_, {lease}, options_.job_lease_seconds, options_.job_max_run_seconds);
+    result = job->kind == "scan" ? RunScanJob(job->payload, lease)
+                                 : Result<bool>(Fail("unknown job kind ", job->kind));
   }
-  const bool scan = job->kind == "scan";
+  MOAT_TRY(FinishJob(*job, worker, result, false));
+  return true;
+}
+
+Result<void> Center::FinishJob(const Job& job, const std::string& worker,
+                               const Result<bool>& result, bool marked_done) {
+  const bool scan = job.kind == "scan";
   if (result.ok() && !*result) {
     ++stats_.jobs_taken_over;
-    log::Warn("job " + std::to_string(job->id) + " (" + job->key +
+    log::Warn("job " + std::to_string(job.id) + " (" + job.key +
               "): its lease expired and another worker took it over; this result is dropped");
-    return true;
+    return Ok();
   }
   if (result.ok()) {
-    MOAT_TRY(store_->CompleteJob(job->id, worker));  // a no-op when the result marked it done
+    // A no-op when the result marked it done.
+    if (!marked_done) MOAT_TRY(store_->CompleteJob(job.id, worker));
     ++(scan ? stats_.scans_done : stats_.matches_done);
-    return true;
+    return Ok();
   }
   ++(scan ? stats_.scans_failed : stats_.matches_failed);
   // Backoff: 10 s, 40 s, 90 s, ... between attempts.
-  const int64_t retry_at = std::time(nullptr) + 10 * job->attempts * job->attempts;
-  log::Warn("job " + std::to_string(job->id) + " (" + job->key + ") attempt " +
-            std::to_string(job->attempts) + ": " + result.error().message);
-  MOAT_TRY(store_->FailJob(job->id, worker, result.error().message, retry_at,
-                           options_.job_max_attempts));
-  return true;
+  const int64_t retry_at = std::time(nullptr) + 10 * job.attempts * job.attempts;
+  log::Warn("job " + std::to_string(job.id) + " (" + job.key + ") attempt " +
+            std::to_string(job.attempts) + ": " + result.error().message);
+  return store_->FailJob(job.id, worker, result.error().message, retry_at,
+                         options_.job_max_attempts);
 }
 
 Result<bool> Center::RunScanJob(const std::string& payload_text, const JobLease& lease) {
@@ -428,36 +461,78 @@ Result<bool> Center::RunScanJob(const std::string& payload_text, const JobLease&
   return true;
 }
 
-// Re-matches a stored inventory with the current database: no pull. The stored inventory (as
+// Re-matches stored inventories with the current database: no pull. The stored inventory (as
 // the scan wrote it, with its analyzers' warnings) is kept; findings and the package index are
-// replaced, so first-seen times are kept and vanished findings are resolved.
-Result<bool> Center::RunMatchJob(const std::string& payload_text, const JobLease& lease) {
-  nlohmann::json payload = nlohmann::json::parse(payload_text, nullptr, false);
-  if (!payload.is_object()) return Fail("match job: payload is not a JSON object");
-  const std::string digest = payload.value("digest", "");
-  const std::string wanted = payload.value("db_built_at", "");
-  MOAT_ASSIGN_OR_RETURN(auto image, store_->GetImage(digest));
-  if (!image || image->inventory_json.empty()) return true;  // deleted, or never scanned
-  // Queued by another process after a database update: this one may not have loaded it yet.
-  if (database_built_at() < wanted) {
-    MOAT_TRY(CheckDatabase());
-    if (database_built_at() < wanted) {
-      return Fail("match ", digest, ": needs vulnerability database ", wanted, ", this worker has ",
-                  database_built_at().empty() ? "none" : database_built_at());
+// replaced, so first-seen times are kept and vanished findings are resolved. The batch's results
+// are stored in one transaction (Store::SaveImageMatches); a job that cannot be matched fails on
+// its own.
+Result<void> Center::RunMatchJobs(const std::vector<Job>& jobs, const std::string& worker) {
+  std::vector<JobLease> leases;
+  for (const auto& job : jobs) leases.push_back(JobLease{job.id, worker});
+  LeaseKeeper keeper(*store_, leases, options_.job_lease_seconds, options_.job_max_run_seconds);
+  struct Wanted {
+    const Job* job;
+    std::string digest;
+    std::string reason;
+    std::string db_built_at;
+  };
+  std::vector<Wanted> wanted;
+  std::string newest;
+  for (const auto& job : jobs) {
+    nlohmann::json payload = nlohmann::json::parse(job.payload, nullptr, false);
+    if (!payload.is_object()) {
+      MOAT_TRY(FinishJob(job, worker, Fail("match job: payload is not a JSON object"), false));
+      continue;
     }
+    wanted.push_back(Wanted{&job, payload.value("digest", ""), payload.value("reason", ""),
+                            payload.value("db_built_at", "")});
+    newest = std::max(newest, wanted.back().db_built_at);
   }
-  MOAT_ASSIGN_OR_RETURN(Inventory inventory, ParseStoredInventory(image->inventory_json, digest));
-  inventory.artifact.manifest_digest = digest;
+  // Queued by another process after a database update: this one may not have loaded it yet.
+  if (database_built_at() < newest) {
+    auto checked = CheckDatabase();
+    if (!checked.ok()) log::Warn("worker " + worker + ": " + checked.error().message);
+  }
   auto database = this->database();
-  ImageScan scan = MatchImage(std::move(inventory), database.get());
-  MOAT_ASSIGN_OR_RETURN(
-      bool saved,
-      store_->SaveImageScan(digest, image->os, image->platform, image->inventory_json,
-                            scan.package_keys, scan.findings, std::time(nullptr), &lease));
-  if (!saved) return false;
-  log::Info("re-matched " + digest + " (" + payload.value("reason", "") +
-            "): " + std::to_string(scan.findings.size()) + " vulnerabilities");
-  return true;
+  const std::string built_at = database ? database->metadata().built_at : "";
+  std::vector<std::string> digests;
+  for (const auto& w : wanted) digests.push_back(w.digest);
+  auto inventories = store_->ImageInventories(digests);
+  std::vector<Store::ImageMatch> matches;
+  std::vector<const Wanted*> matched;
+  for (const auto& w : wanted) {
+    Result<bool> result = true;
+    if (!inventories.ok()) {
+      result = inventories.error();
+    } else if (built_at < w.db_built_at) {
+      result = Fail("match ", w.digest, ": needs vulnerability database ", w.db_built_at,
+                    ", this worker has ", built_at.empty() ? "none" : built_at);
+    } else if (auto stored = inventories->find(w.digest); stored != inventories->end()) {
+      auto inventory = ParseStoredInventory(stored->second, w.digest);
+      if (inventory.ok()) {
+        inventory->artifact.manifest_digest = w.digest;
+        ImageScan scan = MatchImage(std::move(*inventory), database.get());
+        matches.push_back(Store::ImageMatch{w.job->id, w.digest, std::move(scan.package_keys),
+                                            std::move(scan.findings)});
+        matched.push_back(&w);
+        continue;
+      }
+      result = inventory.error();
+    }  // else: deleted, or never scanned: nothing to do
+    MOAT_TRY(FinishJob(*w.job, worker, result, false));
+  }
+  if (matches.empty()) return Ok();
+  auto saved = store_->SaveImageMatches(matches, worker, std::time(nullptr));
+  for (size_t i = 0; i < matched.size(); ++i) {
+    const Wanted& w = *matched[i];
+    if (saved.ok() && (*saved)[i]) {
+      log::Info("re-matched " + w.digest + " (" + w.reason +
+                "): " + std::to_string(matches[i].findings.size()) + " vulnerabilities");
+    }
+    MOAT_TRY(FinishJob(*w.job, worker,
+                       saved.ok() ? Result<bool>((*saved)[i]) : Result<bool>(saved.error()), true));
+  }
+  return Ok();
 }
 
 }  // namespace moat::server

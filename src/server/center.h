@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -58,6 +59,8 @@ struct CenterOptions {
   /// a changed `db_path` is compared with that copy to re-match only the images it concerns
   /// (CheckDatabase). Empty (`moat worker`): `db_path` is reloaded when it changes, no diff.
   std::string database_copy_dir;
+  /// Re-match ("match") jobs a worker claims and stores together (one transaction per batch).
+  size_t match_batch = 16;
 };
 
 /// What one CheckDatabase found.
@@ -88,6 +91,8 @@ class Center {
                            const std::string& digest, const std::string& reason);
   /// Queues a re-match of stored image `digest` with the current database (no pull).
   Result<bool> EnqueueMatch(const std::string& digest, const std::string& reason);
+  /// The same for several images, in one transaction; returns how many were queued.
+  Result<size_t> EnqueueMatches(const std::set<std::string>& digests, const std::string& reason);
   /// Notices a changed database file (inode, size, mtime): opens the new one, queues a re-match
   /// of the images holding a package the update touched (vulndb::ChangedPackages against the
   /// private copy of the previous one; every scanned image when there was none) and swaps it in
@@ -128,7 +133,12 @@ class Center {
   // Run a claimed job; false when its result was dropped because another worker took the
   // job over (this one's lease expired).
   Result<bool> RunScanJob(const std::string& payload, const JobLease& lease);
-  Result<bool> RunMatchJob(const std::string& payload, const JobLease& lease);
+  // Runs claimed "match" jobs as one batch.
+  Result<void> RunMatchJobs(const std::vector<Job>& jobs, const std::string& worker);
+  // Counts a job's result and completes it (unless `marked_done`: the store did it with the
+  // result), retries it after a backoff or fails it for good.
+  Result<void> FinishJob(const Job& job, const std::string& worker, const Result<bool>& result,
+                         bool marked_done);
   struct LoadedDatabase;
   Result<LoadedDatabase> LoadDatabase();
   void WorkerLoop(const std::string& name);

@@ -37,18 +37,27 @@ Result<void> PrepareDataDir(const std::string& dir) {
   return Ok();
 }
 
-Result<void> CheckListenPolicy(const ServerOptions& options) {
-  MOAT_ASSIGN_OR_RETURN(auto address, http::ParseListenAddress(options.listen));
-  const bool tls = !options.tls_cert_file.empty() || !options.tls_key_file.empty();
-  if (tls && (options.tls_cert_file.empty() || options.tls_key_file.empty())) {
+namespace {
+
+Result<void> CheckListen(const std::string& flag, const std::string& listen,
+                         const std::string& tls_cert_file, const std::string& tls_key_file) {
+  MOAT_ASSIGN_OR_RETURN(auto address, http::ParseListenAddress(listen));
+  const bool tls = !tls_cert_file.empty() || !tls_key_file.empty();
+  if (tls && (tls_cert_file.empty() || tls_key_file.empty())) {
     return Fail("--tls-cert and --tls-key go together");
   }
   if (!tls && !http::IsLoopbackHost(address.first)) {
-    return Fail("--listen ", options.listen,
+    return Fail(flag, " ", listen,
                 ": without --tls-cert/--tls-key the server listens on loopback only (tokens "
                 "would cross the network in clear); give a certificate or a loopback address");
   }
   return Ok();
+}
+
+}  // namespace
+
+Result<void> CheckListenPolicy(const ServerOptions& options) {
+  return CheckListen("--listen", options.listen, options.tls_cert_file, options.tls_key_file);
 }
 
 Result<std::string> BootstrapAdminToken(Store& store, const std::string& data_dir) {
@@ -150,6 +159,45 @@ RunningServer::~RunningServer() { Stop(); }
 void RunningServer::Stop() {
   if (http_) http_->Stop();
   if (scheduler_) scheduler_->Stop();
+  if (center_) center_->Stop();
+}
+
+Result<std::unique_ptr<RunningWorker>> RunningWorker::Start(const WorkerOptions& options) {
+  if (!options.metrics_listen.empty()) {
+    MOAT_TRY(CheckListen("--metrics-listen", options.metrics_listen, options.tls_cert_file,
+                         options.tls_key_file));
+  }
+  CenterOptions center_options = options.center;
+  // 2 per worker: its job and its job's lease renewal; + 1 for /metrics (token, job counts).
+  center_options.connections = 2 * options.workers + 1 + (options.metrics_listen.empty() ? 0 : 1);
+  std::unique_ptr<RunningWorker> worker(new RunningWorker());
+  MOAT_ASSIGN_OR_RETURN(worker->center_, Center::Open(center_options));
+  if (!options.metrics_listen.empty()) {
+    ApiOptions api_options;
+    api_options.metrics_only = true;
+    worker->api_ = std::make_unique<Api>(*worker->center_, api_options);
+    http::ServerOptions http_options;
+    http_options.listen = options.metrics_listen;
+    http_options.tls_cert_file = options.tls_cert_file;
+    http_options.tls_key_file = options.tls_key_file;
+    http_options.threads = 1;
+    Api* api = worker->api_.get();
+    MOAT_ASSIGN_OR_RETURN(worker->http_,
+                          http::Server::Start(http_options, [api](http::Request& request) {
+                            return api->Handle(request);
+                          }));
+  }
+  worker->center_->StartWorkers(options.workers,
+                                options.name.empty() ? ProcessWorkerName() : options.name);
+  return worker;
+}
+
+RunningWorker::~RunningWorker() { Stop(); }
+
+std::string RunningWorker::metrics_url() const { return http_ ? http_->url() : ""; }
+
+void RunningWorker::Stop() {
+  if (http_) http_->Stop();
   if (center_) center_->Stop();
 }
 

@@ -62,4 +62,33 @@ class RunningServer {
   std::unique_ptr<Scheduler> scheduler_;
 };
 
+struct WorkerOptions {
+  CenterOptions center;  // the store, secret key, database, cache; connections are set here
+  size_t workers = 1;
+  std::string name;  // the lease owner's name; default: ProcessWorkerName()
+  /// HOST:PORT of the worker's /metrics (Prometheus text, a read token needed, as the server's);
+  /// empty: none. Without TLS only loopback, as the server's --listen.
+  std::string metrics_listen;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+};
+
+/// `moat worker`: scan workers on a shared store and, with metrics_listen, an HTTP server with
+/// /healthz, /readyz and /metrics only (Api with ApiOptions::metrics_only).
+class RunningWorker {
+ public:
+  static Result<std::unique_ptr<RunningWorker>> Start(const WorkerOptions& options);
+  ~RunningWorker();
+  Center& center() { return *center_; }
+  /// "http://127.0.0.1:PORT" of /metrics; empty without metrics_listen.
+  std::string metrics_url() const;
+  void Stop();
+
+ private:
+  RunningWorker() = default;
+  std::unique_ptr<Center> center_;
+  std::unique_ptr<Api> api_;
+  std::unique_ptr<http::Server> http_;
+};
+
 }  // namespace moat::server

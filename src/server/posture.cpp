@@ -1,6 +1,7 @@
 #include "server/posture.h"
 
 #include <ctime>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -13,10 +14,19 @@ namespace moat::server {
 
 namespace {
 
-Result<std::pair<std::vector<assess::Resource>, std::vector<assess::FindingFacts>>> Estate(
-    Store& store) {
+constexpr const char* kSeverityNames[] = {"CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"};
+
+// The assessed resources, and how findings map to them.
+struct Estate {
   std::vector<assess::Resource> resources;
   std::map<std::string, std::vector<size_t>> image_resources;  // digest -> resource indexes
+  std::map<std::string, size_t> workload_resources;            // workload id -> resource index
+};
+
+Result<Estate> ReadEstate(Store& store) {
+  Estate estate;
+  auto& resources = estate.resources;
+  auto& image_resources = estate.image_resources;
   PageRequest page;
   page.limit = 1000;
   while (true) {
@@ -48,7 +58,7 @@ Result<std::pair<std::vector<assess::Resource>, std::vector<assess::FindingFacts
   }
   // Clusters: every workload (any object a k8s check reports on), scoped by cluster and
   // namespace for disable rules.
-  std::map<std::string, size_t> workload_resources;  // workload id -> resource index
+  auto& workload_resources = estate.workload_resources;
   page = PageRequest{};
   page.limit = 1000;
   while (true) {
@@ -62,7 +72,13 @@ Result<std::pair<std::vector<assess::Resource>, std::vector<assess::FindingFacts
     if (workloads.next_cursor.empty()) break;
     page.cursor = workloads.next_cursor;
   }
-  std::vector<assess::FindingFacts> facts;
+  return estate;
+}
+
+// Visits each open finding as the facts of each assessed resource it is on (an image's once per
+// resource of that image); host findings count whether or not the host is listed.
+Result<void> ForEachFindingFact(Store& store, const Estate& estate,
+                                const std::function<void(const assess::FindingFacts&)>& visit) {
   auto fact_of = [](const FindingRecord& f, const assess::Resource& r) {
     assess::FindingFacts fact;
     fact.resource_kind = r.kind;
@@ -81,19 +97,20 @@ Result<std::pair<std::vector<assess::Resource>, std::vector<assess::FindingFacts
     fact.namespace_name = r.namespace_name;
     return fact;
   };
-  MOAT_TRY(store.ForEachOpenFinding([&](FindingRecord&& f) {
+  return store.ForEachOpenFinding([&](FindingRecord&& f) {
     if (f.resource_kind == "image") {
-      auto it = image_resources.find(f.resource_id);
-      if (it == image_resources.end()) return;
-      for (size_t index : it->second) facts.push_back(fact_of(f, resources[index]));
+      auto it = estate.image_resources.find(f.resource_id);
+      if (it == estate.image_resources.end()) return;
+      for (size_t index : it->second) visit(fact_of(f, estate.resources[index]));
     } else if (f.resource_kind == "host") {
-      facts.push_back(fact_of(f, assess::Resource{assess::kHost, f.resource_id, "", "", "", ""}));
+      visit(fact_of(f, assess::Resource{assess::kHost, f.resource_id, "", "", "", ""}));
     } else if (f.resource_kind == assess::kWorkload) {
-      auto it = workload_resources.find(f.resource_id);
-      if (it != workload_resources.end()) facts.push_back(fact_of(f, resources[it->second]));
+      auto it = estate.workload_resources.find(f.resource_id);
+      if (it != estate.workload_resources.end()) {
+        visit(fact_of(f, estate.resources[it->second]));
+      }
     }
-  }));
-  return std::make_pair(std::move(resources), std::move(facts));
+  });
 }
 
 Result<std::vector<assess::DisableRule>> DisableRules(Store& store) {
@@ -111,32 +128,36 @@ Result<std::vector<assess::DisableRule>> DisableRules(Store& store) {
 
 }  // namespace
 
-Result<Posture> AssessPosture(Store& store, int64_t now) {
+Result<Posture> AssessPosture(Store& store, int64_t now, const std::string& keep_findings_of) {
   Posture posture;
-  MOAT_ASSIGN_OR_RETURN(auto estate, Estate(store));
-  posture.resources = std::move(estate.first);
-  posture.findings = std::move(estate.second);
+  MOAT_ASSIGN_OR_RETURN(auto estate, ReadEstate(store));
   MOAT_ASSIGN_OR_RETURN(posture.disable_rules, DisableRules(store));
-  posture.recommendations = assess::Recommend(posture.resources, posture.findings,
-                                              posture.disable_rules, static_cast<std::time_t>(now));
+  const auto at = static_cast<std::time_t>(now);
+  assess::Recommender recommender(estate.resources, posture.disable_rules, at, keep_findings_of);
+  for (const char* severity : kSeverityNames) posture.open_findings[severity] = 0;
+  MOAT_TRY(ForEachFindingFact(store, estate, [&](const assess::FindingFacts& fact) {
+    recommender.Add(fact);
+    if (assess::IsDisabled(fact, posture.disable_rules, at)) return;
+    auto counted = posture.open_findings.find(fact.severity);
+    ++(counted != posture.open_findings.end() ? counted->second : posture.open_findings["UNKNOWN"]);
+  }));
+  posture.recommendations = recommender.Finish();
+  posture.resources = std::move(estate.resources);
   posture.score = assess::ComputeScore(posture.resources, posture.recommendations);
   return posture;
 }
 
-std::map<std::string, double> PostureFigures(const Posture& posture, int64_t now) {
+std::map<std::string, double> PostureFigures(const Posture& posture) {
   std::map<std::string, double> figures = {
       {"score.percent", posture.score.percent},
       {"score.points", posture.score.points},
       {"score.max_points", posture.score.max_points},
       {"recommendations.active", static_cast<double>(posture.recommendations.size())},
       {"resources.assessed", static_cast<double>(posture.resources.size())}};
-  for (const char* severity : {"CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"}) {
-    figures[std::string("findings.open.") + severity] = 0;
-  }
-  for (const auto& finding : posture.findings) {
-    if (assess::IsDisabled(finding, posture.disable_rules, static_cast<std::time_t>(now))) continue;
-    const std::string key = "findings.open." + finding.severity;
-    figures[figures.count(key) ? key : "findings.open.UNKNOWN"] += 1;
+  for (const char* severity : kSeverityNames) {
+    auto counted = posture.open_findings.find(severity);
+    figures[std::string("findings.open.") + severity] =
+        counted == posture.open_findings.end() ? 0 : static_cast<double>(counted->second);
   }
   std::set<std::pair<std::string, std::string>> unhealthy;
   for (const auto& recommendation : posture.recommendations) {

@@ -11,7 +11,8 @@ const require = createRequire(new URL('../../web/package.json', import.meta.url)
 const { chromium } = require('playwright-core');
 const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
-const { MOAT_URL: base, ADMIN_TOKEN, ANALYST_TOKEN, READER_TOKEN, CHROMIUM, OUT } = process.env;
+const { MOAT_URL: base, ADMIN_TOKEN, ANALYST_TOKEN, READER_TOKEN, AGENT_TOKEN, APP_DIGEST, CHROMIUM, OUT } =
+  process.env;
 let passed = 0;
 let failed = 0;
 function check(name, ok, detail = '') {
@@ -105,6 +106,32 @@ async function visit(page, name, path, { screenshot = name, accessibility = true
 }
 
 const text = async (page, testid) => (await page.getByTestId(testid).first().textContent())?.trim();
+const texts = async (page, testid) => (await page.getByTestId(testid).allTextContents()).map((t) => t.trim());
+
+// The risk of each image recomputed from the listings (docs/dashboard.md: critical 10, high 5,
+// medium 2, low 1; x2 with a KEV finding; x2 when a container runs it).
+async function expectedRisks(token) {
+  const images = await all(token, '/api/v1/images');
+  const kev = new Set((await all(token, '/api/v1/findings?resource_kind=image&kev=true')).map((f) => f.resource_id));
+  const running = new Set();
+  for (const host of (await api(token, '/api/v1/hosts')).body.items) {
+    for (const c of (await api(token, `/api/v1/hosts/${encodeURIComponent(host.id)}`)).body.containers) {
+      if (c.state === 'running' && c.image_digest) running.add(c.image_digest);
+    }
+  }
+  for (const cluster of (await api(token, '/api/v1/clusters')).body.items) {
+    for (const w of await all(token, `/api/v1/clusters/${encodeURIComponent(cluster.id)}/workloads`)) {
+      for (const c of w.containers) if (c.image_digest) running.add(c.image_digest);
+    }
+  }
+  return images.map((i) => {
+    const v = i.vulnerabilities;
+    let score = 10 * v.critical + 5 * v.high + 2 * v.medium + v.low;
+    if (kev.has(i.digest)) score *= 2;
+    if (running.has(i.digest)) score *= 2;
+    return { digest: i.digest, score, running: running.has(i.digest), vulnerable: v.critical + v.high + v.medium + v.low + v.unknown > 0 };
+  });
+}
 const metrics = {};
 
 try {
@@ -117,12 +144,12 @@ try {
     check('sign-in: renders with no console error', page.errors.length === 0, page.errors.join(' | '));
     await axe(page, 'sign-in');
     await page.getByLabel('API token').fill('moat_not_a_token');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByRole('alert').waitFor();
     check('sign-in: an unknown token is refused with a message',
       /does not know this token/.test(await page.getByRole('alert').textContent()));
     await page.getByLabel('API token').fill(ANALYST_TOKEN);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByTestId('whoami').waitFor();
     check('sign-in: the analyst is signed in with name and role',
       (await text(page, 'whoami')) === 'alice (analyst)', await text(page, 'whoami'));
@@ -197,6 +224,39 @@ try {
         (await text(page, 'alerts-active')) === String(alerts.filter((a) => a.status === 'active').length));
     check('overview: the alert timeline is drawn (uPlot canvas)',
       (await page.locator('[aria-label="Alerts over time by priority"].chart canvas').count()) === 1);
+    const tactics = {};
+    for (const a of alerts) {
+      const tactic = a.alert?.mitre?.[0]?.tactic ?? '';
+      tactics[tactic] = (tactics[tactic] ?? 0) + 1;
+    }
+    const tacticProblems = [];
+    for (const [tactic, n] of Object.entries(tactics)) {
+      const shown = await text(page, `tactic-${tactic || 'none'}`);
+      if (shown !== String(n)) tacticProblems.push(`${tactic || 'none'}: ${shown} vs ${n}`);
+    }
+    check(`overview: alerts by MITRE tactic are the API's (${Object.keys(tactics).length} tactics)`,
+      tacticProblems.length === 0, tacticProblems.join('; '));
+
+    const hosts = (await api(ADMIN_TOKEN, '/api/v1/hosts')).body.items;
+    const hostProblems = [];
+    for (const h of hosts) {
+      const n = h.cis.passed + h.cis.failed;
+      const want = n === 0 ? 'not assessed' : `${Math.round((1000 * h.cis.passed) / n) / 10}%`;
+      const shown = await text(page, `host-score-${h.id}`);
+      if (shown !== want) hostProblems.push(`${h.id}: ${shown} vs ${want}`);
+    }
+    check(`overview: hosts by CIS score are the API's (${hosts.length} hosts)`,
+      hosts.length >= 2 && hostProblems.length === 0, hostProblems.join('; '));
+    check('overview: the cluster is listed by score',
+      (await page.getByTestId('cluster-score').count()) === (await api(ADMIN_TOKEN, '/api/v1/clusters')).body.items.length);
+
+    const risks = (await expectedRisks(ADMIN_TOKEN)).filter((r) => r.vulnerable)
+      .sort((a, b) => b.score - a.score);
+    const shownRisks = await texts(page, 'top-risk');
+    check(`overview: the riskiest images and their risk are recomputed from the listings (${shownRisks.join(', ')})`,
+      shownRisks.length === Math.min(10, risks.length) &&
+        shownRisks.every((r, n) => r === String(risks[n].score)),
+      risks.map((r) => r.score).join(', '));
 
     // Keyboard: the first Tab reaches the skip link, which moves the focus to the content.
     await page.keyboard.press('Tab');
@@ -235,6 +295,161 @@ try {
     await page.goBack();
     await page.getByTestId('finding-row').first().waitFor();
     check('drill-down: Back returns to the image', (await text(page, 'image-digest')) === digest);
+    await page.context().close();
+  }
+
+  // ---- registries -> repository -> images -> image: layers, where it runs, SBOM -----------
+  {
+    const page = await tab(READER_TOKEN);
+    await visit(page, 'registries', '/registries');
+    const repositories = (await api(READER_TOKEN, '/api/v1/repositories')).body.items;
+    check(`registries: one row per repository of the API (${repositories.length})`,
+      repositories.length >= 2 && (await page.getByTestId('repository-row').count()) === repositories.length);
+    await page.getByTestId('repository-link').filter({ hasText: /^app$/ }).click();
+    await page.getByTestId('image-row').first().waitFor();
+    await settled(page);
+    check('registries: a repository opens the images filtered by it (shareable URL)',
+      page.url().includes('repository=app') && (await page.getByTestId('image-row').count()) === 1, page.url());
+    await page.getByTestId('image-row').first().getByRole('link').click();
+    await page.getByTestId('layer-row').first().waitFor();
+    await settled(page);
+    check('registries: the drill-down reaches the app image', (await text(page, 'image-digest')) === APP_DIGEST);
+    await page.screenshot({ path: join(OUT, 'image-layers.png'), fullPage: true });
+    const detail = (await api(READER_TOKEN, `/api/v1/images/${APP_DIGEST}`)).body;
+    const layers = detail.inventory.artifact.layers;
+    const commands = await texts(page, 'layer-command');
+    check(`image: one row per layer with the command that made it (${layers.length})`,
+      layers.length > 0 && commands.length === layers.length &&
+        commands.every((c, n) => c === (layers[n].created_by || '(no history entry)')),
+      commands.join(' | '));
+    const perLayer = await texts(page, 'layer-packages');
+    check('image: packages by layer add up to the inventory\'s packages',
+      perLayer.reduce((sum, n) => sum + Number(n), 0) ===
+        detail.inventory.packages.filter((p) => layers.some((l) => l.diff_id === p.layer_diff_id)).length &&
+        perLayer.reduce((sum, n) => sum + Number(n), 0) > 0, perLayer.join(','));
+    const findings = await all(READER_TOKEN, `/api/v1/findings?resource_id=${encodeURIComponent(APP_DIGEST)}`);
+    const perLayerVulns = await texts(page, 'layer-vulnerabilities');
+    check('image: the vulnerabilities each layer brought are the findings\' layers',
+      perLayerVulns.every((n, i) => Number(n) === findings.filter((f) => f.layer === layers[i].diff_id).length),
+      perLayerVulns.join(','));
+    const layerCells = await texts(page, 'finding-layer');
+    check('image: each vulnerability names the layer that brought it',
+      layerCells.length === findings.length && layerCells.every((c) => /^#\d+/.test(c)), layerCells.slice(0, 3).join(' | '));
+    check('image: where it runs: the host container and the cluster workload',
+      (await page.getByTestId('usage-container').count()) === 1 && (await page.getByTestId('usage-workload').count()) === 1);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByTestId('sbom-cyclonedx').click(),
+    ]);
+    const sbom = JSON.parse(readFileSync(await download.path(), 'utf8'));
+    check('image: the CycloneDX SBOM downloads with every package',
+      sbom.bomFormat === 'CycloneDX' && download.suggestedFilename().endsWith('.cdx.json') &&
+        sbom.components.filter((c) => c.type === 'library' || c.type === 'application').length === detail.inventory.packages.length,
+      download.suggestedFilename());
+    const [spdxDownload] = await Promise.all([page.waitForEvent('download'), page.getByTestId('sbom-spdx').click()]);
+    const spdx = JSON.parse(readFileSync(await spdxDownload.path(), 'utf8'));
+    check('image: the SPDX SBOM downloads', spdx.spdxVersion === 'SPDX-2.3');
+    check('image: no console error', page.errors.length === 0, page.errors.join(' | '));
+    await axe(page, 'image (layers)');
+
+    // Server-side filters in the URL.
+    const risks = await expectedRisks(READER_TOKEN);
+    await visit(page, 'images running', '/images?running=1', { screenshot: 'images-running', accessibility: false });
+    check(`images: ?running=1 lists the ${risks.filter((r) => r.running).length} running images`,
+      (await page.getByTestId('image-row').count()) === risks.filter((r) => r.running).length &&
+        (await page.getByLabel('Running now').isChecked()));
+
+    // ---- hosts and clusters --------------------------------------------------------------
+    await visit(page, 'hosts', '/hosts');
+    const hosts = (await api(READER_TOKEN, '/api/v1/hosts')).body.items;
+    check(`hosts: one row per host (${hosts.length})`, (await page.getByTestId('host-row').count()) === hosts.length);
+    await visit(page, 'host', '/hosts/cis-host');
+    const cis = (await api(READER_TOKEN, '/api/v1/hosts/cis-host/cis')).body;
+    check(`host: CIS results grouped by section (${cis.sections.map((x) => x.section).join(', ')})`,
+      (await page.getByTestId('cis-section').count()) === cis.sections.length && cis.sections.length === 2 &&
+        (await page.getByTestId('cis-check').count()) === cis.failed);
+    check('host: the failed checks show their evidence',
+      (await texts(page, 'cis-evidence')).join('|') === cis.sections.flatMap((x) => x.failed.map((f) => f.evidence)).join('|') &&
+        (await text(page, 'cis-percent')) === `${cis.percent}%`);
+    check('host: its running container links to the image',
+      (await page.getByTestId('container-row').getByRole('link').getAttribute('href')) === `/images/${encodeURIComponent(APP_DIGEST)}`);
+    await visit(page, 'clusters', '/clusters');
+    await page.getByTestId('cluster-row').first().getByRole('link').click();
+    await page.getByTestId('workload-row').first().waitFor();
+    await settled(page);
+    const cluster = (await api(READER_TOKEN, '/api/v1/clusters/prod')).body;
+    check(`cluster: its namespaces (${cluster.namespaces.length}) and workloads with their findings`,
+      (await page.getByTestId('namespace-row').count()) === cluster.namespaces.length &&
+        (await page.getByTestId('workload-row').count()) === cluster.workloads);
+    await page.screenshot({ path: join(OUT, 'cluster.png'), fullPage: true });
+    await axe(page, 'cluster');
+    check('clusters: no console error', page.errors.length === 0, page.errors.join(' | '));
+
+    // ---- a reader has no Settings ----------------------------------------------------------
+    check('settings: a reader has no Settings link', (await page.getByRole('link', { name: 'Settings' }).count()) === 0);
+    await visit(page, 'settings (reader)', '/settings', { screenshot: 'settings-reader', accessibility: false });
+    check('settings: a reader is told the page is for admins and sees no form',
+      (await page.getByText('Settings are for admins').count()) === 1 && (await page.locator('form').count()) === 0);
+    await page.context().close();
+  }
+
+  // ---- settings (admin) ------------------------------------------------------------------
+  {
+    const page = await tab(ADMIN_TOKEN);
+    await visit(page, 'settings', '/settings');
+    const registries = (await api(ADMIN_TOKEN, '/api/v1/registries')).body.items;
+    check(`settings: the API's registries (${registries.length})`,
+      (await page.getByTestId('settings-registry').count()) === registries.length);
+    await page.getByTestId('test-registry').first().click();
+    await page.getByTestId('registry-check').first().getByText('OK').waitFor({ timeout: 15000 });
+    check('settings: testing the local registry\'s connection says OK', true);
+    const before = (await api(ADMIN_TOKEN, '/api/v1/tokens')).body.items.length;
+    await page.getByRole('form', { name: 'Create a token' }).getByLabel('Name').fill('ci-reader');
+    await page.getByRole('form', { name: 'Create a token' }).getByRole('button', { name: 'Create token' }).click();
+    await page.getByTestId('created-token').waitFor();
+    const after = (await api(ADMIN_TOKEN, '/api/v1/tokens')).body.items;
+    check('settings: a token created in the page exists with role reader and is shown once',
+      after.length === before + 1 && after.some((t) => t.name === 'ci-reader' && t.role === 'reader') &&
+        /moat_[0-9a-f]+/.test(await text(page, 'created-token')));
+    await page.getByRole('form', { name: 'Add a disable rule' }).getByLabel('Name').fill('accept zlib');
+    await page.getByRole('form', { name: 'Add a disable rule' }).getByLabel('Finding ids').fill('CVE-2023-45853');
+    await page.getByRole('form', { name: 'Add a disable rule' }).getByRole('button', { name: 'Add rule' }).click();
+    await page.getByTestId('settings-rule').first().waitFor();
+    const rules = (await api(ADMIN_TOKEN, '/api/v1/rules')).body.items;
+    check('settings: a disable rule added in the page is stored',
+      rules.length === 1 && rules[0].name === 'accept zlib' && rules[0].finding_ids?.[0] === 'CVE-2023-45853');
+    await api(ADMIN_TOKEN, `/api/v1/rules/${rules[0].id}`, { method: 'DELETE' });
+
+    // A user account made in the page signs in with its password for a session of its role.
+    const userForm = page.getByRole('form', { name: 'Add a user' });
+    await userForm.getByLabel('Name').fill('dave');
+    await userForm.getByLabel('Role').selectOption('analyst');
+    await userForm.getByLabel('Password').fill('correct horse battery staple');
+    await userForm.getByRole('button', { name: 'Add user' }).click();
+    await page.getByTestId('settings-user').first().waitFor();
+    const users = (await api(ADMIN_TOKEN, '/api/v1/users')).body.items;
+    check('settings: a user added in the page is stored with its role',
+      users.length === 1 && users[0].name === 'dave' && users[0].role === 'analyst');
+    {
+      const signIn = await tab('');
+      await signIn.goto(base + '/');
+      await signIn.getByLabel('User name').fill('dave');
+      await signIn.getByLabel('Password').fill('wrong password!');
+      await signIn.getByRole('button', { name: 'Sign in with password' }).click();
+      await signIn.getByRole('alert').waitFor();
+      const refused = (await signIn.getByRole('alert').textContent()).trim();
+      signIn.errors.length = 0;  // the browser logs the refused request's 401
+      await signIn.getByLabel('Password').fill('correct horse battery staple');
+      await signIn.getByRole('button', { name: 'Sign in with password' }).click();
+      await signIn.getByTestId('whoami').waitFor();
+      check('sign-in: a wrong password is refused, the right one signs dave in as analyst',
+        refused === 'Unknown user or wrong password.' && (await text(signIn, 'whoami')) === 'dave (analyst)',
+        `${refused} / ${await text(signIn, 'whoami')}`);
+      check('sign-in: no console error after signing in with a password', signIn.errors.length === 0, signIn.errors.join(' | '));
+      await signIn.context().close();
+    }
+    await page.screenshot({ path: join(OUT, 'settings.png'), fullPage: true });
+    check('settings: no console error', page.errors.length === 0, page.errors.join(' | '));
     await page.context().close();
   }
 
@@ -302,7 +517,8 @@ try {
     const page = await tab(ANALYST_TOKEN);
     await visit(page, 'alerts', '/alerts');
     const before = await page.getByTestId('alert-row').count();
-    const row = page.getByTestId('alert-row').first();
+    // An alert with a process (the stream probe of web_test.sh, the newest, has none).
+    const row = page.getByTestId('alert-row').filter({ hasText: 'Reverse shell' }).first();
     const id = await row.getAttribute('data-alert-id');
     await row.getByTestId('dismiss').click();
     const dialog = page.getByRole('dialog');
@@ -324,6 +540,30 @@ try {
       tree.length === 3 && tree[0].startsWith('nginx') && tree[2].trim().startsWith('bash'), tree.join(' > '));
     await visit(page, 'alerts (dismissed)', '/alerts?status=dismissed', { screenshot: 'alerts-dismissed', accessibility: false });
     check('alerts: ?status=dismissed lists it', (await page.locator(`[data-alert-id="${id}"]`).count()) === 1);
+
+    // Live: an alert posted now appears in the open list without a reload.
+    await visit(page, 'alerts (live)', '/alerts', { screenshot: 'alerts-live', accessibility: false });
+    await page.getByText('Live: new alerts appear here').waitFor({ timeout: 10000 });
+    const rowsBefore = await page.getByTestId('alert-row').count();
+    const now = Date.now();
+    const iso = (ms) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+    const live = (minutes) => ({
+      time: iso(now - minutes * 60000), rule: 'Live shell', priority: 'Critical', source: 'syscall',
+      output: `Live shell in container live-1 (${minutes} min ago)`, tags: [],
+      mitre: [{ tactic: 'execution', technique_id: 'T1059' }],
+      container: { id: 'live1', name: 'live-1', image: 'app:1' },
+    });
+    const posted = await api(AGENT_TOKEN, '/api/v1/alerts', { method: 'POST', body: [live(20), live(0)] });
+    await page.getByTestId('alert-row').filter({ hasText: 'Live shell' }).nth(1).waitFor({ timeout: 10000 });
+    check('alerts: two alerts posted through the API appear live, without a reload',
+      posted.status === 200 && (await page.getByTestId('alert-row').count()) === rowsBefore + 2 &&
+        (await text(page, 'live-count')) === '2');
+    await page.screenshot({ path: join(OUT, 'alerts-live.png'), fullPage: true });
+    await visit(page, 'alert (similar)', `/alerts/${posted.body.alert_ids[1]}`, { screenshot: 'alert-similar' });
+    const similar = (await api(ANALYST_TOKEN, `/api/v1/alerts/${posted.body.alert_ids[1]}/similar`)).body.items;
+    check('alert: similar alerts (same rule, same container) are listed',
+      similar.length === 1 && similar[0].id === posted.body.alert_ids[0] &&
+        (await page.getByTestId('similar-row').count()) === 1);
     check('alerts: no console error', page.errors.length === 0, page.errors.join(' | '));
     await page.context().close();
   }

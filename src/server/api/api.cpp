@@ -1,8 +1,10 @@
 #include "server/api/api.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <ctime>
 #include <map>
 #include <mutex>
@@ -12,13 +14,18 @@
 #include "core/alert.h"
 #include "core/log.h"
 #include "core/text_format.h"
+#include "http/metrics.h"
+#include "report/report.h"
 #include "server/api/agent_messages.h"
 #include "server/api/export.h"
 #include "server/api/web_assets.h"
 #include "server/assess/assess.h"
 #include "server/center.h"
+#include "server/monitor/image_scan.h"
 #include "server/monitor/registry_events.h"
+#include "server/monitor/registry_poll.h"
 #include "server/posture.h"
+#include "server/store/secret_box.h"
 
 namespace moat::server {
 
@@ -314,10 +321,24 @@ struct Api::State {
   // Metrics.
   std::mutex metrics_mutex;
   std::map<std::pair<std::string, int>, int64_t> requests;  // (route, status) -> count
-  std::vector<double> latency_bounds{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5};
-  std::vector<int64_t> latency_buckets = std::vector<int64_t>(9, 0);
-  double latency_sum = 0;
-  int64_t latency_count = 0;
+  // The live alert stream: woken when this process has stored new alerts; alerts that other
+  // replicas stored arrive through the stream's poll of the store every second.
+  std::mutex stream_mutex;
+  std::condition_variable stream_wake;
+  std::atomic<bool> stopping{false};
+  // The overview's posture (its score and recommendation counts) assessed once for every caller
+  // for a few seconds, and again after any write through the API: assessing every open finding
+  // takes over a second with 1,000 images (docs/benchmarks.md), and a room of open overviews
+  // must not repeat it. Workers' scans show within kPostureSeconds; /score and
+  // /recommendations assess afresh each time.
+  static constexpr auto kPostureSeconds = std::chrono::seconds(5);
+  std::mutex posture_mutex;
+  std::shared_ptr<const Posture> posture;
+  std::chrono::steady_clock::time_point posture_time;
+  int64_t posture_generation = -1;
+  std::atomic<int64_t> write_generation{0};
+  Result<std::shared_ptr<const Posture>> CurrentPosture();
+  http::Histogram latency{{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5}};
 
   State(Center& c, ApiOptions o) : center(c), options(o), limiter(o.rate_per_second, o.burst) {}
 
@@ -341,6 +362,17 @@ struct Api::State {
   http::Response AlertStatus(const http::Request& request, const TokenInfo& token);
   http::Response AddRule(const http::Request& request, const TokenInfo& token);
   http::Response CreateToken(const http::Request& request, const TokenInfo& token);
+  // Dashboard views.
+  http::Response Summary(const http::Request& request);
+  http::Response QueryImages(const http::Request& request);
+  http::Response ImageSbom(const http::Request& request);
+  http::Response ImageUsage(const http::Request& request);
+  http::Response HostCis(const http::Request& request);
+  http::Response AlertStream(const http::Request& request);
+  http::Response TestRegistry(const http::Request& request, const TokenInfo& token);
+  http::Response CreateUser(const http::Request& request, const TokenInfo& token);
+  http::Response SignIn(const http::Request& request);
+  void AlertsStored() { stream_wake.notify_all(); }
 
   // Assessment input from the store.
 };
@@ -359,10 +391,25 @@ void Api::State::Add(const std::string& method, const std::string& pattern, Acce
         response = http::Response::Error(500, std::string("internal error: ") + e.what());
       }
     }
+    if (request.method != "GET" && request.method != "HEAD") ++write_generation;
     Record(pattern, response.status,
            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     return response;
   });
+}
+
+Result<std::shared_ptr<const Posture>> Api::State::CurrentPosture() {
+  std::lock_guard lock(posture_mutex);  // one assessment at a time; the others wait for it
+  const auto now = std::chrono::steady_clock::now();
+  const int64_t generation = write_generation.load();
+  if (posture && posture_generation == generation && now - posture_time < kPostureSeconds) {
+    return posture;
+  }
+  MOAT_ASSIGN_OR_RETURN(Posture assessed, AssessPosture(center.store(), std::time(nullptr)));
+  posture = std::make_shared<const Posture>(std::move(assessed));
+  posture_time = std::chrono::steady_clock::now();  // the age counts from the result
+  posture_generation = generation;
+  return posture;
 }
 
 http::Response Api::State::Authorize(const http::Request& request, Access access,
@@ -403,11 +450,7 @@ http::Response Api::State::Authorize(const http::Request& request, Access access
 void Api::State::Record(const std::string& route, int status, double seconds) {
   std::lock_guard lock(metrics_mutex);
   ++requests[{route, status}];
-  size_t bucket = 0;
-  while (bucket < latency_bounds.size() && seconds > latency_bounds[bucket]) ++bucket;
-  ++latency_buckets[bucket];
-  latency_sum += seconds;
-  ++latency_count;
+  latency.Observe(seconds);
 }
 
 std::string Api::State::Metrics() {
@@ -420,21 +463,7 @@ std::string Api::State::Metrics() {
       out += "moat_http_requests_total{route=\"" + key.first + "\",code=\"" +
              std::to_string(key.second) + "\"} " + std::to_string(count) + "\n";
     }
-    out += "# HELP moat_http_request_duration_seconds API request latency.\n";
-    out += "# TYPE moat_http_request_duration_seconds histogram\n";
-    int64_t cumulative = 0;
-    for (size_t i = 0; i < latency_bounds.size(); ++i) {
-      cumulative += latency_buckets[i];
-      char bound[32];
-      std::snprintf(bound, sizeof bound, "%g", latency_bounds[i]);
-      out += std::string("moat_http_request_duration_seconds_bucket{le=\"") + bound + "\"} " +
-             std::to_string(cumulative) + "\n";
-    }
-    cumulative += latency_buckets.back();
-    out += "moat_http_request_duration_seconds_bucket{le=\"+Inf\"} " + std::to_string(cumulative) +
-           "\n";
-    out += "moat_http_request_duration_seconds_sum " + std::to_string(latency_sum) + "\n";
-    out += "moat_http_request_duration_seconds_count " + std::to_string(latency_count) + "\n";
+    latency.Render("moat_http_request_duration_seconds", "API request latency.", out);
   }
   auto& stats = center.stats();
   out +=
@@ -470,6 +499,10 @@ std::string Api::State::Metrics() {
 // ---- images and findings ------------------------------------------------------------------------
 
 http::Response Api::State::Images(const http::Request& request) {
+  for (const char* name :
+       {"severity", "fixable", "kev", "running", "registry_id", "repository", "q", "sort"}) {
+    if (request.HasQuery(name)) return QueryImages(request);
+  }
   auto page = ParsePage(request);
   if (!page.ok()) return http::Response::Error(400, page.error().message);
   auto images = center.store().ListImages(*page);
@@ -481,7 +514,7 @@ http::Response Api::State::Images(const http::Request& request) {
 
 http::Response Api::State::Image(const http::Request& request) {
   const std::string digest = request.PathParam("digest");
-  auto image = center.store().GetImage(digest);
+  auto image = center.store().GetImage(digest, /*with_inventory=*/true);
   if (!image.ok()) return StoreError(image.error());
   if (!*image) return http::Response::Error(404, "no image " + digest);
   json j = ImageJson(**image);
@@ -552,7 +585,8 @@ http::Response Api::State::Findings(const http::Request& request) {
 http::Response Api::State::Recommendations(const http::Request& request,
                                            const std::string& only_id) {
   (void)request;
-  auto posture = AssessPosture(center.store(), std::time(nullptr));
+  // Every finding of the unhealthy resources only for the one recommendation shown.
+  auto posture = AssessPosture(center.store(), std::time(nullptr), only_id);
   if (!posture.ok()) return StoreError(posture.error());
   json items = json::array();
   for (const auto& rec : posture->recommendations) {
@@ -599,11 +633,9 @@ http::Response Api::State::Recommendations(const http::Request& request,
   return JsonResponse(200, {{"items", items}});
 }
 
-http::Response Api::State::Score(const http::Request& request) {
-  (void)request;
-  auto posture = AssessPosture(center.store(), std::time(nullptr));
-  if (!posture.ok()) return StoreError(posture.error());
-  const auto& score = posture->score;
+namespace {
+
+json ScoreJson(const assess::SecureScore& score) {
   json controls = json::array();
   for (const auto& c : score.controls) {
     controls.push_back({{"control", c.control},
@@ -612,10 +644,22 @@ http::Response Api::State::Score(const http::Request& request) {
                         {"healthy", c.healthy},
                         {"total", c.total}});
   }
-  return JsonResponse(200, {{"points", score.points},
-                            {"max_points", score.max_points},
-                            {"percent", score.percent},
-                            {"controls", controls}});
+  // Nothing assessed yet: no score, rather than the formula's 100 %.
+  const bool scored = score.assessed > 0;
+  return {{"points", scored ? json(score.points) : json(nullptr)},
+          {"max_points", score.max_points},
+          {"percent", scored ? json(score.percent) : json(nullptr)},
+          {"assessed", score.assessed},
+          {"controls", controls}};
+}
+
+}  // namespace
+
+http::Response Api::State::Score(const http::Request& request) {
+  (void)request;
+  auto posture = AssessPosture(center.store(), std::time(nullptr));
+  if (!posture.ok()) return StoreError(posture.error());
+  return JsonResponse(200, ScoreJson(posture->score));
 }
 
 http::Response Api::State::Trend(const http::Request& request) {
@@ -857,6 +901,7 @@ http::Response Api::State::AgentMessages(const http::Request& request) {
     center.stats().alerts_ingested += static_cast<int64_t>(alert_counts[seq]);
     for (auto& alert : batch.alerts) to_notify.push_back(std::move(alert));
   }
+  if (!to_notify.empty()) AlertsStored();
   center.Notify(std::move(to_notify));  // committed: now the targets may hear of them
   return JsonResponse(200, {{"acked_through", *applied}});
 }
@@ -878,6 +923,7 @@ http::Response Api::State::IngestAlerts(const http::Request& request) {
   const size_t accepted = alerts->stored.size();
   center.stats().alerts_ingested += static_cast<int64_t>(accepted);
   const auto created_count = std::count(created.begin(), created.end(), true);
+  if (created_count > 0) AlertsStored();
   center.Notify(CreatedAlerts(*alerts, created));  // committed: now the targets may hear of them
   return JsonResponse(200, {{"accepted", accepted}, {"alert_ids", *ids}, {"new", created_count}});
 }
@@ -948,6 +994,476 @@ http::Response Api::State::CreateToken(const http::Request& request, const Token
   return JsonResponse(201, {{"name", *name}, {"role", *role_name}, {"token", *created}});
 }
 
+// ---- dashboard views ---------------------------------------------------------------------------
+
+namespace {
+
+const char* WorstSeverity(const SeverityCounts& c) {
+  if (c.critical) return "CRITICAL";
+  if (c.high) return "HIGH";
+  if (c.medium) return "MEDIUM";
+  if (c.low) return "LOW";
+  if (c.unknown) return "UNKNOWN";
+  return nullptr;
+}
+
+json RiskJson(const ImageRisk& risk) {
+  return {{"score", risk.score}, {"kev", risk.kev}, {"running", risk.running}};
+}
+
+// Passed of assessed as a percentage; null when nothing was assessed.
+json PercentOf(int64_t passed, int64_t failed) {
+  if (passed + failed == 0) return nullptr;
+  return std::round(1000.0 * static_cast<double>(passed) / static_cast<double>(passed + failed)) /
+         10.0;
+}
+
+// A host's or cluster's checks: passed, failed and the percentage passed.
+json AssessedJson(const std::string& id, const std::string& name, int64_t passed, int64_t failed) {
+  return {{"id", id},
+          {"name", name},
+          {"passed", passed},
+          {"failed", failed},
+          {"percent", PercentOf(passed, failed)}};
+}
+
+// Worst first; the unassessed last.
+void SortByScore(json& items) {
+  std::stable_sort(items.begin(), items.end(), [](const json& a, const json& b) {
+    const double pa = a["percent"].is_null() ? 101 : a["percent"].get<double>();
+    const double pb = b["percent"].is_null() ? 101 : b["percent"].get<double>();
+    return pa < pb;
+  });
+}
+
+constexpr int64_t kAgentHealthySeconds = 300;
+
+}  // namespace
+
+http::Response Api::State::Summary(const http::Request& request) {
+  (void)request;
+  Store& store = center.store();
+  const int64_t now = std::time(nullptr);
+  auto posture = CurrentPosture();
+  if (!posture.ok()) return StoreError(posture.error());
+  json recommendations = {{"total", (*posture)->recommendations.size()},
+                          {"by_severity", {{"High", 0}, {"Medium", 0}, {"Low", 0}}}};
+  for (const auto& rec : (*posture)->recommendations) {
+    auto& slot = recommendations["by_severity"][rec.definition->severity];
+    slot = slot.is_number() ? slot.get<int64_t>() + 1 : 1;
+  }
+  const json score_json = ScoreJson((*posture)->score);
+
+  auto risks = store.ListImageRisks();
+  if (!risks.ok()) return StoreError(risks.error());
+  ImageQuery riskiest;
+  auto top = store.QueryImages(riskiest, PageRequest{10, ""});
+  if (!top.ok()) return StoreError(top.error());
+  json by_worst = json::object();
+  for (const char* severity : {"CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"}) {
+    by_worst[severity] = {{"images", 0}, {"fixable", 0}};
+  }
+  int64_t vulnerable = 0, fixable = 0, kev_images = 0, running_vulnerable = 0;
+  for (const auto& risk : *risks) {
+    const char* worst = WorstSeverity(risk.counts);
+    if (worst == nullptr) continue;
+    ++vulnerable;
+    by_worst[worst]["images"] = by_worst[worst]["images"].get<int64_t>() + 1;
+    if (risk.counts.fixable > 0) {
+      ++fixable;
+      by_worst[worst]["fixable"] = by_worst[worst]["fixable"].get<int64_t>() + 1;
+    }
+    kev_images += risk.kev > 0 ? 1 : 0;
+    running_vulnerable += risk.running ? 1 : 0;
+  }
+  json top_images = json::array();
+  for (size_t i = 0; i < top->items.size(); ++i) {
+    if (WorstSeverity(top->risks[i].counts) == nullptr) continue;
+    json j = ImageJson(top->items[i]);
+    j["risk"] = RiskJson(top->risks[i]);
+    top_images.push_back(std::move(j));
+  }
+  json images = {{"total", top->total},
+                 {"vulnerable", vulnerable},
+                 {"fixable", fixable},
+                 {"with_kev", kev_images},
+                 {"running_vulnerable", running_vulnerable},
+                 {"by_worst", by_worst},
+                 {"top", top_images}};
+
+  auto hosts = store.ListHosts();
+  if (!hosts.ok()) return StoreError(hosts.error());
+  json host_items = json::array();
+  for (const auto& h : *hosts) {
+    host_items.push_back(AssessedJson(h.id, h.name, h.cis_passed, h.cis_failed));
+  }
+  SortByScore(host_items);
+  auto clusters = store.ListClusters();
+  if (!clusters.ok()) return StoreError(clusters.error());
+  json cluster_items = json::array();
+  for (const auto& c : *clusters) {
+    cluster_items.push_back(AssessedJson(c.id, c.name, c.checks_passed, c.checks_failed));
+  }
+  SortByScore(cluster_items);
+
+  auto alerts = store.SummarizeAlerts();
+  if (!alerts.ok()) return StoreError(alerts.error());
+  json buckets = json::array();
+  for (const auto& b : alerts->buckets) {
+    buckets.push_back(
+        {{"start", FormatTime(b.start)}, {"priority", b.priority}, {"count", b.count}});
+  }
+  json alerts_json = {{"total", alerts->total},
+                      {"active", alerts->active},
+                      {"bucket", alerts->bucket_seconds == 3600 ? "hour" : "day"},
+                      {"buckets", buckets},
+                      {"by_priority", alerts->by_priority},
+                      {"by_tactic", alerts->by_tactic}};
+
+  auto agents = store.ListAgents();
+  if (!agents.ok()) return StoreError(agents.error());
+  json agent_items = json::array();
+  int64_t healthy = 0;
+  for (const auto& a : *agents) {
+    const bool ok = a.last_heartbeat > 0 && now - a.last_heartbeat <= kAgentHealthySeconds;
+    healthy += ok ? 1 : 0;
+    json j = AgentJson(a);
+    j["healthy"] = ok;
+    agent_items.push_back(std::move(j));
+  }
+  return JsonResponse(
+      200, {{"generated_at", FormatTime(now)},
+            {"score", score_json},
+            {"recommendations", recommendations},
+            {"images", images},
+            {"hosts", host_items},
+            {"clusters", cluster_items},
+            {"alerts", alerts_json},
+            {"agents", {{"total", agents->size()}, {"healthy", healthy}, {"items", agent_items}}}});
+}
+
+http::Response Api::State::QueryImages(const http::Request& request) {
+  auto page = ParsePage(request);
+  if (!page.ok()) return http::Response::Error(400, page.error().message);
+  ImageQuery query;
+  if (request.HasQuery("severity")) {
+    query.severity = Upper(request.Query("severity"));
+    if (query.severity != "CRITICAL" && query.severity != "HIGH" && query.severity != "MEDIUM" &&
+        query.severity != "LOW" && query.severity != "UNKNOWN") {
+      return http::Response::Error(
+          400, "severity: unknown severity '" + request.Query("severity") + "'");
+    }
+  }
+  for (auto [name, slot] : {std::pair{"fixable", &query.fixable}, std::pair{"kev", &query.kev},
+                            std::pair{"running", &query.running}}) {
+    auto value = ParseBoolQuery(request, name);
+    if (!value.ok()) return http::Response::Error(400, value.error().message);
+    *slot = *value;
+  }
+  if (request.HasQuery("registry_id")) {
+    const std::string text = request.Query("registry_id");
+    char* end = nullptr;
+    query.registry_id = std::strtoll(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0' || query.registry_id < 1) {
+      return http::Response::Error(400, "registry_id: expected a registry id (got '" + text + "')");
+    }
+  }
+  query.repository = request.Query("repository");
+  query.search = request.Query("q");
+  const std::string sort = request.Query("sort");
+  if (sort == "name") {
+    query.sort = ImageQuery::Sort::kName;
+  } else if (sort == "digest") {
+    query.sort = ImageQuery::Sort::kDigest;
+  } else if (!sort.empty() && sort != "risk") {
+    return http::Response::Error(400, "sort: expected risk, name or digest");
+  }
+  auto listing = center.store().QueryImages(query, *page);
+  if (!listing.ok()) return ListingError(listing.error());
+  json items = json::array();
+  for (size_t i = 0; i < listing->items.size(); ++i) {
+    json j = ImageJson(listing->items[i]);
+    j["risk"] = RiskJson(listing->risks[i]);
+    items.push_back(std::move(j));
+  }
+  return JsonResponse(
+      200, {{"items", items}, {"next_cursor", listing->next_cursor}, {"total", listing->total}});
+}
+
+http::Response Api::State::ImageSbom(const http::Request& request) {
+  const std::string digest = request.PathParam("digest");
+  const std::string format = request.HasQuery("format") ? request.Query("format") : "cyclonedx";
+  if (format != "cyclonedx" && format != "spdx") {
+    return http::Response::Error(400, "format: expected cyclonedx or spdx (got '" + format + "')");
+  }
+  auto image = center.store().GetImage(digest, /*with_inventory=*/true);
+  if (!image.ok()) return StoreError(image.error());
+  if (!*image) return http::Response::Error(404, "no image " + digest);
+  if ((*image)->inventory_json.empty()) {
+    return http::Response::Error(409, "image " + digest + " has no inventory yet (scan status " +
+                                          (*image)->scan_status + ")");
+  }
+  auto inventory = ParseStoredInventory((*image)->inventory_json, digest);
+  if (!inventory.ok()) return StoreError(inventory.error());
+  auto document = RenderInventory(*inventory, format == "spdx" ? "spdx-json" : "cyclonedx",
+                                  ReportContext{options.tool_version, NowRfc3339Utc(), 0});
+  if (!document.ok()) return http::Response::Error(500, document.error().message);
+  std::string file = digest;
+  std::replace(file.begin(), file.end(), ':', '-');
+  auto response = http::Response::Text(
+      200, std::move(*document),
+      format == "spdx" ? "application/spdx+json" : "application/vnd.cyclonedx+json");
+  response.headers.emplace_back(
+      "Content-Disposition",
+      "attachment; filename=\"" + file + (format == "spdx" ? ".spdx.json\"" : ".cdx.json\""));
+  return response;
+}
+
+http::Response Api::State::ImageUsage(const http::Request& request) {
+  const std::string digest = request.PathParam("digest");
+  auto image = center.store().GetImage(digest);
+  if (!image.ok()) return StoreError(image.error());
+  if (!*image) return http::Response::Error(404, "no image " + digest);
+  auto usage = center.store().ImageUsageOf(digest);
+  if (!usage.ok()) return StoreError(usage.error());
+  auto hosts = center.store().ListHosts();
+  if (!hosts.ok()) return StoreError(hosts.error());
+  std::map<std::string, std::string> host_names;
+  for (const auto& h : *hosts) host_names[h.id] = h.name;
+  json containers = json::array();
+  for (const auto& c : usage->containers) {
+    containers.push_back({{"host_id", c.host_id},
+                          {"host", host_names[c.host_id]},
+                          {"id", c.id},
+                          {"name", c.name},
+                          {"image", c.image},
+                          {"state", c.state},
+                          {"started_at", c.started_at}});
+  }
+  json workloads = json::array();
+  for (const auto& w : usage->workloads) {
+    workloads.push_back({{"id", w.workload_id},
+                         {"cluster_id", w.cluster_id},
+                         {"namespace", w.namespace_name},
+                         {"kind", w.kind},
+                         {"name", w.name},
+                         {"container", w.container}});
+  }
+  return JsonResponse(200, {{"containers", containers}, {"workloads", workloads}});
+}
+
+http::Response Api::State::HostCis(const http::Request& request) {
+  const std::string id = request.PathParam("id");
+  auto host = center.store().GetHost(id);
+  if (!host.ok()) return StoreError(host.error());
+  if (!*host) return http::Response::Error(404, "no host " + id);
+  FindingFilter filter;
+  filter.resource_kind = "host";
+  filter.resource_id = id;
+  filter.source = "cis-docker";
+  // Sections in benchmark order ("1", "2", ... "10"), each with its failed checks in order.
+  auto section_of = [](const std::string& check) { return check.substr(0, check.find('.')); };
+  auto numeric = [](const std::string& check) {
+    std::vector<long> parts;
+    for (size_t at = 0; at < check.size();) {
+      const size_t dot = std::min(check.find('.', at), check.size());
+      parts.push_back(std::strtol(check.substr(at, dot - at).c_str(), nullptr, 10));
+      at = dot + 1;
+    }
+    return parts;
+  };
+  std::vector<FindingRecord> failed;
+  PageRequest page{1000, ""};
+  do {
+    auto findings = center.store().ListFindings(filter, FindingSort::kSeverity, page);
+    if (!findings.ok()) return StoreError(findings.error());
+    for (auto& f : findings->items) failed.push_back(std::move(f));
+    page.cursor = findings->next_cursor;
+  } while (!page.cursor.empty());
+  std::stable_sort(failed.begin(), failed.end(), [&](const auto& a, const auto& b) {
+    return numeric(a.finding_id) < numeric(b.finding_id);
+  });
+  json sections = json::array();
+  for (const auto& f : failed) {
+    const std::string section = section_of(f.finding_id);
+    if (sections.empty() || sections.back()["section"] != section) {
+      sections.push_back({{"section", section}, {"title", f.category}, {"failed", json::array()}});
+    }
+    sections.back()["failed"].push_back({{"id", f.finding_id},
+                                         {"title", f.title},
+                                         {"severity", f.severity},
+                                         {"evidence", f.evidence},
+                                         {"remediation", f.remediation},
+                                         {"first_seen", FormatTime(f.first_seen)}});
+  }
+  return JsonResponse(200, {{"host_id", id},
+                            {"passed", (*host)->cis_passed},
+                            {"failed", (*host)->cis_failed},
+                            {"percent", PercentOf((*host)->cis_passed, (*host)->cis_failed)},
+                            {"last_report_at", FormatTime((*host)->last_report_at)},
+                            {"sections", sections}});
+}
+
+// Server-sent events: each new alert as `event: alert` with its id (a reconnecting client sends
+// Last-Event-ID and gets what it missed), a comment every 15 s so that a gone client is noticed.
+http::Response Api::State::AlertStream(const http::Request& request) {
+  // An endless body only for a client that asked for one (EventSource sends this Accept).
+  if (request.Header("accept").find("text/event-stream") == std::string::npos) {
+    return http::Response::Error(406,
+                                 "this is a server-sent event stream: send Accept: "
+                                 "text/event-stream");
+  }
+  int64_t after = 0;
+  const std::string last_event = request.Header("last-event-id");
+  if (!last_event.empty()) {
+    char* end = nullptr;
+    after = std::strtoll(last_event.c_str(), &end, 10);
+    if (*end != '\0' || after < 0) {
+      return http::Response::Error(400, "Last-Event-ID: expected an alert id");
+    }
+  } else {
+    auto last = center.store().LastAlertId();
+    if (!last.ok()) return StoreError(last.error());
+    after = *last;
+  }
+  http::Response response;
+  response.content_type = "text/event-stream";
+  response.headers.emplace_back("Cache-Control", "no-store");
+  response.stream = [this, after](const http::ChunkWriter& write) mutable {
+    using Clock = std::chrono::steady_clock;
+    if (!write("retry: 2000\n\n")) return;
+    auto last_write = Clock::now();
+    while (!stopping) {
+      auto alerts = center.store().AlertsAfter(after, 100);
+      if (!alerts.ok()) {
+        log::Error("alert stream: " + alerts.error().message);
+        (void)write("event: error\ndata: " + json(alerts.error().message).dump() + "\n\n");
+        return;
+      }
+      for (const auto& alert : *alerts) {
+        after = alert.id;
+        if (!write("id: " + std::to_string(alert.id) +
+                   "\nevent: alert\ndata: " + AlertJson(alert).dump() + "\n\n")) {
+          return;
+        }
+        last_write = Clock::now();
+      }
+      if (alerts->size() == 100) continue;  // more are waiting
+      if (Clock::now() - last_write >= std::chrono::seconds(15)) {
+        if (!write(": keep-alive\n\n")) return;
+        last_write = Clock::now();
+      }
+      if (!write("")) return;  // the server stops or the stream was closed
+      std::unique_lock lock(stream_mutex);
+      stream_wake.wait_for(lock, std::chrono::seconds(1));
+    }
+  };
+  return response;
+}
+
+http::Response Api::State::TestRegistry(const http::Request& request, const TokenInfo& token) {
+  auto id = PathId(request);
+  if (!id.ok()) return http::Response::Error(400, id.error().message);
+  auto registry = center.store().GetRegistry(*id);
+  if (!registry.ok()) return StoreError(registry.error());
+  if (!*registry) return http::Response::Error(404, "no registry " + std::to_string(*id));
+  const RegistryCheck check = CheckRegistryConnection(**registry);
+  (void)center.store().Audit(token.name, "registry.test", (*registry)->name, check.message);
+  return JsonResponse(200,
+                      {{"ok", check.ok}, {"status", check.status}, {"message", check.message}});
+}
+
+// ---- users and sessions -------------------------------------------------------------------------
+
+namespace {
+
+json UserJson(const UserRecord& u) {
+  return {{"id", u.id},
+          {"name", u.name},
+          {"role", std::string(RoleName(u.role))},
+          {"created_at", FormatTime(u.created_at)},
+          {"created_by", u.created_by},
+          {"last_sign_in_at", FormatTime(u.last_sign_in_at)}};
+}
+
+constexpr size_t kMinPasswordLength = 12;
+constexpr size_t kMaxPasswordLength = 1024;
+constexpr int64_t kSessionSeconds = 12 * 3600;
+
+}  // namespace
+
+http::Response Api::State::CreateUser(const http::Request& request, const TokenInfo& token) {
+  auto body = ParseBody(request);
+  if (!body.ok()) return http::Response::Error(400, body.error().message);
+  auto name = StringField(*body, "name", true);
+  auto role_name = StringField(*body, "role", true);
+  auto password = StringField(*body, "password", true);
+  for (auto* field : {&name, &role_name, &password}) {
+    if (!field->ok()) return http::Response::Error(400, field->error().message);
+  }
+  if (!IsValidResourceName(*name)) {
+    return http::Response::Error(400, "name: 1 to 253 letters, digits, '-', '.', '_'");
+  }
+  auto role = ParseRole(*role_name);
+  if (!role || *role == Role::kAgent) {
+    return http::Response::Error(400,
+                                 "role: expected admin, analyst or reader (agents use tokens)");
+  }
+  if (password->size() < kMinPasswordLength || password->size() > kMaxPasswordLength) {
+    return http::Response::Error(400, "password: " + std::to_string(kMinPasswordLength) + " to " +
+                                          std::to_string(kMaxPasswordLength) + " characters");
+  }
+  auto created = center.store().CreateUser(*name, *role, HashPassword(*password), token.name);
+  if (!created.ok()) {
+    if (created.error().message.find("exists already") != std::string::npos) {
+      return http::Response::Error(409, created.error().message);
+    }
+    return StoreError(created.error());
+  }
+  (void)center.store().Audit(token.name, "user.create", *name, *role_name);
+  return JsonResponse(201, UserJson(*created));
+}
+
+// Name and password for a session token. An unknown name costs the same key derivation as a
+// wrong password, and both get the same answer, so that neither timing nor text tells which
+// names exist.
+http::Response Api::State::SignIn(const http::Request& request) {
+  // Guessing is slowed per client address (the key derivation slows it further).
+  const int64_t client_key =
+      -static_cast<int64_t>(std::hash<std::string>{}(request.remote_address) >> 1) - 1;
+  if (!limiter.Allow(client_key)) {
+    auto response = http::Response::Error(429, "too many sign-in attempts; try again later");
+    response.headers.emplace_back("Retry-After", "1");
+    return response;
+  }
+  auto body = ParseBody(request);
+  if (!body.ok()) return http::Response::Error(400, body.error().message);
+  auto name = StringField(*body, "name", true);
+  auto password = StringField(*body, "password", true);
+  if (!name.ok()) return http::Response::Error(400, name.error().message);
+  if (!password.ok()) return http::Response::Error(400, password.error().message);
+  if (password->size() > kMaxPasswordLength) {
+    return http::Response::Error(
+        400, "password: at most " + std::to_string(kMaxPasswordLength) + " characters");
+  }
+  auto user = center.store().GetUserByName(*name);
+  if (!user.ok()) return StoreError(user.error());
+  static const std::string kNoUserHash = HashPassword("no such user");
+  const bool verified = VerifyPassword(*password, *user ? (*user)->password_hash : kNoUserHash);
+  if (!*user || !verified) {
+    (void)center.store().Audit(*name, "session.refused", *name, request.remote_address);
+    return http::Response::Error(401, "unknown user or wrong password");
+  }
+  const int64_t expires_at = static_cast<int64_t>(std::time(nullptr)) + kSessionSeconds;
+  auto token = center.store().CreateSession(**user, expires_at);
+  if (!token.ok()) return StoreError(token.error());
+  (void)center.store().Audit(*name, "session.create", *name, request.remote_address);
+  return JsonResponse(201, {{"token", *token},
+                            {"name", (*user)->name},
+                            {"role", std::string(RoleName((*user)->role))},
+                            {"expires_at", FormatTime(expires_at)}});
+}
+
 // ---- the API -----------------------------------------------------------------------------------
 
 Api::Api(Center& center, ApiOptions options) : state_(std::make_unique<State>(center, options)) {
@@ -963,6 +1479,7 @@ Api::Api(Center& center, ApiOptions options) : state_(std::make_unique<State>(ce
   s.Add("GET", "/metrics", Access::kRead, [&s](const http::Request&, const TokenInfo&) {
     return http::Response::Text(200, s.Metrics(), "text/plain; version=0.0.4");
   });
+  if (options.metrics_only) return;
   // Who the token is: the dashboard shows the name and offers triage only to roles that have it.
   s.Add("GET", "/api/v1/whoami", Access::kRead, [](const http::Request&, const TokenInfo& t) {
     return JsonResponse(200,
@@ -975,6 +1492,38 @@ Api::Api(Center& center, ApiOptions options) : state_(std::make_unique<State>(ce
         [&s](const http::Request& r, const TokenInfo&) { return s.Images(r); });
   s.Add("GET", "/api/v1/images/{digest}", Access::kRead,
         [&s](const http::Request& r, const TokenInfo&) { return s.Image(r); });
+  s.Add("GET", "/api/v1/images/{digest}/sbom", Access::kRead,
+        [&s](const http::Request& r, const TokenInfo&) { return s.ImageSbom(r); });
+  s.Add("GET", "/api/v1/images/{digest}/usage", Access::kRead,
+        [&s](const http::Request& r, const TokenInfo&) { return s.ImageUsage(r); });
+  s.Add("GET", "/api/v1/repositories", Access::kRead,
+        [&store](const http::Request& r, const TokenInfo&) {
+          int64_t registry_id = 0;
+          if (r.HasQuery("registry_id")) {
+            const std::string text = r.Query("registry_id");
+            char* end = nullptr;
+            registry_id = std::strtoll(text.c_str(), &end, 10);
+            if (text.empty() || *end != '\0' || registry_id < 1) {
+              return http::Response::Error(
+                  400, "registry_id: expected a registry id (got '" + text + "')");
+            }
+          }
+          auto repositories = store.ListRepositories(registry_id);
+          if (!repositories.ok()) return StoreError(repositories.error());
+          json items = json::array();
+          for (const auto& repo : *repositories) {
+            items.push_back({{"registry_id", repo.registry_id},
+                             {"registry", repo.registry},
+                             {"repository", repo.repository},
+                             {"images", repo.images},
+                             {"tags", repo.tags},
+                             {"last_pushed_at", FormatTime(repo.last_pushed_at)},
+                             {"vulnerabilities", SeverityCountsJson(repo.counts)}});
+          }
+          return JsonResponse(200, {{"items", items}});
+        });
+  s.Add("GET", "/api/v1/summary", Access::kRead,
+        [&s](const http::Request& r, const TokenInfo&) { return s.Summary(r); });
   s.Add("GET", "/api/v1/findings", Access::kRead,
         [&s](const http::Request& r, const TokenInfo&) { return s.Findings(r); });
   s.Add("GET", "/api/v1/recommendations", Access::kRead,
@@ -1008,6 +1557,8 @@ Api::Api(Center& center, ApiOptions options) : state_(std::make_unique<State>(ce
           j["containers"] = containers;
           return JsonResponse(200, j);
         });
+  s.Add("GET", "/api/v1/hosts/{id}/cis", Access::kRead,
+        [&s](const http::Request& r, const TokenInfo&) { return s.HostCis(r); });
   s.Add("GET", "/api/v1/clusters", Access::kRead,
         ListAll<ClusterRecord>([&store] { return store.ListClusters(); }, &ClusterJson));
   s.Add("GET", "/api/v1/clusters/{id}", Access::kRead,
@@ -1063,6 +1614,21 @@ Api::Api(Center& center, ApiOptions options) : state_(std::make_unique<State>(ce
   });
   s.Add("POST", "/api/v1/alerts", Access::kIngest,
         [&s](const http::Request& r, const TokenInfo&) { return s.IngestAlerts(r); });
+  s.Add("GET", "/api/v1/alerts/stream", Access::kRead,
+        [&s](const http::Request& r, const TokenInfo&) { return s.AlertStream(r); });
+  s.Add("GET", "/api/v1/alerts/{id}/similar", Access::kRead,
+        [&store](const http::Request& r, const TokenInfo&) {
+          auto id = PathId(r);
+          if (!id.ok()) return http::Response::Error(400, id.error().message);
+          auto alert = store.GetAlert(*id);
+          if (!alert.ok()) return StoreError(alert.error());
+          if (!*alert) return http::Response::Error(404, "no alert " + std::to_string(*id));
+          auto similar = store.SimilarAlerts(*id, 50);
+          if (!similar.ok()) return StoreError(similar.error());
+          json items = json::array();
+          for (const auto& a : *similar) items.push_back(AlertJson(a));
+          return JsonResponse(200, {{"items", items}});
+        });
   s.Add("GET", "/api/v1/alerts/{id}", Access::kRead,
         [&store](const http::Request& r, const TokenInfo&) {
           auto id = PathId(r);
@@ -1078,6 +1644,8 @@ Api::Api(Center& center, ApiOptions options) : state_(std::make_unique<State>(ce
         ListAll<RegistryRecord>([&store] { return store.ListRegistries(); }, &RegistryJson));
   s.Add("POST", "/api/v1/registries", Access::kAdmin,
         [&s](const http::Request& r, const TokenInfo& t) { return s.AddRegistry(r, t); });
+  s.Add("POST", "/api/v1/registries/{id}/test", Access::kAdmin,
+        [&s](const http::Request& r, const TokenInfo& t) { return s.TestRegistry(r, t); });
   s.Add("DELETE", "/api/v1/registries/{id}", Access::kAdmin,
         DeleteById(store, "registry", "registry.delete",
                    [&store](int64_t id) { return store.DeleteRegistry(id); }));
@@ -1110,6 +1678,15 @@ Api::Api(Center& center, ApiOptions options) : state_(std::make_unique<State>(ce
   s.Add("DELETE", "/api/v1/tokens/{id}", Access::kAdmin,
         DeleteById(store, "token", "token.revoke",
                    [&store](int64_t id) { return store.RevokeToken(id); }));
+  s.Add("GET", "/api/v1/users", Access::kAdmin,
+        ListAll<UserRecord>([&store] { return store.ListUsers(); }, &UserJson));
+  s.Add("POST", "/api/v1/users", Access::kAdmin,
+        [&s](const http::Request& r, const TokenInfo& t) { return s.CreateUser(r, t); });
+  s.Add("DELETE", "/api/v1/users/{id}", Access::kAdmin,
+        DeleteById(store, "user", "user.delete",
+                   [&store](int64_t id) { return store.DeleteUser(id); }));
+  s.Add("POST", "/api/v1/sessions", Access::kPublic,
+        [&s](const http::Request& r, const TokenInfo&) { return s.SignIn(r); });
   s.Add("GET", "/api/v1/audit", Access::kAdmin, [&store](const http::Request&, const TokenInfo&) {
     auto events = store.ListAudit(1000);
     if (!events.ok()) return StoreError(events.error());
@@ -1126,12 +1703,15 @@ Api::Api(Center& center, ApiOptions options) : state_(std::make_unique<State>(ce
   });
 }
 
-Api::~Api() = default;
+Api::~Api() {
+  state_->stopping = true;
+  state_->stream_wake.notify_all();
+}
 
 http::Response Api::Handle(http::Request& request) {
   http::Response response = state_->router.Route(request);
   // Every path the API does not know, outside /api/, is the dashboard's (its page and assets).
-  if (response.status == 404) {
+  if (response.status == 404 && !state_->options.metrics_only) {
     if (auto page = ServeWebAsset(request, EmbeddedWebFiles())) return std::move(*page);
   }
   return response;

@@ -22,6 +22,11 @@ struct ApiOptions {
   /// Requests per second per token (token bucket), and the burst allowed above it.
   double rate_per_second = 200;
   double burst = 1000;
+  /// Stamped into the SBOMs the API writes.
+  std::string tool_version = "unknown";
+  /// Only /healthz, /readyz and /metrics, no data routes and no dashboard (`moat worker
+  /// --metrics-listen`: a worker's own job counters).
+  bool metrics_only = false;
 };
 
 struct ApiRoute {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "artifact/source_util.h"
 #include "core/http.h"
 #include "core/test_http_server.h"
 #include "core/text_format.h"
@@ -16,6 +17,7 @@
 #include "server/api/export.h"
 #include "server/api/web_assets.h"
 #include "server/center.h"
+#include "server/monitor/image_scan.h"
 #include "server/monitor/scheduler.h"
 #include "server/notify/dispatcher.h"
 #include "server/store/secret_box.h"
@@ -142,7 +144,12 @@ TEST_P(ApiTest, EveryRouteEnforcesItsRoles) {
     auto anonymous = Call(route.method, path, "");
     auto forged = Call(route.method, path, "moat_forged");
     if (route.access == Access::kPublic) {
-      EXPECT_EQ(anonymous.status, 200);
+      // A public POST (sign-in) needs a body: an empty one is the client's error, never a 401.
+      if (route.method == "POST") {
+        EXPECT_EQ(anonymous.status, 400) << anonymous.body;
+      } else {
+        EXPECT_EQ(anonymous.status, 200);
+      }
       continue;
     }
     EXPECT_EQ(anonymous.status, 401);
@@ -457,6 +464,11 @@ TEST_P(ApiTest, FindingsExportAsCsvAndValidSarif) {
 }
 
 TEST_P(ApiTest, DisabledFindingsDoNotCount) {
+  // Nothing assessed yet: no score (not the formula's 100 %), and it says so.
+  auto unassessed = json::parse(As(Role::kReader, "GET", "/api/v1/score").body);
+  EXPECT_EQ(unassessed["assessed"], 0);
+  EXPECT_TRUE(unassessed["percent"].is_null()) << unassessed.dump();
+  EXPECT_TRUE(unassessed["points"].is_null()) << unassessed.dump();
   RegistryRecord registry;
   registry.name = "local";
   registry.url = "http://127.0.0.1:5000";
@@ -478,6 +490,7 @@ TEST_P(ApiTest, DisabledFindingsDoNotCount) {
   EXPECT_TRUE(after["items"].empty()) << after.dump();
   auto score_after = json::parse(As(Role::kReader, "GET", "/api/v1/score").body);
   EXPECT_GT(score_after["percent"].get<double>(), score_before["percent"].get<double>());
+  EXPECT_EQ(score_after["assessed"], 1);
 }
 
 TEST_P(ApiTest, TrendShowsTodaysFlowAndTheSchedulersHourlySnapshot) {
@@ -604,6 +617,256 @@ TEST_P(ApiTest, TheDashboardIsServedWithoutATokenAndTheApiKeepsItsPaths) {
   ASSERT_TRUE(revalidated.ok());
   EXPECT_EQ(revalidated->status, 304);
   EXPECT_TRUE(revalidated->body.empty());
+}
+
+// The dashboard's views: the summary against what was stored, server-side image filters, SBOM
+// export from the stored inventory, where an image runs, similar alerts, the stream's contract and
+// a registry connection test against real loopback servers.
+TEST_P(ApiTest, DashboardViewsSummariseFilterExportAndTest) {
+  Store& store = center_->store();
+  RegistryRecord local;
+  local.name = "local";
+  local.url = "http://127.0.0.1:5000";
+  auto registry = store.AddRegistry(local);
+  ASSERT_TRUE(registry.ok()) << registry.error().message;
+  const std::string web = "sha256:" + std::string(64, 'a');
+  const std::string base = "sha256:" + std::string(64, 'b');
+  const std::string pending = "sha256:" + std::string(64, 'c');
+  for (const auto& [repository, digest] :
+       {std::pair{"web", web}, std::pair{"base", base}, std::pair{"pending", pending}}) {
+    ASSERT_TRUE(store.RecordPush(registry->id, repository, digest, "1", 100).ok());
+  }
+  // A real stored inventory (the scan's JSON): two layers, a package in each.
+  Inventory inventory;
+  inventory.artifact.type = "container_image";
+  inventory.artifact.name = "127.0.0.1:5000/web:1";
+  inventory.artifact.manifest_digest = web;
+  inventory.artifact.layers = {LayerInfo{"sha256:l1", "", "ADD rootfs.tar /", 1000},
+                               LayerInfo{"sha256:l2", "", "RUN npm install left-pad", 10}};
+  inventory.os = OsInfo{"debian", "Debian GNU/Linux 12", "12", "bookworm"};
+  Package zlib;
+  zlib.name = "zlib1g";
+  zlib.version = "1:1.2.13.dfsg-1";
+  zlib.layer_diff_id = "sha256:l1";
+  Package pad;
+  pad.type = PackageType::kNpm;
+  pad.name = "left-pad";
+  pad.version = "1.3.0";
+  pad.layer_diff_id = "sha256:l2";
+  inventory.packages = {zlib, pad};
+  ImageScan scan = MatchImage(inventory, nullptr);
+  FindingRecord critical;
+  critical.finding_id = "CVE-2023-45853";
+  critical.severity = "CRITICAL";
+  critical.package = "zlib1g";
+  critical.installed_version = zlib.version;
+  critical.fixed_version = "1:1.2.13.dfsg-2";
+  critical.patchable = true;
+  critical.kev = true;
+  critical.layer = "sha256:l1";
+  ASSERT_TRUE(store
+                  .SaveImageScan(web, "debian 12", "linux/amd64", scan.inventory_json,
+                                 scan.package_keys, {critical}, 200)
+                  .ok());
+  ASSERT_TRUE(store.SaveImageScan(base, "debian 12", "linux/amd64", "{}", {}, {}, 200).ok());
+
+  auto summary = As(Role::kReader, "GET", "/api/v1/summary");
+  ASSERT_EQ(summary.status, 200) << summary.body;
+  json sum = json::parse(summary.body);
+  EXPECT_EQ(sum["images"]["total"], 3);
+  EXPECT_EQ(sum["images"]["vulnerable"], 1);
+  EXPECT_EQ(sum["images"]["fixable"], 1);
+  EXPECT_EQ(sum["images"]["with_kev"], 1);
+  EXPECT_EQ(sum["images"]["by_worst"]["CRITICAL"]["images"], 1);
+  EXPECT_EQ(sum["images"]["by_worst"]["CRITICAL"]["fixable"], 1);
+  EXPECT_EQ(sum["images"]["by_worst"]["HIGH"]["images"], 0);
+  ASSERT_EQ(sum["images"]["top"].size(), 1u);  // only vulnerable images rank
+  EXPECT_EQ(sum["images"]["top"][0]["digest"], web);
+  EXPECT_EQ(sum["images"]["top"][0]["risk"]["score"], 20.0);  // critical 10, x2 for KEV
+  EXPECT_EQ(sum["alerts"]["total"], 0);
+  EXPECT_EQ(sum["agents"]["total"], 0);
+  EXPECT_TRUE(sum["hosts"].empty());
+  EXPECT_GE(sum["recommendations"]["total"], 1);
+
+  // Filters, validated.
+  auto kev = json::parse(As(Role::kReader, "GET", "/api/v1/images?kev=true").body);
+  ASSERT_EQ(kev["items"].size(), 1u);
+  EXPECT_EQ(kev["items"][0]["digest"], web);
+  EXPECT_EQ(kev["total"], 1);
+  auto named = json::parse(As(Role::kReader, "GET", "/api/v1/images?sort=name&limit=2").body);
+  ASSERT_EQ(named["items"].size(), 2u);
+  EXPECT_EQ(named["items"][0]["locations"][0]["repository"], "base");
+  EXPECT_EQ(named["total"], 3);
+  auto rest = json::parse(
+      As(Role::kReader, "GET",
+         "/api/v1/images?sort=name&limit=2&cursor=" + named["next_cursor"].get<std::string>())
+          .body);
+  ASSERT_EQ(rest["items"].size(), 1u);
+  EXPECT_EQ(rest["items"][0]["digest"], web);
+  for (const char* bad : {"severity=SEVERE", "sort=size", "fixable=maybe", "registry_id=x",
+                          "sort=name&cursor=x:1:2"}) {
+    EXPECT_EQ(As(Role::kReader, "GET", std::string("/api/v1/images?") + bad).status, 400) << bad;
+  }
+
+  // SBOMs of the stored inventory.
+  auto cdx = As(Role::kReader, "GET", "/api/v1/images/" + web + "/sbom");
+  ASSERT_EQ(cdx.status, 200) << cdx.body;
+  EXPECT_EQ(cdx.Header("Content-Type"), "application/vnd.cyclonedx+json");
+  EXPECT_NE(cdx.Header("Content-Disposition").find(".cdx.json"), std::string::npos);
+  json bom = json::parse(cdx.body);
+  EXPECT_EQ(bom["bomFormat"], "CycloneDX");
+  std::set<std::string> components;
+  for (const auto& c : bom["components"]) components.insert(c.value("name", ""));
+  EXPECT_TRUE(components.count("zlib1g") && components.count("left-pad")) << cdx.body;
+  auto spdx = As(Role::kReader, "GET", "/api/v1/images/" + web + "/sbom?format=spdx");
+  ASSERT_EQ(spdx.status, 200) << spdx.body;
+  EXPECT_EQ(json::parse(spdx.body)["spdxVersion"], "SPDX-2.3");
+  EXPECT_EQ(As(Role::kReader, "GET", "/api/v1/images/" + web + "/sbom?format=xml").status, 400);
+  EXPECT_EQ(As(Role::kReader, "GET", "/api/v1/images/" + pending + "/sbom").status, 409);
+  EXPECT_EQ(As(Role::kReader, "GET", "/api/v1/images/sha256:none/sbom").status, 404);
+
+  // Where it runs, a host's CIS results, repositories.
+  auto usage = As(Role::kReader, "GET", "/api/v1/images/" + web + "/usage");
+  ASSERT_EQ(usage.status, 200) << usage.body;
+  EXPECT_TRUE(json::parse(usage.body)["containers"].empty());
+  EXPECT_EQ(As(Role::kReader, "GET", "/api/v1/images/sha256:none/usage").status, 404);
+  EXPECT_EQ(As(Role::kReader, "GET", "/api/v1/hosts/nobody/cis").status, 404);
+  auto repositories = json::parse(As(Role::kReader, "GET", "/api/v1/repositories").body);
+  ASSERT_EQ(repositories["items"].size(), 3u);
+  EXPECT_EQ(repositories["items"][2]["repository"], "web");
+  EXPECT_EQ(repositories["items"][2]["vulnerabilities"]["critical"], 1);
+  EXPECT_EQ(As(Role::kReader, "GET", "/api/v1/repositories?registry_id=0").status, 400);
+
+  // Alerts: the summary counts them by tactic; the same rule on the same container an hour
+  // apart (two alerts, beyond the dedupe window) are similar.
+  auto posted = As(Role::kAgent, "POST", "/api/v1/alerts",
+                   "[" + Alert("Reverse shell", "2026-12-02T01:00:00Z", "c1") + "," +
+                       Alert("Reverse shell", "2026-12-02T02:00:00Z", "c1") + "," +
+                       Alert("Reverse shell", "2026-12-02T02:00:00Z", "c2") + "]");
+  ASSERT_EQ(posted.status, 200) << posted.body;
+  json ids = json::parse(posted.body)["alert_ids"];
+  sum = json::parse(As(Role::kReader, "GET", "/api/v1/summary").body);
+  EXPECT_EQ(sum["alerts"]["total"], 3);
+  EXPECT_EQ(sum["alerts"]["active"], 3);
+  EXPECT_EQ(sum["alerts"]["bucket"], "hour");
+  EXPECT_EQ(sum["alerts"]["by_tactic"]["execution"], 3);  // ATT&CK short names
+  EXPECT_EQ(sum["alerts"]["buckets"].size(), 2u);         // 01:00 and 02:00
+  auto similar = As(Role::kReader, "GET", "/api/v1/alerts/" + ids[1].dump() + "/similar");
+  ASSERT_EQ(similar.status, 200) << similar.body;
+  json similar_items = json::parse(similar.body)["items"];
+  ASSERT_EQ(similar_items.size(), 1u);
+  EXPECT_EQ(similar_items[0]["id"], ids[0]);
+  EXPECT_EQ(As(Role::kReader, "GET", "/api/v1/alerts/999999/similar").status, 404);
+  // The stream is only for clients that ask for one.
+  EXPECT_EQ(As(Role::kReader, "GET", "/api/v1/alerts/stream").status, 406);
+
+  // A registry's connection: Basic credentials answered by a loopback registry API, and a
+  // server that is no registry.
+  moat::testing::TestHttpServer v2([](const moat::testing::TestHttpRequest& request) {
+    if (request.target != "/v2/") return moat::testing::TestHttpResponse{404, {}, "no"};
+    if (request.Header("Authorization") != "Basic " + Base64Encode("robot:s3cret")) {
+      return moat::testing::TestHttpResponse{
+          401, {{"WWW-Authenticate", "Basic realm=\"registry\""}}, "{}"};
+    }
+    return moat::testing::TestHttpResponse{200, {}, "{}"};
+  });
+  moat::testing::TestHttpServer not_registry([](const moat::testing::TestHttpRequest&) {
+    return moat::testing::TestHttpResponse{404, {}, "not here"};
+  });
+  auto add = [&](const std::string& name, int port, const std::string& password) {
+    RegistryRecord r;
+    r.name = name;
+    r.url = "http://127.0.0.1:" + std::to_string(port);
+    r.username = password.empty() ? "" : "robot";
+    r.secret = password;
+    auto added = store.AddRegistry(r);
+    EXPECT_TRUE(added.ok());
+    return added.ok() ? std::to_string(added->id) : std::string("0");
+  };
+  auto tested = [&](const std::string& id) {
+    auto response = As(Role::kAdmin, "POST", "/api/v1/registries/" + id + "/test", "{}");
+    EXPECT_EQ(response.status, 200) << response.body;
+    return json::parse(response.body);
+  };
+  json good = tested(add("good", v2.port(), "s3cret"));
+  EXPECT_EQ(good["ok"], true) << good.dump();
+  EXPECT_EQ(good["status"], 200);
+  json wrong = tested(add("wrong", v2.port(), "guess"));
+  EXPECT_EQ(wrong["ok"], false);
+  EXPECT_EQ(wrong["status"], 401);
+  json anonymous = tested(add("anonymous", v2.port(), ""));
+  EXPECT_EQ(anonymous["ok"], false);
+  EXPECT_NE(anonymous["message"].get<std::string>().find("credentials"), std::string::npos)
+      << anonymous.dump();
+  json other = tested(add("other", not_registry.port(), ""));
+  EXPECT_EQ(other["ok"], false);
+  EXPECT_EQ(other["status"], 404);
+  EXPECT_EQ(As(Role::kAdmin, "POST", "/api/v1/registries/999999/test", "{}").status, 404);
+}
+
+// User accounts: an admin creates them; a name and password sign in for a session token of the
+// user's role; a wrong password and an unknown name get the same 401; deleting the user ends its
+// sessions.
+TEST_P(ApiTest, UsersSignInForASessionOfTheirRole) {
+  const std::string password = "correct horse battery";
+  auto create = [&](Role as, const std::string& body) {
+    return As(as, "POST", "/api/v1/users", body);
+  };
+  EXPECT_EQ(create(Role::kAnalyst,
+                   R"({"name":"carol","role":"reader","password":"correct horse battery"})")
+                .status,
+            403);
+  EXPECT_EQ(create(Role::kAdmin, R"({"name":"carol","role":"reader","password":"short"})").status,
+            400);
+  EXPECT_EQ(
+      create(Role::kAdmin, R"({"name":"carol","role":"agent","password":"correct horse battery"})")
+          .status,
+      400);
+  EXPECT_EQ(
+      create(Role::kAdmin, R"({"name":"a b","role":"reader","password":"correct horse battery"})")
+          .status,
+      400);
+  auto created = create(Role::kAdmin,
+                        R"({"name":"carol","role":"analyst","password":"correct horse battery"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  json user = json::parse(created.body);
+  EXPECT_EQ(user["role"], "analyst");
+  EXPECT_EQ(user.count("password_hash"), 0u);
+  EXPECT_EQ(
+      create(Role::kAdmin, R"({"name":"carol","role":"reader","password":"correct horse battery"})")
+          .status,
+      409);
+  auto listed = json::parse(As(Role::kAdmin, "GET", "/api/v1/users").body);
+  ASSERT_EQ(listed["items"].size(), 1u);
+  EXPECT_EQ(listed["items"][0]["last_sign_in_at"], "");
+
+  auto sign_in = [&](const std::string& name, const std::string& pw) {
+    return Call("POST", "/api/v1/sessions", "", json{{"name", name}, {"password", pw}}.dump());
+  };
+  auto wrong = sign_in("carol", "correct horse batterz");
+  auto unknown = sign_in("mallory", password);
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_EQ(unknown.status, 401);
+  EXPECT_EQ(wrong.body, unknown.body);
+  auto session = sign_in("carol", password);
+  ASSERT_EQ(session.status, 201) << session.body;
+  json s = json::parse(session.body);
+  EXPECT_EQ(s["role"], "analyst");
+  EXPECT_FALSE(s["expires_at"].get<std::string>().empty());
+  const std::string token = s["token"];
+  auto me = Call("GET", "/api/v1/whoami", token);
+  ASSERT_EQ(me.status, 200);
+  EXPECT_EQ(json::parse(me.body)["name"], "carol");
+  EXPECT_EQ(json::parse(me.body)["role"], "analyst");
+  // The session is no API token, and ends with its user.
+  const json api_tokens = json::parse(As(Role::kAdmin, "GET", "/api/v1/tokens").body);
+  for (const auto& t : api_tokens["items"]) EXPECT_NE(t["name"], "carol");
+  EXPECT_NE(
+      json::parse(As(Role::kAdmin, "GET", "/api/v1/users").body)["items"][0]["last_sign_in_at"],
+      "");
+  ASSERT_EQ(As(Role::kAdmin, "DELETE", "/api/v1/users/" + user["id"].dump()).status, 200);
+  EXPECT_EQ(Call("GET", "/api/v1/whoami", token).status, 401);
+  EXPECT_EQ(sign_in("carol", password).status, 401);
 }
 
 MOAT_STORE_TEST_SUITE(ApiTest);

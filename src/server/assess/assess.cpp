@@ -124,47 +124,53 @@ bool IsDisabled(const FindingFacts& finding, const std::vector<DisableRule>& rul
                      [&](const DisableRule& rule) { return RuleMatches(rule, finding, now); });
 }
 
-std::vector<Recommendation> Recommend(const std::vector<Resource>& resources,
-                                      const std::vector<FindingFacts>& findings,
-                                      const std::vector<DisableRule>& rules, std::time_t now) {
-  std::map<ResourceKey, const Resource*> by_key;
-  std::map<std::string, size_t> assessed_by_kind;
+Recommender::Recommender(const std::vector<Resource>& resources, std::vector<DisableRule> rules,
+                         std::time_t now, std::string keep_findings_of)
+    : rules_(std::move(rules)), now_(now), keep_findings_of_(std::move(keep_findings_of)) {
   for (const Resource& resource : resources) {
-    if (by_key.emplace(ResourceKey{resource.kind, resource.id}, &resource).second) {
-      ++assessed_by_kind[resource.kind];
+    if (by_key_.emplace(ResourceKey{resource.kind, resource.id}, &resource).second) {
+      ++assessed_by_kind_[resource.kind];
     }
   }
-  // definition -> resource -> its findings, in catalog order so that ties sort stably.
-  std::map<const RecommendationDefinition*, std::map<const Resource*, std::vector<FindingFacts>>>
-      unhealthy;
-  for (const FindingFacts& finding : findings) {
-    const RecommendationDefinition* definition = RecommendationFor(finding);
-    if (definition == nullptr) continue;
-    auto resource = by_key.find({finding.resource_kind, finding.resource_id});
-    if (resource == by_key.end()) continue;  // its resource is gone (deleted image, manifest)
-    if (IsDisabled(finding, rules, now)) continue;
-    unhealthy[definition][resource->second].push_back(finding);
-  }
+}
 
+void Recommender::Add(const FindingFacts& finding) {
+  const RecommendationDefinition* definition = RecommendationFor(finding);
+  if (definition == nullptr) return;
+  auto resource = by_key_.find({finding.resource_kind, finding.resource_id});
+  if (resource == by_key_.end()) return;  // its resource is gone (deleted image, manifest)
+  if (IsDisabled(finding, rules_, now_)) return;
+  UnhealthyResource& affected = unhealthy_[definition][resource->second];
+  ++affected.finding_count;
+  if (keep_findings_of_ == "*" || keep_findings_of_ == definition->id) {
+    affected.findings.push_back(finding);
+  } else if (affected.findings.empty()) {
+    affected.findings.push_back(finding);
+  } else if (FindingBefore(finding, affected.findings.front())) {
+    affected.findings.front() = finding;  // only the worst is kept
+  }
+}
+
+std::vector<Recommendation> Recommender::Finish() {
   std::vector<Recommendation> out;
-  for (auto& [definition, affected] : unhealthy) {
-    Recommendation recommendation{definition, {}, assessed_by_kind[definition->resource_kind]};
-    for (auto& [resource, resource_findings] : affected) {
-      std::sort(resource_findings.begin(), resource_findings.end(), FindingBefore);
-      recommendation.unhealthy.push_back({*resource, std::move(resource_findings)});
+  for (auto& [definition, affected] : unhealthy_) {
+    Recommendation recommendation{definition, {}, assessed_by_kind_[definition->resource_kind]};
+    for (auto& [resource, unhealthy] : affected) {
+      std::sort(unhealthy.findings.begin(), unhealthy.findings.end(), FindingBefore);
+      unhealthy.resource = *resource;
+      recommendation.unhealthy.push_back(std::move(unhealthy));
     }
     // The resource with the worst finding first, then the one with most findings.
     std::sort(recommendation.unhealthy.begin(), recommendation.unhealthy.end(),
               [](const UnhealthyResource& a, const UnhealthyResource& b) {
                 if (FindingBefore(a.findings.front(), b.findings.front())) return true;
                 if (FindingBefore(b.findings.front(), a.findings.front())) return false;
-                if (a.findings.size() != b.findings.size()) {
-                  return a.findings.size() > b.findings.size();
-                }
+                if (a.finding_count != b.finding_count) return a.finding_count > b.finding_count;
                 return a.resource.id < b.resource.id;
               });
     out.push_back(std::move(recommendation));
   }
+  unhealthy_.clear();
   std::sort(out.begin(), out.end(), [](const Recommendation& a, const Recommendation& b) {
     int a_rank = SeverityOrder(a.definition->severity);
     int b_rank = SeverityOrder(b.definition->severity);
@@ -173,6 +179,14 @@ std::vector<Recommendation> Recommend(const std::vector<Resource>& resources,
     return a.definition->id < b.definition->id;
   });
   return out;
+}
+
+std::vector<Recommendation> Recommend(const std::vector<Resource>& resources,
+                                      const std::vector<FindingFacts>& findings,
+                                      const std::vector<DisableRule>& rules, std::time_t now) {
+  Recommender recommender(resources, rules, now);
+  for (const FindingFacts& finding : findings) recommender.Add(finding);
+  return recommender.Finish();
 }
 
 SecureScore ComputeScore(const std::vector<Resource>& resources,
@@ -188,10 +202,15 @@ SecureScore ComputeScore(const std::vector<Resource>& resources,
           {affected.resource.kind, affected.resource.id});
     }
   }
+  std::set<std::string> covered_kinds;
+  for (const auto& [control, kinds] : kinds_by_control) {
+    covered_kinds.insert(kinds.begin(), kinds.end());
+  }
   std::set<ResourceKey> present;
   for (const Resource& resource : resources) present.insert({resource.kind, resource.id});
-
   SecureScore score;
+  for (const ResourceKey& key : present) score.assessed += covered_kinds.count(key.first);
+
   for (const SecurityControl& control : SecurityControls()) {
     auto kinds = kinds_by_control.find(control.name);
     if (kinds == kinds_by_control.end()) continue;

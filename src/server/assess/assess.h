@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <ctime>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -140,14 +141,42 @@ const std::vector<SecurityControl>& SecurityControls();
 struct UnhealthyResource {
   Resource resource;
   /// The findings (not disabled) that make it unhealthy: most severe first, then known exploited
-  /// (KEV), then in use, then highest CVSS.
+  /// (KEV), then in use, then highest CVSS. Only the first (the worst) when the Recommender was
+  /// told not to keep them all.
   std::vector<FindingFacts> findings;
+  size_t finding_count = 0;  // all of them, kept or not
 };
 
 struct Recommendation {
   const RecommendationDefinition* definition;
   std::vector<UnhealthyResource> unhealthy;  // never empty
   size_t assessed = 0;                       // resources of its kind that were assessed
+};
+
+/// Recommend, one finding at a time: what it holds grows with the unhealthy (recommendation,
+/// resource) pairs, not with the findings (300,000 open findings over 1,000 images are read from
+/// the store a page at a time and never all in memory). Each unhealthy resource keeps every
+/// finding of the recommendation `keep_findings_of` ("*": of every recommendation) and only its
+/// worst finding and their count for the others.
+class Recommender {
+ public:
+  /// `resources` must outlive the Recommender.
+  Recommender(const std::vector<Resource>& resources, std::vector<DisableRule> rules,
+              std::time_t now, std::string keep_findings_of = "*");
+  void Add(const FindingFacts& finding);
+  /// The recommendations of the findings added, as Recommend orders them.
+  std::vector<Recommendation> Finish();
+
+ private:
+  using ResourceKey = std::pair<std::string, std::string>;  // kind, id
+  std::vector<DisableRule> rules_;
+  std::time_t now_;
+  std::string keep_findings_of_;
+  std::map<ResourceKey, const Resource*> by_key_;
+  std::map<std::string, size_t> assessed_by_kind_;
+  // In catalog (pointer) order, then resource, so that ties sort stably.
+  std::map<const RecommendationDefinition*, std::map<const Resource*, UnhealthyResource>>
+      unhealthy_;
 };
 
 /// The recommendations with at least one unhealthy resource, by severity then affected count.
@@ -170,6 +199,9 @@ struct SecureScore {
   double points = 0;
   int max_points = 0;
   double percent = 0;  // 100 * points / max_points
+  /// Resources of the kinds the controls cover. 0: nothing was assessed, and the 100 % that
+  /// the formula gives then says nothing (the API reports no score).
+  size_t assessed = 0;
 };
 /// The score from the same inputs: a resource is healthy for a control when no recommendation of
 /// that control lists it. A control covers the resource kinds of its catalog recommendations;

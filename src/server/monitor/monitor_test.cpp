@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "artifact/test_fixture.h"
@@ -20,6 +21,7 @@
 #include "core/http.h"
 #include "core/sha256.h"
 #include "core/test_http_server.h"
+#include "core/text.h"
 #include "server/center.h"
 #include "server/monitor/image_scan.h"
 #include "server/monitor/registry_listing.h"
@@ -262,6 +264,77 @@ TEST_P(MonitorTest, FirstDatabaseMatchesEveryScannedImage) {
   }
   EXPECT_EQ(Findings(kLeftPadImage).size(), 1u);
   EXPECT_EQ(Findings(kLodashImage).size(), 1u);
+}
+
+// A database update re-matches by batches (CenterOptions::match_batch): each image gets what a
+// match of its own inventory gives, first-seen times kept; an image whose stored inventory
+// cannot be read fails alone, and one deleted meanwhile is done without a result.
+TEST_P(MonitorTest, BatchedRematchStoresWhatEachImagesOwnMatchGives) {
+  const std::string db = (dir_ / "db" / "moat.db").string();
+  fs::create_directories(dir_ / "db");
+  BuildTestDatabase(dir_ / "feeds", db, "4.17.21", "1.3.1");
+  OpenCenter(db);
+  ASSERT_NE(center_->database(), nullptr);
+  std::map<std::string, std::vector<Package>> images;
+  for (int i = 0; i < 37; ++i) {
+    const std::string digest = "sha256:" + Sha256Hex(AsBytes(std::to_string(i)));
+    images[digest] = {i % 3 == 0 ? Npm("left-pad", "1.3.0") : Npm("lodash", "4.17.20"),
+                      Npm("express", "4.18." + std::to_string(i))};
+    if (i % 5 == 0) images[digest].push_back(Deb("zlib1g", "zlib", "1:1.2.13.dfsg-1"));
+    StoreImage(digest, images[digest], 1000, i % 5 == 0);
+  }
+  const std::string unreadable = images.begin()->first;
+  const std::string deleted = std::next(images.begin())->first;
+  {
+    auto sql = center_->store().pool().Acquire();
+    ASSERT_TRUE(
+        sql->Query("UPDATE image_inventories SET inventory = '{' WHERE digest = $1", {unreadable})
+            .ok());
+  }
+  ClearJobs();
+  BuildTestDatabase(dir_ / "feeds", db, "4.17.22", "1.3.2");  // both npm packages changed
+  auto check = center_->CheckDatabase();
+  ASSERT_TRUE(check.ok()) << check.error().message;
+  ASSERT_EQ(check->match_jobs, 37u);
+  {
+    auto sql = center_->store().pool().Acquire();
+    ASSERT_TRUE(sql->Query("DELETE FROM image_inventories WHERE digest = $1", {deleted}).ok());
+    ASSERT_TRUE(sql->Query("DELETE FROM images WHERE digest = $1", {deleted}).ok());
+  }
+  int batches = 0;
+  while (*center_->RunOneJob("test")) ++batches;
+  EXPECT_EQ(batches, 3);  // 16 + 16 + 5
+  EXPECT_EQ(center_->stats().matches_done.load(), 36);
+  EXPECT_EQ(center_->stats().matches_failed.load(), 1);
+  auto counts = center_->store().CountJobs();
+  EXPECT_EQ(counts->done, 36);
+  EXPECT_EQ(counts->queued, 1);  // the unreadable one, queued again after its backoff
+  auto database = center_->database();
+  for (const auto& [digest, packages] : images) {
+    if (digest == unreadable || digest == deleted) continue;
+    Inventory inventory;
+    inventory.artifact.manifest_digest = digest;
+    if (packages.size() == 3) {
+      inventory.os = OsInfo{"debian", "Debian GNU/Linux 12 (bookworm)", "12", "bookworm"};
+    }
+    inventory.packages = packages;
+    ImageScan expected = MatchImage(std::move(inventory), database.get());
+    std::set<std::string> want, got;
+    for (const auto& f : expected.findings) {
+      want.insert(f.finding_id + " " + f.package + " " + f.fixed_version + " " +
+                  AsciiLower(f.severity));
+    }
+    for (const auto& f : Findings(digest)) {  // the store keeps severities upper case
+      got.insert(f.finding_id + " " + f.package + " " + f.fixed_version + " " +
+                 AsciiLower(f.severity));
+      EXPECT_EQ(f.first_seen, 1000) << digest;
+      EXPECT_GT(f.last_seen, 1000) << digest;
+    }
+    EXPECT_EQ(got, want) << digest;
+    EXPECT_FALSE(want.empty()) << digest;
+  }
+  EXPECT_FALSE(center_->store().GetImage(deleted)->has_value());  // not brought back
+  EXPECT_EQ(Findings(unreadable)[0].last_seen, 1000);             // untouched
 }
 
 // A digest is pulled once: a scan job for an image inventoried since the job was queued (another

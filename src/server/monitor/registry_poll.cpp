@@ -139,6 +139,24 @@ Result<std::string> ResolveManifest(RegistryClient& client, const std::string& r
 
 }  // namespace
 
+RegistryCheck CheckRegistryConnection(const RegistryRecord& registry) {
+  RegistryClient client(registry);
+  RegistryCheck check;
+  auto response = client.Send("GET", "/v2/", "");
+  if (!response.ok()) {
+    check.message = response.error().message;
+    return check;
+  }
+  check.status = response->status;
+  check.ok = response->status == 200;
+  check.message = check.ok ? "the registry answered /v2/ with HTTP 200"
+                  : response->status == 401
+                      ? "the registry refused the stored credentials (HTTP 401)"
+                      : client.origin() + "/v2/: HTTP " + std::to_string(response->status) +
+                            " (not a registry v2 API?)";
+  return check;
+}
+
 Result<RegistryPollResult> PollRegistry(Center& center, const RegistryRecord& registry,
                                         int64_t now) {
   Store& store = center.store();

@@ -36,6 +36,15 @@ struct PollPassResult {
   std::vector<std::string> errors;  // "registry NAME: message"
 };
 
+/// The answer of a registry's API root (GET /v2/ with the registry's credentials, answering a
+/// Basic or Bearer challenge as pulls do): whether the server can reach and sign in to it.
+struct RegistryCheck {
+  bool ok = false;
+  int status = 0;       // HTTP status of /v2/ after authentication; 0 when unreachable
+  std::string message;  // what went wrong, or "the registry answered /v2/ with HTTP 200"
+};
+RegistryCheck CheckRegistryConnection(const RegistryRecord& registry);
+
 /// Polls each registry with poll_seconds > 0 whose last poll is poll_seconds old at `now`. A
 /// registry's failure is recorded with Store::MarkRegistryPolled and the others go on.
 Result<PollPassResult> PollDueRegistries(Center& center, int64_t now);

@@ -100,7 +100,7 @@ SchedulerRound Scheduler::RunOnce(int64_t now) {
       FormatUtcDay(now) != FormatUtcDay(last_trend_at_)) {
     run("trend", kTrendLock, [&]() -> Result<void> {
       MOAT_ASSIGN_OR_RETURN(auto posture, AssessPosture(center_.store(), now));
-      MOAT_TRY(center_.store().RecordDailyStats(FormatUtcDay(now), PostureFigures(posture, now)));
+      MOAT_TRY(center_.store().RecordDailyStats(FormatUtcDay(now), PostureFigures(posture)));
       round.trend_recorded = true;
       last_trend_at_ = now;
       return Ok();

@@ -1,6 +1,7 @@
 #include "server/store/secret_box.h"
 
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
@@ -147,6 +148,51 @@ Result<std::string> OpenSecret(const std::string& key, const std::string& sealed
     return Fail("stored secret: does not decrypt with this server's key (altered, or another key)");
   }
   return plaintext;
+}
+
+namespace {
+
+constexpr size_t kSaltBytes = 16;
+constexpr size_t kDerivedBytes = 32;
+
+std::string Pbkdf2Sha256(const std::string& password, const std::string& salt, int iterations) {
+  std::string key(kDerivedBytes, '\0');
+  PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()),
+                    reinterpret_cast<const unsigned char*>(salt.data()),
+                    static_cast<int>(salt.size()), iterations, EVP_sha256(),
+                    static_cast<int>(key.size()), reinterpret_cast<unsigned char*>(key.data()));
+  return key;
+}
+
+}  // namespace
+
+std::string HashPassword(const std::string& password, int iterations) {
+  std::string salt(kSaltBytes, '\0');
+  RAND_bytes(reinterpret_cast<unsigned char*>(salt.data()), static_cast<int>(salt.size()));
+  return "pbkdf2-sha256$" + std::to_string(iterations) + "$" + Hex(salt) + "$" +
+         Hex(Pbkdf2Sha256(password, salt, iterations));
+}
+
+bool VerifyPassword(const std::string& password, const std::string& stored, int min_iterations) {
+  // pbkdf2-sha256$ITERATIONS$SALT$KEY
+  const std::string prefix = "pbkdf2-sha256$";
+  if (stored.rfind(prefix, 0) != 0) return false;
+  const size_t salt_at = stored.find('$', prefix.size());
+  const size_t key_at = salt_at == std::string::npos ? salt_at : stored.find('$', salt_at + 1);
+  if (key_at == std::string::npos) return false;
+  const std::string count = stored.substr(prefix.size(), salt_at - prefix.size());
+  if (count.empty() || count.size() > 9 ||
+      count.find_first_not_of("0123456789") != std::string::npos) {
+    return false;
+  }
+  const int iterations = std::stoi(count);
+  auto salt = Unhex(std::string_view(stored).substr(salt_at + 1, key_at - salt_at - 1));
+  auto key = Unhex(std::string_view(stored).substr(key_at + 1));
+  if (iterations < min_iterations || !salt.ok() || !key.ok() || key->size() != kDerivedBytes) {
+    return false;
+  }
+  const std::string derived = Pbkdf2Sha256(password, *salt, iterations);
+  return CRYPTO_memcmp(derived.data(), key->data(), kDerivedBytes) == 0;
 }
 
 }  // namespace moat::server

@@ -20,4 +20,13 @@ Result<std::string> SealSecret(const std::string& key, const std::string& plaint
 /// Fails when the value was not sealed with this key or was altered.
 Result<std::string> OpenSecret(const std::string& key, const std::string& sealed);
 
+/// User passwords are stored as PBKDF2-HMAC-SHA256 with a random 16-byte salt and at least
+/// OWASP's 600,000 iterations: "pbkdf2-sha256$ITERATIONS$hex(salt)$hex(32-byte key)".
+inline constexpr int kPasswordIterations = 600'000;
+std::string HashPassword(const std::string& password, int iterations = kPasswordIterations);
+/// Whether `password` derives the stored key (compared in constant time); false for a malformed
+/// stored value or one with fewer iterations than `min_iterations`.
+bool VerifyPassword(const std::string& password, const std::string& stored,
+                    int min_iterations = kPasswordIterations);
+
 }  // namespace moat::server

@@ -32,6 +32,17 @@ struct TokenInfo {
   std::string created_by;
 };
 
+/// A user account (sign-in with a name and a password); the password only as its hash.
+struct UserRecord {
+  int64_t id = 0;
+  std::string name;
+  Role role = Role::kReader;
+  std::string password_hash;  // secret_box.h HashPassword
+  int64_t created_at = 0;
+  std::string created_by;
+  int64_t last_sign_in_at = 0;
+};
+
 struct AuditEvent {
   int64_t id = 0;
   int64_t time = 0;
@@ -84,7 +95,7 @@ struct ImageRecord {
   int64_t package_count = 0;
   SeverityCounts counts;
   std::vector<RepositoryImage> locations;  // where it is in registries
-  std::string inventory_json;              // GetImage only: the stored inventory (no findings)
+  std::string inventory_json;  // GetImage(digest, true) only: the stored inventory (no findings)
 };
 
 // ---- findings ---------------------------------------------------------------------------
@@ -306,6 +317,77 @@ struct FindingsFlow {
   int64_t resolved = 0;
 };
 
+// ---- dashboard views ------------------------------------------------------------------------
+
+/// One image's risk: its open findings by severity, how many of them are in CISA's KEV catalog,
+/// and whether a container runs it now (the overview's "severity x KEV x running").
+struct ImageRisk {
+  std::string digest;
+  SeverityCounts counts;
+  int64_t kev = 0;
+  bool running = false;
+  double score = 0;  // ImageRiskScore
+};
+
+/// Sum of the open findings' weights (critical 10, high 5, medium 2, low 1, unknown 0), doubled
+/// when one of them is known exploited (KEV) and doubled again when the image runs.
+double ImageRiskScore(const SeverityCounts& counts, int64_t kev, bool running);
+
+/// Server-side filters of the images listing (every field optional).
+struct ImageQuery {
+  std::string severity;         // upper case: images with an open finding of this severity
+  std::optional<bool> fixable;  // with (without) a finding that has a fix
+  std::optional<bool> kev;      // with (without) a KEV finding
+  std::optional<bool> running;  // run (not run) by a container now
+  int64_t registry_id = 0;      // 0 = any
+  std::string repository;       // exact repository name
+  std::string search;           // case-insensitive part of the digest, a repository or a tag
+  enum class Sort { kRisk, kName, kDigest } sort = Sort::kRisk;
+};
+
+struct ImageListing {
+  std::vector<ImageRecord> items;
+  std::vector<ImageRisk> risks;  // one per item
+  std::string next_cursor;
+  int64_t total = 0;  // images that match the query
+};
+
+/// The alerts over time (buckets of `bucket_seconds` from their first occurrence) by priority,
+/// and by MITRE tactic.
+struct AlertSummary {
+  int64_t total = 0;
+  int64_t active = 0;
+  int64_t bucket_seconds = 3600;
+  struct Bucket {
+    int64_t start = 0;  // Unix seconds
+    std::string priority;
+    int64_t count = 0;
+  };
+  std::vector<Bucket> buckets;               // by start, then priority
+  std::map<std::string, int64_t> by_tactic;  // "" = no tactic
+  std::map<std::string, int64_t> by_priority;
+};
+
+/// A repository of a registry with its images.
+struct RepositorySummary {
+  int64_t registry_id = 0;
+  std::string registry;
+  std::string repository;
+  int64_t images = 0;
+  int64_t tags = 0;
+  int64_t last_pushed_at = 0;
+  SeverityCounts counts;  // open findings of its images
+};
+
+/// Where an image runs: containers on hosts and containers of cluster workloads.
+struct ImageUsage {
+  std::vector<ContainerRecord> containers;
+  struct WorkloadUse {
+    std::string workload_id, cluster_id, namespace_name, kind, name, container;
+  };
+  std::vector<WorkloadUse> workloads;
+};
+
 class Store {
  public:
   /// Opens (and migrates) the store at `url` (see OpenSqlConnection) with `connections`
@@ -322,6 +404,17 @@ class Store {
   Result<std::vector<TokenInfo>> ListTokens();
   Result<bool> RevokeToken(int64_t id);
   Result<int64_t> CountTokens();
+
+  // Users. Their sessions are tokens of the user's role that expire; deleting a user revokes
+  // them. ListTokens lists API tokens only, not sessions.
+  /// Fails with "user NAME exists already" for a taken name.
+  Result<UserRecord> CreateUser(const std::string& name, Role role,
+                                const std::string& password_hash, const std::string& created_by);
+  Result<std::vector<UserRecord>> ListUsers();
+  Result<std::optional<UserRecord>> GetUserByName(const std::string& name);
+  Result<bool> DeleteUser(int64_t id);
+  /// A new session token for the user, valid until `expires_at` (Unix seconds).
+  Result<std::string> CreateSession(const UserRecord& user, int64_t expires_at);
 
   Result<void> Audit(const std::string& actor, const std::string& action, const std::string& target,
                      const std::string& detail);
@@ -364,8 +457,26 @@ class Store {
   /// A failed scan; it does not replace the inventory of an image scanned before.
   Result<bool> SaveImageScanFailure(const std::string& digest, const std::string& error,
                                     int64_t time, const JobLease* lease = nullptr);
+  /// One "match" job's result (Center: a stored inventory matched again): the image's package
+  /// keys and its findings now.
+  struct ImageMatch {
+    int64_t job_id = 0;
+    std::string digest;
+    std::vector<std::pair<std::string, std::string>> packages;
+    std::vector<FindingRecord> findings;
+  };
+  /// Stores several match results in one transaction, each as SaveImageScan would store it,
+  /// except that the stored inventory is left as it is and an image deleted meanwhile is not
+  /// brought back; each job is marked done. Returns, per match, whether it was applied: false
+  /// when its job no longer runs under `worker` (taken over after an expired lease).
+  Result<std::vector<bool>> SaveImageMatches(const std::vector<ImageMatch>& matches,
+                                             const std::string& worker, int64_t time);
   Result<Page<ImageRecord>> ListImages(const PageRequest& page);
-  Result<std::optional<ImageRecord>> GetImage(const std::string& digest);
+  Result<std::optional<ImageRecord>> GetImage(const std::string& digest,
+                                              bool with_inventory = false);
+  /// The stored inventories (JSON) of those of `digests` that are stored images, by digest.
+  Result<std::map<std::string, std::string>> ImageInventories(
+      const std::vector<std::string>& digests);
   /// Digests whose inventory holds a package of this ecosystem and name (the re-match index).
   Result<std::vector<std::string>> ImagesWithPackage(const std::string& ecosystem,
                                                      const std::string& name);
@@ -460,6 +571,15 @@ class Store {
                           const std::string& payload, int64_t run_after);
   Result<std::optional<Job>> ClaimJob(const std::string& worker, int64_t lease_seconds, int64_t now,
                                       int max_attempts);
+  /// Claims up to `limit` ready jobs of `kind` at once, in id order (a worker's batch of
+  /// re-matches, stored with one SaveImageMatches).
+  Result<std::vector<Job>> ClaimJobs(const std::string& worker, int64_t lease_seconds, int64_t now,
+                                     int max_attempts, const std::string& kind, size_t limit);
+  /// EnqueueJob for several jobs of one kind in one transaction; returns how many were queued
+  /// (a key with a queued or running job is skipped).
+  Result<size_t> EnqueueJobs(const std::string& kind,
+                             const std::vector<std::pair<std::string, std::string>>& keys_payloads,
+                             int64_t run_after);
   /// Extends the lease to `lease_until`; false when the job is no longer running under it.
   Result<bool> RenewJobLease(const JobLease& lease, int64_t lease_until);
   /// Marks the job done; a no-op when it is no longer running under this worker.
@@ -471,6 +591,24 @@ class Store {
     int64_t queued = 0, running = 0, done = 0, failed = 0;
   };
   Result<JobCounts> CountJobs();
+
+  // Dashboard views: aggregates computed in SQL so that no page reads every row.
+  /// Every image with an open finding, by digest.
+  Result<std::vector<ImageRisk>> ListImageRisks();
+  /// Images matching `query`, sorted, a page at a time (the cursor is an offset).
+  Result<ImageListing> QueryImages(const ImageQuery& query, const PageRequest& page);
+  /// Alerts by bucket (hours when every alert is within two days of the first, else days),
+  /// priority and tactic.
+  Result<AlertSummary> SummarizeAlerts();
+  /// Repositories of every registry (registry_id 0) or of one.
+  Result<std::vector<RepositorySummary>> ListRepositories(int64_t registry_id);
+  Result<ImageUsage> ImageUsageOf(const std::string& digest);
+  /// Alerts of the same rule on the same container or image, or of the same incident, newest
+  /// first, without `id` itself.
+  Result<std::vector<StoredAlert>> SimilarAlerts(int64_t id, size_t limit);
+  /// Alerts with an id above `after_id`, oldest first (the live stream).
+  Result<std::vector<StoredAlert>> AlertsAfter(int64_t after_id, size_t limit);
+  Result<int64_t> LastAlertId();
 
   SqlPool& pool();
 

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "core/vulnerability.h"
+#include "server/store/schema.h"
 #include "server/store/secret_box.h"
 #include "server/store/test_postgres.h"
 
@@ -146,6 +147,7 @@ TEST_P(StoreTest, RescanKeepsFirstSeenResolvesVanishedAndReopens) {
   EXPECT_EQ(page->items[0].resolved_at, 0);
   EXPECT_EQ(page->items[1].finding_id, "CVE-2");
   EXPECT_EQ(page->items[1].resolved_at, 2000);
+  EXPECT_EQ(page->items[1].last_seen, 1000);  // by the scan before the one it vanished in
   EXPECT_EQ(store_->ListFindings({}, FindingSort::kSeverity, {})->items.size(), 1u);  // open only
   ASSERT_TRUE(store_
                   ->SaveImageScan("sha256:x", "", "", "{}", {},
@@ -153,8 +155,10 @@ TEST_P(StoreTest, RescanKeepsFirstSeenResolvesVanishedAndReopens) {
                   .ok());
   auto reopened = store_->ListFindings({}, FindingSort::kSeverity, {});
   ASSERT_EQ(reopened->items.size(), 2u);
+  EXPECT_EQ(reopened->items[0].last_seen, 3000);  // unchanged, seen by the last scan
   EXPECT_EQ(reopened->items[1].resolved_at, 0);
   EXPECT_EQ(reopened->items[1].first_seen, 1000);
+  EXPECT_EQ(reopened->items[1].last_seen, 3000);
 }
 
 TEST_P(StoreTest, TrendKeepsEachDaysLastSnapshotAndCountsTheFindingsFlowPerDay) {
@@ -719,6 +723,211 @@ TEST_P(StoreTest, AJobThatOutlivesEveryLeaseFailsAfterMaxAttempts) {
   EXPECT_NE(error.rows[0].Text(0).find("the lease expired 2 times"), std::string::npos)
       << error.rows[0].Text(0);
 }
+
+// A batch of re-match results stored in one transaction leaves the store as storing each image's
+// result one at a time does: the same findings (first seen, last seen, resolved), package index
+// and images; the stored inventory is not rewritten; a deleted image is not brought back, and a
+// job taken over by another worker applies nothing.
+TEST_P(StoreTest, BatchedMatchResultsEqualOneAtATime) {
+  // Three images scanned at 100, then re-matched at 200: one gains a CVE and loses one, one is
+  // unchanged, one loses its package index entry "npm/b".
+  auto scan = [&](Store& store) {
+    ASSERT_TRUE(store
+                    .SaveImageScan("sha256:a", "debian 12", "linux/amd64", "{\"a\":1}",
+                                   {{"debian:12", "openssl"}},
+                                   {Vuln("CVE-1", "HIGH", 7), Vuln("CVE-2", "LOW", 2)}, 100)
+                    .ok());
+    ASSERT_TRUE(store
+                    .SaveImageScan("sha256:b", "debian 12", "linux/amd64", "{\"b\":1}",
+                                   {{"debian:12", "zlib"}}, {Vuln("CVE-3", "MEDIUM", 5, "zlib")},
+                                   100)
+                    .ok());
+    ASSERT_TRUE(
+        store.SaveImageScan("sha256:c", "", "", "{\"c\":1}", {{"npm", "a"}, {"npm", "b"}}, {}, 100)
+            .ok());
+  };
+  const std::vector<Store::ImageMatch> rematch = {
+      {0,
+       "sha256:a",
+       {{"debian:12", "openssl"}},
+       {Vuln("CVE-1", "CRITICAL", 9.8), Vuln("CVE-4", "HIGH", 8)}},
+      {0, "sha256:b", {{"debian:12", "zlib"}}, {Vuln("CVE-3", "MEDIUM", 5, "zlib")}},
+      {0, "sha256:c", {{"npm", "a"}}, {Vuln("CVE-5", "LOW", 1, "a")}},
+      {0, "sha256:gone", {{"npm", "a"}}, {Vuln("CVE-6", "LOW", 1, "a")}}};
+  auto snapshot = [](Store& store) {
+    std::vector<std::string> rows;
+    auto sql = store.pool().Acquire();
+    auto findings = sql->Query(
+        "SELECT resource_id, finding_id, package, severity, cvss, first_seen, last_seen, "
+        "resolved_at FROM findings ORDER BY resource_id, finding_id");
+    EXPECT_TRUE(findings.ok());
+    for (const auto& row : findings->rows) {
+      rows.push_back(row.Text(0) + " " + row.Text(1) + " " + row.Text(2) + " " + row.Text(3) + " " +
+                     std::to_string(row.Real(4)) + " " + std::to_string(row.Int(5)) + " " +
+                     std::to_string(row.Int(6)) + " " + std::to_string(row.Int(7)));
+    }
+    auto index = sql->Query("SELECT digest, ecosystem, name FROM image_packages ORDER BY 1, 2, 3");
+    for (const auto& row : index->rows) {
+      rows.push_back("index " + row.Text(0) + " " + row.Text(1) + " " + row.Text(2));
+    }
+    auto images = sql->Query(
+        "SELECT i.digest, i.os, i.scan_status, i.scanned_at, i.package_count, v.inventory FROM "
+        "images i LEFT JOIN image_inventories v ON v.digest = i.digest ORDER BY i.digest");
+    for (const auto& row : images->rows) {
+      rows.push_back("image " + row.Text(0) + " " + row.Text(1) + " " + row.Text(2) + " " +
+                     std::to_string(row.Int(3)) + " " + std::to_string(row.Int(4)) + " " +
+                     row.Text(5));
+    }
+    return rows;
+  };
+
+  // One at a time, as match jobs were stored before batching (each image's inventory as it was).
+  scan(*store_);
+  const std::map<std::string, std::string> inventories = {
+      {"sha256:a", "{\"a\":1}"}, {"sha256:b", "{\"b\":1}"}, {"sha256:c", "{\"c\":1}"}};
+  for (const auto& match : rematch) {
+    if (!inventories.count(match.digest)) continue;  // deleted: nothing to match
+    auto image = store_->GetImage(match.digest);
+    ASSERT_TRUE(store_
+                    ->SaveImageScan(match.digest, (*image)->os, (*image)->platform,
+                                    inventories.at(match.digest), match.packages, match.findings,
+                                    200)
+                    .ok());
+  }
+  const auto one_at_a_time = snapshot(*store_);
+
+  // Batched, from the same start, through claimed jobs.
+  {
+    auto sql = store_->pool().Acquire();
+    ASSERT_TRUE(sql->ExecScript("DELETE FROM findings; DELETE FROM image_packages; DELETE FROM "
+                                "image_inventories; DELETE FROM images; DELETE FROM jobs")
+                    .ok());
+  }
+  Store* batched_store = store_.get();
+  scan(*batched_store);
+  std::vector<std::pair<std::string, std::string>> jobs;
+  for (const auto& match : rematch) jobs.emplace_back("match:" + match.digest, "{}");
+  jobs.emplace_back("match:sha256:a", "{}");  // already queued: skipped
+  EXPECT_EQ(*batched_store->EnqueueJobs("match", jobs, 0), 4u);
+  ASSERT_TRUE(*batched_store->EnqueueJob("scan", "scan:sha256:z", "{}", 0));
+  auto claimed = batched_store->ClaimJobs("w1", 60, 150, 4, "match", 10);
+  ASSERT_TRUE(claimed.ok()) << claimed.error().message;
+  ASSERT_EQ(claimed->size(), 4u);  // the scan job is not a match
+  std::vector<Store::ImageMatch> batch = rematch;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    EXPECT_EQ((*claimed)[i].key, "match:" + batch[i].digest);
+    batch[i].job_id = (*claimed)[i].id;
+  }
+  auto inventories_read =
+      batched_store->ImageInventories({"sha256:a", "sha256:b", "sha256:c", "sha256:gone"});
+  ASSERT_TRUE(inventories_read.ok()) << inventories_read.error().message;
+  EXPECT_EQ(*inventories_read, inventories);
+  // w2 takes the last job over after w1's lease: w1's result for it is dropped.
+  ASSERT_TRUE(*batched_store->RenewJobLease({(*claimed)[0].id, "w1"}, 1000));
+  ASSERT_TRUE(*batched_store->RenewJobLease({(*claimed)[1].id, "w1"}, 1000));
+  ASSERT_TRUE(*batched_store->RenewJobLease({(*claimed)[2].id, "w1"}, 1000));
+  auto taken = batched_store->ClaimJobs("w2", 60, 300, 4, "match", 10);
+  ASSERT_TRUE(taken.ok() && taken->size() == 1u);
+  EXPECT_EQ((*taken)[0].key, "match:sha256:gone");
+  auto saved = batched_store->SaveImageMatches(batch, "w1", 200);
+  ASSERT_TRUE(saved.ok()) << saved.error().message;
+  EXPECT_EQ(*saved, (std::vector<bool>{true, true, true, false}));
+  EXPECT_EQ(snapshot(*batched_store), one_at_a_time);
+  // The one the store still has (w2's) applies, but brings no deleted image back.
+  batch[3].job_id = (*taken)[0].id;
+  EXPECT_EQ(*batched_store->SaveImageMatches({batch[3]}, "w2", 200), std::vector<bool>{true});
+  EXPECT_EQ(snapshot(*batched_store), one_at_a_time);
+  EXPECT_EQ(batched_store->CountJobs()->done, 4);
+  EXPECT_EQ(batched_store->CountJobs()->queued, 1);  // the scan
+}
+
+// A claim takes at most `limit` jobs, also with the plan PostgreSQL caches for a statement run
+// many times on an empty table (a server idle before a database update queues 1,000 re-matches).
+TEST_P(StoreTest, ClaimsTakeNoMoreThanTheirLimitAfterPollingAnEmptyQueue) {
+  auto opened = Store::Open(url(), 1, key_);  // one connection: one cached plan per statement
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  Store& store = **opened;
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_FALSE(store.ClaimJob("w1", 60, 100, 4)->has_value());
+    ASSERT_TRUE(store.ClaimJobs("w1", 60, 100, 4, "match", 15)->empty());
+  }
+  std::vector<std::pair<std::string, std::string>> jobs;
+  for (int i = 0; i < 100; ++i) jobs.emplace_back("match:" + std::to_string(i), "{}");
+  ASSERT_EQ(*store.EnqueueJobs("match", jobs, 0), 100u);
+  auto first = store.ClaimJob("w1", 60, 100, 4);
+  ASSERT_TRUE(first.ok() && first->has_value());
+  EXPECT_EQ(store.CountJobs()->running, 1);
+  auto batch = store.ClaimJobs("w1", 60, 100, 4, "match", 15);
+  ASSERT_TRUE(batch.ok()) << batch.error().message;
+  EXPECT_EQ(batch->size(), 15u);
+  EXPECT_EQ(store.CountJobs()->running, 16);
+  EXPECT_EQ(store.CountJobs()->queued, 84);
+}
+
+class StoreMigrationTest : public testing::StoreUrlTest {};
+
+// Migration 6 moves each image's inventory to image_inventories: a store written by a moat
+// before it keeps every image and inventory, and the images table no longer carries them.
+TEST_P(StoreMigrationTest, InventoriesMoveOutOfTheImagesRowAndSurvive) {
+  {
+    auto pool = SqlPool::Open(url(), 1);
+    ASSERT_TRUE(pool.ok()) << pool.error().message;
+    auto sql = (*pool)->Acquire();
+    std::vector<Migration> before;
+    for (auto& migration : StoreMigrations(dialect())) {
+      if (migration.version < 6) before.push_back(std::move(migration));
+    }
+    ASSERT_TRUE(Migrate(*sql, before).ok());
+    // A scanned image (inventory, finding, package index) and one whose scan failed (none).
+    ASSERT_TRUE(sql->Query("INSERT INTO images (digest, os, scan_status, scanned_at, first_seen, "
+                           "package_count, inventory) VALUES ('sha256:old', 'debian 12', "
+                           "'scanned', 10, 5, 1, $1), ('sha256:failed', '', 'failed', 10, 5, 0, "
+                           "'')",
+                           {std::string("{\"packages\":[{\"name\":\"openssl\"}]}")})
+                    .ok());
+    ASSERT_TRUE(sql->Query("INSERT INTO image_packages (digest, ecosystem, name) VALUES "
+                           "('sha256:old', 'debian:12', 'openssl')")
+                    .ok());
+    ASSERT_TRUE(sql->Query("INSERT INTO findings (resource_kind, resource_id, source, finding_id, "
+                           "package, severity, severity_rank, first_seen, last_seen) VALUES "
+                           "('image', 'sha256:old', 'vulnerability', 'CVE-1', 'openssl', 'HIGH', "
+                           "4, 5, 10)")
+                    .ok());
+  }
+  auto opened = Store::Open(url(), 2, NewSecretKey());
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  Store& store = **opened;
+  auto old = store.GetImage("sha256:old", /*with_inventory=*/true);
+  ASSERT_TRUE(old.ok() && old->has_value());
+  EXPECT_EQ((*old)->inventory_json, "{\"packages\":[{\"name\":\"openssl\"}]}");
+  EXPECT_EQ((*old)->scan_status, "scanned");
+  EXPECT_EQ((*old)->first_seen, 5);
+  EXPECT_EQ((*old)->counts.high, 1);
+  EXPECT_TRUE((*store.GetImage("sha256:old"))->inventory_json.empty());  // not asked for
+  auto failed = store.GetImage("sha256:failed", true);
+  ASSERT_TRUE(failed.ok() && failed->has_value());
+  EXPECT_EQ((*failed)->scan_status, "failed");
+  EXPECT_TRUE((*failed)->inventory_json.empty());
+  EXPECT_EQ(*store.ImagesWithPackage("debian:12", "openssl"),
+            std::vector<std::string>{"sha256:old"});
+  auto sql = store.pool().Acquire();
+  auto moved = sql->Query("SELECT digest FROM image_inventories ORDER BY digest");
+  ASSERT_TRUE(moved.ok());
+  ASSERT_EQ(moved->rows.size(), 1u);  // an empty inventory was no inventory
+  EXPECT_EQ(moved->rows[0].Text(0), "sha256:old");
+  EXPECT_FALSE(sql->Query("SELECT inventory FROM images").ok());  // the column is gone
+  // A deleted image takes its inventory with it.
+  RegistryRecord registry;
+  registry.name = "r";
+  registry.url = "http://127.0.0.1:5000";
+  auto added = store.AddRegistry(registry);
+  ASSERT_TRUE(added.ok());
+  ASSERT_TRUE(store.RecordPush(added->id, "app", "sha256:old", "1", 20).ok());
+  ASSERT_TRUE(store.RecordDelete(added->id, "app", "sha256:old").ok());
+  EXPECT_TRUE(sql->Query("SELECT digest FROM image_inventories")->rows.empty());
+}
+
+MOAT_STORE_TEST_SUITE(StoreMigrationTest);
 
 // The server creates the key; a worker only reads it (a key of its own would not open the
 // stored registry credentials).

@@ -41,6 +41,29 @@ export interface Image {
   locations: ImageLocation[];
 }
 
+export interface InventoryLayer {
+  diff_id: string;
+  digest?: string;
+  created_by?: string;
+  size: number;
+}
+
+export interface InventoryPackage {
+  type: string;
+  name: string;
+  version: string;
+  layer_diff_id?: string;
+  layer_created_by?: string;
+}
+
+/// GET /api/v1/images/{digest}: the image with its stored inventory (null before the first scan).
+export interface ImageDetail extends Image {
+  inventory: {
+    artifact?: { layers?: InventoryLayer[] };
+    packages?: InventoryPackage[];
+  } | null;
+}
+
 export interface Finding {
   id: number;
   resource_kind: string;
@@ -108,9 +131,11 @@ export interface ScoreControl {
 }
 
 export interface Score {
-  points: number;
+  /// null while nothing is assessed
+  points: number | null;
   max_points: number;
-  percent: number;
+  percent: number | null;
+  assessed?: number;
   controls: ScoreControl[];
 }
 
@@ -265,4 +290,260 @@ export const whoami = (token?: string) => call<Whoami>('/api/v1/whoami', { token
 
 export function canTriage(role: Role | undefined): boolean {
   return role === 'admin' || role === 'analyst';
+}
+
+// ---- dashboard views ----------------------------------------------------------------------
+
+export interface ImageRisk {
+  score: number;
+  kev: number;
+  running: boolean;
+}
+
+export interface RankedImage extends Image {
+  risk: ImageRisk;
+}
+
+export interface ImageQueryPage {
+  items: RankedImage[];
+  next_cursor: string;
+  total: number;
+}
+
+export interface AssessedSummary {
+  id: string;
+  name: string;
+  passed: number;
+  failed: number;
+  percent: number | null;
+}
+
+export interface Summary {
+  generated_at: string;
+  score: Score;
+  recommendations: { total: number; by_severity: Record<string, number> };
+  images: {
+    total: number;
+    vulnerable: number;
+    fixable: number;
+    with_kev: number;
+    running_vulnerable: number;
+    by_worst: Record<string, { images: number; fixable: number }>;
+    top: RankedImage[];
+  };
+  hosts: AssessedSummary[];
+  clusters: AssessedSummary[];
+  alerts: {
+    total: number;
+    active: number;
+    bucket: 'hour' | 'day';
+    buckets: { start: string; priority: string; count: number }[];
+    by_priority: Record<string, number>;
+    by_tactic: Record<string, number>;
+  };
+  agents: { total: number; healthy: number; items: (Agent & { healthy: boolean })[] };
+}
+
+export interface Repository {
+  registry_id: number;
+  registry: string;
+  repository: string;
+  images: number;
+  tags: number;
+  last_pushed_at: string;
+  vulnerabilities: SeverityCounts;
+}
+
+export interface Registry {
+  id: number;
+  name: string;
+  url: string;
+  username: string;
+  has_secret: boolean;
+  poll_seconds: number;
+  created_at: string;
+  last_polled_at: string;
+  last_event_at: string;
+  last_error: string;
+}
+
+export interface Host {
+  id: string;
+  name: string;
+  agent_id: string;
+  os: string;
+  kernel: string;
+  docker_version: string;
+  last_report_at: string;
+  cis: { passed: number; failed: number };
+}
+
+export interface HostContainer {
+  id: string;
+  name: string;
+  image: string;
+  image_id: string;
+  image_digest: string;
+  state: string;
+  started_at: string;
+}
+
+export interface HostDetail extends Host {
+  containers: HostContainer[];
+}
+
+export interface CisCheck {
+  id: string;
+  title: string;
+  severity: string;
+  evidence: string;
+  remediation: string;
+  first_seen: string;
+}
+
+export interface HostCis {
+  host_id: string;
+  passed: number;
+  failed: number;
+  percent: number | null;
+  last_report_at: string;
+  sections: { section: string; title: string; failed: CisCheck[] }[];
+}
+
+export interface Cluster {
+  id: string;
+  name: string;
+  uid: string;
+  agent_id: string;
+  server: string;
+  context: string;
+  last_report_at: string;
+  checks: { passed: number; failed: number };
+  workloads: number;
+  findings: SeverityCounts;
+}
+
+export interface ClusterDetail extends Cluster {
+  namespaces: { name: string; workloads: number; findings: SeverityCounts }[];
+  workloads_by_kind: Record<string, number>;
+}
+
+export interface Workload {
+  id: string;
+  cluster_id: string;
+  namespace: string;
+  kind: string;
+  name: string;
+  last_seen: string;
+  containers: { name: string; image: string; image_digest: string; init: boolean }[];
+  findings: SeverityCounts;
+}
+
+export interface ImageUsage {
+  containers: {
+    host_id: string;
+    host: string;
+    id: string;
+    name: string;
+    image: string;
+    state: string;
+    started_at: string;
+  }[];
+  workloads: {
+    id: string;
+    cluster_id: string;
+    namespace: string;
+    kind: string;
+    name: string;
+    container: string;
+  }[];
+}
+
+export interface DisableRule {
+  id: number;
+  name: string;
+  created_by: string;
+  created_at: string;
+  [criterion: string]: unknown;
+}
+
+export interface User {
+  id: number;
+  name: string;
+  role: Role;
+  created_at: string;
+  created_by: string;
+  last_sign_in_at: string;
+}
+
+export interface Token {
+  id: number;
+  name: string;
+  role: Role;
+  created_at: string;
+  last_used_at: string;
+  created_by: string;
+}
+
+/// The live alert stream (GET /api/v1/alerts/stream, server-sent events) read with fetch, which,
+/// unlike EventSource, sends the token in the Authorization header. Reconnects after a drop,
+/// resuming after the last alert seen; returns a function that stops it.
+export function streamAlerts(
+  onAlert: (alert: StoredAlert) => void,
+  onState: (connected: boolean) => void = () => {},
+): () => void {
+  const controller = new AbortController();
+  let lastId = '';
+  const run = async () => {
+    while (!controller.signal.aborted) {
+      try {
+        const headers: Record<string, string> = {
+          Accept: 'text/event-stream',
+          Authorization: `Bearer ${storedToken()}`,
+        };
+        if (lastId) headers['Last-Event-ID'] = lastId;
+        const response = await fetch('/api/v1/alerts/stream', {
+          headers,
+          signal: controller.signal,
+          cache: 'no-store',
+        });
+        if (response.status === 401) {
+          onUnauthorized();
+          return;
+        }
+        if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
+        onState(true);
+        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buffer = '';
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += value;
+          let end: number;
+          while ((end = buffer.indexOf('\n\n')) >= 0) {
+            const event = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            let name = 'message';
+            let id = '';
+            const data: string[] = [];
+            for (const line of event.split('\n')) {
+              if (line.startsWith('event:')) name = line.slice(6).trim();
+              else if (line.startsWith('id:')) id = line.slice(3).trim();
+              else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
+            }
+            if (name === 'alert' && data.length) {
+              if (id) lastId = id;
+              onAlert(JSON.parse(data.join('\n')) as StoredAlert);
+            }
+          }
+        }
+      } catch {
+        if (controller.signal.aborted) return;
+      }
+      onState(false);
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+  };
+  void run();
+  return () => controller.abort();
 }

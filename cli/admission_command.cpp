@@ -1,0 +1,249 @@
+// `moat admission`: the validating admission webhook and its audit (docs/admission.md).
+//   moat admission serve        HTTPS webhook: /validate, /mutate, /healthz, /readyz, /metrics
+//   moat admission check-config FILE
+//   moat admission audit (MANIFEST... | --cluster)
+
+#include <CLI/CLI.hpp>
+#include <memory>
+
+#include "admission/audit.h"
+#include "admission/config.h"
+#include "admission/decision.h"
+#include "admission/webhook.h"
+#include "cli/commands.h"
+#include "cli/flags.h"
+#include "core/bytes.h"
+#include "core/log.h"
+#include "k8s/cluster.h"
+#include "k8s/kubeconfig.h"
+#include "k8s/loader.h"
+#include "k8s/report.h"
+
+namespace moat::cli {
+namespace {
+
+/// The policy flags shared by `serve` and `audit`.
+struct PolicyFlags {
+  std::string config;
+  std::vector<std::string> enforce;
+  std::vector<std::string> warn;
+  std::vector<std::string> audit;
+};
+
+void AddPolicyFlags(CLI::App& command, PolicyFlags& flags) {
+  command.add_option("--config", flags.config,
+                     "YAML configuration: policies with actions, selectors and exemptions, "
+                     "parameters (docs/admission.md); reloaded when it changes");
+  AddListOption(command, "--enforce", flags.enforce,
+                "Deny requests that fail these checks: ids, groups, globs as `moat k8s --checks` "
+                "(pss-restricted, workload, wl-*)");
+  AddListOption(command, "--warn", flags.warn,
+                "Admit requests that fail these checks with a warning to the client");
+  AddListOption(command, "--audit", flags.audit,
+                "Admit requests that fail these checks with an audit annotation");
+}
+
+/// The configuration file (if any) plus the flags' rules, and Moat's own namespace excluded.
+Result<admission::AdmissionConfig> LoadPolicyConfig(const PolicyFlags& flags) {
+  admission::AdmissionConfig config;
+  if (!flags.config.empty()) {
+    MOAT_ASSIGN_OR_RETURN(config, admission::LoadAdmissionConfig(flags.config));
+  }
+  MOAT_TRY(admission::AddFlagRule(config, admission::Action::kDeny, flags.enforce, "--enforce"));
+  MOAT_TRY(admission::AddFlagRule(config, admission::Action::kWarn, flags.warn, "--warn"));
+  MOAT_TRY(admission::AddFlagRule(config, admission::Action::kAudit, flags.audit, "--audit"));
+  if (config.rules.empty())
+    return Fail("no policy: give --config FILE or --enforce/--warn/--audit CHECKS");
+  config.excluded_namespaces.push_back(admission::OwnNamespace());
+  return config;
+}
+
+Result<std::shared_ptr<const admission::PolicySet>> LoadPolicies(const PolicyFlags& flags) {
+  MOAT_ASSIGN_OR_RETURN(admission::AdmissionConfig config, LoadPolicyConfig(flags));
+  return admission::PolicySet::Build(config);
+}
+
+struct ServeOptions {
+  PolicyFlags policy;
+  http::ServerOptions server;
+};
+
+int RunServe(const ServeOptions& o) {
+  admission::WebhookOptions webhook_options;
+  webhook_options.config_file = o.policy.config;
+  const PolicyFlags flags = o.policy;
+  auto webhook =
+      admission::Webhook::Create([flags] { return LoadPolicies(flags); }, webhook_options);
+  if (!webhook.ok()) {
+    log::Error("admission serve: " + webhook.error().message);
+    return kExitError;
+  }
+  auto server = admission::StartWebhookServer(**webhook, o.server);
+  if (!server.ok()) {
+    log::Error("admission serve: " + server.error().message);
+    return kExitError;
+  }
+  const auto policies = (*webhook)->policies();
+  log::Info("admission: serving " + (*server)->url() + " (/validate, /mutate, /healthz, /readyz, " +
+            "/metrics); " + std::to_string(policies->config().rules.size()) + " policy rules");
+  WaitForStopSignal();
+  log::Info("admission: stopping");
+  (*server)->Stop();
+  return kExitOk;
+}
+
+int RunCheckConfig(const std::string& file) {
+  auto config = admission::LoadAdmissionConfig(file);
+  if (!config.ok()) {
+    log::Error(config.error().message);
+    return kExitError;
+  }
+  auto policies = admission::PolicySet::Build(*config);
+  if (!policies.ok()) {
+    log::Error(policies.error().message);
+    return kExitError;
+  }
+  size_t by_action[4] = {0, 0, 0, 0};
+  for (const admission::PolicyRule& rule : config->rules) {
+    auto ids = k8s::SelectChecks(rule.checks);
+    if (ids.ok()) by_action[static_cast<size_t>(rule.action)] += ids->size();
+  }
+  std::printf("%s: OK: %zu policy rules (checks: %zu deny, %zu warn, %zu audit, %zu disabled)\n",
+              file.c_str(), config->rules.size(), by_action[3], by_action[2], by_action[1],
+              by_action[0]);
+  return kExitOk;
+}
+
+struct AuditOptions {
+  PolicyFlags policy;
+  std::vector<std::string> paths;
+  bool cluster = false;
+  k8s::ConnectionOptions connection;
+  std::string format = "table";
+  std::string output;
+  int exit_code = 0;
+};
+
+int RunAudit(const AuditOptions& o) {
+  if (o.cluster == !o.paths.empty()) {
+    log::Error("admission audit: give manifests or --cluster (one of them)");
+    return kExitError;
+  }
+  auto policies = LoadPolicies(o.policy);
+  if (!policies.ok()) {
+    log::Error("admission audit: " + policies.error().message);
+    return kExitError;
+  }
+  k8s::LoadResult input;
+  if (o.cluster) {
+    auto connection = k8s::ResolveConnection(o.connection);
+    if (!connection.ok()) {
+      log::Error("admission audit: " + connection.error().message);
+      return kExitError;
+    }
+    auto listing = k8s::ListCluster(*connection, k8s::ClusterListOptions{});
+    if (!listing.ok()) {
+      log::Error("admission audit: " + listing.error().message);
+      return kExitError;
+    }
+    input = std::move(listing->input);
+  } else {
+    input = k8s::LoadManifests(o.paths);
+  }
+  admission::AuditResult result = admission::Audit(**policies, std::move(input));
+  for (const k8s::LoadError& e : result.assessment.errors) log::Warn(e.ToString());
+  for (const std::string& w : result.assessment.warnings) log::Warn(w);
+  auto written = WriteOutputStream(o.output, [&](std::ostream& out) {
+    return k8s::WriteAssessment(result.assessment, o.format, MOAT_VERSION, out);
+  });
+  if (!written.ok()) {
+    log::Error(written.error().message);
+    return kExitError;
+  }
+  if (!result.assessment.errors.empty()) return kExitError;
+  return result.denied_objects > 0 ? o.exit_code : kExitOk;
+}
+
+}  // namespace
+
+void AddAdmissionCommand(CLI::App& app, const GlobalOptions& global, Action& action) {
+  (void)global;
+  auto* admission = app.add_subcommand(
+      "admission", "Admission webhook: the Kubernetes checks enforced at the API server");
+  admission->require_subcommand(1);
+  SetExamples(*admission,
+              {"moat admission serve --enforce pss-restricted --tls-cert tls.crt --tls-key tls.key",
+               "moat admission check-config moat-admission.yaml",
+               "moat admission audit --enforce pss-baseline deploy/"});
+
+  auto serve_options = std::make_shared<ServeOptions>();
+  serve_options->server.listen = "0.0.0.0:8443";
+  auto* serve = admission->add_subcommand(
+      "serve", "Serve the webhook over HTTPS: /validate, /mutate, /healthz, /readyz, /metrics");
+  AddPolicyFlags(*serve, serve_options->policy);
+  serve->add_option("--listen", serve_options->server.listen, "Address to listen on, HOST:PORT")
+      ->capture_default_str();
+  serve
+      ->add_option("--tls-cert", serve_options->server.tls_cert_file,
+                   "Serving certificate (PEM); reloaded when it changes")
+      ->required();
+  serve
+      ->add_option("--tls-key", serve_options->server.tls_key_file,
+                   "Private key of the certificate (PEM); reloaded when it changes")
+      ->required();
+  serve
+      ->add_option_function<std::string>(
+          "--read-timeout",
+          [serve_options](const std::string& text) {
+            auto duration = ParseDuration(text);
+            if (!duration.ok())
+              throw CLI::ValidationError("--read-timeout", duration.error().message);
+            serve_options->server.read_timeout = *duration;
+          },
+          "A request must arrive whole within this (slow or half-closed clients get a 408); "
+          "default 10s")
+      ->type_name("DURATION");
+  serve->add_option("--threads", serve_options->server.threads, "Server threads")
+      ->check(CLI::Range(size_t{1}, size_t{64}))
+      ->capture_default_str();
+  SetExamples(*serve,
+              {"moat admission serve --enforce pss-baseline --warn pss-restricted --tls-cert "
+               "/tls/tls.crt --tls-key /tls/tls.key",
+               "moat admission serve --config /etc/moat/admission.yaml --tls-cert /tls/tls.crt "
+               "--tls-key /tls/tls.key"});
+  serve->callback(
+      [&action, serve_options] { action = [serve_options] { return RunServe(*serve_options); }; });
+
+  auto config_file = std::make_shared<std::string>();
+  auto* check = admission->add_subcommand(
+      "check-config", "Validate a webhook configuration file (errors name file:line)");
+  check->add_option("file", *config_file, "The YAML configuration")->required();
+  SetExamples(*check, {"moat admission check-config moat-admission.yaml"});
+  check->callback(
+      [&action, config_file] { action = [config_file] { return RunCheckConfig(*config_file); }; });
+
+  auto audit_options = std::make_shared<AuditOptions>();
+  auto* audit = admission->add_subcommand(
+      "audit", "Judge existing manifests or a cluster's objects as the webhook would admit them");
+  audit->add_option("paths", audit_options->paths, "Files, directories or - for stdin");
+  AddPolicyFlags(*audit, audit_options->policy);
+  audit->add_flag("--cluster", audit_options->cluster,
+                  "Audit a live cluster's objects (kubeconfig, as `moat k8s cluster`)");
+  AddKubeconfigFlags(*audit, audit_options->connection, "--cluster: ");
+  audit->add_option("-f,--format", audit_options->format, "Output format")
+      ->check(CLI::IsMember({"table", "json", "sarif", "junit"}))
+      ->capture_default_str();
+  audit->add_option("-o,--output", audit_options->output, "Write the report to this file");
+  audit
+      ->add_option("--exit-code", audit_options->exit_code,
+                   "Exit with this code when an object violates a deny-mode policy")
+      ->capture_default_str();
+  SetExamples(*audit, {"moat admission audit --enforce pss-restricted deploy/",
+                       "moat admission audit --config admission.yaml --cluster --format json",
+                       "helm template chart | moat admission audit --enforce pss-baseline - "
+                       "--exit-code 1"});
+  audit->callback(
+      [&action, audit_options] { action = [audit_options] { return RunAudit(*audit_options); }; });
+}
+
+}  // namespace moat::cli

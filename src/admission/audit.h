@@ -1,0 +1,24 @@
+#pragma once
+// `moat admission audit`: the webhook's policy set over objects that already exist (manifests
+// or a cluster's listing), as Gatekeeper's audit does. Each object is judged as the webhook
+// would judge its CREATE, and the result is a k8s::Assessment, so `moat k8s`'s report writers
+// (table, json, sarif, junit) print it.
+
+#include <cstddef>
+
+#include "admission/decision.h"
+#include "k8s/checks.h"
+#include "k8s/loader.h"
+
+namespace moat::admission {
+
+struct AuditResult {
+  /// Findings are the violations; each message starts with the action: "[deny] ...".
+  k8s::Assessment assessment;
+  size_t denied_objects = 0;                      // objects the webhook would refuse
+  size_t violations_by_action[4] = {0, 0, 0, 0};  // indexed by Action
+};
+
+AuditResult Audit(const PolicySet& policies, k8s::LoadResult input);
+
+}  // namespace moat::admission
