@@ -149,11 +149,14 @@ Result<Posture> AssessPosture(Store& store, int64_t now, const std::string& keep
 
 std::map<std::string, double> PostureFigures(const Posture& posture) {
   std::map<std::string, double> figures = {
-      {"score.percent", posture.score.percent},
-      {"score.points", posture.score.points},
-      {"score.max_points", posture.score.max_points},
       {"recommendations.active", static_cast<double>(posture.recommendations.size())},
       {"resources.assessed", static_cast<double>(posture.resources.size())}};
+  // With nothing assessed the formula's 100 % means nothing: no score that day (as /score).
+  if (posture.score.assessed > 0) {
+    figures["score.percent"] = posture.score.percent;
+    figures["score.points"] = posture.score.points;
+    figures["score.max_points"] = posture.score.max_points;
+  }
   for (const char* severity : kSeverityNames) {
     auto counted = posture.open_findings.find(severity);
     figures[std::string("findings.open.") + severity] =

@@ -164,6 +164,11 @@ TEST_P(PostureTest, AnEmptyEstateAssessesNothing) {
   EXPECT_EQ(posture->score.assessed, 0u);
   EXPECT_EQ(posture->score.percent, 100);
   EXPECT_TRUE(posture->recommendations.empty());
+  // The day's figures leave the score out, so that the trend shows a gap, not a 100 % day.
+  const auto figures = PostureFigures(*posture);
+  EXPECT_EQ(figures.count("score.percent"), 0u);
+  EXPECT_EQ(figures.count("score.points"), 0u);
+  EXPECT_EQ(figures.at("resources.assessed"), 0);
 }
 
 MOAT_STORE_TEST_SUITE(PostureTest);
