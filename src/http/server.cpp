@@ -447,11 +447,19 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       return ReplyAndClose(
           413, "request body over " + std::to_string(options.max_body_bytes) + " bytes");
     }
-    // A client that closes before a request, or in the middle of one, is gone: nobody to tell.
-    if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
-        !IsHttpParseError(ec)) {
-      return CloseNow();
+    // A client that half-closes in the middle of a request (shutdown of its sending side, with
+    // or without TLS's close_notify) may still read: it learns why nothing will be handled. Its
+    // write side gone for good, the connection then closes.
+    const bool cut_short =
+        ec == bhttp::error::partial_message ||
+        (ec == asio::ssl::error::stream_truncated && parser_ && parser_->got_some());
+    if (cut_short) {
+      return ReplyAndClose(400,
+                           "request cut short: the client closed its sending side before "
+                           "the whole request arrived");
     }
+    // A client that closes before a request is gone: nobody to tell.
+    if (ec == bhttp::error::end_of_stream || !IsHttpParseError(ec)) return CloseNow();
     ReplyAndClose(400, "malformed request: " + ec.message());
   }
 

@@ -105,6 +105,9 @@ class Connection {
     return true;
   }
 
+  /// Closes the sending side only (TCP half-close): the client can still read the answer.
+  void ShutdownWrite() { ::shutdown(fd_, SHUT_WR); }
+
   /// The status line and headers of the next response.
   std::optional<RawHead> ReadHead(milliseconds timeout = milliseconds(5000)) {
     auto deadline = Clock::now() + timeout;
@@ -537,6 +540,27 @@ TEST_F(ServerTest, MalformedRequestsAre400AndTheServerGoesOn) {
   }
   // A client that connects and leaves says nothing and gets nothing.
   { auto silent = Connect(); }
+  EXPECT_EQ(Fetch(Url("/hello")).body, "hello");
+}
+
+TEST_F(ServerTest, HalfClosedMidRequestIs400AndTheServerGoesOn) {
+  StartServer();
+  for (std::string partial :
+       {std::string("GET /hello HTTP/1.1\r\nHost: moat\r\n"),
+        std::string("POST /upload HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc")}) {
+    auto connection = Connect();
+    ASSERT_TRUE(connection->Send(partial));
+    connection->ShutdownWrite();
+    auto response = connection->ReadResponse();
+    ASSERT_TRUE(response) << partial;
+    EXPECT_EQ(response->head.status, 400) << partial;
+    EXPECT_NE(response->body.find("cut short"), std::string::npos) << response->body;
+    EXPECT_TRUE(connection->WaitClosed()) << partial;
+  }
+  // A client that half-closes before sending anything gets nothing, at once.
+  auto silent = Connect();
+  silent->ShutdownWrite();
+  EXPECT_FALSE(silent->ReadResponse(false, milliseconds(2000)));
   EXPECT_EQ(Fetch(Url("/hello")).body, "hello");
 }
 
