@@ -3,16 +3,15 @@
 // mapping), a compile or evaluation error with its line:column and exit code 2.
 
 #include <CLI/CLI.hpp>
-#include <fstream>
 #include <iostream>
 #include <memory>
-#include <sstream>
 #include <string>
 
 #include "cel/json.h"
 #include "cel/program.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "core/bytes.h"
 
 namespace moat::cli {
 namespace {
@@ -23,17 +22,18 @@ struct CelEvalOptions {
   uint64_t cost_limit = cel::kDefaultCostLimit;
 };
 
+// Variables are a policy author's test input; an API server's request is at most 3 MiB.
+constexpr uint64_t kMaxVarsBytes = 64ull << 20;
+
 int RunCelEval(const CelEvalOptions& options) {
   cel::Activation activation;
   if (!options.vars_file.empty()) {
-    std::ifstream in(options.vars_file, std::ios::binary);
-    if (!in) {
-      std::cerr << "moat cel eval: cannot read " << options.vars_file << "\n";
+    auto text = ReadFileToString(options.vars_file, kMaxVarsBytes);
+    if (!text.ok()) {
+      std::cerr << "moat cel eval: cannot read " << text.error().message << "\n";
       return kExitError;
     }
-    std::stringstream text;
-    text << in.rdbuf();
-    auto vars = cel::ValueFromJson(text.str());
+    auto vars = cel::ValueFromJson(*text);
     if (!vars.ok()) {
       std::cerr << "moat cel eval: " << options.vars_file << ": " << vars.error().message << "\n";
       return kExitError;

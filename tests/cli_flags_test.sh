@@ -125,7 +125,8 @@ expect severity-and-min 2 "$MOAT" rootfs "$ROOT" --db "$WORK/moat.db" --severity
 # --- help and unknown commands ------------------------------------------------------------------
 for command in "image" "rootfs" "sbom" "k8s" "k8s manifests" "k8s cluster" "k8s node" "k8s checks" \
   "db" "db build" "db info" "db update" "db export" "db import" "bench" "bench docker" "vercmp" \
-  "version"; do
+  "version" "cel" "cel eval" "admission" "admission serve" "admission check-config" \
+  "admission audit" "server" "agent" "worker"; do
   # shellcheck disable=SC2086
   expect "help-${command// /-}" 0 "$MOAT" $command --help
   is "help-${command// /-}-example" grep -q "^Examples:" "$WORK/help-${command// /-}.out"
@@ -134,6 +135,15 @@ expect unknown-command 2 "$MOAT" foo --help
 is unknown-command-named grep -q '"foo"' "$WORK/unknown-command.err"
 expect unknown-subcommand 2 "$MOAT" k8s bar
 is unknown-subcommand-named grep -q '"bar"' "$WORK/unknown-subcommand.err"
+
+# --- moat cel eval: flags on either side of the expression, unreadable variables named ----------
+printf '{"object": {"spec": {"replicas": 3}}}' >"$WORK/vars.json"
+both_orders cel-eval 0 'object.spec.replicas <= 5' -- --vars "$WORK/vars.json" --cost-limit 1000 \
+  -- cel eval
+is cel-eval-answer grep -qx true "$WORK/cel-eval-flags-first.out"
+expect cel-vars-missing 2 "$MOAT" cel eval 1 --vars "$WORK/no-such-vars.json"
+is cel-vars-missing-reason grep -q "no-such-vars.json: No such file or directory" \
+  "$WORK/cel-vars-missing.err"
 
 # --- --timeout against a registry that accepts and never answers ----------------------------------
 python3 -c '

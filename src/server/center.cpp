@@ -160,6 +160,7 @@ Result<std::unique_ptr<Center>> Center::Open(const CenterOptions& options) {
   center->options_ = options;
   MOAT_ASSIGN_OR_RETURN(center->store_,
                         Store::Open(options.store_url, options.connections, options.secret_key));
+  center->posture_ = std::make_unique<PostureKeeper>(*center->store_);
   if (!options.notifications.empty()) {
     MOAT_ASSIGN_OR_RETURN(center->notifications_, notify::Dispatcher::Start(options.notifications));
   }
@@ -345,6 +346,7 @@ void Center::Stop() {
     if (t.joinable()) t.join();
   }
   workers_.clear();
+  if (posture_) posture_->Stop();
   if (notifications_) notifications_->Stop();
 }
 

@@ -17,6 +17,7 @@
 #include "core/alert.h"
 #include "core/result.h"
 #include "server/notify/notify.h"
+#include "server/posture.h"
 #include "server/store/store.h"
 
 namespace moat::vulndb {
@@ -80,6 +81,8 @@ class Center {
   ~Center();
 
   Store& store() { return *store_; }
+  /// The posture the API shows; `moat server` starts its background assessment.
+  PostureKeeper& posture() { return *posture_; }
   const CenterOptions& options() const { return options_; }
   /// The database the workers match with; null when there is none. The pointer stays valid
   /// while the shared_ptr is held, even when CheckDatabase swaps in a newer database.
@@ -145,6 +148,7 @@ class Center {
 
   CenterOptions options_;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<PostureKeeper> posture_;
   std::unique_ptr<notify::Dispatcher> notifications_;
   mutable std::mutex database_mutex_;
   std::shared_ptr<const vulndb::Database> database_;

@@ -136,6 +136,7 @@ Result<std::unique_ptr<RunningServer>> RunningServer::Start(const ServerOptions&
   MOAT_TRY(AddCommandLineRegistries(server->center_->store(), options.registries));
   server->api_ = std::make_unique<Api>(*server->center_, options.api);
   server->center_->StartWorkers(options.workers, ProcessWorkerName() + "-server");
+  server->center_->posture().Start();
   SchedulerOptions scheduler_options;
   scheduler_options.interval = std::chrono::seconds(options.scheduler_interval_seconds);
   server->scheduler_ = std::make_unique<Scheduler>(*server->center_, scheduler_options);

@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "core/log.h"
 #include "server/api/export.h"
 #include "server/store/store.h"
 
@@ -170,6 +171,107 @@ std::map<std::string, double> PostureFigures(const Posture& posture) {
   }
   figures["resources.unhealthy"] = static_cast<double>(unhealthy.size());
   return figures;
+}
+
+// ---- PostureKeeper ----------------------------------------------------------------------------
+
+PostureKeeper::PostureKeeper(Store& store, Options options) : store_(store), options_(options) {}
+
+PostureKeeper::~PostureKeeper() { Stop(); }
+
+void PostureKeeper::Start() {
+  std::lock_guard lock(mutex_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void PostureKeeper::Stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    wake_.notify_all();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+PostureKeeper::Kept PostureKeeper::kept() const {
+  std::lock_guard lock(mutex_);
+  return kept_;
+}
+
+PostureKeeper::Stats PostureKeeper::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+bool PostureKeeper::IsCurrent(const Kept& kept, std::chrono::steady_clock::time_point now) const {
+  return kept.posture && kept.changes == store_.posture_changes() &&
+         now - kept.at < options_.refresh_every;
+}
+
+Result<std::shared_ptr<const Posture>> PostureKeeper::Get() {
+  const Kept current = kept();
+  if (IsCurrent(current, std::chrono::steady_clock::now())) return current.posture;
+  bool background = false;
+  {
+    std::lock_guard lock(mutex_);
+    background = thread_.joinable() && !stopping_;
+    if (background) wake_.notify_all();
+  }
+  // Out of date and slow to assess: the background thread brings it up to date.
+  if (background && current.posture && current.cost >= options_.wait_limit) return current.posture;
+  return Assess(store_.posture_changes());
+}
+
+Result<std::shared_ptr<const Posture>> PostureKeeper::Assess(uint64_t changes) {
+  std::lock_guard assessing(assess_mutex_);
+  {
+    // Someone else's assessment began after `changes` was read: it is as new as needed.
+    const Kept current = kept();
+    const auto now = std::chrono::steady_clock::now();
+    if (current.posture && current.changes >= changes &&
+        now - current.at < options_.refresh_every) {
+      return current.posture;
+    }
+  }
+  const uint64_t begun_at_changes = store_.posture_changes();
+  const auto begin = std::chrono::steady_clock::now();
+  MOAT_ASSIGN_OR_RETURN(Posture assessed, AssessPosture(store_, std::time(nullptr)));
+  const auto end = std::chrono::steady_clock::now();
+  auto posture = std::make_shared<const Posture>(std::move(assessed));
+  std::lock_guard lock(mutex_);
+  kept_ = Kept{posture, begun_at_changes, end, end - begin};
+  ++stats_.assessments;
+  stats_.last_seconds = std::chrono::duration<double>(end - begin).count();
+  stats_.assessed_at = std::time(nullptr);
+  return posture;
+}
+
+void PostureKeeper::Loop() {
+  // Looks for changes every second; after an assessment that took D, waits at least D before the
+  // next one, so that a stream of changes costs at most half of one core.
+  constexpr auto kPoll = std::chrono::seconds(1);
+  std::unique_lock lock(mutex_);
+  bool first = true;
+  while (!stopping_) {
+    if (!first) wake_.wait_for(lock, kPoll);
+    first = false;
+    if (stopping_) break;
+    const Kept current = kept_;
+    const auto now = std::chrono::steady_clock::now();
+    const bool due =
+        !current.posture || now - current.at >= options_.refresh_every ||
+        (current.changes != store_.posture_changes() && now - current.at >= current.cost);
+    if (!due) continue;
+    lock.unlock();
+    auto assessed = Assess(store_.posture_changes());
+    lock.lock();
+    if (!assessed.ok()) {
+      log::Warn("posture assessment: " + assessed.error().message);
+      wake_.wait_for(lock, options_.refresh_every / 6);  // the store is failing: not every second
+    }
+  }
 }
 
 }  // namespace moat::server

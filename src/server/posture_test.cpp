@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "server/store/secret_box.h"
@@ -151,8 +153,7 @@ TEST_P(PostureTest, StreamedAssessmentGivesTheFiguresOfTheWholeOne) {
   }
 }
 
-// Nothing assessed: the score formula gives every control its maximum, and `assessed` says that
-// this 100 % means nothing (the API reports no score).
+// Nothing assessed: no control is applicable and `assessed` says so (the API reports no score).
 TEST_P(PostureTest, AnEmptyEstateAssessesNothing) {
   auto sql = store_->pool().Acquire();
   ASSERT_TRUE(sql->ExecScript("DELETE FROM findings; DELETE FROM repository_images; DELETE FROM "
@@ -162,13 +163,78 @@ TEST_P(PostureTest, AnEmptyEstateAssessesNothing) {
   ASSERT_TRUE(posture.ok()) << posture.error().message;
   EXPECT_TRUE(posture->resources.empty());
   EXPECT_EQ(posture->score.assessed, 0u);
-  EXPECT_EQ(posture->score.percent, 100);
+  EXPECT_EQ(posture->score.max_points, 0);
   EXPECT_TRUE(posture->recommendations.empty());
   // The day's figures leave the score out, so that the trend shows a gap, not a 100 % day.
   const auto figures = PostureFigures(*posture);
   EXPECT_EQ(figures.count("score.percent"), 0u);
   EXPECT_EQ(figures.count("score.points"), 0u);
   EXPECT_EQ(figures.at("resources.assessed"), 0);
+}
+
+// The kept posture: the same assessment while nothing changed (alerts do not change it), a new
+// one at once after a change while assessing is cheap, and, once it is expensive, the kept one at
+// once and the new one from the background thread soon after.
+TEST_P(PostureTest, KeeperAssessesAgainOnlyAfterAChange) {
+  PostureKeeper keeper(*store_);
+  auto first = keeper.Get();
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  auto again = keeper.Get();
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(first->get(), again->get());
+  StoredAlert alert;
+  alert.dedupe_key = "k";
+  alert.rule = "Reverse shell";
+  alert.priority = "Critical";
+  alert.time_ns = alert.last_time_ns = 1;
+  ASSERT_TRUE(store_->InsertAlerts({alert}, Store::AlertWindows{}).ok());
+  EXPECT_EQ(keeper.Get()->get(), first->get()) << "alerts are not part of the posture";
+  EXPECT_EQ(keeper.stats().assessments, 1);
+
+  // A disable rule for the CRITICAL finding: the next reader sees it (cheap: it waits).
+  const int64_t critical_before = (*first)->open_findings.at("CRITICAL");
+  DisableRuleRecord rule;
+  rule.name = "accept A1";
+  rule.rule_json = R"({"finding_ids": ["CVE-A1"]})";
+  rule.created_by = "test";
+  ASSERT_TRUE(store_->AddDisableRule(rule).ok());
+  auto after = keeper.Get();
+  ASSERT_TRUE(after.ok());
+  EXPECT_NE(after->get(), first->get());
+  EXPECT_EQ((*after)->open_findings.at("CRITICAL"), critical_before - 1);
+  EXPECT_EQ(keeper.stats().assessments, 2);
+}
+
+TEST_P(PostureTest, KeeperServesTheKeptPostureWhileTheThreadAssesses) {
+  PostureKeeper::Options options;
+  options.wait_limit = std::chrono::milliseconds(0);  // every assessment counts as expensive
+  PostureKeeper keeper(*store_, options);
+  keeper.Start();
+  auto got_first = keeper.Get();  // the thread's first assessment, or the reader's own
+  ASSERT_TRUE(got_first.ok()) << got_first.error().message;
+  const std::shared_ptr<const Posture> first = *got_first;
+  const int64_t critical_before = first->open_findings.at("CRITICAL");
+  DisableRuleRecord rule;
+  rule.name = "accept A1";
+  rule.rule_json = R"({"finding_ids": ["CVE-A1"]})";
+  rule.created_by = "test";
+  ASSERT_TRUE(store_->AddDisableRule(rule).ok());
+  auto stale = keeper.Get();
+  ASSERT_TRUE(stale.ok());
+  EXPECT_EQ(stale->get(), first.get()) << "the reader does not wait";
+  std::shared_ptr<const Posture> fresh;
+  for (int i = 0; i < 100; ++i) {  // up to 10 s
+    auto got = keeper.Get();
+    ASSERT_TRUE(got.ok());
+    if (got->get() != first.get()) {
+      fresh = *got;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_NE(fresh, nullptr) << "the background thread did not assess again";
+  EXPECT_EQ(fresh->open_findings.at("CRITICAL"), critical_before - 1);
+  keeper.Stop();
 }
 
 MOAT_STORE_TEST_SUITE(PostureTest);

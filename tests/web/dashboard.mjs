@@ -564,6 +564,23 @@ try {
     check('alert: similar alerts (same rule, same container) are listed',
       similar.length === 1 && similar[0].id === posted.body.alert_ids[0] &&
         (await page.getByTestId('similar-row').count()) === 1);
+
+    // Incidents: the two live alerts of one container, 20 minutes apart, are one incident; its
+    // page tells them oldest first.
+    await visit(page, 'incidents', '/incidents');
+    const incidents = (await api(ANALYST_TOKEN, '/api/v1/incidents?status=active')).body.items;
+    const liveIncident = incidents.find((i) => i.container_id === 'live1');
+    check('incidents: one row per active incident, as the API lists them',
+      incidents.length > 0 && (await page.getByTestId('incident-row').count()) === incidents.length,
+      `${await page.getByTestId('incident-row').count()} rows, ${incidents.length} incidents`);
+    check('incidents: the container\'s two alerts are one incident',
+      liveIncident?.alerts === 2 && liveIncident.rules.join() === 'Live shell', JSON.stringify(liveIncident));
+    if (liveIncident) {
+      await visit(page, 'incident', `/incidents/${liveIncident.id}`);
+      const rows = await texts(page, 'incident-alert-row');
+      check('incident: its alerts, oldest first',
+        rows.length === 2 && rows[0].includes('20 min ago') && rows[1].includes('0 min ago'), rows.join(' | '));
+    }
     check('alerts: no console error', page.errors.length === 0, page.errors.join(' | '));
     await page.context().close();
   }

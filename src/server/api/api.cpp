@@ -203,6 +203,24 @@ json AlertJson(const StoredAlert& a) {
           {"alert", alert.is_discarded() ? json(nullptr) : alert}};
 }
 
+json IncidentJson(const IncidentRecord& i) {
+  return {{"id", i.id},
+          {"first_time", FormatTimeNs(i.first_ns)},
+          {"last_time", FormatTimeNs(i.last_ns)},
+          {"alerts", i.alerts},
+          {"occurrences", i.occurrences},
+          {"active", i.active},
+          {"status", i.active > 0 ? "active" : "closed"},
+          {"priority", i.priority},
+          {"rules", i.rules},
+          {"tactics", i.tactics},
+          {"container_id", i.container_id},
+          {"namespace", i.namespace_name},
+          {"pod", i.pod},
+          {"node", i.node},
+          {"image", i.image}};
+}
+
 json RegistryJson(const RegistryRecord& r) {
   // The secret never leaves the server: only whether one is set.
   return {{"id", r.id},
@@ -326,19 +344,18 @@ struct Api::State {
   std::mutex stream_mutex;
   std::condition_variable stream_wake;
   std::atomic<bool> stopping{false};
-  // The overview's posture (its score and recommendation counts) assessed once for every caller
-  // for a few seconds, and again after any write through the API: assessing every open finding
-  // takes over a second with 1,000 images (docs/benchmarks.md), and a room of open overviews
-  // must not repeat it. Workers' scans show within kPostureSeconds; /score and
-  // /recommendations assess afresh each time.
-  static constexpr auto kPostureSeconds = std::chrono::seconds(5);
-  std::mutex posture_mutex;
-  std::shared_ptr<const Posture> posture;
-  std::chrono::steady_clock::time_point posture_time;
-  int64_t posture_generation = -1;
-  std::atomic<int64_t> write_generation{0};
-  Result<std::shared_ptr<const Posture>> CurrentPosture();
   http::Histogram latency{{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5}};
+  // The trend's findings per day count every finding first seen or resolved in the period (all
+  // 250,000 of a new estate): kept until the store counts a posture change (which every write of
+  // findings is) or for a minute (other processes' writes), as PostureKeeper does.
+  struct FlowCache {
+    std::mutex mutex;
+    int64_t from = 0, to = 0;
+    uint64_t changes = 0;
+    std::chrono::steady_clock::time_point at;
+    std::shared_ptr<const std::vector<FindingsFlow>> flow;
+  } flow_cache;
+  Result<std::shared_ptr<const std::vector<FindingsFlow>>> FlowByDay(int64_t from, int64_t to);
 
   State(Center& c, ApiOptions o) : center(c), options(o), limiter(o.rate_per_second, o.burst) {}
 
@@ -391,25 +408,10 @@ void Api::State::Add(const std::string& method, const std::string& pattern, Acce
         response = http::Response::Error(500, std::string("internal error: ") + e.what());
       }
     }
-    if (request.method != "GET" && request.method != "HEAD") ++write_generation;
     Record(pattern, response.status,
            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     return response;
   });
-}
-
-Result<std::shared_ptr<const Posture>> Api::State::CurrentPosture() {
-  std::lock_guard lock(posture_mutex);  // one assessment at a time; the others wait for it
-  const auto now = std::chrono::steady_clock::now();
-  const int64_t generation = write_generation.load();
-  if (posture && posture_generation == generation && now - posture_time < kPostureSeconds) {
-    return posture;
-  }
-  MOAT_ASSIGN_OR_RETURN(Posture assessed, AssessPosture(center.store(), std::time(nullptr)));
-  posture = std::make_shared<const Posture>(std::move(assessed));
-  posture_time = std::chrono::steady_clock::now();  // the age counts from the result
-  posture_generation = generation;
-  return posture;
 }
 
 http::Response Api::State::Authorize(const http::Request& request, Access access,
@@ -486,6 +488,19 @@ std::string Api::State::Metrics() {
   out += "moat_alerts_ingested_total " + std::to_string(stats.alerts_ingested.load()) + "\n";
   out += "# TYPE moat_registry_events_total counter\n";
   out += "moat_registry_events_total " + std::to_string(stats.registry_events.load()) + "\n";
+  const PostureKeeper::Stats posture = center.posture().stats();
+  out +=
+      "# HELP moat_posture_assessments_total Assessments of the whole posture (score, "
+      "recommendations) by this process.\n";
+  out += "# TYPE moat_posture_assessments_total counter\n";
+  out += "moat_posture_assessments_total " + std::to_string(posture.assessments) + "\n";
+  out += "# HELP moat_posture_assessment_seconds How long the last assessment took.\n";
+  out += "# TYPE moat_posture_assessment_seconds gauge\n";
+  out += "moat_posture_assessment_seconds " + http::PrometheusNumber(posture.last_seconds) + "\n";
+  out +=
+      "# HELP moat_posture_assessed_at_seconds When the posture shown was assessed (Unix time).\n";
+  out += "# TYPE moat_posture_assessed_at_seconds gauge\n";
+  out += "moat_posture_assessed_at_seconds " + std::to_string(posture.assessed_at) + "\n";
   if (auto jobs = center.store().CountJobs(); jobs.ok()) {
     out += "# TYPE moat_jobs gauge\n";
     out += "moat_jobs{state=\"queued\"} " + std::to_string(jobs->queued) + "\n";
@@ -585,9 +600,18 @@ http::Response Api::State::Findings(const http::Request& request) {
 http::Response Api::State::Recommendations(const http::Request& request,
                                            const std::string& only_id) {
   (void)request;
-  // Every finding of the unhealthy resources only for the one recommendation shown.
-  auto posture = AssessPosture(center.store(), std::time(nullptr), only_id);
-  if (!posture.ok()) return StoreError(posture.error());
+  // The list is the kept posture's; one recommendation's page assesses afresh, keeping every
+  // finding of its unhealthy resources (the kept posture holds only each one's worst).
+  std::shared_ptr<const Posture> posture;
+  if (only_id.empty()) {
+    auto kept = center.posture().Get();
+    if (!kept.ok()) return StoreError(kept.error());
+    posture = std::move(*kept);
+  } else {
+    auto assessed = AssessPosture(center.store(), std::time(nullptr), only_id);
+    if (!assessed.ok()) return StoreError(assessed.error());
+    posture = std::make_shared<const Posture>(std::move(*assessed));
+  }
   json items = json::array();
   for (const auto& rec : posture->recommendations) {
     if (!only_id.empty() && rec.definition->id != only_id) continue;
@@ -640,11 +664,11 @@ json ScoreJson(const assess::SecureScore& score) {
   for (const auto& c : score.controls) {
     controls.push_back({{"control", c.control},
                         {"max_points", c.max_points},
-                        {"points", c.points},
+                        {"points", c.total > 0 ? json(c.points) : json(nullptr)},
                         {"healthy", c.healthy},
                         {"total", c.total}});
   }
-  // Nothing assessed yet: no score, rather than the formula's 100 %.
+  // Nothing assessed yet: no score, rather than a 0 % nobody earned.
   const bool scored = score.assessed > 0;
   return {{"points", scored ? json(score.points) : json(nullptr)},
           {"max_points", score.max_points},
@@ -657,9 +681,28 @@ json ScoreJson(const assess::SecureScore& score) {
 
 http::Response Api::State::Score(const http::Request& request) {
   (void)request;
-  auto posture = AssessPosture(center.store(), std::time(nullptr));
+  auto posture = center.posture().Get();
   if (!posture.ok()) return StoreError(posture.error());
-  return JsonResponse(200, ScoreJson(posture->score));
+  return JsonResponse(200, ScoreJson((*posture)->score));
+}
+
+Result<std::shared_ptr<const std::vector<FindingsFlow>>> Api::State::FlowByDay(int64_t from,
+                                                                               int64_t to) {
+  constexpr auto kMaxAge = std::chrono::seconds(60);
+  std::lock_guard lock(flow_cache.mutex);  // one count at a time; the others wait for it
+  const uint64_t changes = center.store().posture_changes();
+  const auto now = std::chrono::steady_clock::now();
+  if (flow_cache.flow && flow_cache.from == from && flow_cache.to == to &&
+      flow_cache.changes == changes && now - flow_cache.at < kMaxAge) {
+    return flow_cache.flow;
+  }
+  MOAT_ASSIGN_OR_RETURN(auto flow, center.store().FindingsFlowByDay(from, to));
+  flow_cache.flow = std::make_shared<const std::vector<FindingsFlow>>(std::move(flow));
+  flow_cache.from = from;
+  flow_cache.to = to;
+  flow_cache.changes = changes;
+  flow_cache.at = now;
+  return flow_cache.flow;
 }
 
 http::Response Api::State::Trend(const http::Request& request) {
@@ -679,7 +722,7 @@ http::Response Api::State::Trend(const http::Request& request) {
   const int64_t from = today - (days - 1) * kDay;
   auto stats = center.store().ListDailyStats(FormatUtcDay(from), FormatUtcDay(today));
   if (!stats.ok()) return StoreError(stats.error());
-  auto flow = center.store().FindingsFlowByDay(from, today + kDay);
+  auto flow = FlowByDay(from, today + kDay);
   if (!flow.ok()) return StoreError(flow.error());
   // One entry per day, oldest first; a day without a snapshot has empty figures.
   std::map<std::string, json> by_day;
@@ -693,7 +736,7 @@ http::Response Api::State::Trend(const http::Request& request) {
     auto it = by_day.find(stat.day);
     if (it != by_day.end()) it->second["figures"][stat.name] = stat.value;
   }
-  for (const auto& day : *flow) {
+  for (const auto& day : **flow) {
     auto it = by_day.find(day.day);
     if (it == by_day.end()) continue;
     it->second["findings_new"] = day.first_seen;
@@ -1044,7 +1087,7 @@ http::Response Api::State::Summary(const http::Request& request) {
   (void)request;
   Store& store = center.store();
   const int64_t now = std::time(nullptr);
-  auto posture = CurrentPosture();
+  auto posture = center.posture().Get();
   if (!posture.ok()) return StoreError(posture.error());
   json recommendations = {{"total", (*posture)->recommendations.size()},
                           {"by_severity", {{"High", 0}, {"Medium", 0}, {"Low", 0}}}};
@@ -1640,6 +1683,40 @@ Api::Api(Center& center, ApiOptions options) : state_(std::make_unique<State>(ce
         });
   s.Add("POST", "/api/v1/alerts/{id}/status", Access::kTriage,
         [&s](const http::Request& r, const TokenInfo& t) { return s.AlertStatus(r, t); });
+  s.Add("GET", "/api/v1/incidents", Access::kRead,
+        [&store](const http::Request& r, const TokenInfo&) {
+          auto page = ParsePage(r);
+          if (!page.ok()) return http::Response::Error(400, page.error().message);
+          IncidentFilter filter;
+          filter.status = r.Query("status");
+          if (!filter.status.empty() && filter.status != "active" && filter.status != "closed") {
+            return http::Response::Error(
+                400, "status '" + filter.status + "': expected active or closed");
+          }
+          auto incidents = store.ListIncidents(filter, *page);
+          if (!incidents.ok()) return ListingError(incidents.error());
+          json items = json::array();
+          for (const auto& i : incidents->items) items.push_back(IncidentJson(i));
+          return JsonResponse(200, {{"items", items}, {"next_cursor", incidents->next_cursor}});
+        });
+  s.Add("GET", "/api/v1/incidents/{id}", Access::kRead,
+        [&store](const http::Request& r, const TokenInfo&) {
+          auto id = PathId(r);
+          if (!id.ok()) return http::Response::Error(400, id.error().message);
+          auto incident = store.GetIncident(*id);
+          if (!incident.ok()) return StoreError(incident.error());
+          if (!*incident) return http::Response::Error(404, "no incident " + std::to_string(*id));
+          // The alerts of one container's incident, oldest first: the attack as it unfolded.
+          constexpr size_t kMaxAlerts = 1000;
+          auto alerts = store.IncidentAlerts(*id, kMaxAlerts);
+          if (!alerts.ok()) return StoreError(alerts.error());
+          json j = IncidentJson(**incident);
+          json items = json::array();
+          for (const auto& a : *alerts) items.push_back(AlertJson(a));
+          j["alert_items"] = items;
+          j["alert_items_truncated"] = static_cast<int64_t>(alerts->size()) < (*incident)->alerts;
+          return JsonResponse(200, j);
+        });
   s.Add("GET", "/api/v1/registries", Access::kRead,
         ListAll<RegistryRecord>([&store] { return store.ListRegistries(); }, &RegistryJson));
   s.Add("POST", "/api/v1/registries", Access::kAdmin,

@@ -463,6 +463,75 @@ TEST_P(ApiTest, FindingsExportAsCsvAndValidSarif) {
   EXPECT_EQ(code, 0) << output;
 }
 
+// Incidents: the alerts of one container close in time are one incident, listed with its rules,
+// tactics, worst priority and status; its page has the alerts oldest first; an incident closes
+// when none of its alerts is active.
+TEST_P(ApiTest, IncidentsGroupTheAlertsOfOneContainer) {
+  json miner = json::parse(Alert("Crypto miner", "2026-12-02T10:05:00Z", "c1"));
+  miner["priority"] = "Emergency";
+  miner["mitre"] = {{{"tactic", "Impact"}, {"technique_id", "T1496"}}};
+  auto posted = As(Role::kAgent, "POST", "/api/v1/alerts",
+                   "[" + Alert("Reverse shell", "2026-12-02T10:00:00Z", "c1") + "," + miner.dump() +
+                       "," + Alert("Reverse shell", "2026-12-02T10:01:00Z", "c2") + "]");
+  ASSERT_EQ(posted.status, 200) << posted.body;
+  const json ids = json::parse(posted.body)["alert_ids"];
+  auto listed = As(Role::kReader, "GET", "/api/v1/incidents");
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  json items = json::parse(listed.body)["items"];
+  ASSERT_EQ(items.size(), 2u) << items.dump();
+  // The c1 incident's last occurrence (10:05) is the most recent.
+  const json& c1 = items[0];
+  EXPECT_EQ(c1["id"], ids[0]);
+  EXPECT_EQ(c1["container_id"], "c1");
+  EXPECT_EQ(c1["alerts"], 2);
+  EXPECT_EQ(c1["priority"], "Emergency");
+  EXPECT_EQ(c1["rules"], json({"Reverse shell", "Crypto miner"}));
+  EXPECT_EQ(c1["tactics"], json({"execution", "impact"}));
+  EXPECT_EQ(c1["status"], "active");
+  EXPECT_EQ(c1["first_time"], "2026-12-02T10:00:00.000000000Z");
+  EXPECT_EQ(items[1]["container_id"], "c2");
+  EXPECT_EQ(items[1]["priority"], "Critical");
+
+  auto detail = As(Role::kReader, "GET", "/api/v1/incidents/" + ids[0].dump());
+  ASSERT_EQ(detail.status, 200) << detail.body;
+  json d = json::parse(detail.body);
+  ASSERT_EQ(d["alert_items"].size(), 2u);
+  EXPECT_EQ(d["alert_items"][0]["id"], ids[0]);
+  EXPECT_EQ(d["alert_items"][1]["id"], ids[1]);
+  EXPECT_FALSE(d["alert_items_truncated"]);
+
+  // Pages of one: the cursor leads to the second and last.
+  json first_page = json::parse(As(Role::kReader, "GET", "/api/v1/incidents?limit=1").body);
+  ASSERT_EQ(first_page["items"].size(), 1u);
+  ASSERT_FALSE(first_page["next_cursor"].get<std::string>().empty());
+  json second_page = json::parse(
+      As(Role::kReader, "GET",
+         "/api/v1/incidents?limit=1&cursor=" + first_page["next_cursor"].get<std::string>())
+          .body);
+  ASSERT_EQ(second_page["items"].size(), 1u);
+  EXPECT_EQ(second_page["items"][0]["container_id"], "c2");
+  EXPECT_EQ(second_page["next_cursor"], "");
+
+  // Both c1 alerts dismissed: the incident is closed.
+  for (const auto& id : {ids[0], ids[1]}) {
+    ASSERT_EQ(As(Role::kAnalyst, "POST", "/api/v1/alerts/" + id.dump() + "/status",
+                 R"({"status":"dismissed","reason":"test"})")
+                  .status,
+              200);
+  }
+  json active = json::parse(As(Role::kReader, "GET", "/api/v1/incidents?status=active").body);
+  ASSERT_EQ(active["items"].size(), 1u);
+  EXPECT_EQ(active["items"][0]["container_id"], "c2");
+  json closed = json::parse(As(Role::kReader, "GET", "/api/v1/incidents?status=closed").body);
+  ASSERT_EQ(closed["items"].size(), 1u);
+  EXPECT_EQ(closed["items"][0]["status"], "closed");
+
+  EXPECT_EQ(As(Role::kReader, "GET", "/api/v1/incidents?status=open").status, 400);
+  EXPECT_EQ(As(Role::kReader, "GET", "/api/v1/incidents?cursor=x:1:2").status, 400);
+  EXPECT_EQ(As(Role::kReader, "GET", "/api/v1/incidents/999999").status, 404);
+  EXPECT_EQ(As(Role::kReader, "GET", "/api/v1/incidents/abc").status, 400);
+}
+
 TEST_P(ApiTest, DisabledFindingsDoNotCount) {
   // Nothing assessed yet: no score (not the formula's 100 %), and it says so.
   auto unassessed = json::parse(As(Role::kReader, "GET", "/api/v1/score").body);
@@ -520,6 +589,15 @@ TEST_P(ApiTest, TrendShowsTodaysFlowAndTheSchedulersHourlySnapshot) {
   EXPECT_EQ(days[1]["findings_new"], 2);
   EXPECT_EQ(days[0]["findings_new"], 0);
   EXPECT_TRUE(days[1]["figures"].empty());
+  // The counted flow is kept only until findings are written again.
+  FindingRecord medium = high;
+  medium.finding_id = "CVE-2024-3";
+  medium.severity = "MEDIUM";
+  ASSERT_TRUE(
+      center_->store().SaveImageScan("sha256:w", "", "", "{}", {}, {high, low, medium}, now).ok());
+  auto again = json::parse(As(Role::kReader, "GET", "/api/v1/trend?days=2").body)["days"];
+  EXPECT_EQ(again[1]["findings_new"], 3);
+  ASSERT_TRUE(center_->store().SaveImageScan("sha256:w", "", "", "{}", {}, {high, low}, now).ok());
 
   SchedulerOptions options;
   options.clock = [now] { return now; };

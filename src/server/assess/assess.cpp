@@ -223,12 +223,15 @@ SecureScore ComputeScore(const std::vector<Resource>& resources,
       ++entry.total;
       if (unhealthy.count(key) == 0) ++entry.healthy;
     }
-    entry.points = entry.total == 0
-                       ? control.max_points
-                       : static_cast<double>(control.max_points) *
-                             static_cast<double>(entry.healthy) / static_cast<double>(entry.total);
-    score.points += entry.points;
-    score.max_points += entry.max_points;
+    // A control with nothing of its kinds in the estate is not applicable: it adds neither points
+    // nor maximum, or an estate of images alone would get the host and workload controls'
+    // points for free.
+    if (entry.total > 0) {
+      entry.points = static_cast<double>(control.max_points) * static_cast<double>(entry.healthy) /
+                     static_cast<double>(entry.total);
+      score.points += entry.points;
+      score.max_points += entry.max_points;
+    }
     score.controls.push_back(std::move(entry));
   }
   score.percent = score.max_points == 0 ? 0 : 100.0 * score.points / score.max_points;

@@ -192,15 +192,15 @@ struct ControlScore {
   int max_points = 0;
   size_t healthy = 0;
   size_t total = 0;
-  double points = 0;  // max_points * healthy / total; max_points when nothing is assessed
+  double points = 0;  // max_points * healthy / total; 0 when total is 0 (not applicable)
 };
 struct SecureScore {
   std::vector<ControlScore> controls;  // only controls with at least one recommendation mapped
-  double points = 0;
-  int max_points = 0;
-  double percent = 0;  // 100 * points / max_points
-  /// Resources of the kinds the controls cover. 0: nothing was assessed, and the 100 % that
-  /// the formula gives then says nothing (the API reports no score).
+  double points = 0;                   // over the applicable controls (total > 0)
+  int max_points = 0;                  // of the applicable controls
+  double percent = 0;                  // 100 * points / max_points; 0 when nothing is applicable
+  /// Resources of the kinds the controls cover. 0: nothing was assessed (the API reports no
+  /// score).
   size_t assessed = 0;
 };
 /// The score from the same inputs: a resource is healthy for a control when no recommendation of

@@ -601,14 +601,31 @@ TEST(SecureScore, SmallEstateByHand) {
   EXPECT_NEAR(score.percent, 100 * points / 24, 1e-9);
 }
 
-TEST(SecureScore, NothingAssessedIsFullMarks) {
+TEST(SecureScore, NothingAssessedHasNoApplicableControl) {
   SecureScore score = ComputeScore({}, {});
   ASSERT_FALSE(score.controls.empty());
   for (const ControlScore& c : score.controls) {
     EXPECT_EQ(c.total, 0u);
-    EXPECT_EQ(c.points, c.max_points) << c.control;
+    EXPECT_EQ(c.points, 0) << c.control;
   }
-  EXPECT_DOUBLE_EQ(score.percent, 100.0);
+  EXPECT_EQ(score.assessed, 0u);
+  EXPECT_EQ(score.max_points, 0);
+  EXPECT_DOUBLE_EQ(score.percent, 0);
+}
+
+// An estate of registry images only: the workload, host and cluster controls have nothing to
+// assess and count neither points nor maximum; the score is the vulnerability control's alone.
+TEST(SecureScore, ControlsWithNothingToAssessAreNotApplicable) {
+  std::vector<Resource> resources = {MakeResource(kRegistryImage, "sha256:a"),
+                                     MakeResource(kRegistryImage, "sha256:b")};
+  SecureScore all_healthy = ComputeScore(resources, {});
+  EXPECT_EQ(all_healthy.assessed, 2u);
+  EXPECT_EQ(all_healthy.max_points, 6);
+  EXPECT_DOUBLE_EQ(all_healthy.percent, 100.0);
+  const ControlScore* access = FindControl(all_healthy, "Manage access and permissions");
+  ASSERT_NE(access, nullptr);
+  EXPECT_EQ(access->total, 0u);
+  EXPECT_EQ(access->points, 0);
 }
 
 // ---------------------------------------------------------------------------------------------

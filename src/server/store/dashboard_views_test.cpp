@@ -111,6 +111,45 @@ TEST_P(DashboardViewsTest, RisksWeighSeverityKevAndRunning) {
   EXPECT_DOUBLE_EQ(ImageRiskScore(SeverityCounts{1, 0, 0, 0, 0, 0}, 1, true), 40);
 }
 
+// The per-image counts are kept with the findings: a rescan that resolves findings, a rescan
+// with none left and a deleted manifest each show at once in the risks, the image listing and
+// the repositories.
+TEST_P(DashboardViewsTest, ImageCountsFollowEveryChangeOfItsFindings) {
+  Fill();
+  ASSERT_TRUE(store_
+                  ->SaveImageScan(kWeb, "debian 12", "linux/amd64", "{}",
+                                  {{"debian:12", "openssl"}}, {Vuln("CVE-2", "HIGH", true, false)},
+                                  600)
+                  .ok());
+  ASSERT_TRUE(store_->SaveImageScan(kApi, "debian 12", "linux/amd64", "{}", {}, {}, 600).ok());
+  auto risks = store_->ListImageRisks();
+  ASSERT_TRUE(risks.ok()) << risks.error().message;
+  ASSERT_EQ(risks->size(), 2u);  // api has no open finding left
+  EXPECT_EQ((*risks)[0].digest, kWeb);
+  EXPECT_EQ((*risks)[0].counts.critical, 0);
+  EXPECT_EQ((*risks)[0].counts.high, 1);
+  EXPECT_EQ((*risks)[0].counts.fixable, 1);
+  EXPECT_EQ((*risks)[0].kev, 0);
+  ImageQuery web_only;
+  web_only.repository = "web";
+  auto listing = store_->QueryImages(web_only, {});
+  ASSERT_TRUE(listing.ok()) << listing.error().message;
+  ASSERT_EQ(listing->items.size(), 1u);
+  EXPECT_EQ(listing->items[0].counts.critical, 0);
+  EXPECT_EQ(listing->items[0].counts.high, 1);
+  auto repositories = store_->ListRepositories(0);
+  ASSERT_TRUE(repositories.ok()) << repositories.error().message;
+  for (const auto& r : *repositories) {
+    if (r.repository == "web") EXPECT_EQ(r.counts.high, 1);
+    if (r.repository == "api") EXPECT_EQ(r.counts.medium + r.counts.low, 0);
+  }
+  ASSERT_TRUE(store_->RecordDelete(registry_id_, "web", kWeb).ok());
+  risks = store_->ListImageRisks();
+  ASSERT_TRUE(risks.ok());
+  ASSERT_EQ(risks->size(), 1u);
+  EXPECT_EQ((*risks)[0].digest, kLocal);
+}
+
 TEST_P(DashboardViewsTest, ImageQueriesFilterSortAndPage) {
   Fill();
   ImageQuery all;

@@ -3,10 +3,12 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <set>
 #include <tuple>
 
+#include "core/alert.h"
 #include "core/bytes.h"
 #include "core/sha256.h"
 #include "core/text_format.h"
@@ -193,6 +195,22 @@ bool SameFindingFields(const FindingRecord& stored, const FindingRecord& current
 // (its last-seen time is the image's scanned_at), so that a re-match after a database update
 // rewrites no more than what the update changed (bench/server_images.sh). For an image, call it
 // before moving the image's scanned_at: its vanished findings keep the previous scan's time.
+// Recounts an image's open findings into image_finding_counts (schema.cpp, migration 9), in the
+// transaction that changed them.
+Result<void> RefreshImageCounts(SqlConnection& sql, const std::string& digest) {
+  MOAT_TRY(sql.Query("DELETE FROM image_finding_counts WHERE digest = $1", {digest}));
+  MOAT_TRY(sql.Query(
+      "INSERT INTO image_finding_counts (digest, critical, high, medium, low, unknown, fixable, "
+      "kev) SELECT resource_id, SUM(CASE WHEN severity = 'CRITICAL' THEN 1 ELSE 0 END), "
+      "SUM(CASE WHEN severity = 'HIGH' THEN 1 ELSE 0 END), SUM(CASE WHEN severity = 'MEDIUM' "
+      "THEN 1 ELSE 0 END), SUM(CASE WHEN severity = 'LOW' THEN 1 ELSE 0 END), SUM(CASE WHEN "
+      "severity NOT IN ('CRITICAL', 'HIGH', 'MEDIUM', 'LOW') THEN 1 ELSE 0 END), "
+      "CAST(SUM(patchable) AS BIGINT), CAST(SUM(kev) AS BIGINT) FROM findings WHERE "
+      "resource_kind = 'image' AND resource_id = $1 AND resolved_at = 0 GROUP BY resource_id",
+      {digest}));
+  return Ok();
+}
+
 Result<void> ReplaceFindings(SqlConnection& sql, const std::string& resource_kind,
                              const std::string& resource_id, const std::string& source,
                              const std::vector<FindingRecord>& findings, int64_t now) {
@@ -291,9 +309,10 @@ Result<void> ReplaceFindings(SqlConnection& sql, const std::string& resource_kin
       if (f.resolved_at == 0) previous_scan = std::max(previous_scan, f.last_seen);
     }
     MOAT_TRY(set_time("last_seen", gone, previous_scan));
-  } else {
-    MOAT_TRY(set_time("last_seen", seen_again, now));
+    MOAT_TRY(set_time("resolved_at", gone, now));
+    return RefreshImageCounts(sql, resource_id);
   }
+  MOAT_TRY(set_time("last_seen", seen_again, now));
   return set_time("resolved_at", gone, now);
 }
 
@@ -514,6 +533,7 @@ Result<RegistryRecord> Store::AddRegistry(RegistryRecord registry) {
     return rows.error();
   }
   registry.id = rows->rows[0].Int(0);
+  NotePostureChange();
   return registry;
 }
 
@@ -543,12 +563,12 @@ Result<std::optional<RegistryRecord>> Store::GetRegistry(int64_t id) {
 
 Result<bool> Store::DeleteRegistry(int64_t id) {
   auto sql = pool_->Acquire();
-  return InTransaction(*sql, [&](SqlConnection& tx) -> Result<bool> {
+  return NotingPostureChange(InTransaction(*sql, [&](SqlConnection& tx) -> Result<bool> {
     MOAT_TRY(tx.Query("DELETE FROM tags WHERE registry_id = $1", {id}));
     MOAT_TRY(tx.Query("DELETE FROM repository_images WHERE registry_id = $1", {id}));
     MOAT_ASSIGN_OR_RETURN(auto rows, tx.Query("DELETE FROM registries WHERE id = $1", {id}));
     return rows.affected > 0;
-  });
+  }));
 }
 
 Result<void> Store::MarkRegistryPolled(int64_t id, const std::string& error) {
@@ -563,7 +583,7 @@ Result<void> Store::MarkRegistryPolled(int64_t id, const std::string& error) {
 Result<void> Store::RecordPush(int64_t registry_id, const std::string& repository,
                                const std::string& digest, const std::string& tag, int64_t time) {
   auto sql = pool_->Acquire();
-  return InTransaction(*sql, [&](SqlConnection& tx) -> Result<void> {
+  return NotingPostureChange(InTransaction(*sql, [&](SqlConnection& tx) -> Result<void> {
     MOAT_TRY(
         tx.Query("INSERT INTO images (digest, first_seen) VALUES ($1, $2) ON CONFLICT "
                  "(digest) DO NOTHING",
@@ -582,7 +602,7 @@ Result<void> Store::RecordPush(int64_t registry_id, const std::string& repositor
     MOAT_TRY(
         tx.Query("UPDATE registries SET last_event_at = $1 WHERE id = $2", {time, registry_id}));
     return Ok();
-  });
+  }));
 }
 
 Result<void> Store::RecordPull(int64_t registry_id, const std::string& repository,
@@ -598,7 +618,7 @@ Result<void> Store::RecordPull(int64_t registry_id, const std::string& repositor
 Result<void> Store::RecordDelete(int64_t registry_id, const std::string& repository,
                                  const std::string& digest) {
   auto sql = pool_->Acquire();
-  return InTransaction(*sql, [&](SqlConnection& tx) -> Result<void> {
+  return NotingPostureChange(InTransaction(*sql, [&](SqlConnection& tx) -> Result<void> {
     MOAT_TRY(tx.Query("DELETE FROM tags WHERE registry_id = $1 AND repository = $2 AND digest = $3",
                       {registry_id, repository, digest}));
     MOAT_TRY(
@@ -614,12 +634,13 @@ Result<void> Store::RecordDelete(int64_t registry_id, const std::string& reposit
     if (refs.rows[0].Int(0) == 0) {
       MOAT_TRY(tx.Query("DELETE FROM findings WHERE resource_kind = 'image' AND resource_id = $1",
                         {digest}));
+      MOAT_TRY(tx.Query("DELETE FROM image_finding_counts WHERE digest = $1", {digest}));
       MOAT_TRY(tx.Query("DELETE FROM image_packages WHERE digest = $1", {digest}));
       MOAT_TRY(tx.Query("DELETE FROM image_inventories WHERE digest = $1", {digest}));
       MOAT_TRY(tx.Query("DELETE FROM images WHERE digest = $1", {digest}));
     }
     return Ok();
-  });
+  }));
 }
 
 Result<void> Store::DeleteTag(int64_t registry_id, const std::string& repository,
@@ -627,6 +648,7 @@ Result<void> Store::DeleteTag(int64_t registry_id, const std::string& repository
   auto sql = pool_->Acquire();
   MOAT_TRY(sql->Query("DELETE FROM tags WHERE registry_id = $1 AND repository = $2 AND tag = $3",
                       {registry_id, repository, tag}));
+  NotePostureChange();
   return Ok();
 }
 
@@ -711,7 +733,7 @@ Result<bool> Store::SaveImageScan(const std::string& digest, const std::string& 
                                   const std::vector<FindingRecord>& findings, int64_t time,
                                   const JobLease* lease) {
   auto sql = pool_->Acquire();
-  return InTransaction(*sql, [&](SqlConnection& tx) -> Result<bool> {
+  return NotingPostureChange(InTransaction(*sql, [&](SqlConnection& tx) -> Result<bool> {
     if (lease != nullptr) {
       MOAT_ASSIGN_OR_RETURN(auto held, MarkJobsDone(tx, {lease->job_id}, lease->worker, time));
       if (held.empty()) return false;
@@ -729,7 +751,7 @@ Result<bool> Store::SaveImageScan(const std::string& digest, const std::string& 
         "scanned_at = $4, package_count = $5",
         {digest, os, platform, time, static_cast<int64_t>(packages.size())}));
     return true;
-  });
+  }));
 }
 
 Result<std::vector<bool>> Store::SaveImageMatches(const std::vector<ImageMatch>& matches,
@@ -737,31 +759,33 @@ Result<std::vector<bool>> Store::SaveImageMatches(const std::vector<ImageMatch>&
   std::vector<int64_t> job_ids;
   for (const auto& match : matches) job_ids.push_back(match.job_id);
   auto sql = pool_->Acquire();
-  return InTransaction(*sql, [&](SqlConnection& tx) -> Result<std::vector<bool>> {
-    MOAT_ASSIGN_OR_RETURN(auto held, MarkJobsDone(tx, job_ids, worker, time));
-    std::vector<bool> applied;
-    for (const auto& match : matches) {
-      applied.push_back(held.count(match.job_id) > 0);
-      if (!applied.back()) continue;
-      // Only an image that is still stored: a match never brings a deleted one back.
-      MOAT_ASSIGN_OR_RETURN(auto stored,
-                            tx.Query("SELECT 1 FROM images WHERE digest = $1", {match.digest}));
-      if (stored.rows.empty()) continue;
-      MOAT_TRY(IndexImagePackages(tx, match.digest, match.packages));
-      MOAT_TRY(ReplaceFindings(tx, "image", match.digest, "vulnerability", match.findings, time));
-      MOAT_TRY(
-          tx.Query("UPDATE images SET scan_status = 'scanned', scan_error = '', scanned_at = $1, "
-                   "package_count = $2 WHERE digest = $3",
-                   {time, static_cast<int64_t>(match.packages.size()), match.digest}));
-    }
-    return applied;
-  });
+  return NotingPostureChange(
+      InTransaction(*sql, [&](SqlConnection& tx) -> Result<std::vector<bool>> {
+        MOAT_ASSIGN_OR_RETURN(auto held, MarkJobsDone(tx, job_ids, worker, time));
+        std::vector<bool> applied;
+        for (const auto& match : matches) {
+          applied.push_back(held.count(match.job_id) > 0);
+          if (!applied.back()) continue;
+          // Only an image that is still stored: a match never brings a deleted one back.
+          MOAT_ASSIGN_OR_RETURN(auto stored,
+                                tx.Query("SELECT 1 FROM images WHERE digest = $1", {match.digest}));
+          if (stored.rows.empty()) continue;
+          MOAT_TRY(IndexImagePackages(tx, match.digest, match.packages));
+          MOAT_TRY(
+              ReplaceFindings(tx, "image", match.digest, "vulnerability", match.findings, time));
+          MOAT_TRY(tx.Query(
+              "UPDATE images SET scan_status = 'scanned', scan_error = '', scanned_at = $1, "
+              "package_count = $2 WHERE digest = $3",
+              {time, static_cast<int64_t>(match.packages.size()), match.digest}));
+        }
+        return applied;
+      }));
 }
 
 Result<bool> Store::SaveImageScanFailure(const std::string& digest, const std::string& error,
                                          int64_t time, const JobLease* lease) {
   auto sql = pool_->Acquire();
-  return InTransaction(*sql, [&](SqlConnection& tx) -> Result<bool> {
+  return NotingPostureChange(InTransaction(*sql, [&](SqlConnection& tx) -> Result<bool> {
     if (lease != nullptr) {
       MOAT_ASSIGN_OR_RETURN(
           auto held, tx.Query("UPDATE jobs SET last_error = $1 WHERE id = $2 AND lease_owner = $3 "
@@ -775,7 +799,7 @@ Result<bool> Store::SaveImageScanFailure(const std::string& digest, const std::s
         "scan_error = $2, scanned_at = $3 WHERE images.scan_status <> 'scanned'",
         {digest, error, time}));
     return true;
-  });
+  }));
 }
 
 namespace {
@@ -787,13 +811,13 @@ constexpr const char* kImageColumns =
 // Counts and locations of the images listed.
 Result<void> FillImageDetails(SqlConnection& sql, std::vector<ImageRecord>& images) {
   for (auto& image : images) {
-    MOAT_ASSIGN_OR_RETURN(
-        auto counts, sql.Query("SELECT severity, COUNT(*), CAST(SUM(patchable) AS BIGINT) FROM "
-                               "findings WHERE resource_kind = "
-                               "'image' AND resource_id = $1 AND resolved_at = 0 GROUP BY severity",
-                               {image.digest}));
+    MOAT_ASSIGN_OR_RETURN(auto counts,
+                          sql.Query("SELECT critical, high, medium, low, unknown, fixable FROM "
+                                    "image_finding_counts WHERE digest = $1",
+                                    {image.digest}));
     for (const auto& row : counts.rows) {
-      CountSeverity(image.counts, row.Text(0), row.Int(1), row.Int(2));
+      image.counts =
+          SeverityCounts{row.Int(0), row.Int(1), row.Int(2), row.Int(3), row.Int(4), row.Int(5)};
     }
     MOAT_ASSIGN_OR_RETURN(
         auto locations,
@@ -1025,7 +1049,8 @@ Result<int64_t> Store::ApplyAgentMessages(
     const std::function<Result<void>(SqlConnection&, const AgentMessage&)>& apply) {
   auto sql = pool_->Acquire();
   const bool postgres = dialect() == SqlDialect::kPostgres;
-  return InTransaction(*sql, [&](SqlConnection& tx) -> Result<int64_t> {
+  bool reports = false;  // a host or cluster report was applied: the posture may have changed
+  auto acked_through = InTransaction(*sql, [&](SqlConnection& tx) -> Result<int64_t> {
     // The agent's row is locked for the transaction, so two batches of one agent apply in turn.
     MOAT_ASSIGN_OR_RETURN(auto rows,
                           tx.Query(std::string("SELECT acked_through FROM agents WHERE id = $1") +
@@ -1042,12 +1067,15 @@ Result<int64_t> Store::ApplyAgentMessages(
                     std::to_string(acked), "; resend from ", std::to_string(acked + 1));
       }
       MOAT_TRY(apply(tx, message));
+      reports |= message.type == "host_report" || message.type == "cluster_report";
       acked = last;
     }
     MOAT_TRY(tx.Query("UPDATE agents SET acked_through = $1, last_heartbeat = $2 WHERE id = $3",
                       {acked, time, agent_id}));
     return acked;
   });
+  if (acked_through.ok() && reports) NotePostureChange();
+  return acked_through;
 }
 
 Result<void> Store::SaveHostReport(SqlConnection& sql, const HostRecord& host,
@@ -1146,9 +1174,12 @@ ClusterRecord ReadCluster(const SqlRow& row) {
 }
 
 // The join of open workload findings with the workloads they are about.
+// From the workloads to their findings (findings_by_resource): SQLite takes a CROSS JOIN's tables
+// in the order written, where it would otherwise read every open finding of every kind (300 ms
+// with 250,000 image findings and no workload); PostgreSQL plans it as the inner join it is.
 constexpr const char* kOpenWorkloadFindings =
-    " FROM findings f JOIN workloads w ON f.resource_id = w.id WHERE f.resource_kind = "
-    "'workload' AND f.resolved_at = 0";
+    " FROM workloads w CROSS JOIN findings f WHERE f.resource_kind = 'workload' AND "
+    "f.resource_id = w.id AND f.resolved_at = 0";
 
 }  // namespace
 
@@ -1615,6 +1646,152 @@ Result<std::optional<StoredAlert>> Store::GetAlert(int64_t id) {
   return std::optional<StoredAlert>(ReadAlert(rows.rows[0]));
 }
 
+// ---- incidents --------------------------------------------------------------------------------
+
+namespace {
+
+// An alert stored without an incident id is its own incident (StoredIncident).
+constexpr const char* kIncidentOf = "CASE WHEN incident_id = 0 THEN id ELSE incident_id END";
+// Falco's priorities as syslog severities: the smallest is the most severe (core/alert.h).
+constexpr const char* kPriorityRank =
+    "CASE priority WHEN 'Emergency' THEN 0 WHEN 'Alert' THEN 1 WHEN 'Critical' THEN 2 WHEN "
+    "'Error' THEN 3 WHEN 'Warning' THEN 4 WHEN 'Notice' THEN 5 WHEN 'Informational' THEN 6 ELSE 7 "
+    "END";
+
+void AddDistinct(std::vector<std::string>& list, const std::string& value) {
+  if (!value.empty() && std::find(list.begin(), list.end(), value) == list.end()) {
+    list.push_back(value);
+  }
+}
+
+// Rules, tactics and the resource of each incident of `incidents`, from their alerts.
+Result<void> FillIncidentDetails(SqlConnection& sql, std::vector<IncidentRecord>& incidents) {
+  if (incidents.empty()) return Ok();
+  Conditions where;
+  std::string ids;
+  std::map<int64_t, IncidentRecord*> by_id;
+  for (auto& incident : incidents) {
+    ids += (ids.empty() ? "" : ", ") + where.Param(incident.id);
+    by_id[incident.id] = &incident;
+  }
+  MOAT_ASSIGN_OR_RETURN(
+      auto rows,
+      sql.Query(std::string("SELECT ") + kIncidentOf +
+                    ", rule, mitre_tactic, container_id, namespace_name, pod, node, image FROM "
+                    "alerts WHERE incident_id IN (" +
+                    ids + ") OR id IN (" + ids + ") ORDER BY time_ns, id",
+                where.params()));
+  for (const auto& row : rows.rows) {
+    auto found = by_id.find(row.Int(0));
+    if (found == by_id.end()) continue;
+    IncidentRecord& incident = *found->second;
+    AddDistinct(incident.rules, row.Text(1));
+    AddDistinct(incident.tactics, row.Text(2));
+    std::string* fields[] = {&incident.container_id, &incident.namespace_name, &incident.pod,
+                             &incident.node, &incident.image};
+    for (size_t i = 0; i < std::size(fields); ++i) {
+      if (fields[i]->empty()) *fields[i] = row.Text(3 + i);
+    }
+  }
+  return Ok();
+}
+
+// `having` holds the conditions on the groups (and every parameter); `alerts_where` narrows the
+// alerts read, with placeholders of `having`.
+Result<std::vector<IncidentRecord>> QueryIncidents(SqlConnection& sql, Conditions& having,
+                                                   const std::string& alerts_where,
+                                                   const std::string& limit) {
+  MOAT_ASSIGN_OR_RETURN(
+      auto rows,
+      sql.Query(
+          std::string("SELECT inc, MIN(time_ns), MAX(last_time_ns), COUNT(*), SUM(count), "
+                      "MIN(prank), SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END) FROM "
+                      "(SELECT ") +
+              kIncidentOf + " AS inc, time_ns, last_time_ns, count, status, " + kPriorityRank +
+              " AS prank FROM alerts" + alerts_where + ") a GROUP BY inc" +
+              [&] {
+                std::string where = having.Where();
+                // Conditions writes WHERE; these are conditions on the groups.
+                return where.empty() ? where : " HAVING" + where.substr(6);
+              }() +
+              " ORDER BY MAX(last_time_ns) DESC, inc" + limit,
+          having.params()));
+  std::vector<IncidentRecord> incidents;
+  for (const auto& row : rows.rows) {
+    IncidentRecord incident;
+    incident.id = row.Int(0);
+    incident.first_ns = row.Int(1);
+    incident.last_ns = row.Int(2);
+    incident.alerts = row.Int(3);
+    incident.occurrences = row.Int(4);
+    const int64_t rank = row.Int(5);
+    incident.priority =
+        std::string(AlertPriorityName(static_cast<AlertPriority>(std::clamp<int64_t>(rank, 0, 7))));
+    incident.active = row.Int(6);
+    incidents.push_back(std::move(incident));
+  }
+  MOAT_TRY(FillIncidentDetails(sql, incidents));
+  return incidents;
+}
+
+}  // namespace
+
+Result<Page<IncidentRecord>> Store::ListIncidents(const IncidentFilter& filter,
+                                                  const PageRequest& page) {
+  MOAT_ASSIGN_OR_RETURN(auto cursor, ParseCursor(page.cursor, 'i'));
+  Conditions having;
+  if (filter.status == "active") {
+    having.Add("SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END) > 0");
+  } else if (filter.status == "closed") {
+    having.Add("SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END) = 0");
+  } else if (!filter.status.empty()) {
+    return Fail("status '", filter.status, "': expected active or closed");
+  }
+  if (cursor) {
+    const std::string t = having.Param(int64_t{std::stoll(cursor->key)});
+    const std::string id = having.Param(cursor->id);
+    having.Add("(MAX(last_time_ns) < " + t + " OR (MAX(last_time_ns) = " + t + " AND inc > " + id +
+               "))");
+  }
+  const std::string limit = " LIMIT " + having.Param(static_cast<int64_t>(page.limit + 1));
+  auto sql = pool_->Acquire();
+  MOAT_ASSIGN_OR_RETURN(auto incidents, QueryIncidents(*sql, having, "", limit));
+  Page<IncidentRecord> result;
+  result.items = std::move(incidents);
+  if (result.items.size() > page.limit) {
+    result.items.resize(page.limit);
+    result.next_cursor = "i:" + std::to_string(result.items.back().last_ns) + ":" +
+                         std::to_string(result.items.back().id);
+  }
+  return result;
+}
+
+Result<std::optional<IncidentRecord>> Store::GetIncident(int64_t id) {
+  Conditions having;
+  const std::string placeholder = having.Param(id);
+  having.Add("inc = " + placeholder);
+  auto sql = pool_->Acquire();
+  MOAT_ASSIGN_OR_RETURN(
+      auto incidents,
+      QueryIncidents(*sql, having,
+                     " WHERE incident_id = " + placeholder + " OR id = " + placeholder, ""));
+  if (incidents.empty()) return std::optional<IncidentRecord>();
+  return std::optional<IncidentRecord>(std::move(incidents[0]));
+}
+
+Result<std::vector<StoredAlert>> Store::IncidentAlerts(int64_t id, size_t limit) {
+  auto sql = pool_->Acquire();
+  MOAT_ASSIGN_OR_RETURN(
+      auto rows,
+      sql->Query(std::string("SELECT ") + kAlertColumns +
+                     " FROM alerts WHERE incident_id = $1 OR (id = $1 AND incident_id = 0) ORDER "
+                     "BY time_ns, id LIMIT $2",
+                 {id, static_cast<int64_t>(limit)}));
+  std::vector<StoredAlert> alerts;
+  for (const auto& row : rows.rows) alerts.push_back(ReadAlert(row));
+  return alerts;
+}
+
 Result<bool> Store::SetAlertStatus(int64_t id, const std::string& status, const std::string& by,
                                    const std::string& reason) {
   auto sql = pool_->Acquire();
@@ -1636,6 +1813,7 @@ Result<DisableRuleRecord> Store::AddDisableRule(DisableRuleRecord rule) {
                  "expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
                  {rule.name, rule.rule_json, rule.created_by, rule.created_at, rule.expires_at}));
   rule.id = rows.rows[0].Int(0);
+  NotePostureChange();
   return rule;
 }
 
@@ -1654,6 +1832,7 @@ Result<std::vector<DisableRuleRecord>> Store::ListDisableRules() {
 Result<bool> Store::DeleteDisableRule(int64_t id) {
   auto sql = pool_->Acquire();
   MOAT_ASSIGN_OR_RETURN(auto rows, sql->Query("DELETE FROM disable_rules WHERE id = $1", {id}));
+  NotePostureChange();
   return rows.affected > 0;
 }
 
@@ -1842,19 +2021,11 @@ double ImageRiskScore(const SeverityCounts& counts, int64_t kev, bool running) {
 
 Result<std::vector<ImageRisk>> Store::ListImageRisks() {
   auto sql = pool_->Acquire();
-  // One row per image with an open finding: the counts are summed in SQL (findings_by_resource).
+  // One row per image with an open finding, counted when its findings were written.
   MOAT_ASSIGN_OR_RETURN(
-      auto rows,
-      sql->Query("SELECT f.resource_id, "
-                 "SUM(CASE WHEN f.severity = 'CRITICAL' THEN 1 ELSE 0 END), "
-                 "SUM(CASE WHEN f.severity = 'HIGH' THEN 1 ELSE 0 END), "
-                 "SUM(CASE WHEN f.severity = 'MEDIUM' THEN 1 ELSE 0 END), "
-                 "SUM(CASE WHEN f.severity = 'LOW' THEN 1 ELSE 0 END), "
-                 "SUM(CASE WHEN f.severity NOT IN ('CRITICAL', 'HIGH', 'MEDIUM', 'LOW') THEN 1 "
-                 "ELSE 0 END), CAST(SUM(f.patchable) AS BIGINT), CAST(SUM(f.kev) AS BIGINT) "
-                 "FROM findings f JOIN images i ON i.digest = f.resource_id WHERE "
-                 "f.resource_kind = 'image' AND f.resolved_at = 0 GROUP BY f.resource_id "
-                 "ORDER BY f.resource_id"));
+      auto rows, sql->Query("SELECT c.digest, c.critical, c.high, c.medium, c.low, c.unknown, "
+                            "c.fixable, c.kev FROM image_finding_counts c JOIN images i ON "
+                            "i.digest = c.digest ORDER BY c.digest"));
   MOAT_ASSIGN_OR_RETURN(auto running_rows,
                         sql->Query("SELECT image_digest FROM containers WHERE state = 'running' "
                                    "UNION SELECT image_digest FROM workload_containers"));
@@ -2039,14 +2210,16 @@ Result<std::vector<RepositorySummary>> Store::ListRepositories(int64_t registry_
                  where.params()));
   MOAT_ASSIGN_OR_RETURN(
       auto counts,
-      sql->Query("SELECT r.registry_id, r.repository, f.severity, COUNT(*), "
-                 "CAST(SUM(f.patchable) AS BIGINT) FROM repository_images r JOIN findings f ON "
-                 "f.resource_kind = 'image' AND f.resource_id = r.digest AND f.resolved_at = 0" +
-                     where.Where() + " GROUP BY r.registry_id, r.repository, f.severity",
+      sql->Query("SELECT r.registry_id, r.repository, CAST(SUM(c.critical) AS BIGINT), "
+                 "CAST(SUM(c.high) AS BIGINT), CAST(SUM(c.medium) AS BIGINT), CAST(SUM(c.low) AS "
+                 "BIGINT), CAST(SUM(c.unknown) AS BIGINT), CAST(SUM(c.fixable) AS BIGINT) FROM "
+                 "repository_images r JOIN image_finding_counts c ON c.digest = r.digest" +
+                     where.Where() + " GROUP BY r.registry_id, r.repository",
                  where.params()));
   std::map<std::pair<int64_t, std::string>, SeverityCounts> by_repository;
   for (const auto& row : counts.rows) {
-    CountSeverity(by_repository[{row.Int(0), row.Text(1)}], row.Text(2), row.Int(3), row.Int(4));
+    by_repository[{row.Int(0), row.Text(1)}] =
+        SeverityCounts{row.Int(2), row.Int(3), row.Int(4), row.Int(5), row.Int(6), row.Int(7)};
   }
   std::vector<RepositorySummary> repositories;
   for (const auto& row : rows.rows) {

@@ -3,6 +3,7 @@
 // on SQLite or PostgreSQL through the SQL layer (sql.h). Each method is one transaction; a
 // method that returns has committed, so the API acknowledges only what is durable.
 
+#include <atomic>
 #include <cstdint>
 #include <ctime>
 #include <functional>
@@ -274,6 +275,25 @@ struct AlertFilter {
   std::string container_id;
   std::string namespace_name;
   int64_t since_ns = 0;
+};
+
+/// Alerts of one container, pod or host process close in time, as one incident (the alerts'
+/// incident_id: the id of the alert that opened it). Resource fields are the first non-empty
+/// ones of its alerts, oldest first.
+struct IncidentRecord {
+  int64_t id = 0;
+  int64_t first_ns = 0;  // the first alert's time
+  int64_t last_ns = 0;   // the last occurrence of any of its alerts
+  int64_t alerts = 0;    // stored alerts (each may count duplicates)
+  int64_t occurrences = 0;
+  int64_t active = 0;                // alerts still active
+  std::string priority;              // the most severe of its alerts
+  std::vector<std::string> rules;    // distinct, in order of first appearance
+  std::vector<std::string> tactics;  // distinct MITRE tactics, likewise
+  std::string container_id, namespace_name, pod, node, image;
+};
+struct IncidentFilter {
+  std::string status;  // "active": with an active alert; "closed": none active; "" = all
 };
 
 struct DisableRuleRecord {
@@ -548,6 +568,11 @@ class Store {
                                             std::vector<bool>* created = nullptr);
   Result<Page<StoredAlert>> ListAlerts(const AlertFilter& filter, const PageRequest& page);
   Result<std::optional<StoredAlert>> GetAlert(int64_t id);
+  /// Incidents, the most recent last occurrence first; cursor pages.
+  Result<Page<IncidentRecord>> ListIncidents(const IncidentFilter& filter, const PageRequest& page);
+  Result<std::optional<IncidentRecord>> GetIncident(int64_t id);
+  /// An incident's alerts, oldest first (at most `limit`).
+  Result<std::vector<StoredAlert>> IncidentAlerts(int64_t id, size_t limit);
   Result<bool> SetAlertStatus(int64_t id, const std::string& status, const std::string& by,
                               const std::string& reason);
 
@@ -612,10 +637,24 @@ class Store {
 
   SqlPool& pool();
 
+  /// Counts the writes through this Store that can change the posture (registries, images and
+  /// their scans, host and cluster reports, disable rules), so that PostureKeeper knows when its
+  /// assessment is out of date without reading the store. Writes by other processes on a shared
+  /// PostgreSQL store are not counted: the keeper's periodic assessment covers them.
+  uint64_t posture_changes() const { return posture_changes_.load(std::memory_order_acquire); }
+
  private:
   Store() = default;
+  void NotePostureChange() { posture_changes_.fetch_add(1, std::memory_order_acq_rel); }
+  /// Passes `result` through, noting a posture change when the write succeeded.
+  template <typename T>
+  Result<T> NotingPostureChange(Result<T> result) {
+    if (result.ok()) NotePostureChange();
+    return result;
+  }
   std::unique_ptr<SqlPool> pool_;
   std::string secret_key_;
+  std::atomic<uint64_t> posture_changes_{0};
 };
 
 }  // namespace moat::server

@@ -197,6 +197,30 @@ export interface StoredAlert {
   alert: AlertBody | null;
 }
 
+/// Alerts of one container, pod or host process close in time (GET /api/v1/incidents).
+export interface Incident {
+  id: number;
+  first_time: string;
+  last_time: string;
+  alerts: number;
+  occurrences: number;
+  active: number;
+  status: 'active' | 'closed';
+  priority: string;
+  rules: string[];
+  tactics: string[];
+  container_id: string;
+  namespace: string;
+  pod: string;
+  node: string;
+  image: string;
+}
+
+export interface IncidentDetail extends Incident {
+  alert_items: StoredAlert[];
+  alert_items_truncated: boolean;
+}
+
 export interface Page<T> {
   items: T[];
   next_cursor?: string;
