@@ -446,6 +446,19 @@ try {
         refused === 'Unknown user or wrong password.' && (await text(signIn, 'whoami')) === 'dave (analyst)',
         `${refused} / ${await text(signIn, 'whoami')}`);
       check('sign-in: no console error after signing in with a password', signIn.errors.length === 0, signIn.errors.join(' | '));
+      // The admin sees dave's session; dave's Sign out ends it on the server too.
+      const sessionToken = await signIn.evaluate(() => sessionStorage.getItem('moat.token'));
+      const sessionsBefore = (await api(ADMIN_TOKEN, '/api/v1/sessions')).body.items;
+      await page.reload();
+      await settled(page);
+      check('settings: the signed-in user\'s session is listed',
+        sessionsBefore.some((x) => x.name === 'dave') &&
+          (await texts(page, 'settings-session')).some((row) => row.startsWith('dave')),
+        JSON.stringify(sessionsBefore));
+      await signIn.getByRole('button', { name: 'Sign out' }).click();
+      await signIn.getByLabel('User name').waitFor();
+      check('sign-out: the session token no longer works on the server',
+        (await api(sessionToken, '/api/v1/whoami')).status === 401);
       await signIn.context().close();
     }
     await page.screenshot({ path: join(OUT, 'settings.png'), fullPage: true });

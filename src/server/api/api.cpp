@@ -1764,6 +1764,37 @@ Api::Api(Center& center, ApiOptions options) : state_(std::make_unique<State>(ce
                    [&store](int64_t id) { return store.DeleteUser(id); }));
   s.Add("POST", "/api/v1/sessions", Access::kPublic,
         [&s](const http::Request& r, const TokenInfo&) { return s.SignIn(r); });
+  s.Add("GET", "/api/v1/sessions", Access::kAdmin,
+        [&store](const http::Request&, const TokenInfo&) {
+          auto sessions = store.ListSessions(std::time(nullptr));
+          if (!sessions.ok()) return StoreError(sessions.error());
+          json items = json::array();
+          for (const auto& t : *sessions) {
+            json j = TokenJson(t);
+            j["user_id"] = t.user_id;
+            j["expires_at"] = FormatTime(t.expires_at);
+            items.push_back(std::move(j));
+          }
+          return JsonResponse(200, {{"items", items}});
+        });
+  // Sign-out: the caller's own session ends on the server too, so a copy of its token is
+  // worthless from then on. An API token is not ended this way (an admin revokes it).
+  s.Add("DELETE", "/api/v1/sessions/current", Access::kRead,
+        [&store](const http::Request&, const TokenInfo& t) {
+          if (t.user_id == 0) {
+            return http::Response::Error(
+                409,
+                "this is an API token, not a sign-in session: an admin revokes it (DELETE "
+                "/api/v1/tokens/{id})");
+          }
+          auto revoked = store.RevokeSession(t.id);
+          if (!revoked.ok()) return StoreError(revoked.error());
+          (void)store.Audit(t.name, "session.end", std::to_string(t.id), "");
+          return http::Response::Json(200, "{\"deleted\":true}");
+        });
+  s.Add("DELETE", "/api/v1/sessions/{id}", Access::kAdmin,
+        DeleteById(store, "session", "session.revoke",
+                   [&store](int64_t id) { return store.RevokeSession(id); }));
   s.Add("GET", "/api/v1/audit", Access::kAdmin, [&store](const http::Request&, const TokenInfo&) {
     auto events = store.ListAudit(1000);
     if (!events.ok()) return StoreError(events.error());

@@ -942,6 +942,34 @@ TEST_P(ApiTest, UsersSignInForASessionOfTheirRole) {
   EXPECT_NE(
       json::parse(As(Role::kAdmin, "GET", "/api/v1/users").body)["items"][0]["last_sign_in_at"],
       "");
+
+  // Sessions: an admin lists them and revokes one; a user signs out on the server; an API token
+  // cannot end itself that way.
+  auto second = json::parse(sign_in("carol", password).body)["token"].get<std::string>();
+  auto third = json::parse(sign_in("carol", password).body)["token"].get<std::string>();
+  EXPECT_EQ(As(Role::kAnalyst, "GET", "/api/v1/sessions").status, 403);
+  json sessions = json::parse(As(Role::kAdmin, "GET", "/api/v1/sessions").body)["items"];
+  ASSERT_EQ(sessions.size(), 3u) << sessions.dump();
+  for (const auto& one : sessions) {
+    EXPECT_EQ(one["name"], "carol");
+    EXPECT_EQ(one["user_id"], user["id"]);
+    EXPECT_FALSE(one["expires_at"].get<std::string>().empty());
+  }
+  const std::string second_id = sessions[1]["id"].dump();
+  EXPECT_EQ(As(Role::kAdmin, "DELETE", "/api/v1/sessions/" + second_id).status, 200);
+  EXPECT_EQ(As(Role::kAdmin, "DELETE", "/api/v1/sessions/" + second_id).status, 404);
+  EXPECT_EQ(Call("GET", "/api/v1/whoami", second).status, 401);
+  EXPECT_EQ(Call("GET", "/api/v1/whoami", token).status, 200) << "the other sessions go on";
+  EXPECT_EQ(Call("DELETE", "/api/v1/sessions/current", third).status, 200);
+  EXPECT_EQ(Call("GET", "/api/v1/whoami", third).status, 401);
+  EXPECT_EQ(As(Role::kReader, "DELETE", "/api/v1/sessions/current").status, 409);
+  EXPECT_EQ(As(Role::kReader, "GET", "/api/v1/whoami").status, 200) << "the API token lives on";
+  // An API token's id is no session's.
+  const json tokens = json::parse(As(Role::kAdmin, "GET", "/api/v1/tokens").body)["items"];
+  ASSERT_FALSE(tokens.empty());
+  EXPECT_EQ(As(Role::kAdmin, "DELETE", "/api/v1/sessions/" + tokens[0]["id"].dump()).status, 404);
+  EXPECT_EQ(json::parse(As(Role::kAdmin, "GET", "/api/v1/sessions").body)["items"].size(), 1u);
+
   ASSERT_EQ(As(Role::kAdmin, "DELETE", "/api/v1/users/" + user["id"].dump()).status, 200);
   EXPECT_EQ(Call("GET", "/api/v1/whoami", token).status, 401);
   EXPECT_EQ(sign_in("carol", password).status, 401);

@@ -443,15 +443,17 @@ Result<std::string> Store::CreateToken(const std::string& name, Role role,
 Result<std::optional<TokenInfo>> Store::Authenticate(const std::string& token) {
   auto sql = pool_->Acquire();
   MOAT_ASSIGN_OR_RETURN(
-      auto rows, sql->Query("SELECT id, name, role, created_at, last_used_at, created_by FROM "
-                            "tokens WHERE hash = $1 AND revoked_at = 0 AND (expires_at = 0 OR "
-                            "expires_at > $2)",
-                            {TokenHash(token), int64_t{std::time(nullptr)}}));
+      auto rows,
+      sql->Query("SELECT id, name, role, created_at, last_used_at, created_by, user_id, "
+                 "expires_at FROM tokens WHERE hash = $1 AND revoked_at = 0 AND (expires_at = 0 "
+                 "OR expires_at > $2)",
+                 {TokenHash(token), int64_t{std::time(nullptr)}}));
   if (rows.rows.empty()) return std::optional<TokenInfo>();
   const auto& row = rows.rows[0];
   auto role = ParseRole(row.Text(2));
   if (!role) return std::optional<TokenInfo>();
-  TokenInfo info{row.Int(0), row.Text(1), *role, row.Int(3), row.Int(4), row.Text(5)};
+  TokenInfo info{row.Int(0), row.Text(1), *role,      row.Int(3),
+                 row.Int(4), row.Text(5), row.Int(6), row.Int(7)};
   const int64_t now = std::time(nullptr);
   // Recorded at most once a minute: a write per request would serialize every reader.
   if (now - info.last_used_at >= 60) {
@@ -2367,6 +2369,30 @@ Result<bool> Store::DeleteUser(int64_t id) {
     MOAT_ASSIGN_OR_RETURN(auto rows, tx.Query("DELETE FROM users WHERE id = $1", {id}));
     return rows.affected > 0;
   });
+}
+
+Result<std::vector<TokenInfo>> Store::ListSessions(int64_t now) {
+  auto sql = pool_->Acquire();
+  MOAT_ASSIGN_OR_RETURN(
+      auto rows, sql->Query("SELECT id, name, role, created_at, last_used_at, created_by, user_id, "
+                            "expires_at FROM tokens WHERE revoked_at = 0 AND user_id <> 0 AND "
+                            "expires_at > $1 ORDER BY id",
+                            {now}));
+  std::vector<TokenInfo> sessions;
+  for (const auto& row : rows.rows) {
+    sessions.push_back(TokenInfo{row.Int(0), row.Text(1),
+                                 ParseRole(row.Text(2)).value_or(Role::kReader), row.Int(3),
+                                 row.Int(4), row.Text(5), row.Int(6), row.Int(7)});
+  }
+  return sessions;
+}
+
+Result<bool> Store::RevokeSession(int64_t id) {
+  auto sql = pool_->Acquire();
+  MOAT_ASSIGN_OR_RETURN(auto rows, sql->Query("UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND "
+                                              "revoked_at = 0 AND user_id <> 0 AND expires_at > $1",
+                                              {int64_t{std::time(nullptr)}, id}));
+  return rows.affected > 0;
 }
 
 Result<std::string> Store::CreateSession(const UserRecord& user, int64_t expires_at) {

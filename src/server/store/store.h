@@ -31,6 +31,8 @@ struct TokenInfo {
   int64_t created_at = 0;
   int64_t last_used_at = 0;
   std::string created_by;
+  int64_t user_id = 0;     // a sign-in session of this user; 0 for an API token
+  int64_t expires_at = 0;  // 0: never
 };
 
 /// A user account (sign-in with a name and a password); the password only as its hash.
@@ -435,6 +437,10 @@ class Store {
   Result<bool> DeleteUser(int64_t id);
   /// A new session token for the user, valid until `expires_at` (Unix seconds).
   Result<std::string> CreateSession(const UserRecord& user, int64_t expires_at);
+  /// Sign-in sessions not revoked and not expired at `now`, oldest first.
+  Result<std::vector<TokenInfo>> ListSessions(int64_t now);
+  /// Revokes session `id`; false when it is no live session (an API token is not one).
+  Result<bool> RevokeSession(int64_t id);
 
   Result<void> Audit(const std::string& actor, const std::string& action, const std::string& target,
                      const std::string& detail);

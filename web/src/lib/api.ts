@@ -500,6 +500,12 @@ export interface User {
   last_sign_in_at: string;
 }
 
+/// A sign-in session (GET /api/v1/sessions): a token of its user's role that expires.
+export interface Session extends Token {
+  user_id: number;
+  expires_at: string;
+}
+
 export interface Token {
   id: number;
   name: string;
