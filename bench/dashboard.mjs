@@ -43,6 +43,8 @@ const routes = [
   `/api/v1/findings?resource_kind=image&resource_id=${digest}&limit=1000`,
   '/api/v1/repositories',
   '/api/v1/recommendations',
+  // The recommendation that lists every vulnerable image: its first page, as the page asks it.
+  '/api/v1/recommendations/registry-images-vulnerabilities?limit=50',
   '/api/v1/alerts?status=active&limit=100',
   '/api/v1/hosts',
   '/api/v1/clusters',

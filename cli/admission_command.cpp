@@ -4,11 +4,15 @@
 //   moat admission audit (MANIFEST... | --cluster)
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <memory>
 
 #include "admission/audit.h"
 #include "admission/config.h"
 #include "admission/decision.h"
+#include "admission/namespace_cache.h"
+#include "admission/vap.h"
+#include "admission/vap_params.h"
 #include "admission/webhook.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
@@ -28,6 +32,10 @@ struct PolicyFlags {
   std::vector<std::string> enforce;
   std::vector<std::string> warn;
   std::vector<std::string> audit;
+  std::vector<std::string> policy_files;  // --policy: ValidatingAdmissionPolicy YAML
+  /// Set at start when the cluster is read (serve --cluster, audit --cluster).
+  std::shared_ptr<const admission::NamespaceCache> namespaces;
+  std::shared_ptr<const admission::ParamCache> cluster_params;
 };
 
 void AddPolicyFlags(CLI::App& command, PolicyFlags& flags) {
@@ -41,6 +49,31 @@ void AddPolicyFlags(CLI::App& command, PolicyFlags& flags) {
                 "Admit requests that fail these checks with a warning to the client");
   AddListOption(command, "--audit", flags.audit,
                 "Admit requests that fail these checks with an audit annotation");
+  command
+      .add_option("--policy", flags.policy_files,
+                  "ValidatingAdmissionPolicy, Binding and param YAML: a file or a directory "
+                  "(repeatable; docs/admission.md)")
+      ->type_name("PATH")
+      ->allow_extra_args(false)  // one path per --policy: the manifests follow
+      ->check(CLI::ExistingPath);
+}
+
+/// What reading a cluster for the policies needs: the connection and the param kinds the
+/// --policy files name (what a cluster param cache lists).
+struct ClusterAccess {
+  k8s::ClusterConnection connection;
+  std::vector<admission::VapParamKind> param_kinds;
+};
+
+Result<ClusterAccess> ResolveClusterAccess(const k8s::ConnectionOptions& options,
+                                           const PolicyFlags& flags) {
+  ClusterAccess access;
+  MOAT_ASSIGN_OR_RETURN(access.connection, k8s::ResolveConnection(options));
+  if (!flags.policy_files.empty()) {
+    MOAT_ASSIGN_OR_RETURN(auto policy, admission::VapPolicy::Load(flags.policy_files));
+    access.param_kinds = policy->ParamKinds();
+  }
+  return access;
 }
 
 /// The configuration file (if any) plus the flags' rules, and Moat's own namespace excluded.
@@ -52,8 +85,11 @@ Result<admission::AdmissionConfig> LoadPolicyConfig(const PolicyFlags& flags) {
   MOAT_TRY(admission::AddFlagRule(config, admission::Action::kDeny, flags.enforce, "--enforce"));
   MOAT_TRY(admission::AddFlagRule(config, admission::Action::kWarn, flags.warn, "--warn"));
   MOAT_TRY(admission::AddFlagRule(config, admission::Action::kAudit, flags.audit, "--audit"));
-  if (config.rules.empty())
-    return Fail("no policy: give --config FILE or --enforce/--warn/--audit CHECKS");
+  config.policy_files = flags.policy_files;
+  config.namespaces = flags.namespaces;
+  config.cluster_params = flags.cluster_params;
+  if (config.rules.empty() && config.mutations.empty() && config.policy_files.empty())
+    return Fail("no policy: give --config FILE, --enforce/--warn/--audit CHECKS or --policy PATH");
   config.excluded_namespaces.push_back(admission::OwnNamespace());
   return config;
 }
@@ -66,12 +102,43 @@ Result<std::shared_ptr<const admission::PolicySet>> LoadPolicies(const PolicyFla
 struct ServeOptions {
   PolicyFlags policy;
   http::ServerOptions server;
+  bool cluster = false;
+  k8s::ConnectionOptions connection;
+  std::chrono::milliseconds cluster_refresh{30000};
 };
 
 int RunServe(const ServeOptions& o) {
   admission::WebhookOptions webhook_options;
   webhook_options.config_file = o.policy.config;
-  const PolicyFlags flags = o.policy;
+  webhook_options.policy_paths = o.policy.policy_files;
+  PolicyFlags flags = o.policy;
+  if (o.cluster) {
+    // Namespace labels and VAP params from the API, refreshed in the background.
+    auto access = ResolveClusterAccess(o.connection, flags);
+    if (!access.ok()) {
+      log::Error("admission serve: " + access.error().message);
+      return kExitError;
+    }
+    const k8s::ClusterConnection& connection = access->connection;
+    auto namespaces = admission::NamespaceCache::Start(connection, o.cluster_refresh);
+    if (!namespaces.ok()) {
+      log::Error("admission serve: " + namespaces.error().message);
+      return kExitError;
+    }
+    flags.namespaces = *namespaces;
+    log::Info("admission: " + std::to_string((*namespaces)->size()) + " namespaces from " +
+              connection.server + ", refreshed every " +
+              std::to_string(o.cluster_refresh.count() / 1000) + " s");
+    if (!access->param_kinds.empty()) {
+      auto params =
+          admission::ParamCache::Start(connection, access->param_kinds, o.cluster_refresh);
+      if (!params.ok()) {
+        log::Error("admission serve: " + params.error().message);
+        return kExitError;
+      }
+      flags.cluster_params = *params;
+    }
+  }
   auto webhook =
       admission::Webhook::Create([flags] { return LoadPolicies(flags); }, webhook_options);
   if (!webhook.ok()) {
@@ -92,7 +159,32 @@ int RunServe(const ServeOptions& o) {
   return kExitOk;
 }
 
-int RunCheckConfig(const std::string& file) {
+struct CheckConfigOptions {
+  std::string file;
+  std::vector<std::string> policy_files;
+};
+
+/// --policy alone: the ValidatingAdmissionPolicies, compiled, and what they hold.
+int CheckVapFiles(const std::vector<std::string>& files) {
+  auto policy = admission::VapPolicy::Load(files);
+  if (!policy.ok()) {
+    log::Error(policy.error().message);
+    return kExitError;
+  }
+  std::printf("--policy: OK: %zu ValidatingAdmissionPolicies, %zu bindings, %zu param objects\n",
+              (*policy)->policies(), (*policy)->bindings(), (*policy)->params());
+  return kExitOk;
+}
+
+int RunCheckConfig(const CheckConfigOptions& o) {
+  if (o.file.empty() && o.policy_files.empty()) {
+    log::Error("admission check-config: give a configuration FILE, --policy PATH, or both");
+    return kExitError;
+  }
+  if (!o.policy_files.empty()) {
+    if (int rc = CheckVapFiles(o.policy_files); rc != kExitOk || o.file.empty()) return rc;
+  }
+  const std::string& file = o.file;
   auto config = admission::LoadAdmissionConfig(file);
   if (!config.ok()) {
     log::Error(config.error().message);
@@ -105,12 +197,18 @@ int RunCheckConfig(const std::string& file) {
   }
   size_t by_action[4] = {0, 0, 0, 0};
   for (const admission::PolicyRule& rule : config->rules) {
-    auto ids = k8s::SelectChecks(rule.checks);
-    if (ids.ok()) by_action[static_cast<size_t>(rule.action)] += ids->size();
+    // Image policies count as one check each; an empty list would select every k8s check.
+    const auto k8s_checks = admission::WithoutImagePolicies(rule.checks);
+    by_action[static_cast<size_t>(rule.action)] += rule.checks.size() - k8s_checks.size();
+    auto ids = k8s::SelectChecks(k8s_checks);
+    if (ids.ok() && !k8s_checks.empty())
+      by_action[static_cast<size_t>(rule.action)] += ids->size();
   }
-  std::printf("%s: OK: %zu policy rules (checks: %zu deny, %zu warn, %zu audit, %zu disabled)\n",
+  std::printf("%s: OK: %zu policy rules (checks: %zu deny, %zu warn, %zu audit, %zu disabled)",
               file.c_str(), config->rules.size(), by_action[3], by_action[2], by_action[1],
               by_action[0]);
+  if (!config->mutations.empty()) std::printf(", %zu mutation rules", config->mutations.size());
+  std::printf("\n");
   return kExitOk;
 }
 
@@ -129,26 +227,39 @@ int RunAudit(const AuditOptions& o) {
     log::Error("admission audit: give manifests or --cluster (one of them)");
     return kExitError;
   }
-  auto policies = LoadPolicies(o.policy);
-  if (!policies.ok()) {
-    log::Error("admission audit: " + policies.error().message);
-    return kExitError;
-  }
+  PolicyFlags flags = o.policy;
   k8s::LoadResult input;
   if (o.cluster) {
-    auto connection = k8s::ResolveConnection(o.connection);
-    if (!connection.ok()) {
-      log::Error("admission audit: " + connection.error().message);
+    auto access = ResolveClusterAccess(o.connection, flags);
+    if (!access.ok()) {
+      log::Error("admission audit: " + access.error().message);
       return kExitError;
     }
-    auto listing = k8s::ListCluster(*connection, k8s::ClusterListOptions{});
+    auto listing = k8s::ListCluster(access->connection, k8s::ClusterListOptions{});
     if (!listing.ok()) {
       log::Error("admission audit: " + listing.error().message);
       return kExitError;
     }
     input = std::move(listing->input);
+    // The listing holds the namespaces (their labels for namespaceSelectors); the VAP params
+    // are listed once more by kind.
+    flags.namespaces = admission::NamespaceCache::FromObjects(input.objects);
+    if (!access->param_kinds.empty()) {
+      auto params = admission::ParamCache::Start(access->connection, access->param_kinds,
+                                                 std::chrono::hours(1));
+      if (!params.ok()) {
+        log::Error("admission audit: " + params.error().message);
+        return kExitError;
+      }
+      flags.cluster_params = *params;
+    }
   } else {
     input = k8s::LoadManifests(o.paths);
+  }
+  auto policies = LoadPolicies(flags);
+  if (!policies.ok()) {
+    log::Error("admission audit: " + policies.error().message);
+    return kExitError;
   }
   admission::AuditResult result = admission::Audit(**policies, std::move(input));
   for (const k8s::LoadError& e : result.assessment.errors) log::Warn(e.ToString());
@@ -203,6 +314,22 @@ void AddAdmissionCommand(CLI::App& app, const GlobalOptions& global, Action& act
           "A request must arrive whole within this (slow or half-closed clients get a 408); "
           "default 10s")
       ->type_name("DURATION");
+  serve->add_flag("--cluster", serve_options->cluster,
+                  "Read namespace labels (namespaceSelector, namespaceObject) and the "
+                  "ValidatingAdmissionPolicies' params through the Kubernetes API (kubeconfig "
+                  "or in-cluster, as `moat k8s cluster`), refreshed periodically");
+  AddKubeconfigFlags(*serve, serve_options->connection, "--cluster: ");
+  serve
+      ->add_option_function<std::string>(
+          "--cluster-refresh",
+          [serve_options](const std::string& text) {
+            auto duration = ParseDuration(text);
+            if (!duration.ok())
+              throw CLI::ValidationError("--cluster-refresh", duration.error().message);
+            serve_options->cluster_refresh = *duration;
+          },
+          "--cluster: how often namespaces and params are listed again (default 30s)")
+      ->type_name("DURATION");
   serve->add_option("--threads", serve_options->server.threads, "Server threads")
       ->check(CLI::Range(size_t{1}, size_t{64}))
       ->capture_default_str();
@@ -214,13 +341,24 @@ void AddAdmissionCommand(CLI::App& app, const GlobalOptions& global, Action& act
   serve->callback(
       [&action, serve_options] { action = [serve_options] { return RunServe(*serve_options); }; });
 
-  auto config_file = std::make_shared<std::string>();
+  auto check_options = std::make_shared<CheckConfigOptions>();
   auto* check = admission->add_subcommand(
-      "check-config", "Validate a webhook configuration file (errors name file:line)");
-  check->add_option("file", *config_file, "The YAML configuration")->required();
-  SetExamples(*check, {"moat admission check-config moat-admission.yaml"});
-  check->callback(
-      [&action, config_file] { action = [config_file] { return RunCheckConfig(*config_file); }; });
+      "check-config",
+      "Validate a webhook configuration file and ValidatingAdmissionPolicy files (errors name "
+      "file:line)");
+  check->add_option("file", check_options->file, "The YAML configuration");
+  check
+      ->add_option("--policy", check_options->policy_files,
+                   "ValidatingAdmissionPolicy, Binding and param YAML to compile: a file or a "
+                   "directory (repeatable)")
+      ->type_name("PATH")
+      ->allow_extra_args(false)  // one path per --policy: the manifests follow
+      ->check(CLI::ExistingPath);
+  SetExamples(*check, {"moat admission check-config moat-admission.yaml",
+                       "moat admission check-config --policy policies/"});
+  check->callback([&action, check_options] {
+    action = [check_options] { return RunCheckConfig(*check_options); };
+  });
 
   auto audit_options = std::make_shared<AuditOptions>();
   auto* audit = admission->add_subcommand(

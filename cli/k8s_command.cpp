@@ -201,8 +201,9 @@ int RunNode(const BenchCommandOptions& o) {
 void AddAssessOptions(CLI::App* command, const std::shared_ptr<K8sOptions>& options) {
   AddListOption(*command, "--checks", options->checks,
                 "Checks to run: ids, groups (pss-baseline, pss-restricted, workload, "
-                "rbac, network, namespace, credentials, api, schema), globs (wl-*) or "
-                "optional policies by id, comma-separated; default all but optional");
+                "rbac, network, namespace, credentials, api, schema, azure), globs (wl-*), "
+                "optional policies by id or Azure Policy definitions by name "
+                "(ContainerEnforceProbes), comma-separated; default all but optional and azure");
   command->add_option("--pss-version", options->pss_version,
                       "Pod Security Standards version v1.N (default latest)");
   command->add_option("--k8s-version", options->k8s_version,

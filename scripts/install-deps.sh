@@ -23,6 +23,9 @@ test_pkgs=(
   # The admission test validates its JUnit report with xmllint; bench/admission.sh loads the
   # webhook over TLS with wrk.
   libxml2-utils wrk
+  # The admission mutation test applies the webhook's JSON Patches with an independent RFC 6902
+  # implementation.
+  python3-jsonpatch
   # The server's store tests run on a private PostgreSQL (initdb + pg_ctl in a temp dir).
   postgresql
   # Oracles of the unit tests: python_test compares 20+ installed distributions with

@@ -12,75 +12,12 @@
 namespace moat::admission {
 namespace {
 
-bool AnyGlob(const std::vector<std::string>& patterns, std::string_view text) {
-  for (const std::string& p : patterns) {
-    if (GlobMatch(p, text)) return true;
-  }
-  return false;
-}
-
-/// The container a finding's path points into ("spec.template.spec.containers[2].image" -> the
-/// third container), or null for pod-level fields.
-const k8s::Value* ContainerOfPath(const k8s::PodTemplate& pod, std::string_view path) {
-  const std::string_view prefix = pod.spec_path;
-  if (path.size() <= prefix.size() + 1 || path.substr(0, prefix.size()) != prefix ||
-      path[prefix.size()] != '.')
-    return nullptr;
-  path.remove_prefix(prefix.size() + 1);
-  for (std::string_view field : {"containers", "initContainers", "ephemeralContainers"}) {
-    if (path.size() <= field.size() + 1 || path.substr(0, field.size()) != field ||
-        path[field.size()] != '[')
-      continue;
-    size_t index = 0;
-    const char* begin = path.data() + field.size() + 1;
-    auto [end, ec] = std::from_chars(begin, path.data() + path.size(), index);
-    if (ec != std::errc() || end == path.data() + path.size() || *end != ']') return nullptr;
-    const k8s::Value* list = pod.spec->Get(field);
-    if (list == nullptr || index >= list->Items().size()) return nullptr;
-    return &list->Items()[index];
-  }
-  return nullptr;
-}
-
-/// The labels of the object's namespace as the webhook knows them: a Namespace's own labels, or
-/// the label the API server puts on every namespace (kubernetes.io/metadata.name = its name).
-k8s::Value NamespaceLabels(const k8s::Object& object, const std::string& ns) {
-  if (object.kind == "Namespace") {
-    if (const k8s::Value* labels = object.root.Path({"metadata", "labels"}); labels != nullptr)
-      return *labels;
-  }
-  k8s::Value labels;
-  labels.type = k8s::Value::Type::kMap;
-  k8s::Value name = k8s::Value::Scalar(k8s::Value::Type::kString, ns);
-  name.key = "kubernetes.io/metadata.name";
-  labels.children.push_back(std::move(name));
-  return labels;
-}
-
-bool RuleAppliesToObject(const PolicyRule& rule, const k8s::Object& object) {
-  const std::string ns = object.kind == "Namespace" ? object.name : object.EffectiveNamespace();
-  // Namespace criteria concern namespaced objects (and Namespaces themselves); cluster-scoped
-  // objects are matched by the object selector only.
-  if (!ns.empty()) {
-    if (!rule.namespaces.empty() && !AnyGlob(rule.namespaces, ns)) return false;
-    if (AnyGlob(rule.excluded_namespaces, ns)) return false;
-    if (rule.namespace_selector) {
-      const k8s::Value labels = NamespaceLabels(object, ns);
-      if (!rule.namespace_selector->Matches(&labels)) return false;
-    }
-  }
-  if (rule.object_selector &&
-      !rule.object_selector->Matches(object.root.Path({"metadata", "labels"})))
-    return false;
-  return true;
-}
-
 bool RuleExemptsFinding(const PolicyRule& rule, const k8s::Object& object,
                         const k8s::Finding& finding) {
   if (rule.exempt_containers.empty() && rule.exempt_images.empty()) return false;
   const std::optional<k8s::PodTemplate> pod = k8s::FindPodTemplate(object);
   if (!pod) return false;
-  const k8s::Value* container = ContainerOfPath(*pod, finding.path);
+  const k8s::Value* container = k8s::ContainerAtPath(*pod, finding.path);
   if (container == nullptr) return false;
   const k8s::Value* name = container->Get("name");
   const k8s::Value* image = container->Get("image");
@@ -96,9 +33,13 @@ Result<std::unique_ptr<BuiltinPolicy>> BuiltinPolicy::Create(const AdmissionConf
   for (const PolicyRule& rule : config.rules) {
     if (rule.action == Action::kDisabled) continue;
     k8s::AssessOptions options;
-    options.checks = rule.checks;
+    options.checks = WithoutImagePolicies(rule.checks);
+    if (options.checks.empty()) continue;  // only image policies (image_gate.h): no k8s check
     options.pss_minor = config.pss_minor;
     options.parameters = config.parameters;
+    for (const auto& [check, values] : rule.parameters) {
+      for (const auto& [parameter, value] : values) options.parameters[check][parameter] = value;
+    }
     options.exclude_namespaces = config.excluded_namespaces;
     options.exempt_annotation = config.exempt_annotation;
     auto runner = k8s::CheckRunner::Create(options);
@@ -113,6 +54,7 @@ Result<std::unique_ptr<BuiltinPolicy>> BuiltinPolicy::Create(const AdmissionConf
     if (all.count(registered)) policy->checks_.push_back(registered);
   }
   policy->excluded_namespaces_ = config.excluded_namespaces;
+  policy->namespaces_ = config.namespaces;
   return policy;
 }
 
@@ -139,17 +81,19 @@ bool BuiltinPolicy::Covers(const AdmissionRequest& request) const {
 }
 
 void BuiltinPolicy::Evaluate(AdmissionRequest& request, std::vector<Violation>& out) const {
-  EvaluateObject(request.object, out);
+  // Who asks for what: the policies about edits (azure-node-edits) need more than the object.
+  const k8s::RequestInfo info{OperationName(request.operation), request.username, &request.groups};
+  EvaluateObject(request.object, out, nullptr, &info);
 }
 
 void BuiltinPolicy::EvaluateObject(k8s::Object& object, std::vector<Violation>& out,
-                                   BuiltinOutcome* outcome) const {
+                                   BuiltinOutcome* outcome, const k8s::RequestInfo* request) const {
   using CheckResult = BuiltinOutcome::CheckResult;
   const size_t first = out.size();
   if (outcome != nullptr) outcome->checks.assign(checks_.size(), CheckResult::kNotEvaluated);
   for (const RuleRunner& r : rules_) {
-    if (!r.runner.Covers(object.kind) || !RuleAppliesToObject(r.rule, object)) continue;
-    const k8s::ObjectAssessment result = r.runner.Run(object);
+    if (!r.runner.Covers(object.kind) || !r.rule.Matches(object, namespaces_.get())) continue;
+    const k8s::ObjectAssessment result = r.runner.Run(object, request);
     for (const k8s::Finding& f : result.findings) {
       if (RuleExemptsFinding(r.rule, object, f)) continue;
       // The same finding from two rules is one violation, in the stronger action.
@@ -161,8 +105,15 @@ void BuiltinPolicy::EvaluateObject(k8s::Object& object, std::vector<Violation>& 
         same->action = std::max(same->action, r.rule.action);
         continue;
       }
-      out.push_back(
-          Violation{f.check->id, r.rule.action, f.path, f.message, f.line, f.column, f.check});
+      Violation violation;  // named fields: Violation grows members other policies fill
+      violation.policy = f.check->id;
+      violation.action = r.rule.action;
+      violation.path = f.path;
+      violation.message = f.message;
+      violation.line = f.line;
+      violation.column = f.column;
+      violation.check = f.check;
+      out.push_back(std::move(violation));
     }
     if (outcome == nullptr) continue;
     outcome->in_excluded_namespace = result.in_excluded_namespace;

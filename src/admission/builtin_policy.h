@@ -30,9 +30,10 @@ class BuiltinPolicy : public Policy {
   void Evaluate(AdmissionRequest& request, std::vector<Violation>& out) const override;
 
   /// The checks of one object, whatever the request (the audit of manifests): what Evaluate
-  /// gives for a CREATE of it.
+  /// gives for a CREATE of it. `request`: what Evaluate knows of the request (null for audit).
   void EvaluateObject(k8s::Object& object, std::vector<Violation>& out,
-                      BuiltinOutcome* outcome = nullptr) const;
+                      BuiltinOutcome* outcome = nullptr,
+                      const k8s::RequestInfo* request = nullptr) const;
 
   /// Every check some rule runs, in registry order.
   const std::vector<const k8s::CheckInfo*>& checks() const { return checks_; }
@@ -53,6 +54,7 @@ class BuiltinPolicy : public Policy {
   std::vector<RuleRunner> rules_;
   std::vector<const k8s::CheckInfo*> checks_;
   std::vector<std::string> excluded_namespaces_;
+  std::shared_ptr<const NamespaceCache> namespaces_;  // null without cluster access
   int pss_minor_ = 0;
 };
 

@@ -7,6 +7,8 @@
 #include <charconv>
 #include <cstdlib>
 
+#include "admission/mutation.h"
+#include "admission/vap.h"
 #include "core/bytes.h"
 #include "core/text.h"
 #include "k8s/loader.h"
@@ -92,12 +94,29 @@ Result<std::chrono::milliseconds> ParseDeadline(const std::string& name, const V
   return std::chrono::milliseconds(n * scale);
 }
 
+/// `azure: ContainerEnforceProbes` (or a list): definitions of the Azure Policy bundle by file
+/// name (with or without .json), display name or check id, added to the rule's checks.
+Result<void> AddAzurePolicies(const std::string& name, const Value& entry, PolicyRule& rule) {
+  MOAT_ASSIGN_OR_RETURN(std::vector<std::string> names, k8s::ConfigStringList(name, entry));
+  for (const std::string& definition : names) {
+    const k8s::CheckInfo* info = k8s::FindCheck(definition);
+    if (info == nullptr || info->group != "azure")
+      return Fail(Where(name, entry), ": \"", definition,
+                  "\" is not a definition of the Azure Policy bundle (docs/admission.md)");
+    rule.checks.push_back(info->id);
+  }
+  return Ok();
+}
+
 Result<PolicyRule> ParseRule(const std::string& name, const Value& item) {
   if (!item.IsMap()) return Fail(Where(name, item), ": each policy must be a map");
   PolicyRule rule;
   rule.origin = Where(name, item);
   bool has_action = false;
+  const Value* rule_parameters = nullptr;  // resolved once the rule's checks are known
   for (const Value& entry : item.Entries()) {
+    MOAT_ASSIGN_OR_RETURN(const bool scope_key, ParseScopeEntry(name, entry, rule));
+    if (scope_key) continue;
     if (entry.key == "checks") {
       MOAT_ASSIGN_OR_RETURN(rule.checks, k8s::ConfigStringList(name, entry));
     } else if (entry.key == "action") {
@@ -107,32 +126,78 @@ Result<PolicyRule> ParseRule(const std::string& name, const Value& item) {
                     "\" is not deny, warn, audit or disabled");
       rule.action = *action;
       has_action = true;
-    } else if (entry.key == "namespaces") {
-      MOAT_ASSIGN_OR_RETURN(rule.namespaces, k8s::ConfigStringList(name, entry));
-    } else if (entry.key == "excludedNamespaces") {
-      MOAT_ASSIGN_OR_RETURN(rule.excluded_namespaces, k8s::ConfigStringList(name, entry));
-    } else if (entry.key == "namespaceSelector") {
-      MOAT_ASSIGN_OR_RETURN(rule.namespace_selector, ParseSelector(name, entry));
-    } else if (entry.key == "objectSelector") {
-      MOAT_ASSIGN_OR_RETURN(rule.object_selector, ParseSelector(name, entry));
     } else if (entry.key == "exemptImages") {
       MOAT_ASSIGN_OR_RETURN(rule.exempt_images, k8s::ConfigStringList(name, entry));
     } else if (entry.key == "exemptContainers") {
       MOAT_ASSIGN_OR_RETURN(rule.exempt_containers, k8s::ConfigStringList(name, entry));
+    } else if (entry.key == "azure") {
+      MOAT_TRY(AddAzurePolicies(name, entry, rule));
+    } else if (entry.key == "parameters") {
+      rule_parameters = &entry;
     } else {
       return Fail(Where(name, entry), ": unknown key \"", entry.key,
-                  "\" in a policy (expected checks, action, namespaces, excludedNamespaces, "
-                  "namespaceSelector, objectSelector, exemptImages, exemptContainers)");
+                  "\" in a policy (expected checks, azure, action, parameters, namespaces, "
+                  "excludedNamespaces, namespaceSelector, objectSelector, exemptImages, "
+                  "exemptContainers)");
     }
   }
   if (rule.checks.empty()) return Fail(rule.origin, ": a policy needs checks");
+  if (rule_parameters != nullptr) {
+    auto ids = k8s::SelectChecks(WithoutImagePolicies(rule.checks));
+    if (!ids.ok()) return ids.error().Wrap(rule.origin);
+    MOAT_TRY(k8s::ParseCheckParameters(*rule_parameters, *ids, name, rule.parameters));
+  }
   if (!has_action) return Fail(rule.origin, ": a policy needs an action (deny, warn, audit)");
-  auto selected = k8s::SelectChecks(rule.checks);
-  if (!selected.ok()) return selected.error().Wrap(rule.origin);
+  // The image policies' names (image_gate.h) stand beside check ids; the rest must select checks.
+  if (const auto k8s_checks = WithoutImagePolicies(rule.checks); !k8s_checks.empty()) {
+    auto selected = k8s::SelectChecks(k8s_checks);
+    if (!selected.ok()) return selected.error().Wrap(rule.origin);
+  }
   return rule;
 }
 
 }  // namespace
+
+Result<LabelSelector> ParseLabelSelector(const std::string& name, const Value& v) {
+  return ParseSelector(name, v);
+}
+
+bool AnyGlob(const std::vector<std::string>& patterns, std::string_view text) {
+  for (const std::string& p : patterns) {
+    if (GlobMatch(p, text)) return true;
+  }
+  return false;
+}
+
+Result<bool> ParseScopeEntry(const std::string& name, const Value& entry, RuleScope& scope) {
+  if (entry.key == "namespaces") {
+    MOAT_ASSIGN_OR_RETURN(scope.namespaces, k8s::ConfigStringList(name, entry));
+  } else if (entry.key == "excludedNamespaces") {
+    MOAT_ASSIGN_OR_RETURN(scope.excluded_namespaces, k8s::ConfigStringList(name, entry));
+  } else if (entry.key == "namespaceSelector") {
+    MOAT_ASSIGN_OR_RETURN(scope.namespace_selector, ParseSelector(name, entry));
+  } else if (entry.key == "objectSelector") {
+    MOAT_ASSIGN_OR_RETURN(scope.object_selector, ParseSelector(name, entry));
+  } else {
+    return false;
+  }
+  return true;
+}
+
+bool RuleScope::Matches(const k8s::Object& object, const NamespaceCache* namespace_cache) const {
+  const std::string ns = object.kind == "Namespace" ? object.name : object.EffectiveNamespace();
+  if (!ns.empty()) {
+    if (!namespaces.empty() && !AnyGlob(namespaces, ns)) return false;
+    if (AnyGlob(excluded_namespaces, ns)) return false;
+    if (namespace_selector) {
+      const k8s::Value labels = NamespaceLabelsFor(namespace_cache, ns, &object);
+      if (!namespace_selector->Matches(&labels)) return false;
+    }
+  }
+  if (object_selector && !object_selector->Matches(object.root.Path({"metadata", "labels"})))
+    return false;
+  return true;
+}
 
 std::string_view ActionName(Action action) {
   switch (action) {
@@ -207,6 +272,13 @@ Result<AdmissionConfig> ParseAdmissionConfig(std::string_view text, const std::s
         MOAT_ASSIGN_OR_RETURN(PolicyRule rule, ParseRule(name, item));
         config.rules.push_back(std::move(rule));
       }
+    } else if (entry.key == "mutations") {
+      if (!entry.IsSequence() && !entry.IsNull())
+        return Fail(Where(name, entry), ": mutations must be a list");
+      for (const Value& item : entry.Items()) {
+        MOAT_ASSIGN_OR_RETURN(MutationRule rule, ParseMutationRule(name, item));
+        config.mutations.push_back(std::move(rule));
+      }
     } else if (entry.key == "parameters") {
       MOAT_TRY(k8s::ParseParameterValues(entry, name, config.parameters));
     } else if (entry.key == "excludedNamespaces") {
@@ -225,10 +297,17 @@ Result<AdmissionConfig> ParseAdmissionConfig(std::string_view text, const std::s
         return Fail(Where(name, entry), ": failurePolicy \"", entry.text,
                     "\" is not Fail or Ignore");
       config.fail_closed = entry.text == "Fail";
+    } else if (entry.key == "imageGate") {
+      MOAT_TRY(ParseImageGateSettings(name, entry, config.image_gate));
+    } else if (entry.key == "signatures") {
+      MOAT_TRY(ParseSignatureSettings(name, entry, config.signatures));
+    } else if (entry.key == "registries") {
+      MOAT_TRY(ParseRegistryAccess(name, entry, config.registries));
     } else {
-      return Fail(Where(name, entry), ": unknown key \"", entry.key,
-                  "\" (expected policies, parameters, excludedNamespaces, exemptAnnotation, "
-                  "pssVersion, deadline, failurePolicy)");
+      return Fail(
+          Where(name, entry), ": unknown key \"", entry.key,
+          "\" (expected policies, mutations, parameters, excludedNamespaces, exemptAnnotation, "
+          "pssVersion, deadline, failurePolicy, imageGate, signatures, registries)");
     }
   }
   return config;
@@ -242,8 +321,10 @@ Result<AdmissionConfig> LoadAdmissionConfig(const std::string& path) {
 Result<void> AddFlagRule(AdmissionConfig& config, Action action,
                          const std::vector<std::string>& patterns, std::string origin) {
   if (patterns.empty()) return Ok();
-  auto selected = k8s::SelectChecks(patterns);
-  if (!selected.ok()) return selected.error().Wrap(origin);
+  if (const auto k8s_checks = WithoutImagePolicies(patterns); !k8s_checks.empty()) {
+    auto selected = k8s::SelectChecks(k8s_checks);
+    if (!selected.ok()) return selected.error().Wrap(origin);
+  }
   PolicyRule rule;
   rule.checks = patterns;
   rule.action = action;

@@ -19,19 +19,28 @@
 //     objectSelector: {matchExpressions: [{key: tier, operator: NotIn, values: [debug]}]}
 //     exemptImages: ["registry.k8s.io/pause:*"]
 //     exemptContainers: [istio-proxy]
+//   mutations:                        # mutation.h
+//   - mutate: [drop-capabilities, seccomp-runtime-default]
+//     namespaces: ["prod-*"]
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "admission/image_gate.h"
 #include "admission/policy.h"
+#include "admission/signature.h"
 #include "core/result.h"
 #include "k8s/checks.h"
 
 namespace moat::admission {
+
+class NamespaceCache;
+class ParamCache;
 
 /// A Kubernetes label selector (matchLabels and matchExpressions: In, NotIn, Exists,
 /// DoesNotExist). An empty selector matches everything.
@@ -49,21 +58,49 @@ struct LabelSelector {
   bool Matches(const k8s::Value* labels) const;
 };
 
-/// One entry of `policies:`: checks in one mode where the selectors say.
-struct PolicyRule {
-  std::vector<std::string> checks;  // ids, groups, globs as `moat k8s --checks` takes them
-  Action action = Action::kDeny;
+/// Reads a label selector (`v` is the map under its key); errors name `name:line`.
+Result<LabelSelector> ParseLabelSelector(const std::string& name, const k8s::Value& v);
+
+/// True when one of the globs (core/text.h GlobMatch) matches `text`.
+bool AnyGlob(const std::vector<std::string>& patterns, std::string_view text);
+
+/// Where an entry of `policies:` or `mutations:` applies.
+struct RuleScope {
   std::vector<std::string> namespaces;           // globs; empty = every namespace
   std::vector<std::string> excluded_namespaces;  // globs
   std::optional<LabelSelector> namespace_selector;
   std::optional<LabelSelector> object_selector;
+
+  /// Namespace criteria concern namespaced objects and Namespace objects (a namespace's labels
+  /// come from `namespace_cache` when given and it knows the namespace, else from the
+  /// Namespace itself, else only kubernetes.io/metadata.name); cluster-scoped objects are
+  /// matched by the object selector only.
+  bool Matches(const k8s::Object& object, const NamespaceCache* namespace_cache = nullptr) const;
+};
+
+/// One entry of `policies:`: checks in one mode where the selectors say.
+struct PolicyRule : RuleScope {
+  /// ids, groups, globs as `moat k8s --checks` takes them, and the image policies' names
+  /// (image_gate.h: image-vulnerabilities, image-signature), which the k8s checks leave out
+  std::vector<std::string> checks;
+  Action action = Action::kDeny;
   std::vector<std::string> exempt_images;      // globs on the image reference
   std::vector<std::string> exempt_containers;  // globs on the container name
-  std::string origin;                          // "moat.yaml:12" or "--enforce", for messages
+  /// The rule's own parameter values (`parameters:` of the entry), over the file's.
+  k8s::ParameterValues parameters;
+  std::string origin;  // "moat.yaml:12" or "--enforce", for messages
+};
+
+/// One entry of `mutations:` (mutation.h): mutations by name where the selectors say.
+struct MutationRule : RuleScope {
+  std::vector<std::string> mutations;  // as written: Moat's names or the Azure definitions'
+  std::vector<std::pair<std::string, std::string>> parameters;  // name -> value, validated
+  std::string origin;                                           // "moat.yaml:12"
 };
 
 struct AdmissionConfig {
   std::vector<PolicyRule> rules;
+  std::vector<MutationRule> mutations;
   k8s::ParameterValues parameters;
   /// Namespaces the webhook admits without evaluation. Moat's own namespace is always added
   /// (OwnNamespace()), so a policy can never lock the webhook out of restarting itself.
@@ -76,11 +113,26 @@ struct AdmissionConfig {
   std::chrono::milliseconds deadline{2000};
   /// What an evaluation error or a missed deadline does: Fail = deny, Ignore = allow (warning).
   bool fail_closed = true;
+  /// The image policies (image_gate.h, signature.h), enabled by rules naming
+  /// image-vulnerabilities / image-signature among their checks.
+  ImageGateSettings image_gate;
+  SignatureSettings signatures;
+  RegistryAccess registries;
+  /// --policy: ValidatingAdmissionPolicy, Binding and param files or directories (vap.h).
+  std::vector<std::string> policy_files;
+  /// With cluster access: the namespaces' labels (namespaceSelector, namespaceObject) and the
+  /// VAP params, listed through the API and refreshed (namespace_cache.h); null without.
+  std::shared_ptr<const NamespaceCache> namespaces;
+  std::shared_ptr<const ParamCache> cluster_params;
 };
 
 /// Moat's own namespace: $POD_NAMESPACE, else the service account's namespace file, else
 /// "moat-admission" (deploy/admission).
 std::string OwnNamespace();
+
+/// Reads one of RuleScope's keys (namespaces, excludedNamespaces, namespaceSelector,
+/// objectSelector) of a rule's `entry`; false when the key is not one of them.
+Result<bool> ParseScopeEntry(const std::string& name, const k8s::Value& entry, RuleScope& scope);
 
 /// Parses the YAML config. Errors name `name:line` and the key; unknown keys, checks, parameters
 /// and actions are errors (a typo should not silently enforce nothing).

@@ -5,21 +5,40 @@
 #include <map>
 
 #include "admission/builtin_policy.h"
+#include "admission/image_gate.h"
+#include "admission/signature.h"
+#include "admission/vap.h"
 
 namespace moat::admission {
 
 Result<std::shared_ptr<const PolicySet>> PolicySet::Build(const AdmissionConfig& config) {
   auto set = std::make_shared<PolicySet>();
   set->config_ = config;
+  set->mutator_ = Mutator(config);
   MOAT_ASSIGN_OR_RETURN(std::unique_ptr<BuiltinPolicy> builtin, BuiltinPolicy::Create(config));
   if (builtin) {
     set->builtin_ = builtin.get();
     set->policies_.push_back(std::move(builtin));
   }
+  if (!config.policy_files.empty()) {
+    MOAT_ASSIGN_OR_RETURN(
+        std::unique_ptr<VapPolicy> vap,
+        VapPolicy::Load(config.policy_files,
+                        {config.namespaces, config.cluster_params, config.excluded_namespaces}));
+    set->vap_ = vap.get();
+    set->policies_.push_back(std::move(vap));
+  }
+  // The image policies last: they may wait for a registry, the others cost microseconds.
+  MOAT_ASSIGN_OR_RETURN(std::unique_ptr<SignaturePolicy> signatures,
+                        SignaturePolicy::Create(config));
+  if (signatures) set->policies_.push_back(std::move(signatures));
+  MOAT_ASSIGN_OR_RETURN(std::unique_ptr<ImageGatePolicy> gate, ImageGatePolicy::Create(config));
+  if (gate) set->policies_.push_back(std::move(gate));
   return std::shared_ptr<const PolicySet>(std::move(set));
 }
 
 std::string DescribeViolation(const Violation& violation) {
+  if (!violation.description.empty()) return violation.description;
   std::string out = violation.policy + ": " + violation.message;
   if (!violation.path.empty()) out += " (" + violation.path + ")";
   return out;
@@ -38,9 +57,10 @@ void ApplyViolations(const std::vector<Violation>& violations, AdmissionResponse
         if (dropped_warnings > 0 || !AddWarning(response, DescribeViolation(v))) ++dropped_warnings;
         break;
       case Action::kAudit: {
-        std::string& text = audit[v.policy];
+        std::string& text = audit[v.audit_key.empty() ? v.policy : v.audit_key];
         if (!text.empty()) text += "; ";
-        text += v.message + (v.path.empty() ? "" : " (" + v.path + ")");
+        text += !v.description.empty() ? v.description
+                                       : v.message + (v.path.empty() ? "" : " (" + v.path + ")");
         break;
       }
       case Action::kDisabled:
@@ -62,7 +82,19 @@ void ApplyViolations(const std::vector<Violation>& violations, AdmissionResponse
     response.allowed = false;
     response.code = 403;
     response.reason = "Forbidden";
+    // The first denial that names its own status sets it (a ValidatingAdmissionPolicy's reason,
+    // as the API server takes the first failed validation's).
+    for (const Violation* v : denials) {
+      if (v->code == 0) continue;
+      response.code = v->code;
+      response.reason = v->reason;
+      break;
+    }
     std::string& message = response.message;
+    if (denials.size() == 1 && !denials[0]->description.empty()) {
+      message = denials[0]->description;  // already the API server's own sentence
+      return;
+    }
     message = denials.size() == 1
                   ? "denied by moat: "
                   : "denied by moat (" + std::to_string(denials.size()) + " violations): ";
@@ -76,6 +108,7 @@ void ApplyViolations(const std::vector<Violation>& violations, AdmissionResponse
 Decision PolicySet::Decide(AdmissionRequest& request,
                            std::chrono::steady_clock::time_point deadline) const {
   Decision decision;
+  request.deadline = deadline;  // policies that wait (the image gate) answer before it
   for (const std::unique_ptr<Policy>& policy : policies_) {
     if (!policy->Covers(request)) continue;
     if (std::chrono::steady_clock::now() > deadline) {

@@ -9,12 +9,14 @@
 #include <vector>
 
 #include "admission/config.h"
+#include "admission/mutation.h"
 #include "admission/policy.h"
 #include "admission/review.h"
 
 namespace moat::admission {
 
 class BuiltinPolicy;
+class VapPolicy;
 
 struct Decision {
   AdmissionResponse response;
@@ -36,13 +38,20 @@ class PolicySet {
                       std::chrono::steady_clock::time_point::max()) const;
 
   const AdmissionConfig& config() const { return config_; }
+  /// The `mutations:` of the configuration, for /mutate.
+  const Mutator& mutator() const { return mutator_; }
   const BuiltinPolicy* builtin() const { return builtin_; }
+  /// The ValidatingAdmissionPolicies of --policy, or null.
+  const VapPolicy* vap() const { return vap_; }
   size_t size() const { return policies_.size(); }
+  const Policy& policy(size_t i) const { return *policies_[i]; }
 
  private:
   AdmissionConfig config_;
   std::vector<std::unique_ptr<Policy>> policies_;
+  Mutator mutator_;
   const BuiltinPolicy* builtin_ = nullptr;  // one of policies_, or null
+  const VapPolicy* vap_ = nullptr;          // one of policies_, or null
 };
 
 /// How a violation reads in a message, a warning and an audit annotation:

@@ -17,6 +17,11 @@ void Metrics::CountPolicy(std::string_view policy, std::string_view action) {
   ++policies_[{std::string(policy), std::string(action)}];
 }
 
+void Metrics::CountMutation(std::string_view mutation) {
+  std::lock_guard lock(mutex_);
+  ++mutations_[std::string(mutation)];
+}
+
 void Metrics::CountError(std::string_view reason) {
   std::lock_guard lock(mutex_);
   ++errors_[std::string(reason)];
@@ -46,6 +51,14 @@ std::string Metrics::Render() const {
   for (const auto& [key, n] : policies_) {
     out += "moat_admission_policy_violations_total{policy=" + PrometheusLabelValue(key.first) +
            ",action=" + PrometheusLabelValue(key.second) + "} " + std::to_string(n) + "\n";
+  }
+  out +=
+      "# HELP moat_admission_mutations_total Objects changed on /mutate, by mutation (dry-run "
+      "requests not counted).\n"
+      "# TYPE moat_admission_mutations_total counter\n";
+  for (const auto& [mutation, n] : mutations_) {
+    out += "moat_admission_mutations_total{mutation=" + PrometheusLabelValue(mutation) + "} " +
+           std::to_string(n) + "\n";
   }
   latency_.Render("moat_admission_decision_duration_seconds",
                   "Time from the request body to the response body.", out);

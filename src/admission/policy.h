@@ -33,6 +33,17 @@ struct Violation {
   uint32_t line = 0;    // in the request body (or manifest, for audit)
   uint32_t column = 0;
   const k8s::CheckInfo* check = nullptr;  // for built-ins
+  /// Set by policies that speak in the API server's own words (ValidatingAdmissionPolicy): the
+  /// whole denial message, warning or audit annotation value, instead of DescribeViolation's.
+  std::string description;
+  /// status.code and status.reason of a denial; 0 and "" = 403 Forbidden.
+  int code = 0;
+  std::string reason;
+  /// The auditAnnotations key when it is not the policy name.
+  std::string audit_key;
+  /// An audit annotation the policy writes whatever its verdict (a ValidatingAdmissionPolicy's
+  /// auditAnnotations): not a violation, not counted as one.
+  bool annotation_only = false;
 };
 
 /// One policy (or a set evaluated together). Implementations are immutable once built and called

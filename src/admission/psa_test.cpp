@@ -5,9 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "admission/test_util.h"
 #include "admission/webhook.h"
@@ -20,29 +18,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-const fs::path kPsa = fs::path(MOAT_SHARED_DATA_DIR) / "k8s" / "psa";
-
-struct Fixture {
-  std::string level, version, expected, check, path;
-};
-
-std::vector<Fixture> Fixtures() {
-  std::vector<Fixture> out;
-  std::ifstream index(kPsa / "INDEX.tsv");
-  std::string line;
-  std::getline(index, line);  // header
-  while (std::getline(index, line)) {
-    std::istringstream fields(line);
-    Fixture f;
-    std::getline(fields, f.level, '\t');
-    std::getline(fields, f.version, '\t');
-    std::getline(fields, f.expected, '\t');
-    std::getline(fields, f.check, '\t');
-    std::getline(fields, f.path, '\t');
-    out.push_back(f);
-  }
-  return out;
-}
+using testing::kPsa;
+using Fixture = testing::PsaFixture;
 
 /// A webhook enforcing one PSS level at one version, with no configuration file: what
 /// `moat admission serve --enforce pss-LEVEL` with `pssVersion` does.
@@ -56,7 +33,7 @@ std::unique_ptr<Webhook> EnforcingWebhook(const std::string& level, int minor) {
 }
 
 TEST(AdmissionPsa, EveryFixtureAsMoatK8sSeesIt) {
-  const std::vector<Fixture> fixtures = Fixtures();
+  const std::vector<Fixture> fixtures = testing::PsaFixtures();
   ASSERT_GT(fixtures.size(), 4000u);
   std::map<std::string, std::unique_ptr<Webhook>> webhooks;  // by level and version
   size_t denied = 0, agreed = 0;

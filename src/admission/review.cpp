@@ -3,7 +3,10 @@
 
 #include "admission/review.h"
 
+#include <algorithm>
+
 #include "admission/json_value.h"
+#include "artifact/source_util.h"
 #include "core/json_writer.h"
 #include "k8s/loader.h"
 
@@ -129,6 +132,15 @@ Result<AdmissionRequest> DecodeAdmissionReview(std::string_view body, const Deco
   MOAT_TRY(DecodeObject(*request, "oldObject", r, r.has_old_object, r.old_object));
   if ((r.operation == Operation::kCreate || r.operation == Operation::kUpdate) && !r.has_object)
     return Fail("request.object: missing for ", operation);
+  // What is left once the objects are moved out (their entries lost their keys).
+  auto& fields = request->children;
+  fields.erase(std::remove_if(fields.begin(), fields.end(),
+                              [](const k8s::Value& e) {
+                                return e.key.empty() || e.key == "object" || e.key == "oldObject";
+                              }),
+               fields.end());
+  request->key.clear();
+  r.fields = std::move(*request);
   return r;
 }
 
@@ -185,6 +197,10 @@ std::string EncodeAdmissionReview(std::string_view api_version, std::string_view
       AppendJsonString(out, response.audit_annotations[i].second);
     }
     out += "}";
+  }
+  if (!response.patch.empty()) {
+    out += ",\"patchType\":\"JSONPatch\",\"patch\":";
+    AppendJsonString(out, Base64Encode(response.patch));
   }
   out += "}}";
   return out;

@@ -4,6 +4,7 @@
 // exactly as `moat k8s manifests` sees a manifest), and the response, written in the version the
 // request came in.
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -44,6 +45,12 @@ struct AdmissionRequest {
   k8s::Object object;
   bool has_old_object = false;
   k8s::Object old_object;
+  /// When the answer is due (PolicySet::Decide sets it): policies that wait for a registry or
+  /// a scan (the image gate) answer before it.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  /// The rest of `request` (requestKind, requestResource, userInfo, options, ...): CEL's
+  /// `request` variable in ValidatingAdmissionPolicies.
+  k8s::Value fields;
 };
 
 /// Limits of the decoder (the API server sends at most 3 MiB).
@@ -67,6 +74,8 @@ struct AdmissionResponse {
   std::string message;  // status.message
   std::vector<std::string> warnings;
   std::vector<std::pair<std::string, std::string>> audit_annotations;
+  /// A JSON Patch (RFC 6902) array from /mutate, sent base64 with patchType JSONPatch; "" = none.
+  std::string patch;
 };
 
 /// Adds a warning within the API server's limits: at most kMaxWarningChars characters each

@@ -3,8 +3,11 @@
 // into AdmissionReviews, with nlohmann as the independent JSON reader.
 
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "k8s/value.h"
 
@@ -12,6 +15,33 @@ namespace moat::admission::testing {
 
 inline const std::filesystem::path kReviews =
     std::filesystem::path(MOAT_SHARED_DATA_DIR) / "k8s" / "admission-review";
+
+inline const std::filesystem::path kPsa =
+    std::filesystem::path(MOAT_SHARED_DATA_DIR) / "k8s" / "psa";
+
+/// One Pod Security admission fixture of ../shared/data/k8s/psa/INDEX.tsv.
+struct PsaFixture {
+  std::string level, version, expected, check, path;  // path relative to kPsa
+};
+
+/// Every fixture of the index, in its order.
+inline std::vector<PsaFixture> PsaFixtures() {
+  std::vector<PsaFixture> out;
+  std::ifstream index(kPsa / "INDEX.tsv");
+  std::string line;
+  std::getline(index, line);  // header
+  while (std::getline(index, line)) {
+    std::istringstream fields(line);
+    PsaFixture f;
+    std::getline(fields, f.level, '\t');
+    std::getline(fields, f.version, '\t');
+    std::getline(fields, f.expected, '\t');
+    std::getline(fields, f.check, '\t');
+    std::getline(fields, f.path, '\t');
+    out.push_back(f);
+  }
+  return out;
+}
 
 /// A k8s Value (a parsed YAML manifest) as JSON, as the API server would send the object.
 inline nlohmann::json ToJson(const k8s::Value& v) {

@@ -4,8 +4,11 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <exception>
+#include <filesystem>
 
+#include "admission/image_gate.h"
 #include "core/log.h"
 #include "core/text.h"
 
@@ -20,6 +23,27 @@ std::string FileStamp(const std::string& path) {
          std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
 }
 
+/// The stamps of the configuration file and of every file under the --policy paths: any edit,
+/// addition or removal changes it.
+std::string WatchedStamp(const WebhookOptions& options) {
+  std::string stamp = options.config_file.empty() ? "" : FileStamp(options.config_file);
+  for (const std::string& path : options.policy_paths) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(path, ec)) {
+      stamp += "|" + path + "=" + FileStamp(path);
+      continue;
+    }
+    std::vector<std::string> files;
+    for (auto it = std::filesystem::recursive_directory_iterator(path, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->is_regular_file(ec)) files.push_back(it->path().string());
+    }
+    std::sort(files.begin(), files.end());
+    for (const std::string& file : files) stamp += "|" + file + "=" + FileStamp(file);
+  }
+  return stamp;
+}
+
 bool IsJsonContentType(std::string_view value) {
   const std::string lower = AsciiLower(TrimSpace(value.substr(0, value.find(';'))));
   return lower == "application/json";
@@ -29,11 +53,11 @@ bool IsJsonContentType(std::string_view value) {
 
 Result<std::unique_ptr<Webhook>> Webhook::Create(PolicyLoader loader, WebhookOptions options) {
   std::unique_ptr<Webhook> webhook(new Webhook(std::move(loader), std::move(options)));
-  if (!webhook->options_.config_file.empty())
-    webhook->config_stamp_ = FileStamp(webhook->options_.config_file);
+  const bool watched =
+      !webhook->options_.config_file.empty() || !webhook->options_.policy_paths.empty();
+  if (watched) webhook->config_stamp_ = WatchedStamp(webhook->options_);
   MOAT_ASSIGN_OR_RETURN(webhook->policies_, webhook->loader_());
-  if (!webhook->options_.config_file.empty())
-    webhook->watcher_ = std::thread([w = webhook.get()] { w->WatchConfig(); });
+  if (watched) webhook->watcher_ = std::thread([w = webhook.get()] { w->WatchConfig(); });
   return webhook;
 }
 
@@ -48,8 +72,8 @@ std::shared_ptr<const PolicySet> Webhook::policies() const {
 }
 
 bool Webhook::ReloadIfChanged() {
-  if (options_.config_file.empty()) return false;
-  const std::string stamp = FileStamp(options_.config_file);
+  if (options_.config_file.empty() && options_.policy_paths.empty()) return false;
+  const std::string stamp = WatchedStamp(options_);
   {
     std::lock_guard lock(mutex_);
     if (stamp == config_stamp_) return false;
@@ -64,7 +88,8 @@ bool Webhook::ReloadIfChanged() {
   }
   std::lock_guard lock(mutex_);
   policies_ = std::move(*loaded);
-  log::Info("admission: configuration reloaded from " + options_.config_file);
+  log::Info("admission: configuration reloaded" +
+            (options_.config_file.empty() ? std::string() : " from " + options_.config_file));
   return true;
 }
 
@@ -99,7 +124,15 @@ http::Response Webhook::Review(const http::Request& request, bool mutate) {
   AdmissionRequest& review = *decoded;
   const std::shared_ptr<const PolicySet> policies = this->policies();
   Decision decision;
-  if (!mutate) {
+  MutationResult mutation;
+  if (mutate) {
+    // Mutations only: /validate judges the result (the API server calls the validating webhooks
+    // after every mutating one). dryRun requests get their patch too, as the API server applies
+    // it to show what would be stored.
+    mutation = policies->mutator().Mutate(review);
+    decision.evaluated = mutation.evaluated;
+    decision.response.patch = std::move(mutation.patch);
+  } else {
     decision = policies->Decide(review, start + policies->config().deadline);
   }
   const std::string body =
@@ -108,13 +141,15 @@ http::Response Webhook::Review(const http::Request& request, bool mutate) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const std::string_view kind = review.kind.kind;
   metrics_.CountRequest(OperationName(review.operation), kind,
-                        !decision.evaluated         ? "skipped"
-                        : decision.response.allowed ? "allowed"
-                                                    : "denied",
+                        !decision.evaluated                ? "skipped"
+                        : !decision.response.patch.empty() ? "patched"
+                        : decision.response.allowed        ? "allowed"
+                                                           : "denied",
                         seconds);
   if (!review.dry_run) {
     for (const Violation& v : decision.violations)
-      metrics_.CountPolicy(v.policy, ActionName(v.action));
+      if (!v.annotation_only) metrics_.CountPolicy(v.policy, ActionName(v.action));
+    for (const std::string& name : mutation.applied) metrics_.CountMutation(name);
   }
   if (!decision.response.allowed) {
     log::Debug("admission: denied " + std::string(OperationName(review.operation)) + " " +
@@ -145,7 +180,8 @@ http::Response Webhook::Handle(http::Request& request) {
                         : http::Response::Text(503, "no policies loaded\n");
     }
     if (request.path == "/metrics") {
-      return http::Response::Text(200, metrics_.Render(), "text/plain; version=0.0.4");
+      return http::Response::Text(200, metrics_.Render() + RenderImageGateMetrics(),
+                                  "text/plain; version=0.0.4");
     }
     return http::Response::Error(404, "no route " + request.path +
                                           " (routes: /validate, /mutate, /healthz, /readyz, "

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "admission/decision.h"
 #include "admission/metrics.h"
@@ -23,6 +24,8 @@ using PolicyLoader = std::function<Result<std::shared_ptr<const PolicySet>>()>;
 struct WebhookOptions {
   /// The configuration file watched for changes ("" = none); `loader` reads it.
   std::string config_file;
+  /// --policy files and directories (ValidatingAdmissionPolicies), watched the same way.
+  std::vector<std::string> policy_paths;
   std::chrono::milliseconds reload_interval{2000};
 };
 
@@ -34,7 +37,8 @@ class Webhook {
 
   /// Every route; for http::Server.
   http::Response Handle(http::Request& request);
-  /// One AdmissionReview body -> the response body (or a 4xx). `mutate` answers without a patch.
+  /// One AdmissionReview body -> the response body (or a 4xx). `mutate`: the configuration's
+  /// mutations as a JSON Patch (allowed, no patch when nothing changes), no validation.
   http::Response Review(const http::Request& request, bool mutate);
 
   std::shared_ptr<const PolicySet> policies() const;

@@ -568,7 +568,7 @@ const Value* Activation::Find(std::string_view name) const {
   for (const auto& binding : bindings_) {
     if (binding.first == name) return &binding.second;
   }
-  return nullptr;
+  return resolver_ ? resolver_(name) : nullptr;
 }
 
 Result<Program> Compile(std::string_view expression, const CompileOptions& options) {

@@ -11,6 +11,7 @@
 // math, encoders and bindings extensions, and the Kubernetes libraries (docs/cel.md).
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -51,11 +52,18 @@ class Activation {
  public:
   void Bind(std::string name, Value value);
   const Value* Find(std::string_view name) const;
-  bool has_dotted_names() const { return has_dotted_names_; }
+  bool has_dotted_names() const { return has_dotted_names_ || resolver_ != nullptr; }
+
+  /// Names not bound with Bind are asked of `resolver`, which may compute a value on first use
+  /// (ValidatingAdmissionPolicy's lazy `variables`) and must keep it alive for the evaluation;
+  /// nullptr = unknown. Dotted names ("variables.x") are asked for too.
+  using Resolver = std::function<const Value*(std::string_view name)>;
+  void SetResolver(Resolver resolver) { resolver_ = std::move(resolver); }
 
  private:
   std::vector<std::pair<std::string, Value>> bindings_;
   bool has_dotted_names_ = false;
+  Resolver resolver_;
 };
 
 struct Compiled;

@@ -80,6 +80,7 @@ const std::vector<CheckDef>& Registry() {
     AddNamespaceChecks(checks);
     AddCredentialChecks(checks);
     AddApiVersionChecks(checks);
+    AddAzureChecks(checks);
     return checks;
   }();
   return kChecks;
@@ -96,9 +97,44 @@ const std::vector<CheckInfo>& AllChecks() {
   return kInfos;
 }
 
+namespace {
+
+bool IsAlias(std::string_view name, const CheckInfo& info) {
+  for (const std::string& alias : info.aliases) {
+    if (alias.size() == name.size() && AsciiLower(alias) == AsciiLower(name)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 const CheckInfo* FindCheck(std::string_view id) {
   for (const CheckDef& def : internal::Registry()) {
     if (def.info.id == id) return &def.info;
+  }
+  for (const CheckDef& def : internal::Registry()) {
+    if (IsAlias(id, def.info)) return &def.info;
+  }
+  return nullptr;
+}
+
+const Value* ContainerAtPath(const PodTemplate& pod, std::string_view path) {
+  const std::string_view prefix = pod.spec_path;
+  if (path.size() <= prefix.size() + 1 || path.substr(0, prefix.size()) != prefix ||
+      path[prefix.size()] != '.')
+    return nullptr;
+  path.remove_prefix(prefix.size() + 1);
+  for (std::string_view field : {"containers", "initContainers", "ephemeralContainers"}) {
+    if (path.size() <= field.size() + 1 || path.substr(0, field.size()) != field ||
+        path[field.size()] != '[')
+      continue;
+    size_t index = 0;
+    const char* begin = path.data() + field.size() + 1;
+    auto [end, ec] = std::from_chars(begin, path.data() + path.size(), index);
+    if (ec != std::errc() || end == path.data() + path.size() || *end != ']') return nullptr;
+    const Value* list = pod.spec->Get(field);
+    if (list == nullptr || index >= list->Items().size()) return nullptr;
+    return &list->Items()[index];
   }
   return nullptr;
 }
@@ -122,7 +158,7 @@ namespace {
 
 bool PatternSelects(std::string_view pattern, const CheckInfo& info) {
   if (pattern == "all") return true;
-  if (pattern == info.id || pattern == info.group) return true;
+  if (pattern == info.id || pattern == info.group || IsAlias(pattern, info)) return true;
   // pss-restricted is the restricted level: every restricted control plus the baseline ones.
   if (pattern == "pss-restricted" && info.group == "pss-baseline") return true;
   if (pattern == "pss" && info.group.rfind("pss-", 0) == 0) return true;
@@ -132,6 +168,7 @@ bool PatternSelects(std::string_view pattern, const CheckInfo& info) {
 /// Selection for a run: an optional policy only by its id or the "optional" pattern.
 bool SelectsForRun(std::string_view pattern, const CheckInfo& info) {
   if (info.optional) return pattern == info.id || pattern == "optional";
+  if (info.bundle && pattern == "all") return false;
   return PatternSelects(pattern, info);
 }
 
@@ -161,9 +198,10 @@ std::vector<const CheckDef*> ActiveChecks(const std::set<std::string>& ids, int 
   return out;
 }
 
-bool AppliesTo(const CheckDef& def, const Object& object, bool has_pod) {
+bool AppliesTo(const CheckDef& def, const std::vector<std::string>& kinds, const Object& object,
+               bool has_pod) {
   if (def.pod_check) return has_pod;
-  for (const std::string& kind : def.kinds) {
+  for (const std::string& kind : kinds) {
     if (kind == "*" || kind == object.kind) return true;
   }
   return false;
@@ -197,7 +235,7 @@ std::vector<std::string> ExemptPatterns(const Object& object, const std::string&
 Result<std::vector<std::string>> SelectChecks(const std::vector<std::string>& patterns) {
   std::vector<std::string> out;
   for (const CheckDef& def : internal::Registry()) {
-    bool selected = patterns.empty() && !def.info.optional;
+    bool selected = patterns.empty() && !def.info.optional && !def.info.bundle;
     for (const std::string& p : patterns) selected |= SelectsForRun(p, def.info);
     if (selected) out.push_back(def.info.id);
   }
@@ -214,7 +252,9 @@ struct CheckRunner::State {
   int pss_minor = 0;
   std::vector<const CheckDef*> active;
   std::vector<const CheckInfo*> infos;
-  std::vector<internal::Parameters> params;  // per active check
+  std::vector<internal::Parameters> params;           // per active check
+  std::vector<std::shared_ptr<const void>> prepared;  // per active check (CheckDef::prepare)
+  std::vector<std::vector<std::string>> kinds;        // per active check (object checks)
 };
 
 Result<CheckRunner> CheckRunner::Create(const AssessOptions& options) {
@@ -228,6 +268,16 @@ Result<CheckRunner> CheckRunner::Create(const AssessOptions& options) {
   for (const CheckDef* def : state->active) {
     state->infos.push_back(&def->info);
     state->params.emplace_back(def->info, state->options.parameters);
+    std::shared_ptr<const void> prepared;
+    if (def->prepare) {
+      auto made = def->prepare(state->params.back());
+      if (!made.ok()) return made.error().Wrap("check " + def->info.id);
+      prepared = std::move(*made);
+    }
+    state->prepared.push_back(std::move(prepared));
+    state->kinds.push_back(def->kinds_parameter.empty()
+                               ? def->kinds
+                               : state->params.back().List(def->kinds_parameter));
   }
   CheckRunner runner;
   runner.state_ = std::move(state);
@@ -239,29 +289,31 @@ const std::vector<const CheckInfo*>& CheckRunner::checks() const { return state_
 int CheckRunner::pss_minor() const { return state_->pss_minor; }
 
 bool CheckRunner::Covers(std::string_view kind) const {
-  for (const CheckDef* def : state_->active) {
-    if (def->pod_check ? IsWorkloadKind(kind)
-                       : std::find_if(def->kinds.begin(), def->kinds.end(), [&](const auto& k) {
-                           return k == "*" || k == kind;
-                         }) != def->kinds.end())
+  for (size_t c = 0; c < state_->active.size(); ++c) {
+    const std::vector<std::string>& kinds = state_->kinds[c];
+    if (state_->active[c]->pod_check ? IsWorkloadKind(kind)
+                                     : std::find_if(kinds.begin(), kinds.end(), [&](const auto& k) {
+                                         return k == "*" || k == kind;
+                                       }) != kinds.end())
       return true;
   }
   return false;
 }
 
-ObjectAssessment CheckRunner::Run(Object& object) const {
+ObjectAssessment CheckRunner::Run(Object& object, const RequestInfo* request) const {
   std::vector<Object> input(1);
   std::swap(input[0], object);
   internal::Inventory inventory;
   inventory.objects = &input;
   inventory.Build();
-  ObjectAssessment result = Run(input, 0, inventory);
+  ObjectAssessment result = Run(input, 0, inventory, request);
   std::swap(input[0], object);
   return result;
 }
 
 ObjectAssessment CheckRunner::Run(const std::vector<Object>& objects, size_t index,
-                                  const internal::Inventory& inventory) const {
+                                  const internal::Inventory& inventory,
+                                  const RequestInfo* request) const {
   const State& state = *state_;
   const AssessOptions& options = state.options;
   ObjectAssessment out;
@@ -277,12 +329,13 @@ ObjectAssessment CheckRunner::Run(const std::vector<Object>& objects, size_t ind
   for (size_t c = 0; c < state.active.size(); ++c) {
     const CheckDef& def = *state.active[c];
     if (excluded && !def.info.sees_excluded_namespaces) continue;
-    if (!AppliesTo(def, object, pod.has_value())) continue;
+    if (!AppliesTo(def, state.kinds[c], object, pod.has_value())) continue;
     out.evaluated.push_back(static_cast<uint16_t>(c));
     scratch.clear();
     internal::Emitter emitter(index, &def.info, scratch);
-    internal::CheckContext context{object, pod ? &*pod : nullptr, inventory, state.params[c],
-                                   state.pss_minor};
+    internal::CheckContext context{object,          pod ? &*pod : nullptr, inventory,
+                                   state.params[c], state.pss_minor,       state.prepared[c].get(),
+                                   request};
     def.run(context, emitter);
     if (scratch.empty()) {
       out.outcomes.push_back(CheckOutcome::kPassed);
@@ -397,8 +450,8 @@ std::vector<Finding> EvaluatePodSecurity(const Object& object, std::string_view 
        ActiveChecks(ids, minor < 0 ? LatestPssMinor() : minor, Severity::kLow)) {
     internal::Parameters params(def->info, no_values);
     internal::Emitter emitter(0, &def->info, findings);
-    internal::CheckContext context{object, &*pod, inventory, params,
-                                   minor < 0 ? LatestPssMinor() : minor};
+    internal::CheckContext context{
+        object, &*pod, inventory, params, minor < 0 ? LatestPssMinor() : minor, nullptr, nullptr};
     def->run(context, emitter);
   }
   return findings;

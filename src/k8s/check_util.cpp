@@ -1,5 +1,6 @@
 #include "k8s/check_util.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "core/text.h"
@@ -53,11 +54,28 @@ bool IsPolicyKind(const Object& o) {
 
 }  // namespace
 
+std::string ServiceSelectorKey(const Object& service) {
+  if (service.kind != "Service") return "";
+  const Value* selector = service.root.Path({"spec", "selector"});
+  if (selector == nullptr || selector->Entries().empty()) return "";
+  std::vector<std::string> pairs;
+  for (const Value& label : selector->Entries())
+    pairs.push_back(label.key + "=" + std::string(label.Str()));
+  std::sort(pairs.begin(), pairs.end());
+  std::string key = service.EffectiveNamespace() + "|";
+  for (const std::string& pair : pairs) key += pair + ",";
+  return key;
+}
+
 void Inventory::Build() {
   for (size_t i = 0; i < objects->size(); ++i) {
     const Object& o = (*objects)[i];
     const std::string ns = o.EffectiveNamespace();
     by_key.emplace(Key(o.kind, ns, o.name), i);
+    if (o.kind == "Service") {
+      std::string selector = ServiceSelectorKey(o);
+      if (!selector.empty()) services_by_selector[std::move(selector)].push_back(i);
+    }
     if (IsWorkloadKind(o.kind)) workloads_by_namespace[ns].push_back(i);
     if (IsPolicyKind(o)) namespace_has_policy[ns] = true;
     if (o.kind == "CiliumClusterwideNetworkPolicy" || o.kind == "GlobalNetworkPolicy")
@@ -107,6 +125,13 @@ void Emitter::Fail(const Value* at, std::string path, std::string message, const
   f.message = std::move(message);
   out_.push_back(std::move(f));
   ++count_;
+}
+
+void Emitter::Retain(size_t mark, const std::function<bool(const Finding&)>& keep) {
+  auto first = out_.begin() + static_cast<std::ptrdiff_t>(mark);
+  auto kept = std::remove_if(first, out_.end(), [&](const Finding& f) { return !keep(f); });
+  count_ -= static_cast<size_t>(out_.end() - kept);
+  out_.erase(kept, out_.end());
 }
 
 namespace {
@@ -252,6 +277,20 @@ void ForEachContainer(const PodTemplate& pod,
       }
       ++index;
     }
+  }
+}
+
+void ForEachSysctl(const PodTemplate& pod,
+                   const std::function<void(const Value& sysctl, const Value* name,
+                                            const std::string& path)>& fn) {
+  const Value* sc = SecurityContextOf(*pod.spec);
+  const Value* sysctls = sc != nullptr ? sc->Get("sysctls") : nullptr;
+  if (sysctls == nullptr) return;
+  size_t i = 0;
+  for (const Value& sysctl : sysctls->Items()) {
+    fn(sysctl, sysctl.Get("name"),
+       pod.spec_path + ".securityContext.sysctls[" + std::to_string(i) + "].name");
+    ++i;
   }
 }
 

@@ -47,6 +47,13 @@ struct CheckInfo {
   /// A check about the excluded namespaces themselves (user workloads in kube-system): it still
   /// looks at objects there, which the other checks skip.
   bool sees_excluded_namespaces = false;
+  /// A policy of a bundle (the Azure Policy definitions, group "azure"): off in "all" and in the
+  /// default selection, since it restates built-in checks in the bundle's terms; selected by its
+  /// id, an alias, its group or a glob.
+  bool bundle = false;
+  /// Other names a user may select it by: an Azure Policy definition's file name (with or without
+  /// ".json") and display name (case-insensitive).
+  std::vector<std::string> aliases;
 };
 
 /// The pod inside an object: a Pod's own spec, or the template of a workload controller.
@@ -57,11 +64,23 @@ struct PodTemplate {
   std::string spec_path;            // "spec", "spec.template.spec", ...
 };
 
+/// What the admission webhook knows of a request beyond its object; null for `moat k8s`, where an
+/// object is a manifest or a live object rather than a change someone asks for.
+struct RequestInfo {
+  std::string_view operation;  // "CREATE", "UPDATE", "DELETE", "CONNECT"
+  std::string_view username;
+  const std::vector<std::string>* groups = nullptr;
+};
+
 /// The eight kinds that carry a pod: Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet,
 /// ReplicationController, Job, CronJob.
 bool IsWorkloadKind(std::string_view kind);
 /// The pod template of a workload object; nullopt for other kinds or when there is no spec map.
 std::optional<PodTemplate> FindPodTemplate(const Object& object);
+
+/// The container a finding's JSON path points into ("spec.template.spec.containers[2].image" ->
+/// the third container), or null for pod-level fields and paths outside the pod.
+const Value* ContainerAtPath(const PodTemplate& pod, std::string_view path);
 
 /// Parameter values by check id and parameter name (from the --config file); a check falls back
 /// to the parameter's documented default.
@@ -121,6 +140,7 @@ struct Assessment {
 
 /// All checks, in a stable order (PSS baseline, PSS restricted, workload, RBAC, network).
 const std::vector<CheckInfo>& AllChecks();
+/// By id, or by an alias (an Azure Policy definition's file or display name).
 const CheckInfo* FindCheck(std::string_view id);
 
 /// The newest Kubernetes minor version whose PSS rules are known (latest = 1.N).
@@ -145,10 +165,15 @@ Result<void> ParseConfig(std::string_view text, const std::string& name, AssessO
 /// A config value that is a string or a list of strings (null = none). Errors name name:line and
 /// the key.
 Result<std::vector<std::string>> ConfigStringList(const std::string& name, const Value& value);
-/// The `parameters:` map of a config file (check id -> parameter -> value or list of values).
-/// Unknown checks and parameters are errors naming name:line.
+/// The `parameters:` map of a config file (check id or alias -> parameter -> value or list of
+/// values; a structured value, such as Azure's {"paths": [...]}, is kept as JSON text). Unknown
+/// checks and parameters are errors naming name:line.
 Result<void> ParseParameterValues(const Value& parameters, const std::string& name,
                                   ParameterValues& out);
+/// A `parameters:` map (parameter -> value) for a set of checks: each value goes to every check
+/// that has the parameter; a parameter none of them has is an error naming name:line.
+Result<void> ParseCheckParameters(const Value& parameters, const std::vector<std::string>& checks,
+                                  const std::string& name, ParameterValues& out);
 
 /// Assesses loaded objects. Never fails on input: problems become errors or findings.
 Result<Assessment> Assess(LoadResult input, const AssessOptions& options);
@@ -187,11 +212,12 @@ class CheckRunner {
   bool Covers(std::string_view kind) const;
   /// Runs the checks on `object` exactly as Assess would for an input of this one object. The
   /// object is borrowed into that one-object input for the call (no copy) and is as it was on
-  /// return.
-  ObjectAssessment Run(Object& object) const;
+  /// return. `request` is the admission request the object comes with (null outside admission).
+  ObjectAssessment Run(Object& object, const RequestInfo* request = nullptr) const;
   /// Runs the checks on objects[index] with the inventory of the whole input (Assess).
   ObjectAssessment Run(const std::vector<Object>& objects, size_t index,
-                       const internal::Inventory& inventory) const;
+                       const internal::Inventory& inventory,
+                       const RequestInfo* request = nullptr) const;
 
  private:
   struct State;

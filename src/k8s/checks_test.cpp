@@ -403,8 +403,10 @@ TEST(Checks, EveryCheckFailsOnItsBadCase) {
     }
     covered.insert(bad.check);
   }
-  for (const CheckInfo& info : AllChecks())
+  for (const CheckInfo& info : AllChecks()) {
+    if (info.group == "azure") continue;  // azure_checks_test.cpp has the bundle's cases
     EXPECT_TRUE(covered.count(info.id)) << "no bad case for " << info.id;
+  }
 }
 
 TEST(Checks, FindingPointsAtFieldAndLine) {

@@ -200,9 +200,10 @@ Result<std::string> ParseListPage(std::string_view body, const ResourceKind& kin
   return continue_token;
 }
 
-Result<ClusterListing> ListCluster(const ClusterConnection& connection,
-                                   const ClusterListOptions& options) {
-  ClusterListing listing;
+namespace {
+
+/// The GET every list call starts from: the connection's credentials and trust, the timeouts.
+HttpRequest ApiRequest(const ClusterConnection& connection, const ClusterListOptions& options) {
   HttpRequest base;
   base.headers = {{"Accept", "application/json"}};
   if (!connection.token.empty()) {
@@ -220,7 +221,69 @@ Result<ClusterListing> ListCluster(const ClusterConnection& connection,
     base.headers.emplace_back(
         "Authorization", "Basic " + Base64Encode(connection.username + ":" + connection.password));
   }
+  return base;
+}
 
+}  // namespace
+
+Result<void> ListKind(const ClusterConnection& connection, const ResourceKind& kind,
+                      const ClusterListOptions& options, LoadResult& out, KindListing& listing) {
+  const HttpRequest base = ApiRequest(connection, options);
+  std::string continue_token;
+  const size_t objects_before = out.objects.size();
+  do {
+    if (listing.pages >= options.max_pages_per_kind) {
+      out.warnings.push_back("listing " + kind.resource + " (" + kind.api_version +
+                             ") stopped after " + std::to_string(listing.pages) +
+                             " pages: the server keeps returning a continue token");
+      break;
+    }
+    HttpRequest request = base;
+    request.url = connection.server + kind.Path() + "?limit=" + std::to_string(options.page_limit);
+    if (!continue_token.empty()) request.url += "&continue=" + QueryEscape(continue_token);
+    auto response = HttpFetch(request);
+    if (!response.ok()) {
+      return Fail("cannot list ", kind.resource, " from the Kubernetes API server ",
+                  connection.server, " (timeout ", std::to_string(options.request_timeout_seconds),
+                  " s per request): ", response.error().message);
+    }
+    listing.status = response->status;
+    if (response->status == 401) {
+      return Fail("the Kubernetes API server ", connection.server,
+                  " rejected the credentials of context \"", connection.context,
+                  "\" (401 Unauthorized): ", StatusMessage(response->body));
+    }
+    if (response->status == 404 && kind.custom && listing.pages == 0) break;
+    if (response->status != 200) {
+      out.warnings.push_back(
+          "cannot list " + kind.resource + " (" + kind.kind + ", " + kind.api_version +
+          "): " + StatusText(response->status) + ": " + StatusMessage(response->body) +
+          (listing.pages > 0
+               ? " (after " + std::to_string(listing.pages) + " pages; those objects are assessed)"
+               : "; not assessed"));
+      break;
+    }
+    ++listing.pages;
+    auto next = ParseListPage(response->body, kind, request.url, out);
+    if (!next.ok()) {
+      out.errors.push_back({request.url, 0, 0, next.error().message});
+      break;
+    }
+    if (!next->empty() && *next == continue_token) {
+      out.errors.push_back(
+          {request.url, 0, 0, "the server returned the same continue token again"});
+      break;
+    }
+    continue_token = std::move(*next);
+    listing.complete = continue_token.empty();
+  } while (!continue_token.empty());
+  listing.objects = out.objects.size() - objects_before;
+  return Ok();
+}
+
+Result<ClusterListing> ListCluster(const ClusterConnection& connection,
+                                   const ClusterListOptions& options) {
+  ClusterListing listing;
   std::set<std::string> listed;  // "apiVersion/resource" of the kinds read to the last page
   std::string not_installed;     // the custom resources whose definition is not installed
   for (const ResourceKind& listed_kind : ClusterResourceKinds()) {
@@ -233,61 +296,12 @@ Result<ClusterListing> ListCluster(const ClusterConnection& connection,
     }
     ResourceKind kind = listed_kind;
     if (kind.kind == "ConfigMap" && !options.configmap_data) kind.dropped_fields.push_back("data");
-    std::string continue_token;
-    const size_t objects_before = listing.input.objects.size();
-    do {
-      if (kind_listing.pages >= options.max_pages_per_kind) {
-        listing.input.warnings.push_back("listing " + kind.resource + " (" + kind.api_version +
-                                         ") stopped after " + std::to_string(kind_listing.pages) +
-                                         " pages: the server keeps returning a continue token");
-        break;
-      }
-      HttpRequest request = base;
-      request.url =
-          connection.server + kind.Path() + "?limit=" + std::to_string(options.page_limit);
-      if (!continue_token.empty()) request.url += "&continue=" + QueryEscape(continue_token);
-      auto response = HttpFetch(request);
-      if (!response.ok()) {
-        return Fail("cannot list ", kind.resource, " from the Kubernetes API server ",
-                    connection.server, " (timeout ",
-                    std::to_string(options.request_timeout_seconds),
-                    " s per request): ", response.error().message);
-      }
-      kind_listing.status = response->status;
-      if (response->status == 401) {
-        return Fail("the Kubernetes API server ", connection.server,
-                    " rejected the credentials of context \"", connection.context,
-                    "\" (401 Unauthorized): ", StatusMessage(response->body));
-      }
-      if (response->status == 404 && kind.custom && kind_listing.pages == 0) {
-        not_installed +=
-            (not_installed.empty() ? "" : ", ") + kind.kind + " (" + kind.api_version + ")";
-        break;
-      }
-      if (response->status != 200) {
-        listing.input.warnings.push_back(
-            "cannot list " + kind.resource + " (" + kind.kind + ", " + kind.api_version +
-            "): " + StatusText(response->status) + ": " + StatusMessage(response->body) +
-            (kind_listing.pages > 0 ? " (after " + std::to_string(kind_listing.pages) +
-                                          " pages; those objects are assessed)"
-                                    : "; not assessed"));
-        break;
-      }
-      ++kind_listing.pages;
-      auto next = ParseListPage(response->body, kind, request.url, listing.input);
-      if (!next.ok()) {
-        listing.input.errors.push_back({request.url, 0, 0, next.error().message});
-        break;
-      }
-      if (!next->empty() && *next == continue_token) {
-        listing.input.errors.push_back(
-            {request.url, 0, 0, "the server returned the same continue token again"});
-        break;
-      }
-      continue_token = std::move(*next);
-      if (continue_token.empty()) listed.insert(kind.api_version + "/" + kind.resource);
-    } while (!continue_token.empty());
-    kind_listing.objects = listing.input.objects.size() - objects_before;
+    MOAT_TRY(ListKind(connection, kind, options, listing.input, kind_listing));
+    if (kind_listing.status == 404 && kind.custom && kind_listing.pages == 0) {
+      not_installed +=
+          (not_installed.empty() ? "" : ", ") + kind.kind + " (" + kind.api_version + ")";
+    }
+    if (kind_listing.complete) listed.insert(kind.api_version + "/" + kind.resource);
     listing.kinds.push_back(std::move(kind_listing));
   }
   if (!not_installed.empty()) {

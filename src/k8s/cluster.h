@@ -58,6 +58,7 @@ struct KindListing {
   size_t objects = 0;
   size_t pages = 0;
   long status = 200;  // the HTTP status that ended the listing; 0 when not asked (unless_listed)
+  bool complete = false;  // read to the last page
 };
 
 struct ClusterListing {
@@ -71,6 +72,12 @@ struct ClusterListing {
 /// out, TLS failure) or rejects the credentials (401): then nothing could be assessed.
 Result<ClusterListing> ListCluster(const ClusterConnection& connection,
                                    const ClusterListOptions& options);
+
+/// Lists one kind, page by page (limit + continue), into `out`; a status other than 200 ends
+/// the listing with a warning in `out` (a custom resource's first 404 only sets
+/// `listing.status`). Fails only when the server cannot be reached or rejects the credentials.
+Result<void> ListKind(const ClusterConnection& connection, const ResourceKind& kind,
+                      const ClusterListOptions& options, LoadResult& out, KindListing& listing);
 
 /// Parses one list response page (untrusted): appends its items to `out` as live objects of
 /// `kind` (list items of built-in kinds carry no kind/apiVersion; they are set), without

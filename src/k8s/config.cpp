@@ -13,6 +13,7 @@
 #include <string>
 
 #include "core/bytes.h"
+#include "core/json_writer.h"
 #include "k8s/checks.h"
 #include "k8s/loader.h"
 
@@ -21,6 +22,49 @@ namespace {
 
 std::string Where(const std::string& name, const Value& v) {
   return name + ":" + std::to_string(v.line);
+}
+
+/// A config value as JSON text (how a structured parameter such as Azure's
+/// `allowedHostPaths: {paths: [...]}` reaches its check, which parses it once).
+void AppendJson(std::string& out, const Value& v) {
+  switch (v.type) {
+    case Value::Type::kNull:
+      out += "null";
+      return;
+    case Value::Type::kBool:
+    case Value::Type::kInt:
+    case Value::Type::kFloat:
+      out += v.text;
+      return;
+    case Value::Type::kString:
+      AppendJsonString(out, v.text);
+      return;
+    case Value::Type::kSequence:
+    case Value::Type::kMap: {
+      const bool map = v.IsMap();
+      out += map ? '{' : '[';
+      bool first = true;
+      for (const Value& child : v.children) {
+        if (!first) out += ',';
+        first = false;
+        if (map) {
+          AppendJsonString(out, child.key);
+          out += ':';
+        }
+        AppendJson(out, child);
+      }
+      out += map ? '}' : ']';
+      return;
+    }
+  }
+}
+
+bool Structured(const Value& v) {
+  if (v.IsMap()) return true;
+  for (const Value& item : v.Items()) {
+    if (!item.IsScalar()) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -42,12 +86,46 @@ Result<std::vector<std::string>> ConfigStringList(const std::string& name, const
   return out;
 }
 
+namespace {
+
+/// One parameter's value: a string or list of strings, or JSON text for a structured value.
+Result<std::vector<std::string>> ParameterValue(const std::string& name, const Value& param) {
+  if (!Structured(param)) return ConfigStringList(name, param);
+  std::vector<std::string> values(1);
+  AppendJson(values.front(), param);
+  return values;
+}
+
+}  // namespace
+
+Result<void> ParseCheckParameters(const Value& parameters, const std::vector<std::string>& checks,
+                                  const std::string& name, ParameterValues& out) {
+  if (!parameters.IsMap() && !parameters.IsNull())
+    return Fail(Where(name, parameters), ": parameters must be a map");
+  for (const Value& param : parameters.Entries()) {
+    bool known = false;
+    for (const std::string& id : checks) {
+      const CheckInfo* info = FindCheck(id);
+      if (info == nullptr) continue;
+      for (const Parameter& p : info->parameters) {
+        if (p.name != param.key) continue;
+        known = true;
+        MOAT_ASSIGN_OR_RETURN(out[info->id][param.key], ParameterValue(name, param));
+      }
+    }
+    if (!known)
+      return Fail(Where(name, param), ": no check of this policy has a parameter \"", param.key,
+                  "\"");
+  }
+  return Ok();
+}
+
 Result<void> ParseParameterValues(const Value& parameters, const std::string& name,
                                   ParameterValues& out) {
   if (!parameters.IsMap() && !parameters.IsNull())
     return Fail(Where(name, parameters), ": parameters must be a map");
   for (const Value& check : parameters.Entries()) {
-    const CheckInfo* info = FindCheck(check.key);
+    const CheckInfo* info = FindCheck(check.key);  // an id or an alias (Azure file name)
     if (info == nullptr) return Fail(Where(name, check), ": unknown check \"", check.key, "\"");
     if (!check.IsMap())
       return Fail(Where(name, check), ": parameters of ", check.key, " must be a map");
@@ -57,7 +135,7 @@ Result<void> ParseParameterValues(const Value& parameters, const std::string& na
       if (!known)
         return Fail(Where(name, param), ": check ", check.key, " has no parameter \"", param.key,
                     "\"");
-      MOAT_ASSIGN_OR_RETURN(out[check.key][param.key], ConfigStringList(name, param));
+      MOAT_ASSIGN_OR_RETURN(out[info->id][param.key], ParameterValue(name, param));
     }
   }
   return Ok();

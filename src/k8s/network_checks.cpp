@@ -77,6 +77,8 @@ bool HasNetworkPolicy(const Inventory& inventory, const std::string& ns) {
   return inventory.cluster_wide_policy || inventory.namespace_has_policy.count(ns) != 0;
 }
 
+}  // namespace
+
 /// Annotations that make a cloud provider's LoadBalancer internal (a private address in the VPC).
 bool InternalLoadBalancer(const Value* annotations) {
   if (annotations == nullptr) return false;
@@ -99,6 +101,8 @@ bool InternalLoadBalancer(const Value* annotations) {
   }
   return false;
 }
+
+namespace {
 
 std::string PortList(const Value* ports, std::string_view field) {
   std::string out;

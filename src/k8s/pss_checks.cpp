@@ -290,19 +290,12 @@ bool AllowedSysctl(std::string_view name, int minor) {
 }
 
 void Sysctls(const CheckContext& c, Emitter& e) {
-  const Value* sc = SecurityContextOf(*c.pod->spec);
-  const Value* sysctls = sc != nullptr ? sc->Get("sysctls") : nullptr;
-  if (sysctls == nullptr) return;
-  size_t i = 0;
-  for (const Value& s : sysctls->Items()) {
-    const Value* name = s.Get("name");
+  ForEachSysctl(*c.pod, [&](const Value& s, const Value* name, const std::string& path) {
     std::string_view n = name != nullptr ? name->Str() : std::string_view();
     if (!AllowedSysctl(n, c.pss_minor))
-      e.Fail(name != nullptr ? name : &s,
-             c.pod->spec_path + ".securityContext.sysctls[" + std::to_string(i) + "].name",
+      e.Fail(name != nullptr ? name : &s, path,
              "sysctl \"" + std::string(n) + "\" is not in the safe set");
-    ++i;
-  }
+  });
 }
 
 // --- restricted ---------------------------------------------------------------------------

@@ -21,9 +21,11 @@ bool Contains(const Value* list, std::string_view value) {
   return false;
 }
 
+}  // namespace
+
 /// Whether a rule grants any of `verbs` on `resource` in one of `groups`.
-bool Grants(const Value& rule, std::initializer_list<std::string_view> groups,
-            std::string_view resource, std::initializer_list<std::string_view> verbs) {
+bool RuleGrants(const Value& rule, std::initializer_list<std::string_view> groups,
+                std::string_view resource, std::initializer_list<std::string_view> verbs) {
   const Value* api_groups = rule.Get("apiGroups");
   bool group_ok = Contains(api_groups, "*");
   for (std::string_view g : groups) group_ok |= Contains(api_groups, g);
@@ -41,6 +43,8 @@ bool Grants(const Value& rule, std::initializer_list<std::string_view> groups,
   }
   return false;
 }
+
+namespace {
 
 std::string Subject(const Value& s) {
   const Value* kind = s.Get("kind");
@@ -118,20 +122,20 @@ bool Wildcard(const Value& rule, std::string* what) {
 }
 
 bool SecretsRead(const Value& rule, std::string* what) {
-  if (!Grants(rule, {""}, "secrets", {"get", "list", "watch"})) return false;
+  if (!RuleGrants(rule, {""}, "secrets", {"get", "list", "watch"})) return false;
   *what = "can read secrets";
   return true;
 }
 
 bool BindEscalateImpersonate(const Value& rule, std::string* what) {
   for (std::string_view r : {"roles", "clusterroles"}) {
-    if (Grants(rule, {"rbac.authorization.k8s.io"}, r, {"bind", "escalate"})) {
+    if (RuleGrants(rule, {"rbac.authorization.k8s.io"}, r, {"bind", "escalate"})) {
       *what = "can bind or escalate " + std::string(r);
       return true;
     }
   }
   for (std::string_view r : {"users", "groups", "serviceaccounts", "userextras/*", "uids"}) {
-    if (Grants(rule, {"", "authentication.k8s.io"}, r, {"impersonate"})) {
+    if (RuleGrants(rule, {"", "authentication.k8s.io"}, r, {"impersonate"})) {
       *what = "can impersonate " + std::string(r);
       return true;
     }
@@ -145,7 +149,7 @@ bool CreateWorkloads(const Value& rule, std::string* what) {
       {"apps", "daemonsets"}, {"apps", "statefulsets"},       {"apps", "replicasets"},
       {"batch", "jobs"},      {"batch", "cronjobs"}};
   for (const auto& [group, resource] : kWorkloads) {
-    if (Grants(rule, {group}, resource, {"create"})) {
+    if (RuleGrants(rule, {group}, resource, {"create"})) {
       *what = "can create " + std::string(resource) +
               " (and so run any image with any mounted "
               "secret or service account in the namespace)";
@@ -157,12 +161,12 @@ bool CreateWorkloads(const Value& rule, std::string* what) {
 
 bool PodExec(const Value& rule, std::string* what) {
   for (std::string_view r : {"pods/exec", "pods/attach", "pods/portforward"}) {
-    if (Grants(rule, {""}, r, {"create", "get"})) {
+    if (RuleGrants(rule, {""}, r, {"create", "get"})) {
       *what = "grants " + std::string(r);
       return true;
     }
   }
-  if (Grants(rule, {""}, "pods/ephemeralcontainers", {"update", "patch"})) {
+  if (RuleGrants(rule, {""}, "pods/ephemeralcontainers", {"update", "patch"})) {
     *what = "can add ephemeral containers to pods";
     return true;
   }
@@ -170,21 +174,21 @@ bool PodExec(const Value& rule, std::string* what) {
 }
 
 bool NodesProxy(const Value& rule, std::string* what) {
-  if (!Grants(rule, {""}, "nodes/proxy", {"get", "create", "update", "patch"})) return false;
+  if (!RuleGrants(rule, {""}, "nodes/proxy", {"get", "create", "update", "patch"})) return false;
   *what = "grants nodes/proxy (the kubelet API: exec in any pod on the node)";
   return true;
 }
 
 bool TokenCreate(const Value& rule, std::string* what) {
-  if (!Grants(rule, {""}, "serviceaccounts/token", {"create"})) return false;
+  if (!RuleGrants(rule, {""}, "serviceaccounts/token", {"create"})) return false;
   *what = "can mint service account tokens";
   return true;
 }
 
 bool CsrApprove(const Value& rule, std::string* what) {
-  if (Grants(rule, {"certificates.k8s.io"}, "certificatesigningrequests/approval",
-             {"update", "patch"}) ||
-      Grants(rule, {"certificates.k8s.io"}, "signers", {"approve"})) {
+  if (RuleGrants(rule, {"certificates.k8s.io"}, "certificatesigningrequests/approval",
+                 {"update", "patch"}) ||
+      RuleGrants(rule, {"certificates.k8s.io"}, "signers", {"approve"})) {
     *what = "can approve certificate signing requests";
     return true;
   }
@@ -194,8 +198,8 @@ bool CsrApprove(const Value& rule, std::string* what) {
 bool WebhookConfig(const Value& rule, std::string* what) {
   for (std::string_view r : {"validatingwebhookconfigurations", "mutatingwebhookconfigurations",
                              "validatingadmissionpolicies", "validatingadmissionpolicybindings"}) {
-    if (Grants(rule, {"admissionregistration.k8s.io"}, r,
-               {"create", "update", "patch", "delete", "deletecollection"})) {
+    if (RuleGrants(rule, {"admissionregistration.k8s.io"}, r,
+                   {"create", "update", "patch", "delete", "deletecollection"})) {
       *what = "can change " + std::string(r);
       return true;
     }
@@ -204,13 +208,14 @@ bool WebhookConfig(const Value& rule, std::string* what) {
 }
 
 bool DeleteEvents(const Value& rule, std::string* what) {
-  if (!Grants(rule, {"", "events.k8s.io"}, "events", {"delete", "deletecollection"})) return false;
+  if (!RuleGrants(rule, {"", "events.k8s.io"}, "events", {"delete", "deletecollection"}))
+    return false;
   *what = "can delete events (and so erase the traces of an attack)";
   return true;
 }
 
 bool DeletePodLogs(const Value& rule, std::string* what) {
-  if (!Grants(rule, {""}, "pods/log", {"delete", "deletecollection"})) return false;
+  if (!RuleGrants(rule, {""}, "pods/log", {"delete", "deletecollection"})) return false;
   *what = "can delete pod logs";
   return true;
 }
@@ -237,7 +242,7 @@ bool BroadDelete(const Value& rule, std::string* what) {
       {"batch", "cronjobs"},
   };
   for (const auto& [group, resource] : kCollections) {
-    if (Grants(rule, {group}, resource, {"deletecollection"})) {
+    if (RuleGrants(rule, {group}, resource, {"deletecollection"})) {
       *what = "can delete all " + std::string(resource) + " at once (deletecollection)";
       return true;
     }
@@ -249,7 +254,7 @@ bool BroadDelete(const Value& rule, std::string* what) {
       {"apiextensions.k8s.io", "customresourcedefinitions"},
   };
   for (const auto& [group, resource] : kClusterWide) {
-    if (Grants(rule, {group}, resource, {"delete", "deletecollection"})) {
+    if (RuleGrants(rule, {group}, resource, {"delete", "deletecollection"})) {
       *what = "can delete " + std::string(resource) + " (and everything in or on them)";
       return true;
     }
@@ -258,8 +263,8 @@ bool BroadDelete(const Value& rule, std::string* what) {
 }
 
 bool ManageConfigMaps(const Value& rule, std::string* what) {
-  if (!Grants(rule, {""}, "configmaps",
-              {"create", "update", "patch", "delete", "deletecollection"}))
+  if (!RuleGrants(rule, {""}, "configmaps",
+                  {"create", "update", "patch", "delete", "deletecollection"}))
     return false;
   *what = "can change configmaps in kube-system (control-plane and add-on configuration)";
   return true;
@@ -392,18 +397,31 @@ void WorkloadAdminServiceAccount(const CheckContext& c, Emitter& e) {
   }
 }
 
-void ClusterAdminBinding(const CheckContext& c, Emitter& e) {
+}  // namespace
+
+void ClusterAdminRoleRefCheck(const CheckContext& c, Emitter& e) {
   const Value* ref = c.object.root.Field("roleRef");
   const Value* name = ref != nullptr ? ref->Get("name") : nullptr;
+  const Value* kind = ref != nullptr ? ref->Get("kind") : nullptr;
+  if (name == nullptr || name->Str() != "cluster-admin" ||
+      (kind != nullptr && kind->Str() != "ClusterRole"))
+    return;
   const Value* subjects = c.object.root.Get("subjects");
-  if (name != nullptr && name->Str() == "cluster-admin") {
-    size_t i = 0;
-    for (const Value& s : subjects != nullptr ? subjects->Items() : std::vector<Value>{}) {
-      e.Fail(&s, "subjects[" + std::to_string(i) + "]",
-             Subject(s) + " is bound to cluster-admin by " + c.object.Reference());
-      ++i;
-    }
+  size_t i = 0;
+  for (const Value& s : subjects != nullptr ? subjects->Items() : std::vector<Value>{}) {
+    e.Fail(&s, "subjects[" + std::to_string(i) + "]",
+           Subject(s) + " is bound to cluster-admin by " + c.object.Reference());
+    ++i;
   }
+}
+
+void WildcardRulesCheck(const CheckContext& c, Emitter& e) { RuleCheck(c, e, Wildcard); }
+
+namespace {
+
+void ClusterAdminBinding(const CheckContext& c, Emitter& e) {
+  ClusterAdminRoleRefCheck(c, e);
+  const Value* subjects = c.object.root.Get("subjects");
   size_t i = 0;
   for (const Value& s : subjects != nullptr ? subjects->Items() : std::vector<Value>{}) {
     const Value* subject_name = s.Get("name");

@@ -77,7 +77,11 @@ json CheckJson(const CheckInfo& info) {
           {"references", info.references},
           {"parameters", params},
           // Optional policies run only when named (--checks ID or "optional").
-          {"optional", info.optional}};
+          {"optional", info.optional},
+          // Bundle policies (group "azure") run only when selected by id, alias or group.
+          {"bundle", info.bundle},
+          {"kinds", info.kinds},
+          {"aliases", info.aliases}};
 }
 
 /// The findings of each object: findings are sorted by object, so object i's are one range.

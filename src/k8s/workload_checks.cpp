@@ -24,14 +24,14 @@ std::string Upper(std::string_view s) {
   return out;
 }
 
+}  // namespace
+
 /// CAP_NET_RAW and net_raw both mean NET_RAW.
 std::string CapabilityName(std::string_view s) {
   std::string u = Upper(s);
   if (u.rfind("CAP_", 0) == 0) u.erase(0, 4);
   return u;
 }
-
-}  // namespace
 
 /// Parses a Kubernetes quantity ("500m", "2", "1.5Gi", "128M", "1e3") into a number.
 std::optional<double> ParseQuantity(std::string_view text) {
@@ -72,14 +72,6 @@ std::optional<double> ParseQuantity(std::string_view text) {
   return std::nullopt;
 }
 
-namespace {
-
-struct ImageRef {
-  std::string registry;  // "docker.io" when implicit
-  std::string tag;       // "" when untagged
-  bool digest = false;
-};
-
 ImageRef ParseImage(std::string_view image) {
   ImageRef ref;
   size_t at = image.find('@');
@@ -117,6 +109,8 @@ const RE2* CompiledPattern(const std::string& pattern) {
   return slot->ok() ? slot.get() : nullptr;
 }
 
+namespace {
+
 CheckInfo Info(std::string id, std::string title, Severity severity, std::string description,
                std::string remediation, std::vector<std::string> references,
                std::vector<Parameter> parameters = {}) {
@@ -133,8 +127,10 @@ CheckInfo Optional(CheckInfo info) {
 
 constexpr unsigned kRunnable = kRegular | kInit;
 
-void Limit(const CheckContext& c, Emitter& e, std::string_view resource,
-           const std::string& max_text) {
+}  // namespace
+
+void LimitCheck(const CheckContext& c, Emitter& e, std::string_view resource,
+                const std::string& max_text) {
   const std::optional<double> max = ParseQuantity(max_text);
   ForEachContainer(
       *c.pod,
@@ -163,7 +159,7 @@ void Limit(const CheckContext& c, Emitter& e, std::string_view resource,
       kRunnable);
 }
 
-void ImageTag(const CheckContext& c, Emitter& e) {
+void ImageTagCheck(const CheckContext& c, Emitter& e) {
   ForEachContainer(*c.pod, [&](const Value& container, const std::string& path) {
     const Value* image = container.Get("image");
     if (image == nullptr || !image->IsString()) return;
@@ -178,15 +174,15 @@ void ImageTag(const CheckContext& c, Emitter& e) {
   });
 }
 
-void AllowedRegistries(const CheckContext& c, Emitter& e) {
-  const std::string pattern = c.params.String("allowedImages");
+void ImagePatternCheck(const CheckContext& c, Emitter& e, const std::string& pattern,
+                       std::string_view parameter) {
   if (pattern.empty()) return;  // not configured
   const RE2* re = CompiledPattern(pattern);
   ForEachContainer(*c.pod, [&](const Value& container, const std::string& path) {
     const Value* image = container.Get("image");
     if (image == nullptr) return;
     if (re == nullptr) {
-      e.Fail(image, path + ".image", "allowedImages is not a valid regular expression");
+      e.Fail(image, path + ".image", std::string(parameter) + " is not a valid regular expression");
       return;
     }
     if (!RE2::PartialMatch(image->text, *re))
@@ -197,7 +193,7 @@ void AllowedRegistries(const CheckContext& c, Emitter& e) {
 }
 
 // Ephemeral containers too: a debug container with a writable root is where tools get dropped.
-void ReadOnlyRootFs(const CheckContext& c, Emitter& e) {
+void ReadOnlyRootFsCheck(const CheckContext& c, Emitter& e) {
   ForEachContainer(*c.pod, [&](const Value& container, const std::string& path) {
     const Value* sc = SecurityContextOf(container);
     const Value* ro = sc != nullptr ? sc->Get("readOnlyRootFilesystem") : nullptr;
@@ -209,7 +205,7 @@ void ReadOnlyRootFs(const CheckContext& c, Emitter& e) {
 
 /// The scheduler places pods by their requests; a container without one is scheduled as if it
 /// needed nothing. The API server copies a limit into a missing request, so a limit counts.
-void Request(const CheckContext& c, Emitter& e, std::string_view resource) {
+void RequestCheck(const CheckContext& c, Emitter& e, std::string_view resource) {
   ForEachContainer(
       *c.pod,
       [&](const Value& container, const std::string& path) {
@@ -224,6 +220,8 @@ void Request(const CheckContext& c, Emitter& e, std::string_view resource) {
       },
       kRunnable);
 }
+
+namespace {
 
 /// The container's value of a securityContext field, else the pod's.
 const Value* Effective(const Value* pod_sc, const Value& container, std::string_view field) {
@@ -355,7 +353,9 @@ void KubeSystemWorkload(const CheckContext& c, Emitter& e) {
          "workload runs in kube-system", &c.object.root);
 }
 
-void AutomountToken(const CheckContext& c, Emitter& e) {
+}  // namespace
+
+void AutomountTokenCheck(const CheckContext& c, Emitter& e) {
   const Value* automount = c.pod->spec->Get("automountServiceAccountToken");
   if (automount != nullptr && automount->Bool() == false) return;
   if (automount == nullptr || automount->IsNull()) {
@@ -371,6 +371,8 @@ void AutomountToken(const CheckContext& c, Emitter& e) {
   e.Fail(automount, c.pod->spec_path + ".automountServiceAccountToken",
          "the service account token is mounted into the pod", c.pod->spec);
 }
+
+namespace {
 
 std::string AppArmorOf(const Value* sc) {
   const Value* profile = sc != nullptr ? sc->Field("appArmorProfile") : nullptr;
@@ -393,7 +395,9 @@ bool MatchesAny(const std::vector<std::string>& patterns, std::string_view value
   return false;
 }
 
-void AppArmorProfiles(const CheckContext& c, Emitter& e) {
+}  // namespace
+
+void AppArmorProfilesCheck(const CheckContext& c, Emitter& e) {
   const std::vector<std::string> allowed = c.params.List("allowedProfiles");
   const std::string pod_profile = AppArmorOf(SecurityContextOf(*c.pod->spec));
   const Value* annotations =
@@ -421,6 +425,8 @@ void AppArmorProfiles(const CheckContext& c, Emitter& e) {
       kRunnable);
 }
 
+namespace {
+
 std::string SeccompOf(const Value* sc) {
   const Value* profile = sc != nullptr ? sc->Field("seccompProfile") : nullptr;
   if (profile == nullptr) return "";
@@ -433,10 +439,21 @@ std::string SeccompOf(const Value* sc) {
   return t.empty() ? std::string("<empty>") : t;
 }
 
-void SeccompProfiles(const CheckContext& c, Emitter& e) {
+}  // namespace
+
+void SeccompProfilesCheck(const CheckContext& c, Emitter& e) {
   std::vector<std::string> allowed = c.params.List("allowedProfiles");
+  // The annotation-era names (Gatekeeper's and Azure's policies take both forms).
   for (std::string& a : allowed) {
-    if (a == "Localhost") a = "Localhost/*";
+    if (a == "Localhost") {
+      a = "Localhost/*";
+    } else if (a == "runtime/default" || a == "docker/default") {
+      a = "RuntimeDefault";
+    } else if (a == "unconfined") {
+      a = "Unconfined";
+    } else if (a.rfind("localhost/", 0) == 0) {
+      a = "Localhost/" + a.substr(10);
+    }
   }
   const std::string pod_profile = SeccompOf(SecurityContextOf(*c.pod->spec));
   ForEachContainer(
@@ -457,6 +474,8 @@ void SeccompProfiles(const CheckContext& c, Emitter& e) {
       kRunnable);
 }
 
+namespace {
+
 bool PortAllowed(int64_t port, const std::vector<std::string>& allowed) {
   for (const std::string& entry : allowed) {
     size_t dash = entry.find('-');
@@ -467,7 +486,9 @@ bool PortAllowed(int64_t port, const std::vector<std::string>& allowed) {
   return false;
 }
 
-void HostPortsAllowed(const CheckContext& c, Emitter& e) {
+}  // namespace
+
+void HostPortsCheck(const CheckContext& c, Emitter& e) {
   const Value* host_network = c.pod->spec->Get("hostNetwork");
   if (host_network != nullptr && host_network->IsTrue() && !c.params.Bool("allowHostNetwork"))
     e.Fail(host_network, c.pod->spec_path + ".hostNetwork", "the pod uses the host network");
@@ -488,10 +509,12 @@ void HostPortsAllowed(const CheckContext& c, Emitter& e) {
   });
 }
 
-void AllowedCapabilities(const CheckContext& c, Emitter& e) {
+void AllowedCapabilitiesCheck(const CheckContext& c, Emitter& e) {
   std::vector<std::string> allowed;
-  for (const std::string& a : c.params.List("allowedCapabilities"))
+  for (const std::string& a : c.params.List("allowedCapabilities")) {
+    if (a == "*") return;  // any capability may be added
     allowed.push_back(CapabilityName(a));
+  }
   ForEachContainer(*c.pod, [&](const Value& container, const std::string& path) {
     const Value* sc = SecurityContextOf(container);
     const Value* add = sc != nullptr ? sc->Path({"capabilities", "add"}) : nullptr;
@@ -507,7 +530,8 @@ void AllowedCapabilities(const CheckContext& c, Emitter& e) {
   });
 }
 
-void SysAdmin(const CheckContext& c, Emitter& e) {
+void DisallowedCapabilitiesCheck(const CheckContext& c, Emitter& e,
+                                 const std::vector<std::string>& disallowed) {
   ForEachContainer(*c.pod, [&](const Value& container, const std::string& path) {
     const Value* sc = SecurityContextOf(container);
     const Value* add = sc != nullptr ? sc->Path({"capabilities", "add"}) : nullptr;
@@ -515,13 +539,17 @@ void SysAdmin(const CheckContext& c, Emitter& e) {
     size_t i = 0;
     for (const Value& cap : add->Items()) {
       const std::string name = CapabilityName(cap.Str());
-      if (name == "SYS_ADMIN" || name == "ALL")
+      const bool listed = std::any_of(disallowed.begin(), disallowed.end(),
+                                      [&](const auto& d) { return CapabilityName(d) == name; });
+      if (listed || (name == "ALL" && !disallowed.empty()))
         e.Fail(&cap, path + ".securityContext.capabilities.add[" + std::to_string(i) + "]",
                DescribeContainer(container) + " adds " + cap.text);
       ++i;
     }
   });
 }
+
+namespace {
 
 void DropNetRaw(const CheckContext& c, Emitter& e) {
   ForEachContainer(
@@ -543,18 +571,22 @@ void DropNetRaw(const CheckContext& c, Emitter& e) {
       kRunnable);
 }
 
-void NoPrivilegeEscalation(const CheckContext& c, Emitter& e) {
+}  // namespace
+
+void PrivilegeEscalationCheck(const CheckContext& c, Emitter& e, bool require_explicit_false) {
   ForEachContainer(*c.pod, [&](const Value& container, const std::string& path) {
     const Value* sc = SecurityContextOf(container);
     const Value* ape = sc != nullptr ? sc->Get("allowPrivilegeEscalation") : nullptr;
     const Value* privileged = sc != nullptr ? sc->Get("privileged") : nullptr;
-    if (ape == nullptr || ape->Bool() != false || (privileged && privileged->IsTrue()))
+    const bool allowed = require_explicit_false ? ape == nullptr || ape->Bool() != false
+                                                : ape != nullptr && ape->IsTrue();
+    if (allowed || (privileged && privileged->IsTrue()))
       e.Fail(ape, path + ".securityContext.allowPrivilegeEscalation",
              DescribeContainer(container) + " allows privilege escalation", &container);
   });
 }
 
-void NoPrivileged(const CheckContext& c, Emitter& e) {
+void PrivilegedCheck(const CheckContext& c, Emitter& e) {
   ForEachContainer(*c.pod, [&](const Value& container, const std::string& path) {
     const Value* sc = SecurityContextOf(container);
     const Value* v = sc != nullptr ? sc->Get("privileged") : nullptr;
@@ -564,7 +596,7 @@ void NoPrivileged(const CheckContext& c, Emitter& e) {
   });
 }
 
-void NonRoot(const CheckContext& c, Emitter& e) {
+void NonRootCheck(const CheckContext& c, Emitter& e) {
   const Value* pod_sc = SecurityContextOf(*c.pod->spec);
   const Value* pod_non_root = pod_sc != nullptr ? pod_sc->Field("runAsNonRoot") : nullptr;
   const Value* pod_user = pod_sc != nullptr ? pod_sc->Field("runAsUser") : nullptr;
@@ -585,13 +617,15 @@ void NonRoot(const CheckContext& c, Emitter& e) {
   });
 }
 
-void HostNamespaces(const CheckContext& c, Emitter& e) {
+void HostNamespacesCheck(const CheckContext& c, Emitter& e) {
   for (std::string_view field : {"hostPID", "hostIPC"}) {
     const Value* v = c.pod->spec->Get(field);
     if (v != nullptr && v->IsTrue())
       e.Fail(v, Join(c.pod->spec_path, field), std::string(field) + "=true");
   }
 }
+
+namespace {
 
 void Probe(const CheckContext& c, Emitter& e, std::string_view probe) {
   if (c.object.kind == "Job" || c.object.kind == "CronJob") return;  // run to completion
@@ -605,14 +639,18 @@ void Probe(const CheckContext& c, Emitter& e, std::string_view probe) {
       kRegular);
 }
 
-void DefaultNamespace(const CheckContext& c, Emitter& e) {
+}  // namespace
+
+void DefaultNamespaceCheck(const CheckContext& c, Emitter& e, bool treat_missing_as_default) {
   const bool missing = c.object.namespace_name.empty();
-  if (c.object.namespace_name == "default" || (missing && c.params.Bool("treatMissingAsDefault")))
+  if (c.object.namespace_name == "default" || (missing && treat_missing_as_default))
     e.Fail(c.object.root.Path({"metadata", "namespace"}), "metadata.namespace",
-           missing ? "no namespace: the workload would go to \"default\""
-                   : "the workload is in the default namespace",
+           missing ? "no namespace: the " + c.object.kind + " would go to \"default\""
+                   : "the " + c.object.kind + " is in the default namespace",
            &c.object.root);
 }
+
+namespace {
 
 void SecretsInEnv(const CheckContext& c, Emitter& e) {
   ForEachContainer(*c.pod, [&](const Value& container, const std::string& path) {
@@ -641,7 +679,9 @@ void SecretsInEnv(const CheckContext& c, Emitter& e) {
   });
 }
 
-void VolumeTypesAllowed(const CheckContext& c, Emitter& e) {
+}  // namespace
+
+void VolumeTypesCheck(const CheckContext& c, Emitter& e) {
   const std::vector<std::string> allowed = c.params.List("allowedVolumeTypes");
   const Value* volumes = c.pod->spec->Get("volumes");
   if (volumes == nullptr) return;
@@ -659,8 +699,8 @@ void VolumeTypesAllowed(const CheckContext& c, Emitter& e) {
   }
 }
 
-void HostPathsAllowed(const CheckContext& c, Emitter& e) {
-  const std::vector<std::string> allowed = c.params.List("allowedHostPaths");
+void HostPathsCheck(const CheckContext& c, Emitter& e,
+                    const std::vector<AllowedHostPath>& allowed) {
   const Value* volumes = c.pod->spec->Get("volumes");
   if (volumes == nullptr) return;
   size_t i = 0;
@@ -671,19 +711,47 @@ void HostPathsAllowed(const CheckContext& c, Emitter& e) {
       std::string p(path != nullptr ? path->Str() : "");
       while (p.size() > 1 && p.back() == '/') p.pop_back();
       bool ok = false;
-      for (std::string prefix : allowed) {
+      bool needs_read_only = false;
+      for (const AllowedHostPath& entry : allowed) {
+        std::string prefix = entry.prefix;
         while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
-        ok |= p == prefix || (p.rfind(prefix + "/", 0) == 0) || prefix == "/";
+        if (p == prefix || (p.rfind(prefix + "/", 0) == 0) || prefix == "/") {
+          // Gatekeeper's rule: some matching entry must allow the mounts as they are.
+          if (!entry.read_only) {
+            ok = true;
+            needs_read_only = false;
+            break;
+          }
+          ok = needs_read_only = true;
+        }
       }
-      if (!ok)
+      if (!ok) {
         e.Fail(path != nullptr ? path : hp,
                c.pod->spec_path + ".volumes[" + std::to_string(i) + "].hostPath.path",
                "volume \"" + NameOf(volume) + "\" mounts host path \"" + p +
                    "\", which is not in the allowed list");
+      } else if (needs_read_only) {
+        const std::string volume_name = NameOf(volume);
+        ForEachContainer(*c.pod, [&](const Value& container, const std::string& cpath) {
+          const Value* mounts = container.Get("volumeMounts");
+          size_t m = 0;
+          for (const Value& mount : mounts != nullptr ? mounts->Items() : std::vector<Value>{}) {
+            const Value* name = mount.Get("name");
+            const Value* ro = mount.Get("readOnly");
+            if (name != nullptr && name->Str() == volume_name && !(ro != nullptr && ro->IsTrue()))
+              e.Fail(&mount, cpath + ".volumeMounts[" + std::to_string(m) + "].readOnly",
+                     DescribeContainer(container) + " mounts host path \"" + p +
+                         "\" writable; it is allowed read-only");
+            ++m;
+          }
+        });
+      }
     }
     ++i;
   }
 }
+
+namespace {
 
 /// Fields whose type Kubernetes would reject: reported instead of guessed at.
 void InvalidFields(const CheckContext& c, Emitter& e) {
@@ -742,16 +810,17 @@ void InvalidFields(const CheckContext& c, Emitter& e) {
 void AddWorkloadChecks(std::vector<CheckDef>& checks) {
   const std::string kAsc = "ASC 2020 / MDC 2024 recommendation: ";
   const std::string kAzure = "Azure Policy for Kubernetes: ";
-  AddCheck(
-      checks,
-      Info("wl-cpu-limits", "CPU limits", Severity::kMedium,
-           "Containers without a CPU limit can starve the node and other workloads "
-           "(denial of service).",
-           "Set resources.limits.cpu in every container, at most maxCpu.",
-           {kAsc + "Container CPU and memory limits should be enforced",
-            kAzure + "ContainerResourceLimits.json"},
-           {{"maxCpu", "", "largest CPU limit allowed, e.g. \"2\" or \"500m\"; empty = any"}}),
-      [](const CheckContext& c, Emitter& e) { Limit(c, e, "cpu", c.params.String("maxCpu")); });
+  AddCheck(checks,
+           Info("wl-cpu-limits", "CPU limits", Severity::kMedium,
+                "Containers without a CPU limit can starve the node and other workloads "
+                "(denial of service).",
+                "Set resources.limits.cpu in every container, at most maxCpu.",
+                {kAsc + "Container CPU and memory limits should be enforced",
+                 kAzure + "ContainerResourceLimits.json"},
+                {{"maxCpu", "", "largest CPU limit allowed, e.g. \"2\" or \"500m\"; empty = any"}}),
+           [](const CheckContext& c, Emitter& e) {
+             LimitCheck(c, e, "cpu", c.params.String("maxCpu"));
+           });
   AddCheck(checks,
            Info("wl-memory-limits", "Memory limits", Severity::kMedium,
                 "Containers without a memory limit can exhaust the node's memory.",
@@ -760,7 +829,7 @@ void AddWorkloadChecks(std::vector<CheckDef>& checks) {
                  kAzure + "ContainerResourceLimits.json"},
                 {{"maxMemory", "", "largest memory limit allowed, e.g. \"1Gi\"; empty = any"}}),
            [](const CheckContext& c, Emitter& e) {
-             Limit(c, e, "memory", c.params.String("maxMemory"));
+             LimitCheck(c, e, "memory", c.params.String("maxMemory"));
            });
   AddCheck(
       checks,
@@ -770,7 +839,7 @@ void AddWorkloadChecks(std::vector<CheckDef>& checks) {
            "Set resources.requests.cpu in every container (a limit alone also sets the request).",
            {"kube-score container-resources", "Polaris cpuRequestsMissing",
             "Trivy KSV015 (CPU requests not specified)"}),
-      [](const CheckContext& c, Emitter& e) { Request(c, e, "cpu"); });
+      [](const CheckContext& c, Emitter& e) { RequestCheck(c, e, "cpu"); });
   AddCheck(checks,
            Info("wl-memory-requests", "Memory requests", Severity::kMedium,
                 "Without a memory request the scheduler places the container as if it needed no "
@@ -779,7 +848,7 @@ void AddWorkloadChecks(std::vector<CheckDef>& checks) {
                 "request).",
                 {"kube-score container-resources", "Polaris memoryRequestsMissing",
                  "Trivy KSV016 (Memory requests not specified)"}),
-           [](const CheckContext& c, Emitter& e) { Request(c, e, "memory"); });
+           [](const CheckContext& c, Emitter& e) { RequestCheck(c, e, "memory"); });
   AddCheck(
       checks,
       Info("wl-allowed-registries", "Images from allowed registries only", Severity::kHigh,
@@ -790,7 +859,9 @@ void AddWorkloadChecks(std::vector<CheckDef>& checks) {
            {{"allowedImages", "",
              "RE2 regular expression an image reference must match (unanchored: use ^); empty = "
              "check not configured"}}),
-      AllowedRegistries);
+      [](const CheckContext& c, Emitter& e) {
+        ImagePatternCheck(c, e, c.params.String("allowedImages"), "allowedImages");
+      });
   AddCheck(
       checks,
       Info("wl-image-tag", "Image tag pinned (no :latest, no untagged)", Severity::kMedium,
@@ -798,7 +869,7 @@ void AddWorkloadChecks(std::vector<CheckDef>& checks) {
            "reproduced.",
            "Use an explicit version tag or, better, a digest (image@sha256:...).",
            {kAzure + "ImagesDoNotUseLatest.json"}),
-      ImageTag);
+      ImageTagCheck);
   AddCheck(
       checks,
       Info("wl-readonly-rootfs", "Read-only root filesystem", Severity::kMedium,
@@ -807,7 +878,7 @@ void AddWorkloadChecks(std::vector<CheckDef>& checks) {
            "application writes.",
            {kAsc + "Immutable (read-only) root filesystem should be enforced for containers",
             kAzure + "ReadOnlyRootFileSystem.json"}),
-      ReadOnlyRootFs);
+      ReadOnlyRootFsCheck);
   AddCheck(checks,
            Info("wl-automount-sa-token", "Service account token not automounted", Severity::kMedium,
                 "A mounted API token lets a compromised container talk to the API server with the "
@@ -816,7 +887,7 @@ void AddWorkloadChecks(std::vector<CheckDef>& checks) {
                 "the workload calls the API.",
                 {kAsc + "Kubernetes clusters should disable automounting API credentials",
                  kAzure + "BlockAutomountToken.json"}),
-           AutomountToken);
+           AutomountTokenCheck);
   AddCheck(checks,
            Info("wl-apparmor", "AppArmor profile set and allowed", Severity::kLow,
                 "Containers should run under an AppArmor profile from the allowed list.",
@@ -825,7 +896,7 @@ void AddWorkloadChecks(std::vector<CheckDef>& checks) {
                  kAzure + "EnforceAppArmorProfile.json"},
                 {{"allowedProfiles", "runtime/default,localhost/*",
                   "allowed profiles as runtime/default, localhost/NAME (globs allowed)"}}),
-           AppArmorProfiles);
+           AppArmorProfilesCheck);
   AddCheck(
       checks,
       Info("wl-seccomp", "Seccomp profile set and allowed", Severity::kMedium,
@@ -834,7 +905,7 @@ void AddWorkloadChecks(std::vector<CheckDef>& checks) {
            {kAzure + "AllowedSeccompProfile.json"},
            {{"allowedProfiles", "RuntimeDefault,Localhost",
              "allowed types: RuntimeDefault, Localhost (any), Localhost/FILE (globs allowed)"}}),
-      SeccompProfiles);
+      SeccompProfilesCheck);
   AddCheck(checks,
            Info("wl-host-ports", "Host network and ports restricted", Severity::kHigh,
                 "Host networking and host ports expose the pod on the node's interfaces.",
@@ -843,7 +914,7 @@ void AddWorkloadChecks(std::vector<CheckDef>& checks) {
                  kAzure + "HostNetworkPorts.json"},
                 {{"allowedHostPorts", "", "host ports or ranges allowed, e.g. \"80,8000-8080\""},
                  {"allowHostNetwork", "false", "whether hostNetwork: true is allowed"}}),
-           HostPortsAllowed);
+           HostPortsCheck);
   AddCheck(
       checks,
       Info("wl-allowed-capabilities", "Only allowed capabilities added", Severity::kHigh,
@@ -852,14 +923,15 @@ void AddWorkloadChecks(std::vector<CheckDef>& checks) {
            {kAsc + "Least privileged Linux capabilities should be enforced for containers",
             kAzure + "ContainerAllowedCapabilities.json"},
            {{"allowedCapabilities", "", "capabilities that may be added, e.g. NET_BIND_SERVICE"}}),
-      AllowedCapabilities);
-  AddCheck(checks,
-           Info("wl-sys-admin", "CAP_SYS_ADMIN not granted", Severity::kHigh,
-                "CAP_SYS_ADMIN is nearly root on the node.",
-                "Remove SYS_ADMIN (and ALL) from securityContext.capabilities.add.",
-                {kAsc + "Kubernetes clusters should not grant CAPSYSADMIN security capabilities",
-                 kAzure + "ContainerDisallowedSysAdminCapability.json"}),
-           SysAdmin);
+      AllowedCapabilitiesCheck);
+  AddCheck(
+      checks,
+      Info("wl-sys-admin", "CAP_SYS_ADMIN not granted", Severity::kHigh,
+           "CAP_SYS_ADMIN is nearly root on the node.",
+           "Remove SYS_ADMIN (and ALL) from securityContext.capabilities.add.",
+           {kAsc + "Kubernetes clusters should not grant CAPSYSADMIN security capabilities",
+            kAzure + "ContainerDisallowedSysAdminCapability.json"}),
+      [](const CheckContext& c, Emitter& e) { DisallowedCapabilitiesCheck(c, e, {"SYS_ADMIN"}); });
   AddCheck(checks,
            Info("wl-drop-net-raw", "NET_RAW dropped", Severity::kMedium,
                 "NET_RAW allows packet spoofing and sniffing inside the pod network.",
@@ -873,28 +945,28 @@ void AddWorkloadChecks(std::vector<CheckDef>& checks) {
                 "Set securityContext.allowPrivilegeEscalation: false.",
                 {kAsc + "Container with privilege escalation should be avoided",
                  kAzure + "ContainerNoPrivilegeEscalation.json"}),
-           NoPrivilegeEscalation);
+           [](const CheckContext& c, Emitter& e) { PrivilegeEscalationCheck(c, e, true); });
   AddCheck(checks,
            Info("wl-privileged", "No privileged containers", Severity::kCritical,
                 "Privileged containers have all the node's devices and capabilities.",
                 "Remove securityContext.privileged.",
                 {kAsc + "Privileged containers should be avoided",
                  kAzure + "ContainerNoPrivilege.json"}),
-           NoPrivileged);
+           PrivilegedCheck);
   AddCheck(checks,
            Info("wl-run-as-non-root", "Containers do not run as root", Severity::kMedium,
                 "Root in a container is one kernel bug away from root on the node.",
                 "Set runAsNonRoot: true and a non-zero runAsUser.",
                 {kAsc + "Running containers as root user should be avoided",
                  kAzure + "AllowedUsersGroups.json"}),
-           NonRoot);
+           NonRootCheck);
   AddCheck(checks,
            Info("wl-host-namespaces", "No host PID or IPC namespace", Severity::kHigh,
                 "Sharing the host's PID or IPC namespace exposes every process on the node.",
                 "Remove hostPID and hostIPC.",
                 {kAsc + "Containers sharing sensitive host namespaces should be avoided",
                  kAzure + "BlockHostNamespace.json"}),
-           HostNamespaces);
+           HostNamespacesCheck);
   AddCheck(checks,
            Info("wl-liveness-probe", "Liveness probe", Severity::kLow,
                 "Without a liveness probe a hung container is never restarted.",
@@ -918,7 +990,9 @@ void AddWorkloadChecks(std::vector<CheckDef>& checks) {
            {{"treatMissingAsDefault", "false",
              "also fail objects without metadata.namespace (they land in the namespace of the "
              "kubectl context)"}}),
-      DefaultNamespace);
+      [](const CheckContext& c, Emitter& e) {
+        DefaultNamespaceCheck(c, e, c.params.Bool("treatMissingAsDefault"));
+      });
   AddCheck(checks,
            Info("wl-secrets-in-env", "Secrets not in environment variables", Severity::kMedium,
                 "Environment variables leak into logs, crash dumps and child processes.",
@@ -933,7 +1007,7 @@ void AddWorkloadChecks(std::vector<CheckDef>& checks) {
            {{"allowedVolumeTypes",
              "configMap,csi,downwardAPI,emptyDir,ephemeral,persistentVolumeClaim,projected,secret",
              "volume types allowed (\"*\" = all)"}}),
-      VolumeTypesAllowed);
+      VolumeTypesCheck);
   AddCheck(
       checks,
       Info("wl-host-paths", "Allowed host paths", Severity::kHigh,
@@ -943,7 +1017,12 @@ void AddWorkloadChecks(std::vector<CheckDef>& checks) {
                    "restrict node access from compromised containers",
             kAzure + "AllowedHostPaths.json"},
            {{"allowedHostPaths", "", "host path prefixes allowed, e.g. /var/log"}}),
-      HostPathsAllowed);
+      [](const CheckContext& c, Emitter& e) {
+        std::vector<AllowedHostPath> allowed;
+        for (std::string& prefix : c.params.List("allowedHostPaths"))
+          allowed.push_back({std::move(prefix), false});
+        HostPathsCheck(c, e, allowed);
+      });
   AddCheck(
       checks,
       Info("wl-root-group", "No root primary or supplementary group", Severity::kLow,

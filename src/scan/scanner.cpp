@@ -335,4 +335,13 @@ Result<Inventory> ScanRootfs(const std::string& root_dir, const AnalyzerRegistry
   return inventory;
 }
 
+const AnalyzerRegistry& BuiltinAnalyzers() {
+  static const AnalyzerRegistry* registry = [] {
+    auto* r = new AnalyzerRegistry();
+    RegisterBuiltinAnalyzers(*r);
+    return r;
+  }();
+  return *registry;
+}
+
 }  // namespace moat

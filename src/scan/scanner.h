@@ -33,6 +33,10 @@ std::string DefaultCacheDir();
 Result<Inventory> ScanImage(ImageSource& source, const std::string& target_name,
                             const AnalyzerRegistry& analyzers, const ScanOptions& options);
 
+/// Every built-in analyzer, registered once for the process (the server's scan workers and the
+/// admission image gate share it; analyzers are stateless).
+const AnalyzerRegistry& BuiltinAnalyzers();
+
 /// Inventories an unpacked filesystem. Skips /proc, /sys and /dev when scanning "/".
 Result<Inventory> ScanRootfs(const std::string& root_dir, const AnalyzerRegistry& analyzers,
                              const ScanOptions& options);

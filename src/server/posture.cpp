@@ -76,39 +76,42 @@ Result<Estate> ReadEstate(Store& store) {
   return estate;
 }
 
+// The facts of finding `f` as it is on resource `r` (an image's finding is on each of its
+// resources).
+assess::FindingFacts FactOf(const FindingRecord& f, const assess::Resource& r) {
+  assess::FindingFacts fact;
+  fact.resource_kind = r.kind;
+  fact.resource_id = r.id;
+  fact.source = f.source;
+  fact.finding_id = f.finding_id;
+  fact.category = f.category;
+  fact.title = f.title;
+  fact.severity = f.severity;
+  fact.cvss = f.cvss;
+  fact.patchable = f.patchable;
+  fact.kev = f.kev;
+  fact.in_use = f.in_use;
+  fact.registry = r.registry;
+  fact.cluster = r.cluster;
+  fact.namespace_name = r.namespace_name;
+  return fact;
+}
+
 // Visits each open finding as the facts of each assessed resource it is on (an image's once per
 // resource of that image); host findings count whether or not the host is listed.
 Result<void> ForEachFindingFact(Store& store, const Estate& estate,
                                 const std::function<void(const assess::FindingFacts&)>& visit) {
-  auto fact_of = [](const FindingRecord& f, const assess::Resource& r) {
-    assess::FindingFacts fact;
-    fact.resource_kind = r.kind;
-    fact.resource_id = r.id;
-    fact.source = f.source;
-    fact.finding_id = f.finding_id;
-    fact.category = f.category;
-    fact.title = f.title;
-    fact.severity = f.severity;
-    fact.cvss = f.cvss;
-    fact.patchable = f.patchable;
-    fact.kev = f.kev;
-    fact.in_use = f.in_use;
-    fact.registry = r.registry;
-    fact.cluster = r.cluster;
-    fact.namespace_name = r.namespace_name;
-    return fact;
-  };
   return store.ForEachOpenFinding([&](FindingRecord&& f) {
     if (f.resource_kind == "image") {
       auto it = estate.image_resources.find(f.resource_id);
       if (it == estate.image_resources.end()) return;
-      for (size_t index : it->second) visit(fact_of(f, estate.resources[index]));
+      for (size_t index : it->second) visit(FactOf(f, estate.resources[index]));
     } else if (f.resource_kind == "host") {
-      visit(fact_of(f, assess::Resource{assess::kHost, f.resource_id, "", "", "", ""}));
+      visit(FactOf(f, assess::Resource{assess::kHost, f.resource_id, "", "", "", ""}));
     } else if (f.resource_kind == assess::kWorkload) {
       auto it = estate.workload_resources.find(f.resource_id);
       if (it != estate.workload_resources.end()) {
-        visit(fact_of(f, estate.resources[it->second]));
+        visit(FactOf(f, estate.resources[it->second]));
       }
     }
   });
@@ -146,6 +149,38 @@ Result<Posture> AssessPosture(Store& store, int64_t now, const std::string& keep
   posture.resources = std::move(estate.resources);
   posture.score = assess::ComputeScore(posture.resources, posture.recommendations);
   return posture;
+}
+
+Result<std::vector<std::vector<assess::FindingFacts>>> FindingsOfUnhealthy(
+    Store& store, const Posture& posture, const std::vector<assess::Resource>& resources,
+    const std::string& recommendation_id, int64_t now) {
+  // The stored findings of the resources, read per stored kind in one go.
+  auto stored_kind = [](const assess::Resource& r) {
+    return r.kind == assess::kRegistryImage || r.kind == assess::kRunningImage ? "image" : r.kind;
+  };
+  std::map<std::string, std::vector<std::string>> ids_by_kind;
+  for (const auto& r : resources) ids_by_kind[stored_kind(r)].push_back(r.id);
+  std::map<std::pair<std::string, std::string>, std::vector<FindingRecord>> stored;
+  for (const auto& [kind, ids] : ids_by_kind) {
+    MOAT_ASSIGN_OR_RETURN(auto findings, store.OpenFindingsOf(kind, ids));
+    for (auto& f : findings) stored[{kind, f.resource_id}].push_back(std::move(f));
+  }
+  std::vector<std::vector<assess::FindingFacts>> out;
+  for (const auto& resource : resources) {
+    const std::vector<assess::Resource> only = {resource};
+    assess::Recommender recommender(only, posture.disable_rules, static_cast<std::time_t>(now),
+                                    recommendation_id);
+    for (const auto& f : stored[{stored_kind(resource), resource.id}]) {
+      recommender.Add(FactOf(f, resource));
+    }
+    out.emplace_back();
+    for (auto& recommendation : recommender.Finish()) {
+      if (recommendation.definition->id == recommendation_id && !recommendation.unhealthy.empty()) {
+        out.back() = std::move(recommendation.unhealthy[0].findings);
+      }
+    }
+  }
+  return out;
 }
 
 std::map<std::string, double> PostureFigures(const Posture& posture) {

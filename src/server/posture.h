@@ -37,6 +37,16 @@ struct Posture {
 /// the recommendation `keep_findings_of` (an id, "*" for all; assess::Recommender).
 Result<Posture> AssessPosture(Store& store, int64_t now, const std::string& keep_findings_of = "");
 
+/// For each of `resources` (unhealthy resources of the recommendation `recommendation_id` in
+/// `posture`), the findings that make it unhealthy, as AssessPosture keeping that
+/// recommendation's findings would list them: its open findings read from the store, those the
+/// recommendation routes and `posture`'s disable rules leave, most severe first. One
+/// recommendation's page reads these for the resources it shows instead of assessing the whole
+/// estate again.
+Result<std::vector<std::vector<assess::FindingFacts>>> FindingsOfUnhealthy(
+    Store& store, const Posture& posture, const std::vector<assess::Resource>& resources,
+    const std::string& recommendation_id, int64_t now);
+
 /// The figures the daily trend keeps (docs/server.md, "Trend"): score.percent, score.points,
 /// score.max_points, findings.open.<SEVERITY> (open findings of assessed resources that no
 /// disable rule covers at `now`; a finding counts once per resource it is on),

@@ -172,6 +172,31 @@ TEST_P(PostureTest, AnEmptyEstateAssessesNothing) {
   EXPECT_EQ(figures.at("resources.assessed"), 0);
 }
 
+// One recommendation's page reads each unhealthy resource's findings from the store: the same
+// findings, in the same order, as the assessment that keeps them all.
+TEST_P(PostureTest, FindingsOfOneUnhealthyResourceAreTheWholeAssessments) {
+  auto whole = AssessPosture(*store_, 100, "*");
+  ASSERT_TRUE(whole.ok()) << whole.error().message;
+  auto kept = AssessPosture(*store_, 100);
+  ASSERT_TRUE(kept.ok()) << kept.error().message;
+  size_t compared = 0;
+  for (const auto& recommendation : whole->recommendations) {
+    std::vector<assess::Resource> resources;
+    for (const auto& unhealthy : recommendation.unhealthy) resources.push_back(unhealthy.resource);
+    auto facts = FindingsOfUnhealthy(*store_, *kept, resources, recommendation.definition->id, 100);
+    ASSERT_TRUE(facts.ok()) << facts.error().message;
+    ASSERT_EQ(facts->size(), resources.size());
+    for (size_t i = 0; i < resources.size(); ++i) {
+      std::vector<std::string> got, want;
+      for (const auto& f : (*facts)[i]) got.push_back(f.finding_id);
+      for (const auto& f : recommendation.unhealthy[i].findings) want.push_back(f.finding_id);
+      EXPECT_EQ(got, want) << recommendation.definition->id << " " << resources[i].id;
+      ++compared;
+    }
+  }
+  EXPECT_GE(compared, 3u);  // images A and B, and the host
+}
+
 // The kept posture: the same assessment while nothing changed (alerts do not change it), a new
 // one at once after a change while assessing is cheap, and, once it is expensive, the kept one at
 // once and the new one from the background thread soon after.

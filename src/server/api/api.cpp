@@ -488,19 +488,22 @@ std::string Api::State::Metrics() {
   out += "moat_alerts_ingested_total " + std::to_string(stats.alerts_ingested.load()) + "\n";
   out += "# TYPE moat_registry_events_total counter\n";
   out += "moat_registry_events_total " + std::to_string(stats.registry_events.load()) + "\n";
-  const PostureKeeper::Stats posture = center.posture().stats();
-  out +=
-      "# HELP moat_posture_assessments_total Assessments of the whole posture (score, "
-      "recommendations) by this process.\n";
-  out += "# TYPE moat_posture_assessments_total counter\n";
-  out += "moat_posture_assessments_total " + std::to_string(posture.assessments) + "\n";
-  out += "# HELP moat_posture_assessment_seconds How long the last assessment took.\n";
-  out += "# TYPE moat_posture_assessment_seconds gauge\n";
-  out += "moat_posture_assessment_seconds " + http::PrometheusNumber(posture.last_seconds) + "\n";
-  out +=
-      "# HELP moat_posture_assessed_at_seconds When the posture shown was assessed (Unix time).\n";
-  out += "# TYPE moat_posture_assessed_at_seconds gauge\n";
-  out += "moat_posture_assessed_at_seconds " + std::to_string(posture.assessed_at) + "\n";
+  if (!options.metrics_only) {  // a worker assesses nothing
+    const PostureKeeper::Stats posture = center.posture().stats();
+    out +=
+        "# HELP moat_posture_assessments_total Assessments of the whole posture (score, "
+        "recommendations) by this process.\n";
+    out += "# TYPE moat_posture_assessments_total counter\n";
+    out += "moat_posture_assessments_total " + std::to_string(posture.assessments) + "\n";
+    out += "# HELP moat_posture_assessment_seconds How long the last assessment took.\n";
+    out += "# TYPE moat_posture_assessment_seconds gauge\n";
+    out += "moat_posture_assessment_seconds " + http::PrometheusNumber(posture.last_seconds) + "\n";
+    out +=
+        "# HELP moat_posture_assessed_at_seconds When the posture shown was assessed (Unix "
+        "time).\n";
+    out += "# TYPE moat_posture_assessed_at_seconds gauge\n";
+    out += "moat_posture_assessed_at_seconds " + std::to_string(posture.assessed_at) + "\n";
+  }
   if (auto jobs = center.store().CountJobs(); jobs.ok()) {
     out += "# TYPE moat_jobs gauge\n";
     out += "moat_jobs{state=\"queued\"} " + std::to_string(jobs->queued) + "\n";
@@ -599,19 +602,29 @@ http::Response Api::State::Findings(const http::Request& request) {
 
 http::Response Api::State::Recommendations(const http::Request& request,
                                            const std::string& only_id) {
-  (void)request;
-  // The list is the kept posture's; one recommendation's page assesses afresh, keeping every
-  // finding of its unhealthy resources (the kept posture holds only each one's worst).
-  std::shared_ptr<const Posture> posture;
-  if (only_id.empty()) {
-    auto kept = center.posture().Get();
-    if (!kept.ok()) return StoreError(kept.error());
-    posture = std::move(*kept);
-  } else {
-    auto assessed = AssessPosture(center.store(), std::time(nullptr), only_id);
-    if (!assessed.ok()) return StoreError(assessed.error());
-    posture = std::make_shared<const Posture>(std::move(*assessed));
+  // Both read the kept posture. One recommendation's page lists a page of its unhealthy
+  // resources (in the posture's order) with every finding that makes each unhealthy, read from
+  // the store for those resources only (the kept posture holds each one's worst finding).
+  PageRequest page;
+  size_t offset = 0;
+  if (!only_id.empty()) {
+    auto parsed = ParsePage(request);
+    if (!parsed.ok()) return http::Response::Error(400, parsed.error().message);
+    page = *parsed;
+    if (!page.cursor.empty()) {
+      const std::string& c = page.cursor;
+      if (c.rfind("o:", 0) != 0 || c.size() == 2 || c.size() > 12 ||
+          c.find_first_not_of("0123456789", 2) != std::string::npos) {
+        return http::Response::Error(
+            400, "cursor '" + c + "': not a cursor of this listing (use next_cursor as given)");
+      }
+      offset = std::stoull(c.substr(2));
+    }
   }
+  auto kept = center.posture().Get();
+  if (!kept.ok()) return StoreError(kept.error());
+  const std::shared_ptr<const Posture> posture = std::move(*kept);
+  const int64_t now = std::time(nullptr);
   json items = json::array();
   for (const auto& rec : posture->recommendations) {
     if (!only_id.empty() && rec.definition->id != only_id) continue;
@@ -626,9 +639,16 @@ http::Response Api::State::Recommendations(const http::Request& request,
               {"assessed_count", rec.assessed}};
     if (!only_id.empty()) {
       json unhealthy = json::array();
-      for (const auto& u : rec.unhealthy) {
+      const size_t begin = std::min(rec.unhealthy.size(), offset);
+      const size_t end = std::min(rec.unhealthy.size(), offset + page.limit);
+      std::vector<assess::Resource> shown;
+      for (size_t i = begin; i < end; ++i) shown.push_back(rec.unhealthy[i].resource);
+      auto facts = FindingsOfUnhealthy(center.store(), *posture, shown, only_id, now);
+      if (!facts.ok()) return StoreError(facts.error());
+      for (size_t i = begin; i < end; ++i) {
+        const auto& u = rec.unhealthy[i];
         json findings = json::array();
-        for (const auto& f : u.findings) {
+        for (const auto& f : (*facts)[i - begin]) {
           findings.push_back({{"finding_id", f.finding_id},
                               {"severity", f.severity},
                               {"title", f.title},
@@ -643,6 +663,7 @@ http::Response Api::State::Recommendations(const http::Request& request,
                              {"findings", findings}});
       }
       j["unhealthy"] = unhealthy;
+      j["next_cursor"] = end < rec.unhealthy.size() ? "o:" + std::to_string(end) : "";
       return JsonResponse(200, j);
     }
     items.push_back(j);

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <regex>
 
@@ -439,6 +440,46 @@ TEST_P(ApiTest, ClusterReportsAreValidatedWholeAndListed) {
   ASSERT_EQ(unhealthy.size(), 1u);
   EXPECT_EQ(unhealthy[0]["id"], "prod/shop/Deployment/cart");
   EXPECT_EQ(json::parse(recommendation.body)["assessed_count"], 2);
+}
+
+// One recommendation's unhealthy resources come a page at a time, each with its findings.
+TEST_P(ApiTest, ARecommendationsUnhealthyResourcesComeInPages) {
+  RegistryRecord registry;
+  registry.name = "local";
+  registry.url = "http://127.0.0.1:5000";
+  auto added = center_->store().AddRegistry(registry);
+  ASSERT_TRUE(added.ok());
+  for (const char* digest : {"sha256:p1", "sha256:p2", "sha256:p3"}) {
+    ASSERT_TRUE(center_->store().RecordPush(added->id, "app", digest, "", 5).ok());
+    FindingRecord high;
+    high.finding_id = "CVE-2024-7";
+    high.severity = "HIGH";
+    FindingRecord low = high;
+    low.finding_id = "CVE-2024-8";
+    low.severity = "LOW";
+    ASSERT_TRUE(center_->store().SaveImageScan(digest, "", "", "{}", {}, {low, high}, 10).ok());
+  }
+  const std::string path = "/api/v1/recommendations/registry-images-vulnerabilities";
+  std::vector<std::string> seen;
+  std::string cursor;
+  for (int pages = 0; pages < 5; ++pages) {
+    auto response =
+        As(Role::kReader, "GET", path + "?limit=2" + (cursor.empty() ? "" : "&cursor=" + cursor));
+    ASSERT_EQ(response.status, 200) << response.body;
+    json j = json::parse(response.body);
+    EXPECT_EQ(j["unhealthy_count"], 3);
+    for (const auto& u : j["unhealthy"]) {
+      seen.push_back(u["id"]);
+      ASSERT_EQ(u["findings"].size(), 2u) << u.dump();
+      EXPECT_EQ(u["findings"][0]["finding_id"], "CVE-2024-7");  // most severe first
+    }
+    cursor = j["next_cursor"];
+    if (cursor.empty()) break;
+  }
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, (std::vector<std::string>{"sha256:p1", "sha256:p2", "sha256:p3"}));
+  EXPECT_EQ(As(Role::kReader, "GET", path + "?cursor=x:1").status, 400);
+  EXPECT_EQ(As(Role::kReader, "GET", path + "?limit=0").status, 400);
 }
 
 TEST_P(ApiTest, FindingsExportAsCsvAndValidSarif) {

@@ -395,31 +395,44 @@ std::vector<FindingMapping> BuildMappings() {
     for (const char* id : ids) rows.push_back({kind, source, id, recommendation});
   };
   add(kWorkload, "k8s", "workload-privileged-containers",
-      {"wl-privileged", "pss-baseline-privileged", "pss-baseline-hostprocess"});
+      {"wl-privileged", "pss-baseline-privileged", "pss-baseline-hostprocess",
+       "azure-no-privileged"});
   add(kWorkload, "k8s", "workload-privilege-escalation",
-      {"wl-privilege-escalation", "pss-restricted-privilege-escalation"});
+      {"wl-privilege-escalation", "pss-restricted-privilege-escalation",
+       "azure-privilege-escalation"});
   add(kWorkload, "k8s", "workload-host-namespaces",
-      {"wl-host-namespaces", "pss-baseline-host-namespaces"});
-  add(kWorkload, "k8s", "workload-apparmor", {"wl-apparmor", "pss-baseline-apparmor"});
-  add(kWorkload, "k8s", "workload-readonly-root-filesystem", {"wl-readonly-rootfs"});
+      {"wl-host-namespaces", "pss-baseline-host-namespaces", "azure-host-namespace"});
+  add(kWorkload, "k8s", "workload-apparmor",
+      {"wl-apparmor", "pss-baseline-apparmor", "azure-apparmor"});
+  add(kWorkload, "k8s", "workload-readonly-root-filesystem",
+      {"wl-readonly-rootfs", "azure-readonly-rootfs"});
   add(kWorkload, "k8s", "workload-capabilities",
       {"wl-allowed-capabilities", "wl-drop-net-raw", "pss-baseline-capabilities",
-       "pss-restricted-capabilities"});
+       "pss-restricted-capabilities", "azure-allowed-capabilities",
+       "azure-disallowed-capabilities"});
   add(kWorkload, "k8s", "workload-run-as-root",
       {"wl-run-as-non-root", "pss-restricted-run-as-non-root",
-       "pss-restricted-run-as-non-root-user"});
+       "pss-restricted-run-as-non-root-user", "azure-users-groups"});
   add(kWorkload, "k8s", "workload-host-network-ports",
-      {"wl-host-ports", "pss-baseline-host-ports"});
-  add(kWorkload, "k8s", "workload-host-paths", {"wl-host-paths", "pss-baseline-hostpath-volumes"});
-  add(kWorkload, "k8s", "workload-cpu-memory-limits", {"wl-cpu-limits", "wl-memory-limits"});
-  add(kWorkload, "k8s", "workload-trusted-registries", {"wl-allowed-registries"});
-  add(kWorkload, "k8s", "workload-automount-api-credentials", {"wl-automount-sa-token"});
-  add(kWorkload, "k8s", "workload-sys-admin", {"wl-sys-admin"});
-  add(kWorkload, "k8s", "workload-default-namespace", {"wl-default-namespace"});
-  add(kWorkload, "k8s", "ingress-https-only", {"net-ingress-tls"});
-  add(kWorkload, "k8s", "services-allowed-ports", {"net-sensitive-exposure"});
+      {"wl-host-ports", "pss-baseline-host-ports", "azure-host-network-ports"});
+  add(kWorkload, "k8s", "workload-host-paths",
+      {"wl-host-paths", "pss-baseline-hostpath-volumes", "azure-host-paths"});
+  add(kWorkload, "k8s", "workload-cpu-memory-limits",
+      {"wl-cpu-limits", "wl-memory-limits", "azure-resource-limits"});
+  add(kWorkload, "k8s", "workload-trusted-registries",
+      {"wl-allowed-registries", "azure-allowed-images"});
+  add(kWorkload, "k8s", "workload-automount-api-credentials",
+      {"wl-automount-sa-token", "azure-automount-token"});
+  add(kWorkload, "k8s", "workload-sys-admin", {"wl-sys-admin", "azure-sys-admin"});
+  add(kWorkload, "k8s", "workload-default-namespace",
+      {"wl-default-namespace", "azure-default-namespace"});
+  add(kWorkload, "k8s", "ingress-https-only", {"net-ingress-tls", "azure-ingress-https"});
+  add(kWorkload, "k8s", "services-allowed-ports",
+      {"net-sensitive-exposure", "azure-service-ports"});
   add(kWorkload, "k8s", "namespace-network-policy", {"net-namespace-without-networkpolicy"});
-  add(kWorkload, "k8s", "rbac-least-privilege", {"rbac-*"});
+  add(kWorkload, "k8s", "rbac-least-privilege",
+      {"rbac-*", "azure-cluster-admin-binding", "azure-wildcard-roles",
+       "azure-endpoint-edit-role"});
   add(kRegistryImage, "vulnerability", "registry-images-vulnerabilities", {"*"});
   add(kRunningImage, "vulnerability", "running-images-vulnerabilities", {"*"});
   add(kHost, "cis-docker", "host-privileged-containers", {"5.5", "5.23"});
@@ -530,6 +543,7 @@ std::vector<NotApplicableSeed> BuildNotApplicable() {
 
 std::vector<CheckWithoutRecommendation> BuildUnmapped() {
   const char* no_seed = "no seed recommendation covers it";
+  const char* azure_only = "an Azure Policy definition no seed recommendation names";
   return {
       {"k8s", "pss-baseline-host-probes", no_seed},
       {"k8s", "pss-baseline-selinux", no_seed},
@@ -567,6 +581,32 @@ std::vector<CheckWithoutRecommendation> BuildUnmapped() {
       {"k8s", "cred-configmap-plaintext", no_seed},
       {"k8s", "api-removed", "an upgrade blocker, not a security configuration"},
       {"k8s", "api-deprecated", "an upgrade blocker, not a security configuration"},
+      // Azure Policy bundle definitions (docs/admission.md) that no seed recommendation names.
+      {"k8s", "azure-node-edits", azure_only},
+      {"k8s", "azure-container-probes", azure_only},
+      {"k8s", "azure-prestop-hook", azure_only},
+      {"k8s", "azure-no-latest-image", azure_only},
+      {"k8s", "azure-resource-requests", azure_only},
+      {"k8s", "azure-forbidden-sysctls", azure_only},
+      {"k8s", "azure-image-pull-secrets", azure_only},
+      {"k8s", "azure-proc-mount", azure_only},
+      {"k8s", "azure-pull-policy", azure_only},
+      {"k8s", "azure-seccomp", azure_only},
+      {"k8s", "azure-flexvolume-drivers", azure_only},
+      {"k8s", "azure-selinux", azure_only},
+      {"k8s", "azure-volume-types", azure_only},
+      {"k8s", "azure-pod-labels", azure_only},
+      {"k8s", "azure-external-ips", azure_only},
+      {"k8s", "azure-unique-service-selectors", azure_only},
+      {"k8s", "azure-naked-pods", azure_only},
+      {"k8s", "azure-ingress-host", azure_only},
+      {"k8s", "azure-csi-storage-class", azure_only},
+      {"k8s", "azure-internal-load-balancer", azure_only},
+      {"k8s", "azure-required-annotations", azure_only},
+      {"k8s", "azure-anti-affinity", azure_only},
+      {"k8s", "azure-allowed-sysctls", azure_only},
+      {"k8s", "azure-pod-disruption-budget", azure_only},
+      {"k8s", "azure-blocked-kinds", azure_only},
   };
 }
 

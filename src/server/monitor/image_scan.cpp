@@ -15,15 +15,6 @@ namespace moat::server {
 
 namespace {
 
-const AnalyzerRegistry& Analyzers() {
-  static const AnalyzerRegistry* registry = [] {
-    auto* r = new AnalyzerRegistry();
-    RegisterBuiltinAnalyzers(*r);
-    return r;
-  }();
-  return *registry;
-}
-
 std::string InventoryJson(const Inventory& inventory) {
   nlohmann::json j;
   j["artifact"] = inventory.artifact;
@@ -66,7 +57,7 @@ Result<Inventory> InventoryRegistryImage(const std::string& reference, bool inse
   ScanOptions scan;
   scan.cache_dir = options.cache_dir;
   scan.threads = options.threads;
-  return ScanImage(*source, reference, Analyzers(), scan);
+  return ScanImage(*source, reference, BuiltinAnalyzers(), scan);
 }
 
 ImageScan MatchImage(Inventory inventory, const vulndb::Database* db) {

@@ -1011,6 +1011,26 @@ Result<void> Store::ForEachOpenFinding(const std::function<void(FindingRecord&&)
   }
 }
 
+Result<std::vector<FindingRecord>> Store::OpenFindingsOf(const std::string& resource_kind,
+                                                         const std::vector<std::string>& ids) {
+  std::vector<FindingRecord> findings;
+  auto sql = pool_->Acquire();
+  MOAT_TRY(ForEachChunk(ids.size(), [&](size_t first, size_t size) -> Result<void> {
+    Conditions where;
+    where.Add("resource_kind = " + where.Param(resource_kind));
+    std::vector<std::string> chunk(ids.begin() + first, ids.begin() + first + size);
+    where.Add("resource_id IN " + InList(where, chunk));
+    // "+": SQLite would take the index that starts with resolved_at and read every open finding.
+    where.Add("+resolved_at = 0");
+    MOAT_ASSIGN_OR_RETURN(auto rows, sql->Query(std::string("SELECT ") + kFindingColumns +
+                                                    " FROM findings" + where.Where(),
+                                                where.params()));
+    for (const auto& row : rows.rows) findings.push_back(ReadFinding(row));
+    return Ok();
+  }));
+  return findings;
+}
+
 // ---- agents and hosts -------------------------------------------------------------------------
 
 Result<AgentRecord> Store::RegisterAgent(const std::string& id, const std::string& kind,

@@ -517,6 +517,10 @@ class Store {
   /// Every open finding (assessment input), in id order, a page of rows at a time: the rows of a
   /// large estate (300,000 findings over 1,000 images) are never all in memory at once.
   Result<void> ForEachOpenFinding(const std::function<void(FindingRecord&&)>& visit);
+  /// The open findings of the resources `ids` of one kind ("image", "host", "workload"), in a
+  /// few statements whatever their number (a page of a recommendation's unhealthy resources).
+  Result<std::vector<FindingRecord>> OpenFindingsOf(const std::string& resource_kind,
+                                                    const std::vector<std::string>& ids);
 
   // Agents and hosts.
   Result<AgentRecord> RegisterAgent(const std::string& id, const std::string& kind,

@@ -119,7 +119,9 @@ export interface UnhealthyResource {
 }
 
 export interface RecommendationDetail extends Recommendation {
+  /// A page of the unhealthy resources; next_cursor leads to the next.
   unhealthy: UnhealthyResource[];
+  next_cursor: string;
 }
 
 export interface ScoreControl {
