@@ -611,15 +611,9 @@ http::Response Api::State::Recommendations(const http::Request& request,
     auto parsed = ParsePage(request);
     if (!parsed.ok()) return http::Response::Error(400, parsed.error().message);
     page = *parsed;
-    if (!page.cursor.empty()) {
-      const std::string& c = page.cursor;
-      if (c.rfind("o:", 0) != 0 || c.size() == 2 || c.size() > 12 ||
-          c.find_first_not_of("0123456789", 2) != std::string::npos) {
-        return http::Response::Error(
-            400, "cursor '" + c + "': not a cursor of this listing (use next_cursor as given)");
-      }
-      offset = std::stoull(c.substr(2));
-    }
+    auto skipped = ParseOffsetCursor(page.cursor);
+    if (!skipped.ok()) return http::Response::Error(400, skipped.error().message);
+    offset = *skipped;
   }
   auto kept = center.posture().Get();
   if (!kept.ok()) return StoreError(kept.error());

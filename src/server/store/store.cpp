@@ -440,20 +440,31 @@ Result<std::string> Store::CreateToken(const std::string& name, Role role,
   return token;
 }
 
+namespace {
+
+constexpr const char* kTokenColumns =
+    "id, name, role, created_at, last_used_at, created_by, user_id, expires_at";
+
+// A row of kTokenColumns; a role this version does not know reads as reader.
+TokenInfo ReadToken(const SqlRow& row) {
+  return TokenInfo{row.Int(0), row.Text(1), ParseRole(row.Text(2)).value_or(Role::kReader),
+                   row.Int(3), row.Int(4),  row.Text(5),
+                   row.Int(6), row.Int(7)};
+}
+
+}  // namespace
+
 Result<std::optional<TokenInfo>> Store::Authenticate(const std::string& token) {
   auto sql = pool_->Acquire();
   MOAT_ASSIGN_OR_RETURN(
-      auto rows,
-      sql->Query("SELECT id, name, role, created_at, last_used_at, created_by, user_id, "
-                 "expires_at FROM tokens WHERE hash = $1 AND revoked_at = 0 AND (expires_at = 0 "
-                 "OR expires_at > $2)",
-                 {TokenHash(token), int64_t{std::time(nullptr)}}));
+      auto rows, sql->Query(std::string("SELECT ") + kTokenColumns +
+                                " FROM tokens WHERE hash = $1 AND revoked_at = 0 AND (expires_at "
+                                "= 0 OR expires_at > $2)",
+                            {TokenHash(token), int64_t{std::time(nullptr)}}));
   if (rows.rows.empty()) return std::optional<TokenInfo>();
   const auto& row = rows.rows[0];
-  auto role = ParseRole(row.Text(2));
-  if (!role) return std::optional<TokenInfo>();
-  TokenInfo info{row.Int(0), row.Text(1), *role,      row.Int(3),
-                 row.Int(4), row.Text(5), row.Int(6), row.Int(7)};
+  if (!ParseRole(row.Text(2))) return std::optional<TokenInfo>();  // never signs in as reader
+  TokenInfo info = ReadToken(row);
   const int64_t now = std::time(nullptr);
   // Recorded at most once a minute: a write per request would serialize every reader.
   if (now - info.last_used_at >= 60) {
@@ -464,15 +475,11 @@ Result<std::optional<TokenInfo>> Store::Authenticate(const std::string& token) {
 
 Result<std::vector<TokenInfo>> Store::ListTokens() {
   auto sql = pool_->Acquire();
-  MOAT_ASSIGN_OR_RETURN(auto rows,
-                        sql->Query("SELECT id, name, role, created_at, last_used_at, created_by "
-                                   "FROM tokens WHERE revoked_at = 0 AND user_id = 0 ORDER BY id"));
+  MOAT_ASSIGN_OR_RETURN(auto rows, sql->Query(std::string("SELECT ") + kTokenColumns +
+                                              " FROM tokens WHERE revoked_at = 0 AND user_id = 0 "
+                                              "ORDER BY id"));
   std::vector<TokenInfo> tokens;
-  for (const auto& row : rows.rows) {
-    tokens.push_back(TokenInfo{row.Int(0), row.Text(1),
-                               ParseRole(row.Text(2)).value_or(Role::kReader), row.Int(3),
-                               row.Int(4), row.Text(5)});
-  }
+  for (const auto& row : rows.rows) tokens.push_back(ReadToken(row));
   return tokens;
 }
 
@@ -2086,17 +2093,18 @@ bool ContainsFolded(const std::string& text, const std::string& lower_part) {
 
 }  // namespace
 
-Result<ImageListing> Store::QueryImages(const ImageQuery& query, const PageRequest& page) {
-  size_t offset = 0;
-  if (!page.cursor.empty()) {
-    if (page.cursor.rfind("o:", 0) != 0 ||
-        page.cursor.find_first_not_of("0123456789", 2) != std::string::npos ||
-        page.cursor.size() == 2 || page.cursor.size() > 12) {
-      return Fail("cursor '", page.cursor,
-                  "': not a cursor of this listing (use next_cursor as given)");
-    }
-    offset = std::stoull(page.cursor.substr(2));
+Result<size_t> ParseOffsetCursor(const std::string& cursor) {
+  if (cursor.empty()) return size_t{0};
+  if (cursor.rfind("o:", 0) != 0 ||
+      cursor.find_first_not_of("0123456789", 2) != std::string::npos || cursor.size() == 2 ||
+      cursor.size() > 12) {
+    return Fail("cursor '", cursor, "': not a cursor of this listing (use next_cursor as given)");
   }
+  return static_cast<size_t>(std::stoull(cursor.substr(2)));
+}
+
+Result<ImageListing> Store::QueryImages(const ImageQuery& query, const PageRequest& page) {
+  MOAT_ASSIGN_OR_RETURN(const size_t offset, ParseOffsetCursor(page.cursor));
   MOAT_ASSIGN_OR_RETURN(auto risk_list, ListImageRisks());
   std::map<std::string, ImageRisk> risks;
   for (auto& risk : risk_list) risks.emplace(risk.digest, std::move(risk));
@@ -2393,17 +2401,12 @@ Result<bool> Store::DeleteUser(int64_t id) {
 
 Result<std::vector<TokenInfo>> Store::ListSessions(int64_t now) {
   auto sql = pool_->Acquire();
-  MOAT_ASSIGN_OR_RETURN(
-      auto rows, sql->Query("SELECT id, name, role, created_at, last_used_at, created_by, user_id, "
-                            "expires_at FROM tokens WHERE revoked_at = 0 AND user_id <> 0 AND "
-                            "expires_at > $1 ORDER BY id",
-                            {now}));
+  MOAT_ASSIGN_OR_RETURN(auto rows, sql->Query(std::string("SELECT ") + kTokenColumns +
+                                                  " FROM tokens WHERE revoked_at = 0 AND user_id "
+                                                  "<> 0 AND expires_at > $1 ORDER BY id",
+                                              {now}));
   std::vector<TokenInfo> sessions;
-  for (const auto& row : rows.rows) {
-    sessions.push_back(TokenInfo{row.Int(0), row.Text(1),
-                                 ParseRole(row.Text(2)).value_or(Role::kReader), row.Int(3),
-                                 row.Int(4), row.Text(5), row.Int(6), row.Int(7)});
-  }
+  for (const auto& row : rows.rows) sessions.push_back(ReadToken(row));
   return sessions;
 }
 

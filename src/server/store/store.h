@@ -147,6 +147,10 @@ struct PageRequest {
   std::string cursor;  // opaque, from the previous page
 };
 
+/// The cursor "o:N" of a listing paged by offset (N items skipped); "" is the first page.
+/// Anything else is an error that says to pass next_cursor as given.
+Result<size_t> ParseOffsetCursor(const std::string& cursor);
+
 template <typename T>
 struct Page {
   std::vector<T> items;
