@@ -44,7 +44,7 @@ const routes = [
   '/api/v1/repositories',
   '/api/v1/recommendations',
   // The recommendation that lists every vulnerable image: its first page, as the page asks it.
-  '/api/v1/recommendations/registry-images-vulnerabilities?limit=50',
+  '/api/v1/recommendations/registry-images-vulnerabilities?limit=50&findings=5',
   '/api/v1/alerts?status=active&limit=100',
   '/api/v1/hosts',
   '/api/v1/clusters',

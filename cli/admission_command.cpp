@@ -11,13 +11,16 @@
 #include "admission/config.h"
 #include "admission/decision.h"
 #include "admission/namespace_cache.h"
+#include "admission/server_modes.h"
 #include "admission/vap.h"
 #include "admission/vap_params.h"
 #include "admission/webhook.h"
+#include "agent/sender.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "core/bytes.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "k8s/cluster.h"
 #include "k8s/kubeconfig.h"
 #include "k8s/loader.h"
@@ -36,7 +39,34 @@ struct PolicyFlags {
   /// Set at start when the cluster is read (serve --cluster, audit --cluster).
   std::shared_ptr<const admission::NamespaceCache> namespaces;
   std::shared_ptr<const admission::ParamCache> cluster_params;
+  /// --server: the policy modes set on `moat server`, pulled at start and polled.
+  std::string server;
+  std::string token_file;
+  std::string ca_file;
+  int server_interval_seconds = 10;
+  std::shared_ptr<const admission::ServerModes> server_modes;
 };
+
+/// --server, --token-file, --ca-file: pulls the modes once (an error stops the command).
+Result<void> StartServerModes(PolicyFlags& flags) {
+  if (flags.server.empty()) return Ok();
+  MOAT_TRY(agent::ValidateServerUrl(flags.server));
+  if (flags.token_file.empty()) return Fail("--server needs --token-file (a token of role reader)");
+  admission::ServerModesOptions options;
+  options.url = flags.server;
+  MOAT_ASSIGN_OR_RETURN(std::string token, ReadFileToString(flags.token_file, 64 * 1024));
+  options.token = std::string(TrimSpace(token));
+  if (options.token.empty()) return Fail("--token-file ", flags.token_file, " is empty");
+  if (!flags.ca_file.empty()) {
+    MOAT_ASSIGN_OR_RETURN(options.ca_pem, ReadFileToString(flags.ca_file, 1 << 20));
+  }
+  options.interval = std::chrono::seconds(flags.server_interval_seconds);
+  MOAT_ASSIGN_OR_RETURN(flags.server_modes, admission::ServerModes::Start(std::move(options)));
+  log::Info("admission: " + std::to_string(flags.server_modes->rules().size()) +
+            " policy modes from " + flags.server + ", polled every " +
+            std::to_string(flags.server_interval_seconds) + " s");
+  return Ok();
+}
 
 void AddPolicyFlags(CLI::App& command, PolicyFlags& flags) {
   command.add_option("--config", flags.config,
@@ -56,6 +86,20 @@ void AddPolicyFlags(CLI::App& command, PolicyFlags& flags) {
       ->type_name("PATH")
       ->allow_extra_args(false)  // one path per --policy: the manifests follow
       ->check(CLI::ExistingPath);
+  auto* server = command.add_option(
+      "--server", flags.server,
+      "moat server URL whose admission policy modes (Settings) apply too: https://host:port "
+      "(http:// only on loopback)");
+  auto* token = command.add_option("--token-file", flags.token_file,
+                                   "--server: file holding an API token of role reader");
+  command.add_option("--ca-file", flags.ca_file,
+                     "--server: PEM CA certificates to trust (default: the system store)");
+  command
+      .add_option("--server-interval", flags.server_interval_seconds,
+                  "--server: seconds between polls of the modes")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  server->needs(token);
 }
 
 /// What reading a cluster for the policies needs: the connection and the param kinds the
@@ -85,11 +129,20 @@ Result<admission::AdmissionConfig> LoadPolicyConfig(const PolicyFlags& flags) {
   MOAT_TRY(admission::AddFlagRule(config, admission::Action::kDeny, flags.enforce, "--enforce"));
   MOAT_TRY(admission::AddFlagRule(config, admission::Action::kWarn, flags.warn, "--warn"));
   MOAT_TRY(admission::AddFlagRule(config, admission::Action::kAudit, flags.audit, "--audit"));
+  // The server's modes come after the file's and the flags' rules: as between those, the
+  // strongest action wins where several name the same check.
+  if (flags.server_modes) {
+    for (admission::PolicyRule& rule : flags.server_modes->rules())
+      config.rules.push_back(std::move(rule));
+  }
   config.policy_files = flags.policy_files;
   config.namespaces = flags.namespaces;
   config.cluster_params = flags.cluster_params;
-  if (config.rules.empty() && config.mutations.empty() && config.policy_files.empty())
-    return Fail("no policy: give --config FILE, --enforce/--warn/--audit CHECKS or --policy PATH");
+  if (config.rules.empty() && config.mutations.empty() && config.policy_files.empty() &&
+      !flags.server_modes)
+    return Fail(
+        "no policy: give --config FILE, --enforce/--warn/--audit CHECKS, --policy PATH or "
+        "--server URL");
   config.excluded_namespaces.push_back(admission::OwnNamespace());
   return config;
 }
@@ -112,6 +165,15 @@ int RunServe(const ServeOptions& o) {
   webhook_options.config_file = o.policy.config;
   webhook_options.policy_paths = o.policy.policy_files;
   PolicyFlags flags = o.policy;
+  if (auto started = StartServerModes(flags); !started.ok()) {
+    log::Error("admission serve: " + started.error().message);
+    return kExitError;
+  }
+  if (flags.server_modes) {
+    webhook_options.extra_stamp = [modes = flags.server_modes] {
+      return "server=" + std::to_string(modes->generation());
+    };
+  }
   if (o.cluster) {
     // Namespace labels and VAP params from the API, refreshed in the background.
     auto access = ResolveClusterAccess(o.connection, flags);
@@ -201,8 +263,7 @@ int RunCheckConfig(const CheckConfigOptions& o) {
     const auto k8s_checks = admission::WithoutImagePolicies(rule.checks);
     by_action[static_cast<size_t>(rule.action)] += rule.checks.size() - k8s_checks.size();
     auto ids = k8s::SelectChecks(k8s_checks);
-    if (ids.ok() && !k8s_checks.empty())
-      by_action[static_cast<size_t>(rule.action)] += ids->size();
+    if (ids.ok() && !k8s_checks.empty()) by_action[static_cast<size_t>(rule.action)] += ids->size();
   }
   std::printf("%s: OK: %zu policy rules (checks: %zu deny, %zu warn, %zu audit, %zu disabled)",
               file.c_str(), config->rules.size(), by_action[3], by_action[2], by_action[1],
@@ -220,6 +281,9 @@ struct AuditOptions {
   std::string format = "table";
   std::string output;
   int exit_code = 0;
+  /// The image gate waits this long for a scan: no API server is waiting on an audit, so a
+  /// verdict is worth more than the webhook's fallback.
+  int scan_timeout_seconds = 600;
 };
 
 int RunAudit(const AuditOptions& o) {
@@ -228,6 +292,10 @@ int RunAudit(const AuditOptions& o) {
     return kExitError;
   }
   PolicyFlags flags = o.policy;
+  if (auto started = StartServerModes(flags); !started.ok()) {
+    log::Error("admission audit: " + started.error().message);
+    return kExitError;
+  }
   k8s::LoadResult input;
   if (o.cluster) {
     auto access = ResolveClusterAccess(o.connection, flags);
@@ -256,7 +324,13 @@ int RunAudit(const AuditOptions& o) {
   } else {
     input = k8s::LoadManifests(o.paths);
   }
-  auto policies = LoadPolicies(flags);
+  auto config = LoadPolicyConfig(flags);
+  if (!config.ok()) {
+    log::Error("admission audit: " + config.error().message);
+    return kExitError;
+  }
+  config->image_gate.scan_timeout = std::chrono::seconds(o.scan_timeout_seconds);
+  auto policies = admission::PolicySet::Build(*config);
   if (!policies.ok()) {
     log::Error("admission audit: " + policies.error().message);
     return kExitError;
@@ -375,6 +449,11 @@ void AddAdmissionCommand(CLI::App& app, const GlobalOptions& global, Action& act
   audit
       ->add_option("--exit-code", audit_options->exit_code,
                    "Exit with this code when an object violates a deny-mode policy")
+      ->capture_default_str();
+  audit
+      ->add_option("--scan-timeout", audit_options->scan_timeout_seconds,
+                   "Seconds the image gate waits for each image's scan")
+      ->check(CLI::Range(1, 86400))
       ->capture_default_str();
   SetExamples(*audit, {"moat admission audit --enforce pss-restricted deploy/",
                        "moat admission audit --config admission.yaml --cluster --format json",

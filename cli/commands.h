@@ -35,5 +35,10 @@ void AddServerCommand(CLI::App& app, const GlobalOptions& global, Action& action
 void AddWorkerCommand(CLI::App& app, const GlobalOptions& global, Action& action);
 void AddAgentCommand(CLI::App& app, const GlobalOptions& global, Action& action);
 void AddAdmissionCommand(CLI::App& app, const GlobalOptions& global, Action& action);
+void AddSensorCommand(CLI::App& app, const GlobalOptions& global, Action& action);
+/// `moat audit-log` with `scan` (audit_log_command.cpp); it adds `watch` and `serve`.
+void AddAuditLogCommand(CLI::App& app, Action& action);
+/// `watch` and `serve` under the `audit-log` command (audit_log_service_command.cpp).
+void AddAuditLogServiceCommands(CLI::App& audit_log, Action& action);
 
 }  // namespace moat::cli

@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
   AddWorkerCommand(app, global, action);
   AddAgentCommand(app, global, action);
   AddAdmissionCommand(app, global, action);
+  AddSensorCommand(app, global, action);
+  AddAuditLogCommand(app, action);
   // After the subcommands: they would inherit a footer set earlier.
   SetExamples(app, {"moat image debian:bookworm", "moat rootfs / --scanners none",
                     "moat k8s manifests deploy/", "moat db update && moat db info"});

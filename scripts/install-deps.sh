@@ -11,6 +11,9 @@ build_pkgs=(
   libzstd-dev libisal-dev zlib1g-dev libcli11-dev libyaml-dev libre2-dev
   # The server: Boost.Beast/Asio (HTTP), libpq (PostgreSQL store).
   libboost-dev libpq-dev
+  # The eBPF sensor's kernel programs (src/sensor/bpf): clang -target bpf, bpftool (vmlinux.h and
+  # the skeleton), libbpf.
+  clang libbpf-dev bpftool
 )
 test_pkgs=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev

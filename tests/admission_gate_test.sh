@@ -294,4 +294,39 @@ is signature-moved-tag-denied denied_with "not signed: no signature sha256-${APP
 is signature-metrics test "$(metric moat_admission_image_signatures_total 'result="verified"')" = 2
 is webhook-still-serving curl -sf --cacert tls.crt "$URL/healthz"
 
+# --- the audit runs the image policies too: the same verdicts on manifests ---------------------------
+cat >running.yaml <<EOF
+apiVersion: v1
+kind: Pod
+metadata: {name: vulnerable, namespace: prod}
+spec:
+  containers:
+  - name: app
+    image: $REG/app@$APP_DIGEST
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: clean, namespace: prod}
+spec:
+  containers: [{name: app, image: "$REG/clean:1"}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: unsigned, namespace: signed}
+spec:
+  containers: [{name: app, image: "$REG/unsigned:1"}]
+EOF
+expect audit-images 3 "$MOAT" admission audit --config admission.yaml running.yaml --format json \
+  --exit-code 3
+audit_has() {  # audit_has CHECK POD MESSAGE_PART
+  jq -e --arg c "$1" --arg o "$2" --arg m "$3" \
+    'any(.resources[] | select(.name == $o) | .findings[]; .checkId == $c and (.message | contains($m)))' \
+    audit-images.out >/dev/null
+}
+is audit-gate-finding audit_has image-vulnerabilities vulnerable "[deny] image \"$REG/app@$APP_DIGEST\""
+is audit-gate-line jq -e 'any(.resources[].findings[]; .checkId == "image-vulnerabilities" and .line == 7)' audit-images.out
+is audit-signature-finding audit_has image-signature unsigned "not signed"
+is audit-clean-passes jq -e '.resources[] | select(.name == "clean") | .status == "pass"' audit-images.out
+is audit-check-summary jq -e '.checks[] | select(.id == "image-vulnerabilities") | .failed == 1 and .passed == 1' audit-images.out
+
 finish_cli_test admission_gate

@@ -71,6 +71,50 @@ run_suite() {
   is "$store: a non-loopback address without TLS is refused (exit 2, naming loopback)" \
     bash -c "[ $? = 2 ] && grep -q loopback '$WORK/listen.out'"
 
+  # Settings kept in the store. Admission policy modes: the GET body is a `policies:` section
+  # that the admission webhook's own configuration parser accepts as it is.
+  api PUT /api/v1/admission/policies \
+    '{"policies":[{"checks":["pss-baseline","image-vulnerabilities"],"action":"enforce"},{"checks":["wl-*"],"action":"off"}]}' >/dev/null
+  is "$store: admission policy modes are stored" test "$HTTP_CODE" = 200
+  api GET /api/v1/admission/policies >"$WORK/modes-$store.json"
+  is "$store: the modes are a policies: section, canonical and by policy" \
+    test "$(jq -cS . "$WORK/modes-$store.json")" = '{"policies":[{"action":"deny","checks":["image-vulnerabilities"]},{"action":"deny","checks":["pss-baseline"]},{"action":"disabled","checks":["wl-*"]}]}'
+  # (image-vulnerabilities opens the default vulnerability database: the test's one.)
+  mkdir -p "$WORK/cache/moat/db" && cp "$WORK/db/moat.db" "$WORK/cache/moat/db/moat.db"
+  is "$store: moat admission check-config accepts the server's modes as a configuration" \
+    env XDG_CACHE_HOME="$WORK/cache" "$MOAT" admission check-config "$WORK/modes-$store.json"
+  # A stored notification target reaches a real listener without a restart, with its header.
+  local hook_port
+  hook_port=$(free_port)
+  python3 - "$hook_port" "$WORK/hook-$store.log" <<'PY' &
+import http.server, json, sys
+class Hook(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with open(sys.argv[2], "a") as out:
+            out.write(json.dumps({"auth": self.headers.get("Authorization"), "body": body.decode()}) + "\n")
+        self.send_response(200); self.end_headers()
+    def log_message(self, *args): pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Hook).serve_forever()
+PY
+  push_cleanup "kill $! 2>/dev/null"
+  local target_id agent_post
+  api POST /api/v1/notifications "{\"name\":\"hook\",\"kind\":\"webhook\",\"url\":\"http://127.0.0.1:$hook_port/secret-path\",\"min_priority\":\"warning\",\"headers\":{\"Authorization\":\"Bearer hook-secret\"}}" >"$WORK/target-$store.json"
+  is "$store: a notification target is added over the API" test "$HTTP_CODE" = 201
+  target_id=$(jq -r .id "$WORK/target-$store.json")
+  is "$store: the target's secrets are never returned" \
+    bash -c "! curl -s -H 'Authorization: Bearer $ADMIN_TOKEN' '$SERVER_URL/api/v1/notifications' | grep -q -e hook-secret -e secret-path"
+  agent_post=$(api POST /api/v1/tokens '{"name":"notify-test","role":"agent"}' | jq -r .token)
+  curl -sf -H "Authorization: Bearer $agent_post" -H 'Content-Type: application/json' \
+    -d '[{"time":"2026-12-02T10:00:00Z","rule":"Notify me","priority":"Error","output":"x","tags":[]}]' \
+    "$SERVER_URL/api/v1/alerts" >/dev/null
+  is "$store: a new alert reaches the stored target, with its Authorization header" \
+    wait_until 20 bash -c "jq -e 'select(.auth == \"Bearer hook-secret\" and (.body | fromjson | .rule) == \"Notify me\")' '$WORK/hook-$store.log' >/dev/null 2>&1"
+  is "$store: the test alert is sent and says so" \
+    test "$(api POST "/api/v1/notifications/$target_id/test" '{}' | jq -r .ok)" = true
+  api DELETE "/api/v1/notifications/$target_id" >/dev/null
+  is "$store: the target is deleted" test "$HTTP_CODE" = 200
+
   # The registry notifies the server with an agent token.
   local agent_token
   agent_token=$(api POST /api/v1/tokens '{"name":"registry","role":"agent"}' | jq -r .token)

@@ -1,11 +1,13 @@
-// The audit: each object through the built-in policy and the ValidatingAdmissionPolicies as a
-// CREATE would go, gathered into a k8s::Assessment.
+// The audit: each object through the built-in policy, the ValidatingAdmissionPolicies and the
+// image policies as a CREATE would go, gathered into a k8s::Assessment.
 
 #include "admission/audit.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "admission/builtin_policy.h"
+#include "admission/image_gate.h"
 #include "admission/vap.h"
 
 namespace moat::admission {
@@ -21,7 +23,13 @@ AuditResult Audit(const PolicySet& policies, k8s::LoadResult input) {
   out.evaluated.resize(out.objects.size());
   const BuiltinPolicy* builtin = policies.builtin();
   const VapPolicy* vap = policies.vap();
-  if (builtin == nullptr && vap == nullptr) {
+  // The other policies judge a pod's images (image_gate.h): each reports under its own CheckInfo.
+  std::vector<const Policy*> image_policies;
+  for (size_t p = 0; p < policies.size(); ++p) {
+    const Policy* policy = &policies.policy(p);
+    if (policy != builtin && policy != vap) image_policies.push_back(policy);
+  }
+  if (builtin == nullptr && vap == nullptr && image_policies.empty()) {
     out.skipped = out.objects.size();
     return result;
   }
@@ -31,21 +39,53 @@ AuditResult Audit(const PolicySet& policies, k8s::LoadResult input) {
   out.pss_minor = builtin != nullptr ? builtin->pss_minor() : k8s::LatestPssMinor();
   for (const k8s::CheckInfo* info : checks) out.checks.push_back({info, 0, 0, 0});
   for (const k8s::CheckInfo* info : vap_checks) out.checks.push_back({info, 0, 0, 0});
+  // An image policy counts an object as looked at (passed or failed) when one of its rules
+  // selects the object.
+  const size_t image_checks_start = out.checks.size();
+  std::vector<std::vector<PolicyRule>> image_rules;
+  for (std::string_view name : {kImageVulnerabilitiesPolicy, kImageSignaturePolicy}) {
+    std::vector<PolicyRule> rules = RulesNaming(policies.config(), name);
+    if (rules.empty()) continue;
+    out.checks.push_back({ImagePolicyInfo(name), 0, 0, 0});
+    image_rules.push_back(std::move(rules));
+  }
   std::vector<Violation> violations;
   std::vector<const k8s::CheckInfo*> matched;
+  // A first pass with no time to wait starts the scans of the images (as many as the gate's
+  // queue takes), so that they run on all its workers while the second pass waits for each.
+  const Policy* gate = nullptr;
+  for (const Policy* policy : image_policies) {
+    if (dynamic_cast<const ImageGatePolicy*>(policy) != nullptr) gate = policy;
+  }
+  for (size_t i = 0; i < out.objects.size() && gate != nullptr; ++i) {
+    AdmissionRequest request = CreateRequestFor(std::move(out.objects[i]));
+    request.deadline = std::chrono::steady_clock::now();
+    if (gate->Covers(request)) gate->Evaluate(request, violations);
+    violations.clear();
+    out.objects[i] = std::move(request.object);
+  }
   for (size_t i = 0; i < out.objects.size(); ++i) {
     violations.clear();
     BuiltinOutcome outcome;
     outcome.status = k8s::ObjectStatus::kSkippedKind;
     if (builtin != nullptr) builtin->EvaluateObject(out.objects[i], violations, &outcome);
     const size_t builtin_violations = violations.size();
-    // The ValidatingAdmissionPolicies judge the object's CREATE; the object is lent and put back.
+    // The ValidatingAdmissionPolicies and the image policies judge the object's CREATE; the
+    // object is lent and put back.
     matched.clear();
-    if (vap != nullptr && !outcome.in_excluded_namespace) {
+    size_t image_violations_start = violations.size();
+    bool images_judged = false;
+    if ((vap != nullptr || !image_policies.empty()) && !outcome.in_excluded_namespace) {
       AdmissionRequest request = CreateRequestFor(std::move(out.objects[i]));
-      if (vap->Covers(request)) vap->Evaluate(request, violations, &matched);
+      if (vap != nullptr && vap->Covers(request)) vap->Evaluate(request, violations, &matched);
+      image_violations_start = violations.size();
+      for (const Policy* policy : image_policies) {
+        if (!policy->Covers(request)) continue;
+        policy->Evaluate(request, violations);
+        images_judged = true;
+      }
       out.objects[i] = std::move(request.object);
-      if (!matched.empty()) outcome.status = k8s::ObjectStatus::kAssessed;
+      if (!matched.empty() || images_judged) outcome.status = k8s::ObjectStatus::kAssessed;
     }
     out.status[i] = outcome.status;
     if (outcome.status == k8s::ObjectStatus::kExcludedNamespace) ++out.excluded;
@@ -81,10 +121,23 @@ AuditResult Audit(const PolicySet& policies, k8s::LoadResult input) {
     for (size_t c = 0; c < vap_checks.size(); ++c) {
       if (std::find(matched.begin(), matched.end(), vap_checks[c]) == matched.end()) continue;
       const bool failed = std::any_of(
-          violations.begin() + builtin_violations, violations.end(),
+          violations.begin() + builtin_violations, violations.begin() + image_violations_start,
           [&](const Violation& v) { return !v.annotation_only && v.check == vap_checks[c]; });
       ++(failed ? out.checks[checks.size() + c].failed : out.checks[checks.size() + c].passed);
       out.evaluated[i].push_back(static_cast<uint16_t>(checks.size() + c));
+    }
+    if (!images_judged) continue;
+    for (size_t c = image_checks_start; c < out.checks.size(); ++c) {
+      const std::vector<PolicyRule>& rules = image_rules[c - image_checks_start];
+      if (std::none_of(rules.begin(), rules.end(), [&](const PolicyRule& rule) {
+            return rule.Matches(out.objects[i], policies.config().namespaces.get());
+          }))
+        continue;
+      const bool failed =
+          std::any_of(violations.begin() + image_violations_start, violations.end(),
+                      [&](const Violation& v) { return v.check == out.checks[c].check; });
+      ++(failed ? out.checks[c].failed : out.checks[c].passed);
+      out.evaluated[i].push_back(static_cast<uint16_t>(c));
     }
   }
   k8s::SummarizeNamespaces(out);

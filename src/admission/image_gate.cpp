@@ -215,7 +215,7 @@ void ForEachContainer(const k8s::Object& object, Fn fn) {
       const Value* image = container.Get("image");
       if (image == nullptr || !image->IsScalar() || image->text.empty()) continue;
       const Value* name = container.Get("name");
-      fn(image->text, name != nullptr ? name->Str() : std::string_view(),
+      fn(*image, name != nullptr ? name->Str() : std::string_view(),
          pod->spec_path + "." + std::string(field) + "[" + std::to_string(i) + "].image");
     }
   }
@@ -229,8 +229,10 @@ std::vector<ImageUse> CollectImageUses(const AdmissionRequest& request,
   std::vector<ImageUse> uses;
   std::vector<std::string> old_images;
   if (request.operation == Operation::kUpdate && request.has_old_object) {
-    ForEachContainer(request.old_object, [&](const std::string& image, std::string_view,
-                                             const std::string&) { old_images.push_back(image); });
+    ForEachContainer(request.old_object,
+                     [&](const Value& image, std::string_view, const std::string&) {
+                       old_images.push_back(image.text);
+                     });
   }
   std::vector<const PolicyRule*> applying;
   for (const PolicyRule& rule : rules) {
@@ -239,16 +241,18 @@ std::vector<ImageUse> CollectImageUses(const AdmissionRequest& request,
       applying.push_back(&rule);
   }
   if (applying.empty()) return uses;
-  ForEachContainer(request.object, [&](const std::string& image, std::string_view name,
-                                       const std::string& path) {
-    if (std::find(old_images.begin(), old_images.end(), image) != old_images.end()) return;
-    Action action = Action::kDisabled;
-    for (const PolicyRule* rule : applying) {
-      if (AnyGlob(rule->exempt_images, image) || AnyGlob(rule->exempt_containers, name)) continue;
-      action = std::max(action, rule->action);
-    }
-    if (action != Action::kDisabled) uses.push_back(ImageUse{image, path, action});
-  });
+  ForEachContainer(
+      request.object, [&](const Value& image, std::string_view name, const std::string& path) {
+        if (std::find(old_images.begin(), old_images.end(), image.text) != old_images.end()) return;
+        Action action = Action::kDisabled;
+        for (const PolicyRule* rule : applying) {
+          if (AnyGlob(rule->exempt_images, image.text) || AnyGlob(rule->exempt_containers, name))
+            continue;
+          action = std::max(action, rule->action);
+        }
+        if (action != Action::kDisabled)
+          uses.push_back(ImageUse{image.text, path, action, image.line, image.column});
+      });
   return uses;
 }
 
@@ -258,8 +262,41 @@ Violation ImageViolation(std::string_view policy, Action action, const ImageUse&
   violation.policy = std::string(policy);
   violation.action = action;
   violation.path = use.path;
+  violation.line = use.line;
+  violation.column = use.column;
   violation.message = std::move(message);
+  violation.check = ImagePolicyInfo(policy);
   return violation;
+}
+
+const k8s::CheckInfo* ImagePolicyInfo(std::string_view policy) {
+  auto make = [](std::string_view id, std::string title, std::string description,
+                 std::string remediation) {
+    k8s::CheckInfo info;
+    info.id = std::string(id);
+    info.group = "image";
+    info.title = std::move(title);
+    info.severity = k8s::Severity::kHigh;
+    info.description = std::move(description);
+    info.remediation = std::move(remediation);
+    info.kinds = {"workload"};
+    return info;
+  };
+  static const k8s::CheckInfo kVulnerabilities = make(
+      kImageVulnerabilitiesPolicy, "Images have no vulnerabilities at or above the gate's severity",
+      "The image, resolved to its digest through the registry and scanned with Moat's "
+      "scanner and database, has vulnerabilities at or above the configured severity, one "
+      "in CISA KEV, or could not be scanned.",
+      "Rebuild the image on fixed packages (the message names the first fixed versions), "
+      "or exempt it with a reason.");
+  static const k8s::CheckInfo kSignature =
+      make(kImageSignaturePolicy, "Images carry a valid cosign signature",
+           "The image's digest has no cosign signature (the sha256-<digest>.sig tag) that "
+           "verifies with a configured public key and names this digest.",
+           "Sign the image's digest with `cosign sign --key` using a configured key.");
+  if (policy == kImageVulnerabilitiesPolicy) return &kVulnerabilities;
+  if (policy == kImageSignaturePolicy) return &kSignature;
+  return nullptr;
 }
 
 // --- verdicts --------------------------------------------------------------------------------

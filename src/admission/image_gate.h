@@ -86,6 +86,8 @@ struct ImageUse {
   std::string image;  // as written in the spec
   std::string path;   // spec.template.spec.containers[1].image
   Action action = Action::kDisabled;
+  uint32_t line = 0;  // where the image is written (the request body, or the manifest)
+  uint32_t column = 0;
 };
 
 /// The images of the request's pod (containers, init and ephemeral containers) that `policy`'s
@@ -96,7 +98,11 @@ std::vector<ImageUse> CollectImageUses(const AdmissionRequest& request,
                                        const std::vector<PolicyRule>& rules,
                                        std::string_view policy,
                                        const NamespaceCache* namespaces = nullptr);
-/// The violation of `policy` at `use` (its path), in `action`.
+/// What `moat admission audit` reports the image policies under (id, title, severity,
+/// remediation), as the checks' CheckInfo; null for a name that is not an image policy.
+const k8s::CheckInfo* ImagePolicyInfo(std::string_view policy);
+
+/// The violation of `policy` at `use` (its path and line), in `action`.
 Violation ImageViolation(std::string_view policy, Action action, const ImageUse& use,
                          std::string message);
 /// The rules of `config` that name `policy` (and are not disabled).

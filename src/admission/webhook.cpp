@@ -41,6 +41,7 @@ std::string WatchedStamp(const WebhookOptions& options) {
     std::sort(files.begin(), files.end());
     for (const std::string& file : files) stamp += "|" + file + "=" + FileStamp(file);
   }
+  if (options.extra_stamp) stamp += "|" + options.extra_stamp();
   return stamp;
 }
 
@@ -53,8 +54,8 @@ bool IsJsonContentType(std::string_view value) {
 
 Result<std::unique_ptr<Webhook>> Webhook::Create(PolicyLoader loader, WebhookOptions options) {
   std::unique_ptr<Webhook> webhook(new Webhook(std::move(loader), std::move(options)));
-  const bool watched =
-      !webhook->options_.config_file.empty() || !webhook->options_.policy_paths.empty();
+  const bool watched = !webhook->options_.config_file.empty() ||
+                       !webhook->options_.policy_paths.empty() || webhook->options_.extra_stamp;
   if (watched) webhook->config_stamp_ = WatchedStamp(webhook->options_);
   MOAT_ASSIGN_OR_RETURN(webhook->policies_, webhook->loader_());
   if (watched) webhook->watcher_ = std::thread([w = webhook.get()] { w->WatchConfig(); });
@@ -72,7 +73,8 @@ std::shared_ptr<const PolicySet> Webhook::policies() const {
 }
 
 bool Webhook::ReloadIfChanged() {
-  if (options_.config_file.empty() && options_.policy_paths.empty()) return false;
+  if (options_.config_file.empty() && options_.policy_paths.empty() && !options_.extra_stamp)
+    return false;
   const std::string stamp = WatchedStamp(options_);
   {
     std::lock_guard lock(mutex_);

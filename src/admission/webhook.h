@@ -26,6 +26,9 @@ struct WebhookOptions {
   std::string config_file;
   /// --policy files and directories (ValidatingAdmissionPolicies), watched the same way.
   std::vector<std::string> policy_paths;
+  /// Another source of the configuration (the policy modes pulled from `moat server`): a text
+  /// that changes when it does; "" = none.
+  std::function<std::string()> extra_stamp;
   std::chrono::milliseconds reload_interval{2000};
 };
 

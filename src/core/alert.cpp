@@ -967,4 +967,8 @@ IncidentCorrelation CorrelateIncidents(const std::vector<Alert>& alerts,
   return out;
 }
 
+std::vector<MitreReference> MitreReferencesFromTags(const std::vector<std::string>& tags) {
+  return MitreFromTags(tags);
+}
+
 }  // namespace moat

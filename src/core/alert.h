@@ -165,6 +165,10 @@ std::string AlertToJson(const Alert& alert);
 /// A JSON array of the alerts' canonical JSON.
 std::string AlertsToJson(const std::vector<Alert>& alerts);
 
+/// MITRE references from Falco-style tags: mitre_<tactic> and technique ids (T1059, T1059.004);
+/// with one tactic every technique goes with it. What ParseAlert uses when `mitre` is absent.
+std::vector<MitreReference> MitreReferencesFromTags(const std::vector<std::string>& tags);
+
 /// The tag that names the seed's alert type ("K8S.NODE_ReverseShell", "K8S_ExposedDashboard",
 /// "VM_MinerInContainerImage"): the first tag starting with K8S.NODE_, K8S_ or VM_; "" if none.
 std::string_view SeedAlertType(const Alert& alert);

@@ -59,4 +59,11 @@ void Histogram::Render(std::string_view name, std::string_view help, std::string
   out += metric + "_count " + std::to_string(count_) + "\n";
 }
 
+void RenderSample(std::string_view name, std::string_view type, std::string_view help,
+                  uint64_t value, std::string& out) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+  out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+  out.append(name).append(" ").append(std::to_string(value)).append("\n");
+}
+
 }  // namespace moat::http

@@ -16,6 +16,11 @@ std::string PrometheusLabelValue(std::string_view text);
 /// A sample or bound as Prometheus reads it: "0.00025", "5", "1e-09".
 std::string PrometheusNumber(double value);
 
+/// Appends one unlabelled sample with its "# HELP" and "# TYPE" lines; `type` is "counter" or
+/// "gauge".
+void RenderSample(std::string_view name, std::string_view type, std::string_view help,
+                  uint64_t value, std::string& out);
+
 /// A histogram with fixed upper bounds (plus +Inf). Not synchronised: its owner updates and
 /// renders it under the lock that guards its other counters.
 class Histogram {

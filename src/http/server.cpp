@@ -101,7 +101,8 @@ bool IsValidHeader(std::string_view name, std::string_view value) {
 // --- TLS ---------------------------------------------------------------------------------
 
 Result<std::shared_ptr<ssl::context>> LoadTlsContext(const std::string& cert_file,
-                                                     const std::string& key_file) {
+                                                     const std::string& key_file,
+                                                     const std::string& client_ca_file) {
   std::shared_ptr<ssl::context> context;
   try {
     context = std::make_shared<ssl::context>(ssl::context::tls_server);
@@ -130,6 +131,14 @@ Result<std::shared_ptr<ssl::context>> LoadTlsContext(const std::string& cert_fil
     return Fail("TLS key file ", key_file, " does not match the certificate in ", cert_file);
   }
   if (ec) return Fail("TLS key file ", key_file, ": ", ec.message());
+  if (!client_ca_file.empty()) {
+    // Client-certificate authentication (the API server's audit webhook, ...): a client without
+    // a certificate this CA signed fails the handshake.
+    context->load_verify_file(client_ca_file, ec);
+    if (ec) return Fail("TLS client CA file ", client_ca_file, ": ", ec.message());
+    context->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert, ec);
+    if (ec) return Fail("TLS client CA file ", client_ca_file, ": ", ec.message());
+  }
   return context;
 }
 
@@ -831,8 +840,8 @@ class ServerImpl final : public Server {
     const ServerOptions& options = shared_->options;
     cert_stamp_ = StampOf(options.tls_cert_file);
     key_stamp_ = StampOf(options.tls_key_file);
-    MOAT_ASSIGN_OR_RETURN(shared_->tls,
-                          LoadTlsContext(options.tls_cert_file, options.tls_key_file));
+    MOAT_ASSIGN_OR_RETURN(shared_->tls, LoadTlsContext(options.tls_cert_file, options.tls_key_file,
+                                                       options.tls_client_ca_file));
     return Ok();
   }
 
@@ -964,7 +973,8 @@ class ServerImpl final : public Server {
       bool changed = !(cert == cert_stamp_ && key == key_stamp_);
       bool failed_before = cert == failed_cert_stamp_ && key == failed_key_stamp_;
       if (changed && !failed_before) {
-        auto context = LoadTlsContext(options.tls_cert_file, options.tls_key_file);
+        auto context =
+            LoadTlsContext(options.tls_cert_file, options.tls_key_file, options.tls_client_ca_file);
         if (context.ok()) {
           {
             std::lock_guard lock(shared_->mutex);

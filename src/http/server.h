@@ -92,6 +92,8 @@ struct ServerOptions {
   /// dropping open connections.
   std::string tls_cert_file;
   std::string tls_key_file;
+  /// PEM CA file; when set (with TLS), a client must present a certificate it signed.
+  std::string tls_client_ca_file;
   size_t max_header_bytes = 16 << 10;
   size_t max_body_bytes = 3 << 20;
   /// A request must arrive whole within this (slow or half-closed clients).

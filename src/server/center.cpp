@@ -161,8 +161,9 @@ Result<std::unique_ptr<Center>> Center::Open(const CenterOptions& options) {
   MOAT_ASSIGN_OR_RETURN(center->store_,
                         Store::Open(options.store_url, options.connections, options.secret_key));
   center->posture_ = std::make_unique<PostureKeeper>(*center->store_);
-  if (!options.notifications.empty()) {
-    MOAT_ASSIGN_OR_RETURN(center->notifications_, notify::Dispatcher::Start(options.notifications));
+  MOAT_ASSIGN_OR_RETURN(center->notifications_, notify::Dispatcher::Start(options.notifications));
+  if (auto reloaded = center->ReloadNotificationTargets(); !reloaded.ok()) {
+    log::Warn("notification targets: " + reloaded.error().message);
   }
   // The copy left by the previous run is the database the stored findings were matched with:
   // it is used until the first CheckDatabase compares it with db_path (changed while down?).
@@ -204,6 +205,22 @@ Center::~Center() { Stop(); }
 
 void Center::Notify(std::vector<Alert> alerts) {
   if (notifications_) notifications_->Enqueue(std::move(alerts));
+}
+
+Result<size_t> Center::ReloadNotificationTargets() {
+  MOAT_ASSIGN_OR_RETURN(auto stored, store_->ListNotificationTargets());
+  std::vector<notify::NotifierConfig> targets = options_.notifications;
+  for (const auto& target : stored) {
+    // Checked when added; one that no longer builds (a stored row edited by hand) must not keep
+    // the others from being notified.
+    if (auto made = notify::MakeNotifier(target.config); !made.ok()) {
+      log::Warn("notification target " + target.name + ": " + made.error().message);
+      continue;
+    }
+    targets.push_back(target.config);
+  }
+  MOAT_TRY(notifications_->SetTargets(targets));
+  return targets.size();
 }
 
 std::shared_ptr<const vulndb::Database> Center::database() const {

@@ -113,8 +113,12 @@ class Center {
 
   /// Sends newly stored (committed) alerts to the notification targets, asynchronously.
   void Notify(std::vector<Alert> alerts);
-  /// The notification dispatcher; null when no target is configured.
+  /// The notification dispatcher (it has no target when none is configured or stored).
   notify::Dispatcher* notifications() { return notifications_.get(); }
+  /// Gives the dispatcher the configured targets (CenterOptions::notifications) and the stored
+  /// ones, as they are now in the store: after an API change, and every scheduler round for
+  /// changes made through another replica. Returns how many targets it has.
+  Result<size_t> ReloadNotificationTargets();
 
   /// Claims and runs one job; false when none was ready. For tests and `moat worker`. `worker`
   /// names the lease: it must be unique among the processes on the store.

@@ -3,6 +3,7 @@
 // and metrics.json go to $OUT.
 // Env: MOAT_URL, ADMIN_TOKEN, ANALYST_TOKEN, READER_TOKEN, CHROMIUM, OUT.
 import { createRequire } from 'node:module';
+import { createServer } from 'node:http';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -390,6 +391,14 @@ try {
     await visit(page, 'settings (reader)', '/settings', { screenshot: 'settings-reader', accessibility: false });
     check('settings: a reader is told the page is for admins and sees no form',
       (await page.getByText('Settings are for admins').count()) === 1 && (await page.locator('form').count()) === 0);
+    {
+      // The admission policy modes are readable by every role: shown, not editable.
+      const modes = (await api(READER_TOKEN, '/api/v1/admission/policies')).body.policies;
+      await page.getByTestId(modes.length ? 'admission-mode' : 'admission-none').first().waitFor();
+      check(`settings: a reader sees the ${modes.length} admission policy modes read-only`,
+        (await page.getByTestId('admission-mode').count()) === modes.length &&
+          (await page.locator('[data-testid="admission-mode"] select').count()) === 0);
+    }
     await page.context().close();
   }
 
@@ -419,6 +428,79 @@ try {
     check('settings: a disable rule added in the page is stored',
       rules.length === 1 && rules[0].name === 'accept zlib' && rules[0].finding_ids?.[0] === 'CVE-2023-45853');
     await api(ADMIN_TOKEN, `/api/v1/rules/${rules[0].id}`, { method: 'DELETE' });
+
+    // A notification target added in the page gets a test alert at a real listener, with the
+    // header typed in the page; its secrets never come back to the page.
+    {
+      const hits = [];
+      const hook = createServer((request, response) => {
+        let body = '';
+        request.on('data', (chunk) => (body += chunk));
+        request.on('end', () => {
+          hits.push({ auth: request.headers.authorization, body });
+          response.end('ok');
+        });
+      });
+      await new Promise((resolve) => hook.listen(0, '127.0.0.1', resolve));
+      const form = page.getByRole('form', { name: 'Add a notification target' });
+      await form.getByLabel('Name', { exact: true }).fill('soc-hook');
+      await form.getByLabel('Kind').selectOption('webhook');
+      await form.getByLabel('URL').fill(`http://127.0.0.1:${hook.address().port}/hook/path-secret`);
+      await form.getByLabel('Minimum priority').selectOption('warning');
+      await form.getByLabel(/^Headers/).fill('Authorization: Bearer page-secret');
+      await form.getByRole('button', { name: 'Add target' }).click();
+      const row = page.getByTestId('settings-notification').filter({ hasText: 'soc-hook' });
+      await row.waitFor();
+      await row.getByTestId('test-notification').click();
+      await row.getByTestId('notification-test').getByText('Sent', { exact: true }).waitFor({ timeout: 15000 });
+      const tested = hits.find((h) => h.body.includes('Moat test notification'));
+      check('settings: a notification target added in the page receives the test alert with its header',
+        tested?.auth === 'Bearer page-secret', JSON.stringify(hits));
+      const pageText = await page.content();
+      check('settings: the target\'s header value and URL path are not on the page',
+        !pageText.includes('page-secret') && !pageText.includes('path-secret'));
+      await row.getByRole('button', { name: 'Edit' }).click();
+      const edit = page.getByRole('form', { name: 'Edit notification target soc-hook' });
+      await edit.getByLabel('Minimum priority').selectOption('error');
+      await edit.getByRole('button', { name: 'Save target' }).click();
+      await row.getByText('Error').waitFor();
+      let stored = (await api(ADMIN_TOKEN, '/api/v1/notifications')).body.items.find((t) => t.name === 'soc-hook');
+      check('settings: editing the minimum priority keeps the stored header',
+        stored?.min_priority === 'Error' && stored?.header_names.join() === 'Authorization', JSON.stringify(stored));
+      page.once('dialog', (dialog) => dialog.accept());
+      await row.getByRole('button', { name: 'Delete' }).click();
+      await row.waitFor({ state: 'detached' });
+      stored = (await api(ADMIN_TOKEN, '/api/v1/notifications')).body.items.find((t) => t.name === 'soc-hook');
+      check('settings: a notification target deleted in the page is gone', stored === undefined);
+      hook.close();
+    }
+
+    // Admission policy modes: set, changed in place, removed; the API follows each step.
+    {
+      const modes = async () => (await api(READER_TOKEN, '/api/v1/admission/policies')).body.policies;
+      const form = page.getByRole('form', { name: 'Set the mode of an admission policy' });
+      await form.getByLabel('Policy').fill('pss-restricted');
+      await form.getByLabel('Mode').selectOption('warn');
+      await form.getByRole('button', { name: 'Set mode' }).click();
+      const row = page.locator('[data-testid="admission-mode"][data-policy="pss-restricted"]');
+      await row.waitFor();
+      // One policy, as the entries of a policies: section ({checks: [policy], action}).
+      const only = (entries) => (entries.length === 1 ? `${entries[0].checks.join()}=${entries[0].action}` : JSON.stringify(entries));
+      const added = only(await modes());
+      await row.getByLabel('Mode of pss-restricted').selectOption('deny');
+      await page.waitForFunction(async () => {
+        const r = await fetch('/api/v1/admission/policies', {
+          headers: { Authorization: `Bearer ${sessionStorage.getItem('moat.token')}` },
+        });
+        return (await r.json()).policies.some((p) => p.action === 'deny');
+      });
+      const changed = only(await modes());
+      await row.getByRole('button', { name: 'Remove' }).click();
+      await row.waitFor({ state: 'detached' });
+      check('settings: an admission policy mode is set, changed and removed in the page',
+        added === 'pss-restricted=warn' && changed === 'pss-restricted=deny' && (await modes()).length === 0,
+        `${added} / ${changed}`);
+    }
 
     // A user account made in the page signs in with its password for a session of its role.
     const userForm = page.getByRole('form', { name: 'Add a user' });
@@ -506,6 +588,22 @@ try {
     check(`recommendation: ${rec.id} lists the API's ${detail.unhealthy.length} unhealthy resources`,
       (await page.getByTestId('unhealthy-row').count()) === detail.unhealthy.length &&
         (await text(page, 'unhealthy-count')) === String(detail.unhealthy_count));
+    // Each row shows its five worst findings (the API's first five, asked with findings=5) and
+    // counts the rest.
+    const rowsShown = page.getByTestId('unhealthy-row');
+    const summaries = [];
+    for (let n = 0; n < detail.unhealthy.length; n++) {
+      const row = rowsShown.nth(n);
+      const full = detail.unhealthy[n].findings;
+      const shownIds = (await row.getByTestId('unhealthy-finding').locator('.mono').allTextContents())
+        .map((t) => t.trim());
+      const more = (await row.getByTestId('unhealthy-more').allTextContents()).map((t) => t.trim());
+      const expectedMore = full.length > 5 ? [`and ${full.length - 5} more`] : [];
+      summaries.push(shownIds.join(',') === full.slice(0, 5).map((f) => f.finding_id).join(',') &&
+        more.join() === expectedMore.join() && detail.unhealthy[n].finding_count === full.length);
+    }
+    check(`recommendation: each row shows its 5 worst findings and counts the rest (${summaries.length} rows)`,
+      summaries.length > 0 && summaries.every(Boolean), JSON.stringify(summaries));
     check('recommendation: no console error', page.errors.length === 0, page.errors.join(' | '));
     await page.screenshot({ path: join(OUT, 'recommendation.png'), fullPage: true });
     await axe(page, 'recommendation');

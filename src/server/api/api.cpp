@@ -6,6 +6,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <ctime>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -13,8 +14,10 @@
 
 #include "core/alert.h"
 #include "core/log.h"
+#include "core/sha256.h"
 #include "core/text_format.h"
 #include "http/metrics.h"
+#include "k8s/checks.h"
 #include "report/report.h"
 #include "server/api/agent_messages.h"
 #include "server/api/export.h"
@@ -24,6 +27,7 @@
 #include "server/monitor/image_scan.h"
 #include "server/monitor/registry_events.h"
 #include "server/monitor/registry_poll.h"
+#include "server/notify/notify.h"
 #include "server/posture.h"
 #include "server/store/secret_box.h"
 
@@ -83,17 +87,24 @@ Result<std::string> StringField(const json& object, const char* key, bool requir
   return it->get<std::string>();
 }
 
+// The integer query parameter `name` within [min, max]; nullopt when absent.
+Result<std::optional<int64_t>> IntQuery(const http::Request& request, const char* name, int64_t min,
+                                        int64_t max) {
+  if (!request.HasQuery(name)) return std::optional<int64_t>();
+  const std::string text = request.Query(name);
+  char* end = nullptr;
+  const long long value = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || value < min || value > max) {
+    return Fail(name, ": expected a number from ", std::to_string(min), " to ", std::to_string(max),
+                " (got '", text, "')");
+  }
+  return std::optional<int64_t>(value);
+}
+
 Result<PageRequest> ParsePage(const http::Request& request) {
   PageRequest page;
-  if (request.HasQuery("limit")) {
-    const std::string text = request.Query("limit");
-    char* end = nullptr;
-    long value = std::strtol(text.c_str(), &end, 10);
-    if (text.empty() || *end != '\0' || value < 1 || value > 1000) {
-      return Fail("limit: expected a number from 1 to 1000 (got '", text, "')");
-    }
-    page.limit = static_cast<size_t>(value);
-  }
+  MOAT_ASSIGN_OR_RETURN(auto limit, IntQuery(request, "limit", 1, 1000));
+  if (limit) page.limit = static_cast<size_t>(*limit);
   page.cursor = request.Query("cursor");
   return page;
 }
@@ -389,6 +400,16 @@ struct Api::State {
   http::Response TestRegistry(const http::Request& request, const TokenInfo& token);
   http::Response CreateUser(const http::Request& request, const TokenInfo& token);
   http::Response SignIn(const http::Request& request);
+  // Settings: notification targets and admission policy modes.
+  http::Response NotificationTargets();
+  http::Response SaveNotificationTarget(const http::Request& request, const TokenInfo& token,
+                                        bool update);
+  http::Response TestNotificationTarget(const http::Request& request, const TokenInfo& token);
+  /// Reads stored target `id` into `target`: status 0, or the error (404) to answer.
+  http::Response StoredTarget(int64_t id, NotificationTargetRecord& target);
+  http::Response AdmissionPolicies(const http::Request& request);
+  http::Response SetAdmissionPolicies(const http::Request& request, const TokenInfo& token);
+  http::Response SetAdmissionPolicy(const http::Request& request, const TokenInfo& token);
   void AlertsStored() { stream_wake.notify_all(); }
 
   // Assessment input from the store.
@@ -607,6 +628,10 @@ http::Response Api::State::Recommendations(const http::Request& request,
   // the store for those resources only (the kept posture holds each one's worst finding).
   PageRequest page;
   size_t offset = 0;
+  // `findings=N`: each resource's N worst findings and their total, the page's summary of what
+  // makes it unhealthy; the first page of the registry images' recommendation would otherwise
+  // carry some 15,000 findings.
+  size_t findings_shown = std::numeric_limits<size_t>::max();
   if (!only_id.empty()) {
     auto parsed = ParsePage(request);
     if (!parsed.ok()) return http::Response::Error(400, parsed.error().message);
@@ -614,6 +639,9 @@ http::Response Api::State::Recommendations(const http::Request& request,
     auto skipped = ParseOffsetCursor(page.cursor);
     if (!skipped.ok()) return http::Response::Error(400, skipped.error().message);
     offset = *skipped;
+    auto shown = IntQuery(request, "findings", 0, 100000);
+    if (!shown.ok()) return http::Response::Error(400, shown.error().message);
+    if (*shown) findings_shown = static_cast<size_t>(**shown);
   }
   auto kept = center.posture().Get();
   if (!kept.ok()) return StoreError(kept.error());
@@ -641,8 +669,10 @@ http::Response Api::State::Recommendations(const http::Request& request,
       if (!facts.ok()) return StoreError(facts.error());
       for (size_t i = begin; i < end; ++i) {
         const auto& u = rec.unhealthy[i];
+        const auto& all = (*facts)[i - begin];
         json findings = json::array();
-        for (const auto& f : (*facts)[i - begin]) {
+        for (const auto& f : all) {
+          if (findings.size() == findings_shown) break;
           findings.push_back({{"finding_id", f.finding_id},
                               {"severity", f.severity},
                               {"title", f.title},
@@ -654,6 +684,7 @@ http::Response Api::State::Recommendations(const http::Request& request,
         unhealthy.push_back({{"kind", u.resource.kind},
                              {"id", u.resource.id},
                              {"name", u.resource.name},
+                             {"finding_count", all.size()},
                              {"findings", findings}});
       }
       j["unhealthy"] = unhealthy;
@@ -721,17 +752,9 @@ Result<std::shared_ptr<const std::vector<FindingsFlow>>> Api::State::FlowByDay(i
 }
 
 http::Response Api::State::Trend(const http::Request& request) {
-  int64_t days = 30;
-  if (request.HasQuery("days")) {
-    const std::string text = request.Query("days");
-    char* end = nullptr;
-    const long value = std::strtol(text.c_str(), &end, 10);
-    if (text.empty() || *end != '\0' || value < 1 || value > 366) {
-      return http::Response::Error(400,
-                                   "days: expected a number from 1 to 366 (got '" + text + "')");
-    }
-    days = value;
-  }
+  auto days_query = IntQuery(request, "days", 1, 366);
+  if (!days_query.ok()) return http::Response::Error(400, days_query.error().message);
+  const int64_t days = days_query->value_or(30);
   constexpr int64_t kDay = 86400;
   const int64_t today = static_cast<int64_t>(std::time(nullptr)) / kDay * kDay;
   const int64_t from = today - (days - 1) * kDay;
@@ -860,6 +883,344 @@ http::Response Api::State::RegistryEvents(const http::Request& request, const To
   json answer = {{"events", events->size()}, {"recorded", recorded}, {"scans_queued", queued}};
   if (!unknown.empty()) answer["unknown_registries"] = unknown;
   return JsonResponse(200, answer);
+}
+
+// ---- settings: notification targets ------------------------------------------------------------
+
+namespace {
+
+// A target as the API shows it: the URL without its secret part and the headers' names only
+// (their values, Authorization among them, are write-only).
+json NotificationTargetJson(const notify::NotifierConfig& c) {
+  json header_names = json::array();
+  for (const auto& header : c.headers) header_names.push_back(header.first);
+  return {{"kind", c.kind},
+          {"url", notify::RedactUrl(c.url)},
+          {"min_priority", std::string(AlertPriorityName(c.min_priority))},
+          {"batch", c.batch},
+          {"header_names", header_names},
+          {"slack_blocks", c.slack_blocks},
+          {"syslog_facility", c.syslog_facility},
+          {"syslog_hostname", c.syslog_hostname}};
+}
+
+json StoredTargetJson(const NotificationTargetRecord& target) {
+  json j = NotificationTargetJson(target.config);
+  j["id"] = target.id;
+  j["name"] = target.name;
+  j["source"] = "api";
+  j["read_only"] = false;
+  j["created_by"] = target.created_by;
+  j["created_at"] = FormatTime(target.created_at);
+  j["updated_at"] = FormatTime(target.updated_at);
+  return j;
+}
+
+Result<bool> BoolField(const json& object, const char* key, bool fallback) {
+  auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return fallback;
+  if (!it->is_boolean()) return Fail(key, ": expected true or false");
+  return it->get<bool>();
+}
+
+// A POST or PUT body onto `target` (a PUT starts from the stored target: an absent url or
+// headers keeps the stored one, so the dashboard can edit a target without knowing them).
+Result<void> ReadNotificationTarget(const json& body, bool update,
+                                    NotificationTargetRecord& target) {
+  MOAT_ASSIGN_OR_RETURN(target.name, StringField(body, "name", true));
+  if (target.name.empty() || target.name.size() > 100) return Fail("name: 1 to 100 characters");
+  for (char c : target.name) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
+      return Fail("name: no control characters");
+    }
+  }
+  auto& c = target.config;
+  MOAT_ASSIGN_OR_RETURN(c.kind, StringField(body, "kind", true));
+  MOAT_ASSIGN_OR_RETURN(std::string url, StringField(body, "url", !update));
+  if (!url.empty()) c.url = url;
+  MOAT_ASSIGN_OR_RETURN(std::string priority, StringField(body, "min_priority", false));
+  if (!priority.empty()) {
+    auto parsed = ParseAlertPriority(priority);
+    if (!parsed) {
+      return Fail("min_priority: '", priority,
+                  "' is not a priority (emergency, alert, critical, error, warning, notice, "
+                  "informational, debug)");
+    }
+    c.min_priority = *parsed;
+  } else if (!update) {
+    c.min_priority = AlertPriority::kDebug;
+  }
+  MOAT_ASSIGN_OR_RETURN(c.batch, BoolField(body, "batch", update && c.batch));
+  MOAT_ASSIGN_OR_RETURN(c.slack_blocks, BoolField(body, "slack_blocks", !update || c.slack_blocks));
+  if (auto it = body.find("syslog_facility"); it != body.end() && !it->is_null()) {
+    if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > 23) {
+      return Fail("syslog_facility: expected an integer from 0 to 23");
+    }
+    c.syslog_facility = it->get<int>();
+  }
+  MOAT_ASSIGN_OR_RETURN(std::string hostname, StringField(body, "syslog_hostname", false));
+  if (!hostname.empty() || !update) c.syslog_hostname = hostname;
+  if (auto it = body.find("headers"); it != body.end() && !it->is_null()) {
+    if (!it->is_object()) return Fail("headers: expected an object of header names and values");
+    c.headers.clear();
+    for (const auto& [name, value] : it->items()) {
+      const bool token_name = !name.empty() && std::all_of(name.begin(), name.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) ||
+               std::string_view("!#$%&'*+-.^_`|~").find(ch) != std::string_view::npos;
+      });
+      if (!token_name) return Fail("headers: '", name, "' is not a header name");
+      if (!value.is_string()) return Fail("headers.", name, ": expected a string");
+      const std::string text = value.get<std::string>();
+      if (text.find_first_of("\r\n", 0) != std::string::npos || text.find('\0') != text.npos) {
+        return Fail("headers.", name, ": no line breaks");
+      }
+      c.headers.emplace_back(name, text);
+    }
+  }
+  // The kind, URL and options are checked as the notifier would use them.
+  if (auto made = notify::MakeNotifier(c); !made.ok()) return made.error();
+  return Ok();
+}
+
+}  // namespace
+
+http::Response Api::State::NotificationTargets() {
+  auto stored = center.store().ListNotificationTargets();
+  if (!stored.ok()) return StoreError(stored.error());
+  json items = json::array();
+  // The --notify targets first, read-only: they are changed where they are set.
+  const auto& configured = center.options().notifications;
+  for (size_t i = 0; i < configured.size(); ++i) {
+    json j = NotificationTargetJson(configured[i]);
+    j["id"] = nullptr;
+    j["name"] = "--notify " + std::to_string(i + 1);
+    j["source"] = "config";
+    j["read_only"] = true;
+    items.push_back(j);
+  }
+  for (const auto& target : *stored) items.push_back(StoredTargetJson(target));
+  return JsonResponse(200, {{"items", items}});
+}
+
+http::Response Api::State::SaveNotificationTarget(const http::Request& request,
+                                                  const TokenInfo& token, bool update) {
+  auto body = ParseBody(request);
+  if (!body.ok()) return http::Response::Error(400, body.error().message);
+  NotificationTargetRecord target;
+  if (update) {
+    auto id = PathId(request);
+    if (!id.ok()) return http::Response::Error(400, id.error().message);
+    if (auto missing = StoredTarget(*id, target); missing.status != 0) return missing;
+  } else {
+    target.created_by = token.name;
+  }
+  if (auto read = ReadNotificationTarget(*body, update, target); !read.ok()) {
+    return http::Response::Error(400, read.error().message);
+  }
+  Result<bool> saved = true;
+  if (update) {
+    saved = center.store().UpdateNotificationTarget(target);
+  } else {
+    auto added = center.store().AddNotificationTarget(target);
+    if (added.ok()) target = std::move(*added);
+    saved = added.ok() ? Result<bool>(true) : Result<bool>(added.error());
+  }
+  if (!saved.ok()) {
+    if (saved.error().message.find("exists already") != std::string::npos) {
+      return http::Response::Error(409, saved.error().message);
+    }
+    return StoreError(saved.error());
+  }
+  if (!*saved)
+    return http::Response::Error(404, "no notification target " + std::to_string(target.id));
+  (void)center.store().Audit(token.name, update ? "notification.update" : "notification.add",
+                             target.name,
+                             target.config.kind + " " + notify::RedactUrl(target.config.url));
+  // The running dispatcher sends to the new set from the next alert on.
+  if (auto reloaded = center.ReloadNotificationTargets(); !reloaded.ok()) {
+    log::Warn("notification targets: " + reloaded.error().message);
+  }
+  if (auto missing = StoredTarget(target.id, target); missing.status != 0) return missing;
+  return JsonResponse(update ? 200 : 201, StoredTargetJson(target));
+}
+
+http::Response Api::State::StoredTarget(int64_t id, NotificationTargetRecord& target) {
+  auto stored = center.store().GetNotificationTarget(id);
+  if (!stored.ok()) return StoreError(stored.error());
+  if (!*stored) return http::Response::Error(404, "no notification target " + std::to_string(id));
+  target = std::move(**stored);
+  http::Response found;
+  found.status = 0;
+  return found;
+}
+
+http::Response Api::State::TestNotificationTarget(const http::Request& request,
+                                                  const TokenInfo& token) {
+  auto id = PathId(request);
+  if (!id.ok()) return http::Response::Error(400, id.error().message);
+  NotificationTargetRecord target;
+  if (auto missing = StoredTarget(*id, target); missing.status != 0) return missing;
+  // A made-up alert at the target's own threshold, so that its priority filter lets it through.
+  Alert alert;
+  alert.time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  alert.time = FormatRfc3339Nanos(alert.time_ns);
+  alert.rule = "Moat test notification";
+  alert.priority = target.config.min_priority;
+  alert.source = "moat";
+  alert.tags = {"test"};
+  alert.output = "A test alert sent by " + token.name + " from the Moat security center to " +
+                 target.name + " (nothing happened)";
+  auto notifier = notify::MakeNotifier(target.config);
+  const Result<void> sent = notifier.ok() ? (*notifier)->Send({alert}) : notifier.error();
+  (void)center.store().Audit(token.name, "notification.test", target.name,
+                             sent.ok() ? "sent" : sent.error().message);
+  return JsonResponse(200, {{"ok", sent.ok()},
+                            {"message", sent.ok() ? "a test alert was sent to " + target.name
+                                                  : sent.error().message}});
+}
+
+// ---- settings: admission policy modes ---------------------------------------------------------
+
+namespace {
+
+// The image policies of the admission webhook (src/admission/image_gate.h), which the k8s
+// checks do not list.
+constexpr const char* kImagePolicies[] = {"image-vulnerabilities", "image-signature"};
+
+// The canonical admission action of `text` (admission/policy.h ParseAction's names and aliases,
+// plus "off"), or nullopt.
+std::optional<std::string> CanonicalAdmissionAction(const std::string& text) {
+  std::string lower = text;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower == "deny" || lower == "enforce") return "deny";
+  if (lower == "warn") return "warn";
+  if (lower == "audit" || lower == "dryrun") return "audit";
+  if (lower == "disabled" || lower == "off") return "disabled";
+  return std::nullopt;
+}
+
+// Whether `policy` names something a `checks:` entry can: a check id or alias, a group or glob
+// that selects a check, all, optional, or an image policy.
+Result<void> ValidateAdmissionPolicy(const std::string& policy) {
+  if (policy.empty() || policy.size() > 200) return Fail("expected 1 to 200 characters");
+  for (const char* image_policy : kImagePolicies) {
+    if (policy == image_policy) return Ok();
+  }
+  if (policy == "all" || policy == "optional" || k8s::FindCheck(policy) != nullptr) return Ok();
+  if (auto selected = k8s::SelectChecks({policy}); selected.ok() && !selected->empty()) {
+    return Ok();
+  }
+  return Fail("\"", policy,
+              "\" selects no check (a check id, group or glob as `moat k8s --checks`, ",
+              "all, optional, image-vulnerabilities or image-signature)");
+}
+
+json AdmissionPolicyEntry(const std::string& policy, const std::string& action) {
+  return {{"checks", json::array({policy})}, {"action", action}};
+}
+
+// The `policies:` section the GET answers, with its ETag.
+std::pair<std::string, std::string> AdmissionPoliciesBody(
+    const std::vector<AdmissionPolicyMode>& modes) {
+  json policies = json::array();
+  for (const auto& mode : modes) policies.push_back(AdmissionPolicyEntry(mode.policy, mode.action));
+  std::string body = json{{"policies", policies}}.dump();
+  return {body, "\"" + Sha256Hex(AsBytes(body)).substr(0, 32) + "\""};
+}
+
+}  // namespace
+
+http::Response Api::State::AdmissionPolicies(const http::Request& request) {
+  auto modes = center.store().ListAdmissionPolicyModes();
+  if (!modes.ok()) return StoreError(modes.error());
+  auto [body, etag] = AdmissionPoliciesBody(*modes);
+  if (request.Header("if-none-match") == etag) {
+    http::Response response;
+    response.status = 304;
+    response.headers.emplace_back("ETag", etag);
+    return response;
+  }
+  auto response = http::Response::Json(200, body);
+  response.headers.emplace_back("ETag", etag);
+  return response;
+}
+
+http::Response Api::State::SetAdmissionPolicies(const http::Request& request,
+                                                const TokenInfo& token) {
+  auto body = ParseBody(request);
+  if (!body.ok()) return http::Response::Error(400, body.error().message);
+  auto policies = body->find("policies");
+  if (policies == body->end() || !policies->is_array()) {
+    return http::Response::Error(400, "policies: expected a list of {checks, action}");
+  }
+  std::vector<AdmissionPolicyMode> modes;
+  std::set<std::string> seen;
+  const int64_t now = std::time(nullptr);
+  for (size_t i = 0; i < policies->size(); ++i) {
+    const json& entry = (*policies)[i];
+    const std::string where = "policies[" + std::to_string(i) + "]";
+    if (!entry.is_object()) return http::Response::Error(400, where + ": expected an object");
+    for (const auto& [key, value] : entry.items()) {
+      if (key != "checks" && key != "action") {
+        return http::Response::Error(
+            400, where + ": unknown key \"" + key + "\" (expected checks and action)");
+      }
+    }
+    auto action = StringField(entry, "action", true, where + ".");
+    if (!action.ok()) return http::Response::Error(400, action.error().message);
+    auto canonical = CanonicalAdmissionAction(*action);
+    if (!canonical) {
+      return http::Response::Error(
+          400, where + ".action: \"" + *action + "\" is not deny, warn, audit or disabled");
+    }
+    auto checks = entry.find("checks");
+    if (checks == entry.end() || !checks->is_array() || checks->empty()) {
+      return http::Response::Error(400, where + ".checks: expected a non-empty list of policies");
+    }
+    for (size_t j = 0; j < checks->size(); ++j) {
+      const std::string at = where + ".checks[" + std::to_string(j) + "]";
+      if (!(*checks)[j].is_string()) return http::Response::Error(400, at + ": expected a string");
+      const std::string policy = (*checks)[j].get<std::string>();
+      if (auto valid = ValidateAdmissionPolicy(policy); !valid.ok()) {
+        return http::Response::Error(400, at + ": " + valid.error().message);
+      }
+      if (!seen.insert(policy).second) {
+        return http::Response::Error(400, at + ": \"" + policy + "\" is given twice");
+      }
+      modes.push_back(AdmissionPolicyMode{policy, *canonical, token.name, now});
+    }
+  }
+  if (auto replaced = center.store().ReplaceAdmissionPolicyModes(modes); !replaced.ok()) {
+    return StoreError(replaced.error());
+  }
+  (void)center.store().Audit(token.name, "admission.policies.set",
+                             std::to_string(modes.size()) + " policies", body->dump());
+  return AdmissionPolicies(http::Request{});
+}
+
+http::Response Api::State::SetAdmissionPolicy(const http::Request& request,
+                                              const TokenInfo& token) {
+  const std::string policy = request.PathParam("policy");
+  if (auto valid = ValidateAdmissionPolicy(policy); !valid.ok()) {
+    return http::Response::Error(400, "policy: " + valid.error().message);
+  }
+  auto body = ParseBody(request);
+  if (!body.ok()) return http::Response::Error(400, body.error().message);
+  auto action = StringField(*body, "action", true);
+  if (!action.ok()) return http::Response::Error(400, action.error().message);
+  auto canonical = CanonicalAdmissionAction(*action);
+  if (!canonical) {
+    return http::Response::Error(
+        400, "action: \"" + *action + "\" is not deny, warn, audit or disabled");
+  }
+  AdmissionPolicyMode mode{policy, *canonical, token.name, int64_t{std::time(nullptr)}};
+  if (auto set = center.store().SetAdmissionPolicyMode(mode); !set.ok()) {
+    return StoreError(set.error());
+  }
+  (void)center.store().Audit(token.name, "admission.policy.set", policy, *canonical);
+  return JsonResponse(200, AdmissionPolicyEntry(policy, *canonical));
 }
 
 // ---- agents and alerts -------------------------------------------------------------------------
@@ -1763,6 +2124,70 @@ Api::Api(Center& center, ApiOptions options) : state_(std::make_unique<State>(ce
   s.Add("DELETE", "/api/v1/rules/{id}", Access::kAdmin,
         DeleteById(store, "rule", "rule.delete",
                    [&store](int64_t id) { return store.DeleteDisableRule(id); }));
+  s.Add("GET", "/api/v1/notifications", Access::kAdmin,
+        [&s](const http::Request&, const TokenInfo&) { return s.NotificationTargets(); });
+  s.Add("POST", "/api/v1/notifications", Access::kAdmin,
+        [&s](const http::Request& r, const TokenInfo& t) {
+          return s.SaveNotificationTarget(r, t, false);
+        });
+  s.Add("PUT", "/api/v1/notifications/{id}", Access::kAdmin,
+        [&s](const http::Request& r, const TokenInfo& t) {
+          return s.SaveNotificationTarget(r, t, true);
+        });
+  s.Add("DELETE", "/api/v1/notifications/{id}", Access::kAdmin,
+        DeleteById(store, "notification target", "notification.delete", [&s, &store](int64_t id) {
+          auto deleted = store.DeleteNotificationTarget(id);
+          if (deleted.ok() && *deleted) {
+            if (auto reloaded = s.center.ReloadNotificationTargets(); !reloaded.ok()) {
+              log::Warn("notification targets: " + reloaded.error().message);
+            }
+          }
+          return deleted;
+        }));
+  s.Add(
+      "POST", "/api/v1/notifications/{id}/test", Access::kAdmin,
+      [&s](const http::Request& r, const TokenInfo& t) { return s.TestNotificationTarget(r, t); });
+  s.Add("GET", "/api/v1/admission/policies", Access::kRead,
+        [&s](const http::Request& r, const TokenInfo&) { return s.AdmissionPolicies(r); });
+  s.Add("PUT", "/api/v1/admission/policies", Access::kAdmin,
+        [&s](const http::Request& r, const TokenInfo& t) { return s.SetAdmissionPolicies(r, t); });
+  s.Add("PUT", "/api/v1/admission/policies/{policy}", Access::kAdmin,
+        [&s](const http::Request& r, const TokenInfo& t) { return s.SetAdmissionPolicy(r, t); });
+  s.Add("DELETE", "/api/v1/admission/policies/{policy}", Access::kAdmin,
+        [&store](const http::Request& r, const TokenInfo& t) {
+          const std::string policy = r.PathParam("policy");
+          auto deleted = store.DeleteAdmissionPolicyMode(policy);
+          if (!deleted.ok()) return StoreError(deleted.error());
+          if (!*deleted) return http::Response::Error(404, "no mode stored for " + policy);
+          (void)store.Audit(t.name, "admission.policy.delete", policy, "");
+          http::Response response;
+          response.status = 204;
+          return response;
+        });
+  s.Add("GET", "/api/v1/admission/checks", Access::kRead,
+        [](const http::Request&, const TokenInfo&) {
+          json items = json::array();
+          for (const char* policy : kImagePolicies) {
+            items.push_back({{"id", policy},
+                             {"group", "image"},
+                             {"title", policy == std::string_view("image-signature")
+                                           ? "Images carry a valid cosign signature"
+                                           : "Images have no vulnerability at or above the "
+                                             "configured severity"},
+                             {"severity", "HIGH"},
+                             {"optional", false},
+                             {"bundle", false}});
+          }
+          for (const auto& check : k8s::AllChecks()) {
+            items.push_back({{"id", check.id},
+                             {"group", check.group},
+                             {"title", check.title},
+                             {"severity", std::string(k8s::SeverityName(check.severity))},
+                             {"optional", check.optional},
+                             {"bundle", check.bundle}});
+          }
+          return JsonResponse(200, {{"items", items}});
+        });
   s.Add("GET", "/api/v1/tokens", Access::kAdmin,
         ListAll<TokenInfo>([&store] { return store.ListTokens(); }, &TokenJson));
   s.Add("POST", "/api/v1/tokens", Access::kAdmin,

@@ -471,6 +471,7 @@ TEST_P(ApiTest, ARecommendationsUnhealthyResourcesComeInPages) {
     for (const auto& u : j["unhealthy"]) {
       seen.push_back(u["id"]);
       ASSERT_EQ(u["findings"].size(), 2u) << u.dump();
+      EXPECT_EQ(u["finding_count"], 2);
       EXPECT_EQ(u["findings"][0]["finding_id"], "CVE-2024-7");  // most severe first
     }
     cursor = j["next_cursor"];
@@ -478,8 +479,24 @@ TEST_P(ApiTest, ARecommendationsUnhealthyResourcesComeInPages) {
   }
   std::sort(seen.begin(), seen.end());
   EXPECT_EQ(seen, (std::vector<std::string>{"sha256:p1", "sha256:p2", "sha256:p3"}));
+  // findings=N: the N worst findings of each resource, and the count of all of them.
+  for (const auto& [shown, worst] : std::vector<std::pair<int, std::vector<std::string>>>{
+           {0, {}}, {1, {"CVE-2024-7"}}, {5, {"CVE-2024-7", "CVE-2024-8"}}}) {
+    auto response = As(Role::kReader, "GET", path + "?findings=" + std::to_string(shown));
+    ASSERT_EQ(response.status, 200) << response.body;
+    const json j = json::parse(response.body);
+    ASSERT_EQ(j["unhealthy"].size(), 3u);
+    for (const auto& u : j["unhealthy"]) {
+      std::vector<std::string> ids;
+      for (const auto& f : u["findings"]) ids.push_back(f["finding_id"]);
+      EXPECT_EQ(ids, worst) << "findings=" << shown;
+      EXPECT_EQ(u["finding_count"], 2);
+    }
+  }
   EXPECT_EQ(As(Role::kReader, "GET", path + "?cursor=x:1").status, 400);
   EXPECT_EQ(As(Role::kReader, "GET", path + "?limit=0").status, 400);
+  EXPECT_EQ(As(Role::kReader, "GET", path + "?findings=-1").status, 400);
+  EXPECT_EQ(As(Role::kReader, "GET", path + "?findings=five").status, 400);
 }
 
 TEST_P(ApiTest, FindingsExportAsCsvAndValidSarif) {
@@ -1014,6 +1031,258 @@ TEST_P(ApiTest, UsersSignInForASessionOfTheirRole) {
   ASSERT_EQ(As(Role::kAdmin, "DELETE", "/api/v1/users/" + user["id"].dump()).status, 200);
   EXPECT_EQ(Call("GET", "/api/v1/whoami", token).status, 401);
   EXPECT_EQ(sign_in("carol", password).status, 401);
+}
+
+TEST_P(ApiTest, NotificationTargetsAreManagedOverTheApiAndReloadedWithoutRestart) {
+  // A second real receiver for the stored target; it records each request's Authorization.
+  std::mutex mutex;
+  std::vector<std::pair<std::string, std::string>> got;  // (Authorization, body)
+  moat::testing::TestHttpServer receiver([&](const moat::testing::TestHttpRequest& request) {
+    std::lock_guard lock(mutex);
+    got.emplace_back(request.Header("Authorization"), request.body);
+    return moat::testing::TestHttpResponse{200, {}, "ok"};
+  });
+  auto received = [&] {
+    center_->notifications()->Drain();
+    std::lock_guard lock(mutex);
+    auto out = got;
+    got.clear();
+    return out;
+  };
+  const std::string secret_path = "/hook/T0KEN-in-the-path";
+  const std::string url = "http://127.0.0.1:" + std::to_string(receiver.port()) + secret_path;
+  const json target = {{"name", "soc"},
+                       {"kind", "webhook"},
+                       {"url", url},
+                       {"min_priority", "error"},
+                       {"headers", {{"Authorization", "Bearer s3cret-value"}}}};
+  auto added = As(Role::kAdmin, "POST", "/api/v1/notifications", target.dump());
+  ASSERT_EQ(added.status, 201) << added.body;
+  const json stored = json::parse(added.body);
+  const std::string id = stored["id"].dump();
+  EXPECT_EQ(stored["min_priority"], "Error");
+  EXPECT_EQ(stored["header_names"], json::array({"Authorization"}));
+  // Secrets are write-only: neither the header's value nor the URL's path ever comes back.
+  auto listed = As(Role::kAdmin, "GET", "/api/v1/notifications");
+  ASSERT_EQ(listed.status, 200);
+  for (const std::string& body : {added.body, listed.body}) {
+    EXPECT_EQ(body.find("s3cret-value"), std::string::npos) << body;
+    EXPECT_EQ(body.find("T0KEN"), std::string::npos) << body;
+  }
+  const json items = json::parse(listed.body)["items"];
+  ASSERT_EQ(items.size(), 2u) << items.dump();
+  EXPECT_EQ(items[0]["source"], "config");  // the one given as a flag: shown, read-only
+  EXPECT_EQ(items[0]["read_only"], true);
+  EXPECT_TRUE(items[0]["id"].is_null());
+  EXPECT_EQ(items[1]["name"], "soc");
+  EXPECT_EQ(items[1]["read_only"], false);
+
+  // The running dispatcher took the new target: an Error alert reaches it with its header, a
+  // Warning (below its minimum) does not; the flag's target still gets both.
+  json warning = json::parse(Alert("Shell", "2026-12-02T01:00:00Z", "c1"));
+  warning["priority"] = "Warning";
+  json error = json::parse(Alert("Miner", "2026-12-02T01:00:00Z", "c2"));
+  error["priority"] = "Error";
+  ASSERT_EQ(
+      As(Role::kAgent, "POST", "/api/v1/alerts", "[" + warning.dump() + "," + error.dump() + "]")
+          .status,
+      200);
+  auto sent = received();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].first, "Bearer s3cret-value");
+  EXPECT_EQ(json::parse(sent[0].second)["rule"], "Miner");
+  {
+    std::lock_guard lock(received_mutex_);
+    EXPECT_EQ(received_.size(), 2u);
+  }
+
+  // The test alert goes to that target only, at its threshold.
+  auto tested = As(Role::kAdmin, "POST", "/api/v1/notifications/" + id + "/test", "{}");
+  ASSERT_EQ(tested.status, 200) << tested.body;
+  EXPECT_EQ(json::parse(tested.body)["ok"], true) << tested.body;
+  sent = received();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(json::parse(sent[0].second)["rule"], "Moat test notification");
+  EXPECT_EQ(json::parse(sent[0].second)["priority"], "Error");
+
+  // An edit without url and headers keeps them; the lower minimum applies at once.
+  auto edited = As(Role::kAdmin, "PUT", "/api/v1/notifications/" + id,
+                   R"({"name":"soc","kind":"webhook","min_priority":"warning"})");
+  ASSERT_EQ(edited.status, 200) << edited.body;
+  EXPECT_EQ(json::parse(edited.body)["header_names"], json::array({"Authorization"}));
+  warning["output"] = "another shell";
+  warning["container"]["id"] = "c3";
+  ASSERT_EQ(As(Role::kAgent, "POST", "/api/v1/alerts", "[" + warning.dump() + "]").status, 200);
+  sent = received();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].first, "Bearer s3cret-value");
+
+  // A target that does not answer: the test says so.
+  ASSERT_EQ(As(Role::kAdmin, "PUT", "/api/v1/notifications/" + id,
+               R"({"name":"soc","kind":"webhook","url":"http://127.0.0.1:9/closed"})")
+                .status,
+            200);
+  tested = As(Role::kAdmin, "POST", "/api/v1/notifications/" + id + "/test", "{}");
+  EXPECT_EQ(json::parse(tested.body)["ok"], false) << tested.body;
+
+  // Bad input: 400 (409 for a taken name) and nothing stored or changed.
+  for (const auto& [body, status] : std::vector<std::pair<std::string, int>>{
+           {R"({"name":"x","kind":"email","url":"http://127.0.0.1:1/"})", 400},
+           {R"({"name":"x","kind":"webhook","url":"ftp://host/"})", 400},
+           {R"({"name":"x","kind":"webhook"})", 400},
+           {R"({"name":"x","kind":"syslog","url":"udp://127.0.0.1:514","syslog_facility":24})",
+            400},
+           {R"({"name":"x","kind":"webhook","url":"http://h/","min_priority":"loud"})", 400},
+           {R"({"name":"x","kind":"webhook","url":"http://h/","headers":{"X":"a\r\nB: c"}})", 400},
+           {R"({"name":"x","kind":"webhook","url":"http://h/","headers":{"a b":"c"}})", 400},
+           {R"({"name":"soc","kind":"slack","url":"https://hooks.slack.com/services/T/B/X"})",
+            409}}) {
+    SCOPED_TRACE(body);
+    auto refused = As(Role::kAdmin, "POST", "/api/v1/notifications", body);
+    EXPECT_EQ(refused.status, status) << refused.body;
+  }
+  EXPECT_EQ(center_->store().ListNotificationTargets()->size(), 1u);
+  EXPECT_EQ(As(Role::kAdmin, "PUT", "/api/v1/notifications/424242", target.dump()).status, 404);
+
+  // Deleted: the next alert does not reach it; the flag's target goes on.
+  ASSERT_EQ(As(Role::kAdmin, "DELETE", "/api/v1/notifications/" + id).status, 200);
+  EXPECT_EQ(center_->notifications()->target_count(), 1u);
+  error["container"]["id"] = "c4";
+  ASSERT_EQ(As(Role::kAgent, "POST", "/api/v1/alerts", "[" + error.dump() + "]").status, 200);
+  EXPECT_TRUE(received().empty());
+  // Every change was audited.
+  std::set<std::string> actions;
+  auto audit = center_->store().ListAudit(100);
+  ASSERT_TRUE(audit.ok());
+  for (const auto& event : *audit) actions.insert(event.action);
+  for (const char* action :
+       {"notification.add", "notification.update", "notification.test", "notification.delete"}) {
+    EXPECT_TRUE(actions.count(action)) << action;
+  }
+}
+
+TEST_P(ApiTest, StoredNotificationTargetsAreLoadedAtStartAndBySchedulerRounds) {
+  // A target stored by another replica (here: straight into the store) reaches this server's
+  // dispatcher at the next scheduler round, and a new Center starts with it.
+  std::mutex mutex;
+  int hits = 0;
+  moat::testing::TestHttpServer receiver([&](const moat::testing::TestHttpRequest&) {
+    std::lock_guard lock(mutex);
+    ++hits;
+    return moat::testing::TestHttpResponse{200, {}, "ok"};
+  });
+  NotificationTargetRecord record;
+  record.name = "other-replica";
+  record.config.kind = "webhook";
+  record.config.url = "http://127.0.0.1:" + std::to_string(receiver.port()) + "/h";
+  ASSERT_TRUE(center_->store().AddNotificationTarget(record).ok());
+  EXPECT_EQ(center_->notifications()->target_count(), 1u);
+  SchedulerOptions options;
+  options.clock = [] { return int64_t{std::time(nullptr)}; };
+  Scheduler scheduler(*center_, options);
+  const SchedulerRound round = scheduler.RunOnce(std::time(nullptr));
+  EXPECT_TRUE(round.errors.empty()) << round.errors[0];
+  EXPECT_EQ(center_->notifications()->target_count(), 2u);
+  ASSERT_EQ(As(Role::kAgent, "POST", "/api/v1/alerts",
+               "[" + Alert("r", "2026-12-02T01:00:00Z", "c") + "]")
+                .status,
+            200);
+  center_->notifications()->Drain();
+  {
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(hits, 1);
+  }
+  CenterOptions reopened_options = center_->options();
+  reopened_options.notifications.clear();
+  auto reopened = Center::Open(reopened_options);
+  ASSERT_TRUE(reopened.ok()) << reopened.error().message;
+  EXPECT_EQ((*reopened)->notifications()->target_count(), 1u);
+  // The stored URL is sealed: the store file holds no trace of it.
+  auto rows =
+      center_->store().pool().Acquire()->Query("SELECT secret_enc FROM notification_targets");
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(rows->rows[0].Text(0).find("127.0.0.1"), std::string::npos);
+}
+
+TEST_P(ApiTest, AdmissionPolicyModesAreAPoliciesSectionWithAnETag) {
+  auto empty = As(Role::kReader, "GET", "/api/v1/admission/policies");
+  ASSERT_EQ(empty.status, 200);
+  EXPECT_EQ(json::parse(empty.body), json::parse(R"({"policies":[]})"));
+  const std::string etag = empty.Header("ETag");
+  ASSERT_FALSE(etag.empty());
+
+  const std::string set = R"({"policies":[
+      {"checks":["pss-baseline","image-vulnerabilities"],"action":"Enforce"},
+      {"checks":["wl-*"],"action":"off"},
+      {"checks":["pss-restricted"],"action":"dryrun"}]})";
+  auto replaced = As(Role::kAdmin, "PUT", "/api/v1/admission/policies", set);
+  ASSERT_EQ(replaced.status, 200) << replaced.body;
+  // One entry per policy, by policy, under the admission's canonical action names.
+  const json expected = json::parse(R"({"policies":[
+      {"checks":["image-vulnerabilities"],"action":"deny"},
+      {"checks":["pss-baseline"],"action":"deny"},
+      {"checks":["pss-restricted"],"action":"audit"},
+      {"checks":["wl-*"],"action":"disabled"}]})");
+  EXPECT_EQ(json::parse(replaced.body), expected);
+  auto read = As(Role::kReader, "GET", "/api/v1/admission/policies");
+  EXPECT_EQ(json::parse(read.body), expected);
+
+  // If-None-Match: 304 while nothing changed, 200 once something did.
+  HttpRequest conditional;
+  conditional.url = server_->url() + "/api/v1/admission/policies";
+  conditional.headers = {{"Authorization", "Bearer " + tokens_[Role::kReader]},
+                         {"If-None-Match", read.Header("ETag")}};
+  EXPECT_NE(read.Header("ETag"), etag);
+  auto not_modified = HttpFetch(conditional);
+  ASSERT_TRUE(not_modified.ok());
+  EXPECT_EQ(not_modified->status, 304);
+  EXPECT_TRUE(not_modified->body.empty());
+
+  // One policy at a time.
+  auto one = As(Role::kAdmin, "PUT", "/api/v1/admission/policies/wl-*", R"({"action":"WARN"})");
+  ASSERT_EQ(one.status, 200) << one.body;
+  EXPECT_EQ(json::parse(one.body), json::parse(R"({"checks":["wl-*"],"action":"warn"})"));
+  EXPECT_EQ(HttpFetch(conditional)->status, 200);
+  EXPECT_EQ(As(Role::kAdmin, "DELETE", "/api/v1/admission/policies/pss-restricted").status, 204);
+  EXPECT_EQ(As(Role::kAdmin, "DELETE", "/api/v1/admission/policies/pss-restricted").status, 404);
+  EXPECT_EQ(
+      json::parse(As(Role::kReader, "GET", "/api/v1/admission/policies").body)["policies"].size(),
+      3u);
+
+  // Bad input: a 400 naming the entry, and nothing changes.
+  const std::string before = As(Role::kReader, "GET", "/api/v1/admission/policies").body;
+  for (
+      const auto& [body, where] : std::vector<std::pair<std::string, std::string>>{
+          {R"({"policies":[{"checks":["no-such-check"],"action":"deny"}]})",
+           "policies[0].checks[0]"},
+          {R"({"policies":[{"checks":["pss-baseline"],"action":"block"}]})", "policies[0].action"},
+          {R"({"policies":[{"checks":[],"action":"deny"}]})", "policies[0].checks"},
+          {R"({"policies":[{"checks":["rbac"],"action":"warn"},{"checks":["rbac"],"action":"deny"}]})",
+           "policies[1].checks[0]"},
+          {R"({"policies":[{"checks":["rbac"],"action":"warn","namespaces":["a"]}]})",
+           "policies[0]"},
+          {R"({"policy":[]})", "policies"}}) {
+    SCOPED_TRACE(body);
+    auto refused = As(Role::kAdmin, "PUT", "/api/v1/admission/policies", body);
+    EXPECT_EQ(refused.status, 400);
+    EXPECT_NE(refused.body.find(where), std::string::npos) << refused.body;
+  }
+  EXPECT_EQ(
+      As(Role::kAdmin, "PUT", "/api/v1/admission/policies/nope-*", R"({"action":"warn"})").status,
+      400);
+  EXPECT_EQ(As(Role::kReader, "GET", "/api/v1/admission/policies").body, before);
+  // Clearing.
+  ASSERT_EQ(As(Role::kAdmin, "PUT", "/api/v1/admission/policies", R"({"policies":[]})").status,
+            200);
+  EXPECT_TRUE(center_->store().ListAdmissionPolicyModes()->empty());
+
+  // The catalog the Settings page offers: the image policies and every built-in check.
+  const json checks = json::parse(As(Role::kReader, "GET", "/api/v1/admission/checks").body);
+  std::set<std::string> ids;
+  for (const auto& c : checks["items"]) ids.insert(c["id"]);
+  EXPECT_TRUE(ids.count("image-signature"));
+  EXPECT_TRUE(ids.count("pss-baseline-privileged"));
+  EXPECT_EQ(ids.size(), checks["items"].size());
 }
 
 MOAT_STORE_TEST_SUITE(ApiTest);

@@ -95,6 +95,11 @@ SchedulerRound Scheduler::RunOnce(int64_t now) {
     round.matches_queued = check.match_jobs;
     return Ok();
   });
+  // Targets changed through another replica; each replica notifies its own alerts, so every
+  // one reloads (no lock).
+  if (auto reloaded = center_.ReloadNotificationTargets(); !reloaded.ok()) {
+    round.errors.push_back("notification targets: " + reloaded.error().message);
+  }
   const int64_t trend_interval = options_.trend_interval.count();
   if (last_trend_at_ == 0 || now - last_trend_at_ >= trend_interval ||
       FormatUtcDay(now) != FormatUtcDay(last_trend_at_)) {

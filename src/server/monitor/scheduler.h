@@ -1,6 +1,7 @@
 #pragma once
 // The center's clock: every minute (SchedulerOptions::interval) it runs the due registry polls,
-// the daily rescan pass and the vulnerability-database check, and every hour it records the
+// the daily rescan pass and the vulnerability-database check, reloads the stored notification
+// targets (changed through another replica), and every hour it records the
 // posture's figures for the day's trend. A pass that fails is logged and
 // the others go on. With several replicas on one PostgreSQL store, each pass runs under an
 // advisory lock, so that no pass runs twice at once; SQLite serves a single server.

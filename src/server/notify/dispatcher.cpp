@@ -1,5 +1,6 @@
 #include "server/notify/dispatcher.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "core/log.h"
@@ -34,13 +35,20 @@ Result<NotifierConfig> ParseNotifyFlag(const std::string& flag) {
   return config;
 }
 
+Result<std::shared_ptr<const Dispatcher::Targets>> Dispatcher::MakeTargets(
+    const std::vector<NotifierConfig>& configs) {
+  auto targets = std::make_shared<Targets>();
+  for (const auto& config : configs) {
+    MOAT_ASSIGN_OR_RETURN(auto notifier, MakeNotifier(config));
+    targets->push_back(Target{config, std::move(notifier)});
+  }
+  return std::shared_ptr<const Targets>(std::move(targets));
+}
+
 Result<std::unique_ptr<Dispatcher>> Dispatcher::Start(const std::vector<NotifierConfig>& targets,
                                                       size_t max_queued) {
   std::unique_ptr<Dispatcher> dispatcher(new Dispatcher());
-  for (const auto& config : targets) {
-    MOAT_ASSIGN_OR_RETURN(auto notifier, MakeNotifier(config));
-    dispatcher->targets_.push_back(Target{config, std::move(notifier)});
-  }
+  MOAT_ASSIGN_OR_RETURN(dispatcher->targets_, MakeTargets(targets));
   dispatcher->max_queued_ = max_queued;
   dispatcher->thread_ = std::thread([d = dispatcher.get()] { d->Loop(); });
   return dispatcher;
@@ -48,9 +56,30 @@ Result<std::unique_ptr<Dispatcher>> Dispatcher::Start(const std::vector<Notifier
 
 Dispatcher::~Dispatcher() { Stop(); }
 
-void Dispatcher::Enqueue(std::vector<Alert> alerts) {
-  if (targets_.empty() || alerts.empty()) return;
+Result<void> Dispatcher::SetTargets(const std::vector<NotifierConfig>& targets) {
+  {
+    // Unchanged (the scheduler reloads every minute): keep the notifiers and their connections.
+    std::lock_guard lock(mutex_);
+    if (std::equal(targets_->begin(), targets_->end(), targets.begin(), targets.end(),
+                   [](const Target& a, const NotifierConfig& b) { return a.config == b; })) {
+      return Ok();
+    }
+  }
+  MOAT_ASSIGN_OR_RETURN(auto made, MakeTargets(targets));
   std::lock_guard lock(mutex_);
+  targets_ = std::move(made);
+  return Ok();
+}
+
+size_t Dispatcher::target_count() const {
+  std::lock_guard lock(mutex_);
+  return targets_->size();
+}
+
+void Dispatcher::Enqueue(std::vector<Alert> alerts) {
+  if (alerts.empty()) return;
+  std::lock_guard lock(mutex_);
+  if (targets_->empty()) return;
   for (auto& alert : alerts) queue_.push_back(std::move(alert));
   while (queue_.size() > max_queued_) {
     queue_.pop_front();
@@ -91,6 +120,7 @@ int64_t Dispatcher::dropped() const {
 void Dispatcher::Loop() {
   while (true) {
     std::vector<Alert> batch;
+    std::shared_ptr<const Targets> targets;
     {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
@@ -99,9 +129,10 @@ void Dispatcher::Loop() {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      targets = targets_;
       busy_ = true;
     }
-    for (auto& target : targets_) {
+    for (const auto& target : *targets) {
       std::vector<Alert> selected;
       for (const auto& alert : batch) {
         if (AtLeast(alert.priority, target.config.min_priority)) selected.push_back(alert);

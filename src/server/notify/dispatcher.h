@@ -29,6 +29,11 @@ class Dispatcher {
   static Result<std::unique_ptr<Dispatcher>> Start(const std::vector<NotifierConfig>& targets,
                                                    size_t max_queued = 10000);
   ~Dispatcher();
+  /// Replaces the targets (the stored ones changed): alerts queued from now on go to the new
+  /// targets; a batch being sent finishes with the old ones. A bad target is an error and
+  /// changes nothing.
+  Result<void> SetTargets(const std::vector<NotifierConfig>& targets);
+  size_t target_count() const;
   /// Queues alerts for every target; returns at once.
   void Enqueue(std::vector<Alert> alerts);
   /// Waits until the queue is empty and no send is in flight (tests, shutdown).
@@ -42,10 +47,13 @@ class Dispatcher {
     NotifierConfig config;
     std::unique_ptr<Notifier> notifier;
   };
+  using Targets = std::vector<Target>;
   Dispatcher() = default;
+  static Result<std::shared_ptr<const Targets>> MakeTargets(
+      const std::vector<NotifierConfig>& configs);
   void Loop();
 
-  std::vector<Target> targets_;
+  std::shared_ptr<const Targets> targets_;  // guarded by mutex_; the loop sends with a copy
   size_t max_queued_ = 0;
   mutable std::mutex mutex_;
   std::condition_variable wake_;

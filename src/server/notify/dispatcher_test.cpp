@@ -74,5 +74,43 @@ TEST(Dispatcher, DropsTheOldestWhenTheQueueIsFull) {
   EXPECT_EQ((*dispatcher)->sent(), 5);
 }
 
+TEST(Dispatcher, SetTargetsSwapsTheTargetsOfARunningDispatcher) {
+  std::atomic<int> first{0}, second{0};
+  moat::testing::TestHttpServer one([&](const moat::testing::TestHttpRequest&) {
+    ++first;
+    return moat::testing::TestHttpResponse{200, {}, ""};
+  });
+  moat::testing::TestHttpServer two([&](const moat::testing::TestHttpRequest&) {
+    ++second;
+    return moat::testing::TestHttpResponse{200, {}, ""};
+  });
+  NotifierConfig a;
+  a.kind = "webhook";
+  a.url = "http://127.0.0.1:" + std::to_string(one.port()) + "/";
+  NotifierConfig b = a;
+  b.url = "http://127.0.0.1:" + std::to_string(two.port()) + "/";
+  auto dispatcher = Dispatcher::Start({});
+  ASSERT_TRUE(dispatcher.ok());
+  (*dispatcher)->Enqueue({MakeAlert("nobody hears this")});  // no target yet: dropped quietly
+  ASSERT_TRUE((*dispatcher)->SetTargets({a}).ok());
+  (*dispatcher)->Enqueue({MakeAlert("x")});
+  (*dispatcher)->Drain();
+  EXPECT_EQ(first.load(), 1);
+  ASSERT_TRUE((*dispatcher)->SetTargets({b}).ok());
+  (*dispatcher)->Enqueue({MakeAlert("y")});
+  (*dispatcher)->Drain();
+  EXPECT_EQ(first.load(), 1);
+  EXPECT_EQ(second.load(), 1);
+  // A bad target set is refused whole; the running targets stay.
+  NotifierConfig bad = a;
+  bad.kind = "pager";
+  EXPECT_FALSE((*dispatcher)->SetTargets({a, bad}).ok());
+  EXPECT_EQ((*dispatcher)->target_count(), 1u);
+  (*dispatcher)->Enqueue({MakeAlert("z")});
+  (*dispatcher)->Drain();
+  EXPECT_EQ(second.load(), 2);
+  EXPECT_EQ((*dispatcher)->sent(), 3);
+}
+
 }  // namespace
 }  // namespace moat::server::notify

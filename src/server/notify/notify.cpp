@@ -47,21 +47,6 @@ std::string WithoutControls(std::string text) {
   return text;
 }
 
-// The URL without what may be a secret: a Slack webhook's path is its token, and a generic
-// webhook may carry one in its path, query or user info. "https://hooks.slack.com/…".
-std::string RedactUrl(const std::string& url) {
-  const size_t scheme = url.find("://");
-  if (scheme == std::string::npos) return "(invalid URL)";
-  size_t host_start = scheme + 3;
-  size_t host_end = url.find_first_of("/?#", host_start);
-  if (host_end == std::string::npos) host_end = url.size();
-  const size_t at = url.rfind('@', host_end);
-  if (at != std::string::npos && at >= host_start) host_start = at + 1;
-  std::string out = url.substr(0, scheme + 3) + url.substr(host_start, host_end - host_start);
-  if (host_end < url.size()) out += "/…";
-  return out;
-}
-
 std::string ReplaceAll(std::string text, const std::string& from, const std::string& to) {
   if (from.empty()) return text;
   for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
@@ -455,6 +440,19 @@ bool IsHttpUrl(const std::string& url) {
 }
 
 }  // namespace
+
+std::string RedactUrl(const std::string& url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return "(invalid URL)";
+  size_t host_start = scheme + 3;
+  size_t host_end = url.find_first_of("/?#", host_start);
+  if (host_end == std::string::npos) host_end = url.size();
+  const size_t at = url.rfind('@', host_end);
+  if (at != std::string::npos && at >= host_start) host_start = at + 1;
+  std::string out = url.substr(0, scheme + 3) + url.substr(host_start, host_end - host_start);
+  if (host_end < url.size()) out += "/…";
+  return out;
+}
 
 int SyslogSeverity(AlertPriority priority) { return static_cast<int>(priority); }
 

@@ -35,6 +35,8 @@ struct NotifierConfig {
   /// syslog: HOSTNAME for alerts that do not name their host; empty = this machine's name.
   std::string syslog_hostname;
   long timeout_seconds = 10;
+
+  bool operator==(const NotifierConfig&) const = default;
 };
 
 /// A notification target. Send is safe to call from several threads.
@@ -49,6 +51,11 @@ class Notifier {
 
 /// Checks the configuration and builds its notifier; nothing is connected until the first Send.
 Result<std::unique_ptr<Notifier>> MakeNotifier(const NotifierConfig& config);
+
+/// The URL without what may be a secret, for logs and the API: a Slack webhook's path is its
+/// token, and a generic webhook may carry one in its path, query or user info
+/// ("https://hooks.slack.com/…"; user info dropped).
+std::string RedactUrl(const std::string& url);
 
 /// Falco's priorities are syslog's severities: Emergency 0 ... Debug 7.
 int SyslogSeverity(AlertPriority priority);

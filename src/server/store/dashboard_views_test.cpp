@@ -140,8 +140,12 @@ TEST_P(DashboardViewsTest, ImageCountsFollowEveryChangeOfItsFindings) {
   auto repositories = store_->ListRepositories(0);
   ASSERT_TRUE(repositories.ok()) << repositories.error().message;
   for (const auto& r : *repositories) {
-    if (r.repository == "web") EXPECT_EQ(r.counts.high, 1);
-    if (r.repository == "api") EXPECT_EQ(r.counts.medium + r.counts.low, 0);
+    if (r.repository == "web") {
+      EXPECT_EQ(r.counts.high, 1);
+    }
+    if (r.repository == "api") {
+      EXPECT_EQ(r.counts.medium + r.counts.low, 0);
+    }
   }
   ASSERT_TRUE(store_->RecordDelete(registry_id_, "web", kWeb).ok());
   risks = store_->ListImageRisks();

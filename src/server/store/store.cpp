@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <iterator>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <tuple>
 
@@ -174,6 +175,30 @@ FindingRecord ReadFinding(const SqlRow& row) {
   f.first_seen = row.Int(19);
   f.last_seen = row.Int(20);
   f.resolved_at = row.Int(21);
+  return f;
+}
+
+// The columns assessment reads (posture.cpp FactOf): ForEachOpenFinding and OpenFindingsOf
+// leave out the evidence, remediation and versions, and the last-seen lookup of the image per
+// row, which a recommendation page's 15,000 findings would otherwise pay for.
+constexpr const char* kAssessedFindingColumns =
+    "id, resource_kind, resource_id, source, finding_id, category, title, severity, cvss, kev, "
+    "patchable, in_use";
+
+FindingRecord ReadAssessedFinding(const SqlRow& row) {
+  FindingRecord f;
+  f.id = row.Int(0);
+  f.resource_kind = row.Text(1);
+  f.resource_id = row.Text(2);
+  f.source = row.Text(3);
+  f.finding_id = row.Text(4);
+  f.category = row.Text(5);
+  f.title = row.Text(6);
+  f.severity = row.Text(7);
+  f.cvss = row.Real(8);
+  f.kev = row.Int(9) != 0;
+  f.patchable = row.Int(10) != 0;
+  f.in_use = row.Int(11) != 0;
   return f;
 }
 
@@ -522,6 +547,17 @@ Result<std::vector<AuditEvent>> Store::ListAudit(size_t limit) {
 
 // ---- registries -------------------------------------------------------------------------------
 
+namespace {
+
+// A unique constraint refused the row (SQLite: "UNIQUE constraint failed", PostgreSQL:
+// "duplicate key value violates unique constraint").
+bool IsUniqueViolation(const Error& error) {
+  return error.message.find("UNIQUE") != std::string::npos ||
+         error.message.find("unique") != std::string::npos;
+}
+
+}  // namespace
+
 Result<RegistryRecord> Store::AddRegistry(RegistryRecord registry) {
   std::string sealed;
   if (!registry.secret.empty()) {
@@ -535,8 +571,7 @@ Result<RegistryRecord> Store::AddRegistry(RegistryRecord registry) {
       {registry.name, registry.url, registry.username, sealed, registry.poll_seconds,
        registry.created_at});
   if (!rows.ok()) {
-    if (rows.error().message.find("UNIQUE") != std::string::npos ||
-        rows.error().message.find("unique") != std::string::npos) {
+    if (IsUniqueViolation(rows.error())) {
       return Fail("a registry named '", registry.name, "' exists already");
     }
     return rows.error();
@@ -1007,12 +1042,12 @@ Result<void> Store::ForEachOpenFinding(const std::function<void(FindingRecord&&)
       // "+resolved_at": walk the primary key from `after`. SQLite would otherwise take the index
       // that starts with resolved_at and sort all open findings again for every page (292,000
       // findings: 0.33 s a page instead of 6 ms).
-      MOAT_ASSIGN_OR_RETURN(rows, sql->Query(std::string("SELECT ") + kFindingColumns +
+      MOAT_ASSIGN_OR_RETURN(rows, sql->Query(std::string("SELECT ") + kAssessedFindingColumns +
                                                  " FROM findings WHERE +resolved_at = 0 AND id > "
                                                  "$1 ORDER BY id LIMIT $2",
                                              {after, kPageRows}));
     }
-    for (const auto& row : rows.rows) visit(ReadFinding(row));
+    for (const auto& row : rows.rows) visit(ReadAssessedFinding(row));
     if (static_cast<int64_t>(rows.rows.size()) < kPageRows) return Ok();
     after = rows.rows.back().Int(0);
   }
@@ -1029,10 +1064,10 @@ Result<std::vector<FindingRecord>> Store::OpenFindingsOf(const std::string& reso
     where.Add("resource_id IN " + InList(where, chunk));
     // "+": SQLite would take the index that starts with resolved_at and read every open finding.
     where.Add("+resolved_at = 0");
-    MOAT_ASSIGN_OR_RETURN(auto rows, sql->Query(std::string("SELECT ") + kFindingColumns +
+    MOAT_ASSIGN_OR_RETURN(auto rows, sql->Query(std::string("SELECT ") + kAssessedFindingColumns +
                                                     " FROM findings" + where.Where(),
                                                 where.params()));
-    for (const auto& row : rows.rows) findings.push_back(ReadFinding(row));
+    for (const auto& row : rows.rows) findings.push_back(ReadAssessedFinding(row));
     return Ok();
   }));
   return findings;
@@ -1862,6 +1897,172 @@ Result<bool> Store::DeleteDisableRule(int64_t id) {
   auto sql = pool_->Acquire();
   MOAT_ASSIGN_OR_RETURN(auto rows, sql->Query("DELETE FROM disable_rules WHERE id = $1", {id}));
   NotePostureChange();
+  return rows.affected > 0;
+}
+
+// ---- notification targets ---------------------------------------------------------------------
+
+namespace {
+
+constexpr const char* kNotificationTargetColumns =
+    "id, name, kind, min_priority, batch, slack_blocks, syslog_facility, syslog_hostname, "
+    "secret_enc, created_by, created_at, updated_at";
+
+// The sealed part of a target: its URL and headers, as one JSON document.
+Result<std::string> SealTargetSecret(const std::string& key, const notify::NotifierConfig& c) {
+  nlohmann::json headers = nlohmann::json::array();
+  for (const auto& [name, value] : c.headers) headers.push_back({name, value});
+  return SealSecret(key, nlohmann::json{{"url", c.url}, {"headers", headers}}.dump());
+}
+
+Result<NotificationTargetRecord> ReadNotificationTarget(const SqlRow& row, const std::string& key) {
+  NotificationTargetRecord target;
+  target.id = row.Int(0);
+  target.name = row.Text(1);
+  target.config.kind = row.Text(2);
+  target.config.min_priority =
+      ParseAlertPriority(row.Text(3)).value_or(AlertPriority::kDebug);  // written canonical
+  target.config.batch = row.Int(4) != 0;
+  target.config.slack_blocks = row.Int(5) != 0;
+  target.config.syslog_facility = static_cast<int>(row.Int(6));
+  target.config.syslog_hostname = row.Text(7);
+  MOAT_ASSIGN_OR_RETURN(const std::string secret, OpenSecret(key, row.Text(8)));
+  const auto sealed = nlohmann::json::parse(secret, nullptr, false);
+  if (!sealed.is_object() || !sealed.value("url", nlohmann::json()).is_string()) {
+    return Fail("notification target ", target.name, ": stored secret is not a URL and headers");
+  }
+  target.config.url = sealed["url"].get<std::string>();
+  for (const auto& header : sealed.value("headers", nlohmann::json::array())) {
+    if (header.is_array() && header.size() == 2 && header[0].is_string() && header[1].is_string()) {
+      target.config.headers.emplace_back(header[0].get<std::string>(),
+                                         header[1].get<std::string>());
+    }
+  }
+  target.created_by = row.Text(9);
+  target.created_at = row.Int(10);
+  target.updated_at = row.Int(11);
+  return target;
+}
+
+}  // namespace
+
+Result<NotificationTargetRecord> Store::AddNotificationTarget(NotificationTargetRecord target) {
+  MOAT_ASSIGN_OR_RETURN(const std::string sealed, SealTargetSecret(secret_key_, target.config));
+  target.created_at = target.updated_at = std::time(nullptr);
+  const auto& c = target.config;
+  auto sql = pool_->Acquire();
+  auto rows = sql->Query(
+      "INSERT INTO notification_targets (name, kind, min_priority, batch, slack_blocks, "
+      "syslog_facility, syslog_hostname, secret_enc, created_by, created_at, updated_at) VALUES "
+      "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+      {target.name, c.kind, std::string(AlertPriorityName(c.min_priority)), int64_t{c.batch},
+       int64_t{c.slack_blocks}, int64_t{c.syslog_facility}, c.syslog_hostname, sealed,
+       target.created_by, target.created_at});
+  if (!rows.ok()) {
+    if (IsUniqueViolation(rows.error())) {
+      return Fail("a notification target named '", target.name, "' exists already");
+    }
+    return rows.error();
+  }
+  target.id = rows->rows[0].Int(0);
+  return target;
+}
+
+Result<std::vector<NotificationTargetRecord>> Store::ListNotificationTargets() {
+  return SelectNotificationTargets("ORDER BY id", {});
+}
+
+Result<std::optional<NotificationTargetRecord>> Store::GetNotificationTarget(int64_t id) {
+  MOAT_ASSIGN_OR_RETURN(auto targets, SelectNotificationTargets("WHERE id = $1", {id}));
+  if (targets.empty()) return std::optional<NotificationTargetRecord>();
+  return std::optional<NotificationTargetRecord>(std::move(targets[0]));
+}
+
+Result<std::vector<NotificationTargetRecord>> Store::SelectNotificationTargets(
+    const std::string& clause, const std::vector<SqlValue>& params) {
+  auto sql = pool_->Acquire();
+  MOAT_ASSIGN_OR_RETURN(auto rows, sql->Query(std::string("SELECT ") + kNotificationTargetColumns +
+                                                  " FROM notification_targets " + clause,
+                                              params));
+  std::vector<NotificationTargetRecord> targets;
+  for (const auto& row : rows.rows) {
+    MOAT_ASSIGN_OR_RETURN(auto target, ReadNotificationTarget(row, secret_key_));
+    targets.push_back(std::move(target));
+  }
+  return targets;
+}
+
+Result<bool> Store::UpdateNotificationTarget(NotificationTargetRecord target) {
+  MOAT_ASSIGN_OR_RETURN(const std::string sealed, SealTargetSecret(secret_key_, target.config));
+  const auto& c = target.config;
+  auto sql = pool_->Acquire();
+  auto rows = sql->Query(
+      "UPDATE notification_targets SET name = $2, kind = $3, min_priority = $4, batch = $5, "
+      "slack_blocks = $6, syslog_facility = $7, syslog_hostname = $8, secret_enc = $9, "
+      "updated_at = $10 WHERE id = $1",
+      {target.id, target.name, c.kind, std::string(AlertPriorityName(c.min_priority)),
+       int64_t{c.batch}, int64_t{c.slack_blocks}, int64_t{c.syslog_facility}, c.syslog_hostname,
+       sealed, int64_t{std::time(nullptr)}});
+  if (!rows.ok()) {
+    if (IsUniqueViolation(rows.error())) {
+      return Fail("a notification target named '", target.name, "' exists already");
+    }
+    return rows.error();
+  }
+  return rows->affected > 0;
+}
+
+Result<bool> Store::DeleteNotificationTarget(int64_t id) {
+  auto sql = pool_->Acquire();
+  MOAT_ASSIGN_OR_RETURN(auto rows,
+                        sql->Query("DELETE FROM notification_targets WHERE id = $1", {id}));
+  return rows.affected > 0;
+}
+
+// ---- admission policy modes ---------------------------------------------------------------------
+
+Result<std::vector<AdmissionPolicyMode>> Store::ListAdmissionPolicyModes() {
+  auto sql = pool_->Acquire();
+  MOAT_ASSIGN_OR_RETURN(auto rows, sql->Query("SELECT policy, action, updated_by, updated_at FROM "
+                                              "admission_policy_modes ORDER BY policy"));
+  std::vector<AdmissionPolicyMode> modes;
+  for (const auto& row : rows.rows) {
+    modes.push_back(AdmissionPolicyMode{row.Text(0), row.Text(1), row.Text(2), row.Int(3)});
+  }
+  return modes;
+}
+
+namespace {
+
+Result<void> UpsertAdmissionPolicyMode(SqlConnection& sql, const AdmissionPolicyMode& mode) {
+  MOAT_TRY(sql.Query(
+      "INSERT INTO admission_policy_modes (policy, action, updated_by, updated_at) VALUES "
+      "($1, $2, $3, $4) ON CONFLICT (policy) DO UPDATE SET action = $2, updated_by = $3, "
+      "updated_at = $4",
+      {mode.policy, mode.action, mode.updated_by, mode.updated_at}));
+  return Ok();
+}
+
+}  // namespace
+
+Result<void> Store::ReplaceAdmissionPolicyModes(const std::vector<AdmissionPolicyMode>& modes) {
+  auto sql = pool_->Acquire();
+  return InTransaction(*sql, [&](SqlConnection& tx) -> Result<void> {
+    MOAT_TRY(tx.Query("DELETE FROM admission_policy_modes"));
+    for (const auto& mode : modes) MOAT_TRY(UpsertAdmissionPolicyMode(tx, mode));
+    return Ok();
+  });
+}
+
+Result<void> Store::SetAdmissionPolicyMode(const AdmissionPolicyMode& mode) {
+  auto sql = pool_->Acquire();
+  return UpsertAdmissionPolicyMode(*sql, mode);
+}
+
+Result<bool> Store::DeleteAdmissionPolicyMode(const std::string& policy) {
+  auto sql = pool_->Acquire();
+  MOAT_ASSIGN_OR_RETURN(
+      auto rows, sql->Query("DELETE FROM admission_policy_modes WHERE policy = $1", {policy}));
   return rows.affected > 0;
 }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "server/notify/notify.h"
 #include "server/store/sql.h"
 
 namespace moat::server {
@@ -311,6 +312,27 @@ struct DisableRuleRecord {
   int64_t expires_at = 0;
 };
 
+/// A notification target an administrator added over the API (the --notify targets are not
+/// stored). The URL and headers are stored encrypted and decrypted in memory only; the API
+/// never returns the headers' values.
+struct NotificationTargetRecord {
+  int64_t id = 0;
+  std::string name;
+  notify::NotifierConfig config;
+  std::string created_by;
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
+};
+
+/// The mode an admission policy runs in, set on the server (docs/server.md, "Admission policy
+/// modes"): `policy` as `checks:` names it, `action` deny, warn, audit or disabled.
+struct AdmissionPolicyMode {
+  std::string policy;
+  std::string action;
+  std::string updated_by;
+  int64_t updated_at = 0;
+};
+
 struct Job {
   int64_t id = 0;
   std::string kind;  // "scan", "match"
@@ -519,7 +541,9 @@ class Store {
   Result<Page<FindingRecord>> ListFindings(const FindingFilter& filter, FindingSort sort,
                                            const PageRequest& page);
   /// Every open finding (assessment input), in id order, a page of rows at a time: the rows of a
-  /// large estate (300,000 findings over 1,000 images) are never all in memory at once.
+  /// large estate (300,000 findings over 1,000 images) are never all in memory at once. Both
+  /// assessment reads fill only what assessment looks at: id, resource_kind, resource_id,
+  /// source, finding_id, category, title, severity, cvss, kev, patchable, in_use.
   Result<void> ForEachOpenFinding(const std::function<void(FindingRecord&&)>& visit);
   /// The open findings of the resources `ids` of one kind ("image", "host", "workload"), in a
   /// few statements whatever their number (a page of a recommendation's unhealthy resources).
@@ -595,6 +619,21 @@ class Store {
   Result<std::vector<DisableRuleRecord>> ListDisableRules();
   Result<bool> DeleteDisableRule(int64_t id);
 
+  // Notification targets. Names are unique: "a notification target named 'X' exists already".
+  Result<NotificationTargetRecord> AddNotificationTarget(NotificationTargetRecord target);
+  Result<std::vector<NotificationTargetRecord>> ListNotificationTargets();
+  Result<std::optional<NotificationTargetRecord>> GetNotificationTarget(int64_t id);
+  /// Replaces every field but id, created_by and created_at; false when there is no such target.
+  Result<bool> UpdateNotificationTarget(NotificationTargetRecord target);
+  Result<bool> DeleteNotificationTarget(int64_t id);
+
+  // Admission policy modes, by policy.
+  Result<std::vector<AdmissionPolicyMode>> ListAdmissionPolicyModes();
+  /// Replaces every stored mode with `modes` in one transaction.
+  Result<void> ReplaceAdmissionPolicyModes(const std::vector<AdmissionPolicyMode>& modes);
+  Result<void> SetAdmissionPolicyMode(const AdmissionPolicyMode& mode);
+  Result<bool> DeleteAdmissionPolicyMode(const std::string& policy);
+
   // Trend: daily snapshots (a later snapshot of the same day replaces the earlier one's figures)
   // and the findings' flow per day over [from, to) Unix seconds.
   Result<void> RecordDailyStats(const std::string& day, const std::map<std::string, double>& stats);
@@ -659,6 +698,9 @@ class Store {
 
  private:
   Store() = default;
+  /// Notification targets of "WHERE ..." / "ORDER BY ..." `clause`, decrypted.
+  Result<std::vector<NotificationTargetRecord>> SelectNotificationTargets(
+      const std::string& clause, const std::vector<SqlValue>& params);
   void NotePostureChange() { posture_changes_.fetch_add(1, std::memory_order_acq_rel); }
   /// Passes `result` through, noting a posture change when the write succeeded.
   template <typename T>

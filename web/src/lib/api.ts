@@ -115,7 +115,10 @@ export interface UnhealthyResource {
   kind: string;
   id: string;
   name: string;
+  /// The worst findings (as many as the request's `findings=` asked), most severe first.
   findings: UnhealthyFinding[];
+  /// Every finding that makes the resource unhealthy.
+  finding_count: number;
 }
 
 export interface RecommendationDetail extends Recommendation {
@@ -380,6 +383,21 @@ export interface Repository {
   vulnerabilities: SeverityCounts;
 }
 
+/// The answer of a route that tries a connection (a registry, a notification target).
+export interface ConnectionCheck {
+  ok: boolean;
+  message: string;
+}
+
+/// POSTs to such a route; a refused request is a failed check with the server's message.
+export async function tryConnection(path: string): Promise<ConnectionCheck> {
+  try {
+    return await call<ConnectionCheck>(path, { method: 'POST', body: {} });
+  } catch (e) {
+    return { ok: false, message: e instanceof ApiError ? e.message : String(e) };
+  }
+}
+
 export interface Registry {
   id: number;
   name: string;
@@ -491,6 +509,44 @@ export interface DisableRule {
   created_by: string;
   created_at: string;
   [criterion: string]: unknown;
+}
+
+/// A notification target: the URL without its secret part, the headers by name only (their
+/// values are write-only). Targets given as `moat server --notify` flags are read-only.
+export interface NotificationTarget {
+  id: number | null;
+  name: string;
+  kind: 'webhook' | 'slack' | 'syslog';
+  url: string;
+  min_priority: string;
+  batch: boolean;
+  header_names: string[];
+  slack_blocks: boolean;
+  syslog_facility: number;
+  syslog_hostname: string;
+  source: 'api' | 'config';
+  read_only: boolean;
+  created_by?: string;
+  created_at?: string;
+  updated_at?: string;
+}
+
+export type AdmissionAction = 'deny' | 'warn' | 'audit' | 'disabled';
+
+/// One entry of the server's admission `policies:` section: one policy and its mode.
+export interface AdmissionPolicyEntry {
+  checks: [string];
+  action: AdmissionAction;
+}
+
+/// A policy the admission webhook runs: a built-in check or an image policy.
+export interface AdmissionCheck {
+  id: string;
+  group: string;
+  title: string;
+  severity: string;
+  optional: boolean;
+  bundle: boolean;
 }
 
 export interface User {

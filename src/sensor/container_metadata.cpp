@@ -1,0 +1,134 @@
+#include "sensor/container_metadata.h"
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/http.h"
+
+namespace moat::sensor {
+
+namespace {
+
+std::string StringAt(const nlohmann::json& object, const char* key) {
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+Result<ContainerInfo> ParseDockerInspect(std::string_view body, const std::string& source) {
+  nlohmann::json json = nlohmann::json::parse(body, nullptr, false);
+  if (json.is_discarded() || !json.is_object()) {
+    return Fail(source, ": not a JSON object");
+  }
+  ContainerInfo info;
+  info.runtime = "docker";
+  info.id = StringAt(json, "Id");
+  if (info.id.empty()) return Fail(source, ": no Id");
+  info.name = StringAt(json, "Name");
+  if (!info.name.empty() && info.name[0] == '/') info.name.erase(0, 1);
+  info.image_id = StringAt(json, "Image");
+  if (auto config = json.find("Config"); config != json.end() && config->is_object()) {
+    info.image = StringAt(*config, "Image");
+    if (auto labels = config->find("Labels"); labels != config->end() && labels->is_object()) {
+      for (const auto& [key, value] : labels->items()) {
+        if (value.is_string()) info.labels[key] = value.get<std::string>();
+      }
+    }
+  }
+  info.image_digest = info.image_id;
+  info.resolved = true;
+  return info;
+}
+
+ContainerMetadataCache::ContainerMetadataCache(ContainerMetadataOptions options)
+    : options_(std::move(options)) {}
+
+Result<std::string> ContainerMetadataCache::Get(const std::string& path, bool& retryable,
+                                                bool& not_found) {
+  HttpRequest request;
+  request.url = "http://localhost" + path;
+  request.unix_socket = options_.docker_socket;
+  request.connect_timeout_seconds = 2;
+  request.timeout_seconds = 5;
+  request.stall_timeout_seconds = 5;
+  auto response = HttpFetch(request);
+  retryable = false;
+  not_found = false;
+  if (!response.ok()) {
+    retryable = true;
+    return response.error();
+  }
+  if (response->status == 404) {
+    not_found = true;
+    return Fail("docker engine (", options_.docker_socket, "): GET ", path, ": not found");
+  }
+  if (response->status != 200) {
+    retryable = response->status >= 500;
+    return Fail("docker engine (", options_.docker_socket, "): GET ", path, " answered HTTP ",
+                std::to_string(response->status));
+  }
+  return std::move(response->body);
+}
+
+Result<ContainerInfo> ContainerMetadataCache::Fetch(const std::string& id) {
+  auto backoff = options_.first_backoff;
+  Error last{"no attempt"};
+  for (int attempt = 0; attempt < options_.attempts; ++attempt) {
+    if (attempt > 0) {
+      std::this_thread::sleep_for(backoff);
+      backoff *= 2;
+    }
+    bool retryable = false, not_found = false;
+    const std::string path = "/containers/" + id + "/json";
+    auto body = Get(path, retryable, not_found);
+    if (!body.ok()) {
+      ++failed_requests_;
+      last = body.error();
+      if (!retryable) break;
+      continue;
+    }
+    MOAT_ASSIGN_OR_RETURN(ContainerInfo info,
+                          ParseDockerInspect(*body, "docker engine GET " + path));
+    // The repository digest (what a registry serves) is the image's, not the container's.
+    if (!info.image_id.empty()) {
+      auto image = Get("/images/" + info.image_id + "/json", retryable, not_found);
+      if (image.ok()) {
+        nlohmann::json json = nlohmann::json::parse(*image, nullptr, false);
+        if (json.is_object()) {
+          auto digests = json.find("RepoDigests");
+          if (digests != json.end() && digests->is_array() && !digests->empty() &&
+              digests->front().is_string()) {
+            info.image_digest = digests->front().get<std::string>();
+          }
+        }
+      }
+    }
+    return info;
+  }
+  return last;
+}
+
+const ContainerInfo& ContainerMetadataCache::Lookup(const ContainerRef& ref) {
+  Entry& entry = entries_[ref.id];
+  if (entry.info.id.empty()) {
+    entry.info.id = ref.id;
+    entry.info.runtime = ref.runtime;
+  }
+  if (entry.info.resolved || options_.docker_socket.empty()) return entry.info;
+  auto now = std::chrono::steady_clock::now();
+  if (now < entry.next_attempt) return entry.info;
+  auto fetched = Fetch(ref.id);
+  if (fetched.ok()) {
+    fetched->runtime = ref.runtime;
+    entry.info = std::move(*fetched);
+  } else {
+    entry.retry_interval = entry.retry_interval.count() == 0
+                               ? options_.retry_interval
+                               : std::min(entry.retry_interval * 2, options_.max_retry_interval);
+    entry.next_attempt = std::chrono::steady_clock::now() + entry.retry_interval;
+  }
+  return entry.info;
+}
+
+}  // namespace moat::sensor

@@ -1,0 +1,137 @@
+#pragma once
+// The sensor's events in user space: what one ring-buffer record says once decoded (Event), and
+// the process and container it concerns once enriched (ProcessInfo, ContainerInfo). Value types
+// only; the decoder is decoder.h, the JSON form event_json.h.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace moat::sensor {
+
+/// Mirrors moat_event_type of bpf/event_abi.h.
+enum class EventType : uint16_t {
+  kExec = 1,
+  kFork,
+  kExit,
+  kOpen,
+  kConnect,
+  kAccept,
+  kBind,
+  kListen,
+  kSocket,
+  kRename,
+  kUnlink,
+  kLink,
+  kSymlink,
+  kChmod,
+  kTruncate,
+  kPtrace,
+  kSetuid,
+  kSetgid,
+  kCapset,
+  kSetns,
+  kUnshare,
+  kCloneNamespaces,
+  kMount,
+  kUmount,
+  kMemfdCreate,
+  kBpf,
+  kModuleLoad,
+  kDnsQuery,
+};
+
+/// The event's name in output ("execve", "open", "connect", ...; Falco's evt.type where one
+/// exists).
+std::string_view EventTypeName(EventType type);
+
+/// A socket end as reported: inet addresses in text form, unix sockets by path ("@name" for
+/// abstract ones).
+struct SocketAddress {
+  std::string family;  // "ipv4", "ipv6", "unix", or "af<N>"
+  std::string address;
+  uint16_t port = 0;
+  bool operator==(const SocketAddress&) const = default;
+};
+
+/// What an exec tells about the new program (and what /proc tells about processes that were
+/// running when the sensor started).
+struct ExecInfo {
+  std::string filename;  // as passed to execve
+  std::string exe;       // the executable's path (walked in the kernel)
+  std::vector<std::string> argv;
+  std::string cwd;
+  std::string tty;  // e.g. "pts3"; empty without a controlling terminal
+  uint32_t ppid = 0;
+  uint32_t euid = 0;
+  uint32_t egid = 0;
+  uint32_t loginuid = UINT32_MAX;  // UINT32_MAX: not set (-1 in Falco's user.loginuid)
+  uint64_t cap_effective = 0;
+  uint64_t cap_permitted = 0;
+  uint64_t cap_inheritable = 0;
+  uint64_t exe_inode = 0;
+  bool exe_on_overlay = false;
+  bool exe_upper_layer = false;  // on the container's writable layer: not from the image
+  bool exe_memfd = false;
+  std::string cgroup;  // the cgroup path the container id comes from
+};
+
+/// One event as decoded from a ring-buffer record. Which of the optional parts are set depends on
+/// the type (docs/sensor.md lists them).
+struct Event {
+  EventType type = EventType::kExec;
+  std::string syscall;   // the system call behind it ("openat", "sendmmsg"); empty for sched events
+  uint64_t boot_ns = 0;  // CLOCK_BOOTTIME of the kernel's record
+  uint32_t pid = 0;      // thread group id
+  uint32_t tid = 0;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  int64_t ret = 0;
+  std::string comm;
+
+  std::optional<ExecInfo> exec;  // kExec
+  std::string path;              // the file (open, unlink, chmod, truncate, mount target, ...)
+  std::string path2;             // second path: rename's and link's new name, mount's source
+  std::optional<SocketAddress> local;
+  std::optional<SocketAddress> remote;
+  /// Numeric arguments by name (flags, mode, fd, request, nstype, cmd, ...), in output order.
+  std::vector<std::pair<std::string, int64_t>> numbers;
+  /// Text arguments by name (fstype, memfd name, module parameters, DNS name).
+  std::vector<std::pair<std::string, std::string>> texts;
+
+  std::optional<int64_t> Number(std::string_view name) const;
+  const std::string* Text(std::string_view name) const;
+};
+
+/// A process as the tree keeps it.
+struct ProcessInfo {
+  uint32_t pid = 0;
+  uint32_t ppid = 0;
+  std::string comm;
+  ExecInfo exec;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  bool exited = false;
+  uint64_t exit_boot_ns = 0;
+  std::string container_id;  // full id ("" on the host)
+  /// cmdline as Falco prints proc.cmdline: the name and the arguments, space separated.
+  std::string Cmdline() const;
+};
+
+/// Container metadata from the runtime.
+struct ContainerInfo {
+  std::string id;       // full id
+  std::string runtime;  // "docker", "containerd", "cri-o", "podman"
+  std::string name;
+  std::string image;         // as the container was created from ("debian:12")
+  std::string image_id;      // sha256:... config digest
+  std::string image_digest;  // repository digest (name@sha256:...) when known, else image_id
+  std::map<std::string, std::string> labels;
+  bool resolved = false;  // the runtime answered
+  std::string Label(const std::string& key) const;
+};
+
+}  // namespace moat::sensor

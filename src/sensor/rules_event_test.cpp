@@ -1,0 +1,107 @@
+#include "sensor/rules_event.h"
+
+#include <gtest/gtest.h>
+
+#include "rules/engine.h"
+
+namespace moat::sensor {
+namespace {
+
+constexpr const char* kRules = R"(
+- rule: Shadow read in container
+  desc: test
+  condition: >
+    evt.type in (open, openat) and fd.name = /etc/shadow and not evt.arg.flags contains O_WRONLY
+    and container.id != host and proc.pname = bash
+  output: "shadow read by %proc.name in %container.name (%container.image) pod %k8s.pod.name"
+  priority: WARNING
+- rule: Reverse shell port
+  desc: test
+  condition: evt.type = connect and fd.rport = 4444 and fd.rip = 10.0.0.9 and proc.name = sh
+  output: "connect %fd.name"
+  priority: CRITICAL
+)";
+
+struct Fixture {
+  ProcessInfo parent, process;
+  ContainerInfo container;
+  Fixture() {
+    parent.pid = 10;
+    parent.comm = "bash";
+    parent.exec.exe = "/usr/bin/bash";
+    parent.exec.argv = {"bash"};
+    process.pid = 11;
+    process.ppid = 10;
+    process.comm = "cat";
+    process.exec.exe = "/usr/bin/cat";
+    process.exec.argv = {"cat", "/etc/shadow"};
+    process.exec.tty = "pts3";
+    container.id = std::string(64, 'a');
+    container.name = "web";
+    container.image = "nginx:1.25";
+    container.resolved = true;
+    container.labels["io.kubernetes.pod.name"] = "shop-1";
+  }
+  EnrichedEvent Enrich(const Event& event) {
+    EnrichedEvent enriched;
+    enriched.event = &event;
+    enriched.process = &process;
+    enriched.parents = {&parent};
+    enriched.container = &container;
+    return enriched;
+  }
+};
+
+TEST(RulesEventTest, FalcoRulesMatchConvertedEvents) {
+  rules::Engine engine;
+  engine.AddSource(rules::MakeSyscallSource());
+  ASSERT_TRUE(engine.AddRulesText(kRules, "test.yaml").ok());
+  auto report = engine.Compile();
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  ASSERT_EQ(engine.EnabledCount(), 2u);
+  const rules::EventSource* source = engine.Source("syscall");
+  ASSERT_NE(source, nullptr);
+
+  Fixture f;
+  Event open;
+  open.type = EventType::kOpen;
+  open.syscall = "openat";
+  open.pid = 11;
+  open.comm = "cat";
+  open.ret = 3;
+  open.path = "/etc/shadow";
+  open.numbers = {{"flags", 0}, {"fd", 3}};
+  auto converted = ToSyscallEvent(f.Enrich(open), 1);
+  EXPECT_EQ(converted.tty, 136 << 8 | 3);
+  auto alerts = engine.Evaluate(*source, converted);
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].output, "shadow read by cat in web (nginx:1.25) pod shop-1");
+
+  open.numbers = {{"flags", 01 | 0100}, {"fd", 3}};  // a write: not the rule's
+  EXPECT_TRUE(engine.Evaluate(*source, ToSyscallEvent(f.Enrich(open), 2)).empty());
+
+  Event connect;
+  connect.type = EventType::kConnect;
+  connect.syscall = "connect";
+  connect.pid = 11;
+  connect.comm = "sh";
+  connect.remote = SocketAddress{"ipv4", "10.0.0.9", 4444};
+  connect.local = SocketAddress{"ipv4", "172.17.0.2", 40000};
+  connect.numbers = {{"fd", 3}};
+  alerts = engine.Evaluate(*source, ToSyscallEvent(f.Enrich(connect), 3));
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].output, "connect 172.17.0.2:40000->10.0.0.9:4444");
+}
+
+TEST(RulesEventTest, OpenFlagsAndTty) {
+  EXPECT_EQ(OpenFlagsText(0), "O_RDONLY");
+  EXPECT_EQ(OpenFlagsText(01 | 0100 | 01000), "O_WRONLY|O_CREAT|O_TRUNC");
+  EXPECT_EQ(OpenFlagsText(02 | 02000000), "O_RDWR|O_CLOEXEC");
+  EXPECT_EQ(TtyDeviceNumber("pts0"), 136 << 8);
+  EXPECT_EQ(TtyDeviceNumber("tty1"), 4 << 8 | 1);
+  EXPECT_EQ(TtyDeviceNumber(""), 0);
+  EXPECT_EQ(TtyDeviceNumber("ptsx"), 0);
+}
+
+}  // namespace
+}  // namespace moat::sensor
