@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Drop accounting of the eBPF sensor under a synthetic flood (docs/sensor.md, docs/benchmarks.md):
-# `moat sensor --events` writes its JSON lines to a file while N writer processes open files for
-# writing (each open is one recorded event) as fast as they can for DURATION seconds. Prints the
-# opens made, the events the kernel wrote and dropped, the lines printed and the rates, for a
-# small and a large ring buffer. Needs root.
+# N writer processes open files for writing (each open is one recorded event) as fast as they can
+# for DURATION seconds while the sensor runs, either as `moat sensor --events` writing its JSON
+# lines to a file, or as `moat sensor` running every event through the built-in rules and Falco's
+# falco_rules.yaml (alerts to a file). Prints the opens made, the events the kernel wrote and
+# dropped, the records the user side read and the rates, for a small and a large ring buffer.
+# Needs root.
 # Usage: bench/sensor_flood.sh PATH/TO/moat [DURATION_SECONDS] [WRITERS]
 set -uo pipefail
 [ $# -ge 1 ] || { echo "usage: $0 PATH/TO/moat [DURATION] [WRITERS]" >&2; exit 2; }
@@ -34,11 +36,18 @@ print(n)
 PY
 }
 
-printf '| ring buffer | writers | opens/s generated | events written | drops | lines printed | lines/s |\n'
-printf '|---|---|---|---|---|---|---|\n'
-for mib in 1 64; do
+FALCO_RULES=$(dirname "$0")/../../shared/data/runtime/falco-rules/falco_rules.yaml
+printf '| mode | ring buffer | writers | opens/s generated | events written | drops | records read | read/s |\n'
+printf '|---|---|---|---|---|---|---|---|\n'
+for run in "events 1" "events 64" "rules 1" "rules 64"; do
+  read -r mode mib <<<"$run"
   printf 'ringBufferMiB: %s\nstatsInterval: 0\ndockerSocket: ""\n' "$mib" >"$WORK/sensor.yaml"
-  "$MOAT" sensor --events --config "$WORK/sensor.yaml" -o "$WORK/events.jsonl" 2>"$WORK/sensor.err" &
+  if [ "$mode" = events ]; then
+    args=(--events -o "$WORK/events.jsonl")
+  else
+    args=(--rules "$FALCO_RULES" -o "$WORK/alerts.jsonl")
+  fi
+  "$MOAT" sensor "${args[@]}" --config "$WORK/sensor.yaml" --metrics-listen "" 2>"$WORK/sensor.err" &
   SENSOR_PID=$!
   for _ in $(seq 100); do grep -q "sensor: attached" "$WORK/sensor.err" && break; sleep 0.2; done
   start=$(date +%s.%N)
@@ -55,9 +64,9 @@ for mib in 1 64; do
   line=$(grep "sensor at exit" "$WORK/sensor.err" | tail -1)
   events=$(sed -E 's/.*events ([0-9]+).*/\1/' <<<"$line")
   drops=$(sed -E 's/.*drops ([0-9]+).*/\1/' <<<"$line")
-  printed=$(sed -E 's/.*printed ([0-9]+).*/\1/' <<<"$line")
-  printf '| %s MiB | %s | %.0f | %s | %s | %s | %.0f |\n' "$mib" "$WRITERS" \
-    "$(echo "$opens / $elapsed" | bc -l)" "$events" "$drops" "$printed" \
-    "$(echo "$printed / $elapsed" | bc -l)"
-  rm -f "$WORK/events.jsonl" "$WORK"/writer-*.out
+  records=$(sed -E 's/.*, read ([0-9]+).*/\1/' <<<"$line")
+  printf '| %s | %s MiB | %s | %.0f | %s | %s | %s | %.0f |\n' "$mode" "$mib" "$WRITERS" \
+    "$(echo "$opens / $elapsed" | bc -l)" "$events" "$drops" "$records" \
+    "$(echo "$records / $elapsed" | bc -l)"
+  rm -f "$WORK/events.jsonl" "$WORK/alerts.jsonl" "$WORK"/writer-*.out
 done

@@ -4,8 +4,6 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <atomic>
-#include <csignal>
 #include <iostream>
 #include <memory>
 
@@ -39,10 +37,6 @@ struct AgentFlags {
   k8s::ConnectionOptions connection;
   std::string cluster_name;
 };
-
-std::atomic<bool> g_stop{false};
-
-void RequestStop(int) { g_stop = true; }
 
 int Failed(const std::string& message) {
   std::cerr << "moat agent: " << message << "\n";
@@ -98,12 +92,7 @@ int RunAgentCommand(const AgentFlags& flags) {
   options.once = flags.once;
   options.watch_events = !flags.no_events;
 
-  struct sigaction action {};
-  action.sa_handler = RequestStop;
-  sigemptyset(&action.sa_mask);
-  ::sigaction(SIGINT, &action, nullptr);
-  ::sigaction(SIGTERM, &action, nullptr);
-  auto result = agent::RunAgent(options, g_stop);
+  auto result = agent::RunAgent(options, InstallStopFlag());
   if (!result.ok()) return Failed(result.error().message);
   return kExitOk;
 }

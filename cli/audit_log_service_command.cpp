@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "auditlog/service.h"
+#include "cli/alert_flags.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "core/log.h"
@@ -17,16 +18,7 @@ namespace {
 
 /// The flags shared by watch and serve: rules, outputs, baseline.
 struct ServiceFlags {
-  std::vector<std::string> rules;
-  bool no_builtin_rules = false;
-  bool quiet_alerts = false;
-  std::string output_file;
-  uint64_t output_file_max_mib = 100;
-  int output_file_backups = 5;
-  std::vector<std::string> notify;
-  std::string spool_dir;
-  uint64_t spool_max_mib = 64;
-  std::string rate_limit_window = "60s";
+  AlertFlags alerts;
   std::string baseline;
   std::string baseline_window = "168h";
   std::string baseline_save_interval = "30s";
@@ -35,34 +27,7 @@ struct ServiceFlags {
 };
 
 void AddServiceFlags(CLI::App& command, ServiceFlags& flags) {
-  command
-      .add_option("--rules", flags.rules,
-                  "Falco-format rule file or directory loaded after the built-in rules "
-                  "(repeatable): your rules, list appends, macro overrides")
-      ->type_name("PATH")
-      ->check(CLI::ExistingPath);
-  command.add_flag("--no-builtin-rules", flags.no_builtin_rules,
-                   "Load only the --rules files, not Moat's built-in audit rules");
-  command.add_flag("--no-stdout", flags.quiet_alerts, "Do not write alerts to standard output");
-  command.add_option("--output-file", flags.output_file,
-                     "Append alerts as JSON lines to this file, rotated by size");
-  command.add_option("--output-file-max-mib", flags.output_file_max_mib,
-                     "Rotate the output file at this size (default 100)");
-  command.add_option("--output-file-backups", flags.output_file_backups,
-                     "Rotated output files kept (default 5)");
-  command
-      .add_option("--notify", flags.notify,
-                  "Alert target, repeatable: webhook=URL[,min=PRIORITY][,batch], slack=URL, "
-                  "syslog=udp://HOST:PORT or tcp://HOST:PORT")
-      ->allow_extra_args(false);
-  command.add_option("--spool-dir", flags.spool_dir,
-                     "Directory of the on-disk spools of the --notify targets");
-  command.add_option("--spool-max-mib", flags.spool_max_mib,
-                     "Spool size per target; beyond it the oldest undelivered alerts are dropped "
-                     "and counted (default 64)");
-  command.add_option("--rate-limit-window", flags.rate_limit_window,
-                     "Suppress repeats of one rule on one resource within this window; 0 "
-                     "disables (default 60s)");
+  AddAlertFlags(command, flags.alerts, "--output-file", "audit rules");
   command.add_option("--baseline", flags.baseline,
                      "Learn a baseline of identities' operations, namespaces' images and "
                      "service accounts' roles, kept in this file, and alert on what is new");
@@ -78,29 +43,12 @@ void AddServiceFlags(CLI::App& command, ServiceFlags& flags) {
                 "K8S_AbnormalMiAcitivty");
 }
 
-// A duration flag that may be 0 (off).
-Result<std::chrono::milliseconds> DurationOrZero(const std::string& flag, const std::string& text) {
-  if (text == "0" || text == "0s") return std::chrono::milliseconds(0);
-  auto duration = ParseDuration(text);
-  if (!duration.ok()) return duration.error().Wrap(flag);
-  return *duration;
-}
-
 Result<auditlog::ServiceOptions> MakeServiceOptions(const ServiceFlags& flags) {
   auditlog::ServiceOptions options;
-  options.detector.rule_paths = flags.rules;
-  options.detector.builtin_rules = !flags.no_builtin_rules;
-  rules::OutputOptions& out = options.outputs;
-  out.stdout_json = !flags.quiet_alerts;
-  out.file = flags.output_file;
-  out.file_max_bytes = flags.output_file_max_mib << 20;
-  out.file_backups = flags.output_file_backups;
-  out.targets = flags.notify;
-  out.spool_dir = flags.spool_dir;
-  out.spool_max_bytes = flags.spool_max_mib << 20;
-  MOAT_ASSIGN_OR_RETURN(auto window,
-                        DurationOrZero("--rate-limit-window", flags.rate_limit_window));
-  out.rate_window = std::chrono::duration_cast<std::chrono::seconds>(window);
+  options.detector.rule_paths = flags.alerts.rules;
+  options.detector.builtin_rules = !flags.alerts.no_builtin_rules;
+  MOAT_ASSIGN_OR_RETURN(options.outputs,
+                        MakeOutputOptions(flags.alerts, /*stdout_with_file=*/true));
   if (!flags.baseline.empty()) {
     auditlog::BaselineOptions baseline;
     baseline.path = flags.baseline;

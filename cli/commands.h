@@ -27,6 +27,9 @@ void AddVercmpCommand(CLI::App& app, Action& action);
 void AddCelCommand(CLI::App& app, Action& action);
 void AddImageCommand(CLI::App& app, const GlobalOptions& global, Action& action);
 void AddRootfsCommand(CLI::App& app, const GlobalOptions& global, Action& action);
+/// `moat fs` and `moat repo`: a source tree through its lock files (scan_commands.cpp).
+void AddFsCommand(CLI::App& app, const GlobalOptions& global, Action& action);
+void AddRepoCommand(CLI::App& app, const GlobalOptions& global, Action& action);
 void AddSbomCommand(CLI::App& app, const GlobalOptions& global, Action& action);
 void AddK8sCommand(CLI::App& app, const GlobalOptions& global, Action& action);
 void AddDbCommand(CLI::App& app, const GlobalOptions& global, Action& action);

@@ -26,7 +26,7 @@ struct DbOptions {
   std::string output;
   std::string sources_file;
   std::string bundle;
-  std::vector<std::string> osv, debian_tracker, secdb, nvd, kev, epss;
+  std::vector<std::string> osv, debian_tracker, secdb, csaf, oval, alas, photon, nvd, kev, epss;
 };
 
 std::string DbPath(const DbOptions& options) {
@@ -73,6 +73,10 @@ int RunBuild(const DbOptions& options, const GlobalOptions& global) {
   add(vulndb::FeedKind::kOsv, options.osv);
   add(vulndb::FeedKind::kDebianTracker, options.debian_tracker);
   add(vulndb::FeedKind::kSecdb, options.secdb);
+  add(vulndb::FeedKind::kCsaf, options.csaf);
+  add(vulndb::FeedKind::kOval, options.oval);
+  add(vulndb::FeedKind::kAlas, options.alas);
+  add(vulndb::FeedKind::kPhoton, options.photon);
   add(vulndb::FeedKind::kNvd, options.nvd);
   add(vulndb::FeedKind::kKev, options.kev);
   add(vulndb::FeedKind::kEpss, options.epss);
@@ -172,7 +176,14 @@ void AddDbCommand(CLI::App& app, const GlobalOptions& global, Action& action) {
   AddListOption(*build, "--osv", options->osv, "OSV directories of *.json, all.zip or files");
   AddListOption(*build, "--debian-tracker", options->debian_tracker, "Debian tracker JSON");
   AddListOption(*build, "--alpine-secdb,--secdb", options->secdb,
-                "Alpine/Wolfi/Chainguard secdb JSON");
+                "Alpine/Wolfi/Chainguard secdb JSON (or Alpine's older YAML)");
+  AddListOption(*build, "--csaf", options->csaf,
+                "Red Hat CSAF VEX/advisories: directories, .tar.zst archives or files");
+  AddListOption(*build, "--oval", options->oval,
+                "OVAL definitions: Oracle ELSA, SUSE/openSUSE, Azure Linux (.xml[.gz|.bz2])");
+  AddListOption(*build, "--alas", options->alas,
+                "Amazon Linux: updateinfo.xml[.gz], ALAS advisory pages or a directory of them");
+  AddListOption(*build, "--photon", options->photon, "Photon OS cve_data_photonX.Y.json");
   AddListOption(*build, "--nvd", options->nvd,
                 "NVD CVE 2.0 JSON files or directories (.json[.gz])");
   AddListOption(*build, "--kev", options->kev, "CISA KEV JSON");

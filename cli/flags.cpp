@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <cctype>
 #include <charconv>
 #include <csignal>
@@ -204,14 +205,24 @@ bool KubeconfigFlagsGiven(const k8s::ConnectionOptions& connection) {
 }
 
 namespace {
-volatile std::sig_atomic_t stop_requested = 0;
-void OnStopSignal(int) { stop_requested = 1; }
+// Lock-free, so a signal handler may set it.
+std::atomic<bool> stop_requested{false};
+void OnStopSignal(int) { stop_requested = true; }
+static_assert(std::atomic<bool>::is_always_lock_free);
 }  // namespace
 
+std::atomic<bool>& InstallStopFlag() {
+  struct sigaction action {};
+  action.sa_handler = OnStopSignal;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGINT, &action, nullptr);
+  ::sigaction(SIGTERM, &action, nullptr);
+  return stop_requested;
+}
+
 void WaitForStopSignal() {
-  std::signal(SIGINT, OnStopSignal);
-  std::signal(SIGTERM, OnStopSignal);
-  while (!stop_requested) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const std::atomic<bool>& stop = InstallStopFlag();
+  while (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(200));
 }
 
 }  // namespace moat::cli

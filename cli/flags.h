@@ -4,6 +4,7 @@
 // positional argument that follows it, and flag order is free), each command's help ends with
 // examples, and a word that names no command is an error rather than the main help.
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <string_view>
@@ -43,6 +44,10 @@ void AddKubeconfigFlags(CLI::App& command, k8s::ConnectionOptions& connection,
 
 /// True when any of the kubeconfig flags was given.
 bool KubeconfigFlagsGiven(const k8s::ConnectionOptions& connection);
+
+/// Makes SIGINT and SIGTERM set the returned flag (one for the process) instead of killing it:
+/// for commands whose own loop checks the flag (agent, sensor).
+std::atomic<bool>& InstallStopFlag();
 
 /// Blocks until SIGINT or SIGTERM: the services (server, worker, admission webhook) then stop
 /// their listeners and finish the work in flight.

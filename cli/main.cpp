@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
   AddCelCommand(app, action);
   AddImageCommand(app, global, action);
   AddRootfsCommand(app, global, action);
+  AddFsCommand(app, global, action);
+  AddRepoCommand(app, global, action);
   AddSbomCommand(app, global, action);
   AddK8sCommand(app, global, action);
   AddDbCommand(app, global, action);

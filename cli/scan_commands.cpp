@@ -85,10 +85,11 @@ class SkippingAnalyzer : public Analyzer {
   const OutputOptions& options_;
 };
 
-// The built-in analyzers, behind the skip filters when there are any.
+// The built-in analyzers (or a source tree's), behind the skip filters when there are any.
 struct ScanAnalyzers {
-  explicit ScanAnalyzers(const OutputOptions& options) {
-    RegisterBuiltinAnalyzers(builtin);
+  explicit ScanAnalyzers(const OutputOptions& options,
+                         void (*register_analyzers)(AnalyzerRegistry&) = RegisterBuiltinAnalyzers) {
+    register_analyzers(builtin);
     if (options.skip_dirs.empty() && options.skip_files.empty()) return;
     for (const auto& analyzer : builtin.analyzers()) {
       filtered.Add(std::make_unique<SkippingAnalyzer>(*analyzer, options));
@@ -493,6 +494,91 @@ void AddRootfsCommand(CLI::App& app, const GlobalOptions& global, Action& action
                            options->output, options->vuln, global);
     };
   });
+}
+
+namespace {
+
+struct SourceTreeOptions {
+  OutputOptions output;
+  VulnOptions vuln;
+  std::string target;
+  bool include_dev_deps = false;
+};
+
+// A source tree as Trivy's `fs` and `repo` read it: OS packages if any, and the packages its
+// lock files name (docs/fs.md), with paths relative to the scanned directory.
+Result<Inventory> ScanSourceTree(const SourceTreeOptions& options, const std::string& type,
+                                 const AnalyzerRegistry& analyzers, ScanOptions scan) {
+  // Trivy skips .git by default; nothing under node_modules is wanted in a source tree (lock
+  // files there belong to installed packages), so neither is walked.
+  scan.skip_dir = [&options](std::string_view relative) {
+    std::string_view base = relative.substr(relative.rfind('/') + 1);
+    return base == ".git" || base == "node_modules" ||
+           PathSkipped(std::string(relative) + "/", options.output.skip_dirs, {});
+  };
+  MOAT_ASSIGN_OR_RETURN(Inventory inventory, ScanRootfs(options.target, analyzers, scan));
+  inventory.artifact.type = type;
+  // Development dependencies are not part of what ships: left out unless asked, as in Trivy.
+  if (!options.include_dev_deps) {
+    std::erase_if(inventory.packages, [](const Package& package) { return package.dev; });
+  }
+  auto relative = [](std::string& path) {
+    if (path.starts_with("/")) path.erase(0, 1);
+  };
+  for (Package& package : inventory.packages) relative(package.file_path);
+  for (AssessmentGap& gap : inventory.assessment_gaps) relative(gap.subject);
+  return inventory;
+}
+
+void AddSourceTreeCommand(CLI::App& app, const GlobalOptions& global, Action& action,
+                          const std::string& name, const std::string& type,
+                          const std::string& description, std::vector<std::string> examples) {
+  auto options = std::make_shared<SourceTreeOptions>();
+  auto* command = app.add_subcommand(name, description);
+  command
+      ->add_option(name == "repo" ? "repository" : "path", options->target,
+                   name == "repo" ? "A checked-out repository (a directory; no cloning)"
+                                  : "Directory (a source tree or an unpacked application)")
+      ->required();
+  command->add_flag("--include-dev-deps", options->include_dev_deps,
+                    "Also report development and test dependencies that lock files mark");
+  AddOutputOptions(*command, options->output);
+  AddVulnOptions(*command, options->vuln);
+  SetExamples(*command, std::move(examples));
+  command->callback([&action, &global, options, name, type] {
+    action = [&global, options, name, type] {
+      if (options->target.find("://") != std::string::npos || options->target.starts_with("git@")) {
+        log::Error("moat " + name + " " + options->target +
+                   ": reads a directory; clone the repository first (Moat does not fetch it)");
+        return kExitError;
+      }
+      auto deadline = ScanDeadline(options->output);
+      if (!deadline) return kExitError;
+      Watchdog watchdog(*deadline, "moat " + name + " " + options->target +
+                                       ": not finished within --timeout " +
+                                       options->output.timeout + " (give a longer --timeout)");
+      ScanAnalyzers analyzers(options->output, RegisterSourceTreeAnalyzers);
+      ScanOptions scan = MakeScanOptions(options->output, global);
+      return ScanAndReport([&] { return ScanSourceTree(*options, type, analyzers.active(), scan); },
+                           options->output, options->vuln, global);
+    };
+  });
+}
+
+}  // namespace
+
+void AddFsCommand(CLI::App& app, const GlobalOptions& global, Action& action) {
+  AddSourceTreeCommand(app, global, action, "fs", "filesystem",
+                       "Scan a source tree or unpacked application through its lock files",
+                       {"moat fs .", "moat fs ./app --severity HIGH,CRITICAL --exit-code 1",
+                        "moat fs . --scanners none --format cyclonedx -o sbom.json",
+                        "moat fs . --skip-dirs 'testdata/**' --include-dev-deps"});
+}
+
+void AddRepoCommand(CLI::App& app, const GlobalOptions& global, Action& action) {
+  AddSourceTreeCommand(app, global, action, "repo", "repository",
+                       "Scan a checked-out repository through its lock files",
+                       {"moat repo ~/src/app", "moat repo . --format sarif -o moat.sarif"});
 }
 
 }  // namespace moat::cli

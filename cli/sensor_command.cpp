@@ -1,13 +1,14 @@
-// `moat sensor`: the eBPF run-time sensor (docs/sensor.md). This session's mode is --events: each
-// enriched event as one JSON line; alerts come when the rules engine is wired in.
+// `moat sensor`: the eBPF run-time sensor (docs/sensor.md). By default it runs the rules engine
+// (built-in node rules + --rules files) over every enriched event and emits alerts; --events
+// prints the enriched events instead (the debugging mode).
 
 #include <CLI/CLI.hpp>
-#include <atomic>
-#include <csignal>
 #include <iostream>
 #include <memory>
 
+#include "cli/alert_flags.h"
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "core/bytes.h"
 #include "sensor/config.h"
 #include "sensor/loader.h"
@@ -22,47 +23,43 @@ constexpr int kExitSensorUnavailable = 77;
 
 struct SensorFlags {
   std::string config_path;
-  std::string output;
+  AlertFlags alerts;  // -o is the alert file, or with --events the events file
   bool events = false;
   bool check = false;
+  std::string metrics_listen = "127.0.0.1:8766";
+  std::string in_use_path;
+  int in_use_interval = 30;
 };
-
-std::atomic<bool> g_stop{false};
-
-void RequestStop(int) { g_stop = true; }
 
 int Failed(const std::string& message) {
   std::cerr << "moat sensor: " << message << "\n";
   return kExitError;
 }
 
+int RunCheck() {
+  auto support = sensor::ProbeProgramTypes();
+  std::cout << "BPF program types on this kernel:\n" << sensor::DescribeProgramTypes(support);
+  bool raw_tracepoints = false, ring_buffer = false, btf = false;
+  for (const auto& type : support) {
+    if (type.name == "raw_tracepoint") raw_tracepoints = type.loads;
+    if (type.name == "ringbuf map") ring_buffer = type.loads;
+    if (type.name.rfind("BTF", 0) == 0) btf = type.loads;
+  }
+  if (!sensor::KernelSideBuilt()) {
+    std::cout << "the sensor cannot run: this moat was built without its kernel programs\n";
+    return kExitSensorUnavailable;
+  }
+  if (!raw_tracepoints || !ring_buffer || !btf) {
+    std::cout << "the sensor cannot run here: it needs raw tracepoints, the BPF ring buffer and "
+                 "kernel BTF (and root, or CAP_BPF + CAP_PERFMON)\n";
+    return kExitSensorUnavailable;
+  }
+  std::cout << "the sensor can run here (raw tracepoints + ring buffer)\n";
+  return kExitOk;
+}
+
 int RunSensorCommand(const SensorFlags& flags) {
-  if (flags.check) {
-    auto support = sensor::ProbeProgramTypes();
-    std::cout << "BPF program types on this kernel:\n" << sensor::DescribeProgramTypes(support);
-    bool raw_tracepoints = false, ring_buffer = false, btf = false;
-    for (const auto& type : support) {
-      if (type.name == "raw_tracepoint") raw_tracepoints = type.loads;
-      if (type.name == "ringbuf map") ring_buffer = type.loads;
-      if (type.name.rfind("BTF", 0) == 0) btf = type.loads;
-    }
-    if (!sensor::KernelSideBuilt()) {
-      std::cout << "the sensor cannot run: this moat was built without its kernel programs\n";
-      return kExitSensorUnavailable;
-    }
-    if (!raw_tracepoints || !ring_buffer || !btf) {
-      std::cout << "the sensor cannot run here: it needs raw tracepoints, the BPF ring buffer and "
-                   "kernel BTF (and root, or CAP_BPF + CAP_PERFMON)\n";
-      return kExitSensorUnavailable;
-    }
-    std::cout << "the sensor can run here (raw tracepoints + ring buffer)\n";
-    return kExitOk;
-  }
-  if (!flags.events) {
-    return Failed(
-        "alerts need the rules engine, which is not wired into the sensor yet: run with --events "
-        "to print every enriched event as a JSON line");
-  }
+  if (flags.check) return RunCheck();
   sensor::RunOptions options;
   std::string text;
   std::string name = "built-in defaults";
@@ -75,13 +72,20 @@ int RunSensorCommand(const SensorFlags& flags) {
   auto config = sensor::ParseSensorConfig(text, name);
   if (!config.ok()) return Failed(config.error().message);
   options.config = std::move(*config);
-  options.output_path = flags.output;
-  options.stop = &g_stop;
-  struct sigaction action {};
-  action.sa_handler = RequestStop;
-  sigemptyset(&action.sa_mask);
-  ::sigaction(SIGINT, &action, nullptr);
-  ::sigaction(SIGTERM, &action, nullptr);
+  if (flags.events) {
+    options.events_path = flags.alerts.output_file;
+  } else {
+    options.detector.rule_paths = flags.alerts.rules;
+    options.detector.builtin_rules = !flags.alerts.no_builtin_rules;
+    auto outputs = MakeOutputOptions(flags.alerts, /*stdout_with_file=*/false);
+    if (!outputs.ok()) return Failed(outputs.error().message);
+    options.outputs = std::move(*outputs);
+  }
+  options.metrics_listen = flags.metrics_listen;
+  options.in_use_path = flags.in_use_path;
+  if (flags.in_use_interval <= 0) return Failed("--in-use-interval: must be at least 1 second");
+  options.in_use_interval_seconds = flags.in_use_interval;
+  options.stop = &InstallStopFlag();
   return sensor::RunSensor(options);
 }
 
@@ -92,24 +96,36 @@ void AddSensorCommand(CLI::App& app, const GlobalOptions& global, Action& action
   auto* command = app.add_subcommand(
       "sensor",
       "Run-time sensor (eBPF raw tracepoints): process, file, network, namespace, mount and "
-      "module events with the process tree and container attribution. Runs in the foreground "
-      "until SIGINT or SIGTERM; needs root (or CAP_BPF, CAP_PERFMON, CAP_SYS_RESOURCE, "
-      "CAP_SYS_PTRACE)");
+      "module events with the process tree and container attribution, run through Moat's "
+      "built-in node rules and your Falco-format rules; alerts as JSON lines, to a webhook, "
+      "Slack or syslog. Runs in the foreground until SIGINT or SIGTERM; needs root (or CAP_BPF, "
+      "CAP_PERFMON, CAP_SYS_RESOURCE, CAP_SYS_PTRACE)");
   auto flags = std::make_shared<SensorFlags>();
   command->add_option("--config", flags->config_path,
                       "YAML configuration: ringBufferMiB, statsInterval, dockerSocket, "
                       "parentLevels, sensitiveReadPrefixes (docs/sensor.md)");
-  command->add_option("-o,--output", flags->output, "Write the JSON lines here (default: stdout)");
+  AddAlertFlags(*command, flags->alerts, "-o,--output", "node rules");
   command->add_flag("--events", flags->events,
-                    "Print every enriched event as one JSON line (the debugging mode)");
+                    "Print every enriched event as one JSON line instead of alerts (the "
+                    "debugging mode; -o then names the events file)");
   command->add_flag("--check", flags->check,
                     "Print which BPF program types load on this kernel and exit (77 when the "
                     "sensor cannot run here)");
-  command->footer(
-      "Examples:\n"
-      "  moat sensor --check\n"
-      "  moat sensor --events\n"
-      "  moat sensor --events --config /etc/moat/sensor.yaml -o /var/log/moat/events.jsonl");
+  command->add_option("--metrics-listen", flags->metrics_listen,
+                      "Serve GET /metrics, /healthz and /in-use on HOST:PORT; \"\" for none "
+                      "(default 127.0.0.1:8766)");
+  command->add_option("--in-use", flags->in_use_path,
+                      "Write the executables and shared libraries each container loaded to this "
+                      "JSON file (docs/sensor.md \"In use\")");
+  command->add_option("--in-use-interval", flags->in_use_interval,
+                      "Seconds between writes of the --in-use file (default 30)");
+  SetExamples(
+      *command,
+      {"moat sensor --check", "moat sensor",
+       "moat sensor --rules /etc/falco/falco_rules.yaml -o /var/log/moat/alerts.jsonl",
+       "moat sensor --notify webhook=https://moat:8443/api/v1/alerts,batch --spool-dir "
+       "/var/lib/moat/spool --in-use /var/lib/moat/in-use.json",
+       "moat sensor --events --config /etc/moat/sensor.yaml -o /var/log/moat/events.jsonl"});
   command->callback([flags, &action] { action = [flags] { return RunSensorCommand(*flags); }; });
 }
 

@@ -86,7 +86,8 @@ void AddVercmpCommand(CLI::App& app, Action& action) {
       "vercmp", "Compare two versions with an ecosystem's rules (prints <, = or >)");
   auto options = std::make_shared<VercmpOptions>();
   command
-      ->add_option("-e,--ecosystem", options->ecosystem, "deb|rpm|apk|pypi|npm|go|maven|gem|nuget")
+      ->add_option("-e,--ecosystem", options->ecosystem,
+                   "deb|rpm|apk|pypi|npm|go|maven|gem|nuget|composer")
       ->required()
       ->check([](const std::string& name) -> std::string {
         return version::ParseScheme(name) ? "" : "unknown ecosystem: " + name;

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <iterator>
 #include <string>
 #include <string_view>
 
@@ -13,9 +14,9 @@ namespace {
 
 using moat::version::Scheme;
 
-constexpr Scheme kSchemes[] = {Scheme::kDeb,    Scheme::kRpm,    Scheme::kApk,
-                               Scheme::kPep440, Scheme::kSemver, Scheme::kGo,
-                               Scheme::kMaven,  Scheme::kGem,    Scheme::kNuget};
+constexpr Scheme kSchemes[] = {Scheme::kDeb,    Scheme::kRpm,     Scheme::kApk,   Scheme::kPep440,
+                               Scheme::kSemver, Scheme::kGo,      Scheme::kMaven, Scheme::kGem,
+                               Scheme::kNuget,  Scheme::kComposer};
 
 // Maven's ComparableVersion and apk-tools have upstream quirks (e.g. apk's string sort of
 // invalid tails), so only the schemes with a documented total order are checked for symmetry.
@@ -31,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view a = rest.substr(0, split);
   std::string_view b =
       split == std::string_view::npos ? std::string_view() : rest.substr(split + 1);
-  const Scheme scheme = kSchemes[control % 9];
+  const Scheme scheme = kSchemes[control % std::size(kSchemes)];
 
   auto ab = moat::version::Compare(scheme, a, b);
   auto ba = moat::version::Compare(scheme, b, a);

@@ -9,6 +9,8 @@ build_pkgs=(
   g++ cmake ninja-build pkg-config make
   libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libsqlite3-dev libarchive-dev
   libzstd-dev libisal-dev zlib1g-dev libcli11-dev libyaml-dev libre2-dev
+  # Lock files: toml++ (poetry.lock, uv.lock), libxml2 (pom.xml; OVAL feeds, streaming).
+  libtomlplusplus-dev libxml2-dev
   # The server: Boost.Beast/Asio (HTTP), libpq (PostgreSQL store).
   libboost-dev libpq-dev
   # The eBPF sensor's kernel programs (src/sensor/bpf): clang -target bpf, bpftool (vmlinux.h and
@@ -19,7 +21,7 @@ test_pkgs=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   docker.io docker-registry debootstrap skopeo umoci rpm db5.3-util golang-go
   libcommons-lang3-java libslf4j-java libcommons-io-java zip unzip
-  python3 python3-jsonschema jq curl tar gzip zstd iproute2 procps isal time bc
+  python3 python3-jsonschema jq curl tar gzip zstd bzip2 iproute2 procps isal time bc
   python3-packaging gpg util-linux iptables
   # Test certificates (k8s cluster test, HTTPS server tests) are made with the openssl CLI.
   openssl
@@ -38,6 +40,11 @@ test_pkgs=(
   python3-xmltodict python3-argcomplete python3-pyflakes python3-pip python3-cryptography
   # The dashboard's browser test (tests/web_test.sh) drives Debian's headless Chromium.
   chromium
+  # Ruby, PHP and version oracles: Gem::Version, Bundler and real gem specifications (ruby,
+  # ruby-rack), Composer writing real lock files and Composer\Semver (composer, php-cli);
+  # python3-pip vendors packaging 21.3 (LegacyVersion); objcopy (binutils) makes cargo-auditable
+  # sections.
+  ruby ruby-rack php-cli composer binutils
 )
 # The dashboard (web/) is built with npm, and npm_test reads npm's bundled node_modules: Debian's
 # nodejs and npm, unless a node is there already (a nodejs from nodejs.org or NodeSource ships its

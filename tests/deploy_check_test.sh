@@ -74,4 +74,28 @@ is admission-cabundle-filled python3 -c 'import base64, sys
 ca = base64.b64encode(open(sys.argv[1], "rb").read()).decode()
 assert open(sys.argv[2]).read().count(f"caBundle: \"{ca}\"") == 2' "$WORK/certs/ca.crt" "$WORK/certs/webhook-configuration.yaml"
 
+# The node sensor (deploy/sensor): no finding; exactly the exemptions deploy/README.md "The node
+# sensor" justifies (hostPID, the BPF capabilities, root, unconfined seccomp/AppArmor, the BTF and
+# runtime-socket host paths), and none of them hides a setting that could be hardened: the same
+# DaemonSet made privileged fails.
+SENSOR=$DEPLOY/sensor
+expect sensor-manifests-pass 0 "$MOAT" k8s manifests "$SENSOR" --exit-code 1 --format json \
+  -o "$WORK/sensor.json"
+is sensor-no-findings jq -e '.summary.findings == 0 and .summary.errors == 0' "$WORK/sensor.json"
+is sensor-daemonset-assessed jq -e '[.resources[] | select(.kind == "DaemonSet")] | length == 1' \
+  "$WORK/sensor.json"
+jq -r '.checks[] | select(.exempt > 0) | .id' "$WORK/sensor.json" | sort >"$WORK/sensor-exempt.txt"
+printf '%s\n' pss-baseline-apparmor pss-baseline-host-namespaces pss-baseline-hostpath-volumes \
+  pss-restricted-capabilities pss-restricted-run-as-non-root pss-restricted-run-as-non-root-user \
+  pss-restricted-seccomp pss-restricted-volume-types wl-allowed-capabilities wl-apparmor \
+  wl-host-namespaces wl-host-paths wl-run-as-non-root wl-seccomp wl-volume-types |
+  sort >"$WORK/sensor-exempt.want"
+is sensor-only-justified-exemptions diff "$WORK/sensor-exempt.want" "$WORK/sensor-exempt.txt"
+while read -r check; do
+  is "readme-justifies-sensor-$check" grep -q -- "$check" "$DEPLOY/README.md"
+done <"$WORK/sensor-exempt.txt"
+sed 's/privileged: false/privileged: true/' "$SENSOR/sensor.yaml" >"$WORK/broken/sensor.yaml"
+expect broken-sensor-fails 1 "$MOAT" k8s manifests "$WORK/broken/sensor.yaml" --exit-code 1
+is broken-sensor-names-check grep -q privileged "$WORK/broken-sensor-fails.out"
+
 finish_cli_test deploy_check

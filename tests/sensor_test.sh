@@ -10,12 +10,11 @@
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-for lib in common rootfs dockerd; do
+for lib in common rootfs dockerd sensor; do
   # shellcheck source=/dev/null
   source "$HERE/lib/$lib.sh"
 done
 [ $# -eq 1 ] || { echo "usage: $0 PATH/TO/moat" >&2; exit 2; }
-MOAT=$(realpath "$1")
 
 passed=0 failed=0 skipped=0
 failures=()
@@ -29,25 +28,7 @@ finish() {
   [ "$failed" -eq 0 ]
 }
 
-if [ "$(id -u)" != 0 ]; then
-  echo "SKIP sensor: loading BPF programs needs root"
-  exit 77
-fi
-if ! check=$("$MOAT" sensor --check 2>&1); then
-  echo "$check"
-  echo "SKIP sensor: BPF cannot load here (see above)"
-  exit 77
-fi
-
-install_cleanup_trap
-reap_stale_runs "${TMPDIR:-/tmp}/moat-sensor-it.*"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/moat-sensor-it.XXXXXX")
-echo $$ >"$WORK/owner.pid"
-if [ "${MOAT_TEST_KEEP:-}" = 1 ]; then
-  push_cleanup "rm -f '$WORK/owner.pid'; log 'work dir kept: $WORK'"
-else
-  push_cleanup "rm -rf '$WORK'"
-fi
+start_sensor_test sensor "$1"
 EVENTS=$WORK/events.jsonl
 MARK=moatsensor$$x$RANDOM
 

@@ -4,6 +4,7 @@
 // content of wanted files, and calls Analyze with it.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -23,13 +24,25 @@ struct AnalyzerDescriptor {
   std::string name;  // "dpkg", "apk", "rpm", "os-release", "python", "npm", "gobinary", "jar"
   int version = 1;   // bump when results change: it is part of the layer cache key
   AnalyzerKind kind = AnalyzerKind::kOsPackages;
+  /// Trivy's split of language analyzers: installed packages (node_modules, dist-info, jars, Go
+  /// binaries) are read in images and root filesystems only, where they are what runs; a source
+  /// tree (`moat fs`, `moat repo`) is read through its lock files instead, which name the same
+  /// packages without the duplicates an installed copy would add.
+  bool installed_only = false;
 };
+
+/// Reads a file of the tree being scanned by its path relative to the root ("app/pom.xml").
+using TreeFileReader = std::function<Result<std::string>(std::string_view relative_path)>;
 
 struct FileMeta {
   /// Path relative to the root, without a leading "/" or "./": "var/lib/dpkg/status".
   std::string_view path;
   uint32_t mode = 0;  // permission bits (0777 and setuid etc.), as in tar
   uint64_t size = 0;
+  /// Other files of the tree, where the scan has the tree at hand (`moat fs`, `moat rootfs`) and
+  /// null while a layer streams: a requirements file's -r includes, a pom.xml's local parent,
+  /// the go.sum beside a go.mod.
+  const TreeFileReader* read_tree = nullptr;
 };
 
 /// The files an OS package installed, as its package manager lists them (absolute paths).
@@ -116,6 +129,7 @@ class AnalyzerRegistry {
  public:
   void Add(std::unique_ptr<Analyzer> analyzer) { analyzers_.push_back(std::move(analyzer)); }
   const std::vector<std::unique_ptr<Analyzer>>& analyzers() const { return analyzers_; }
+  std::vector<std::unique_ptr<Analyzer>> TakeAnalyzers() { return std::move(analyzers_); }
   /// "dpkg@1,apk@2,...": part of the layer cache key.
   std::string VersionKey() const;
 
@@ -123,8 +137,12 @@ class AnalyzerRegistry {
   std::vector<std::unique_ptr<Analyzer>> analyzers_;
 };
 
-/// Registers every built-in analyzer (explicit registration, no static initializers).
+/// Registers every built-in analyzer (explicit registration, no static initializers): the set
+/// for images and root filesystems.
 void RegisterBuiltinAnalyzers(AnalyzerRegistry& registry);
+/// The set for source trees (`moat fs`, `moat repo`): the built-in analyzers that are not
+/// installed_only, and the lock-file analyzers.
+void RegisterSourceTreeAnalyzers(AnalyzerRegistry& registry);
 
 // Each analyzer folder provides one factory; RegisterBuiltinAnalyzers calls them all.
 std::unique_ptr<Analyzer> MakeOsReleaseAnalyzer();
@@ -135,6 +153,28 @@ std::unique_ptr<Analyzer> MakePythonAnalyzer();
 std::unique_ptr<Analyzer> MakeNpmAnalyzer();
 std::unique_ptr<Analyzer> MakeGoBinaryAnalyzer();
 std::unique_ptr<Analyzer> MakeJarAnalyzer();
+// Ruby, Rust, .NET and PHP (src/analyzer/lang/{ruby,rust,dotnet,php}.cpp).
+std::unique_ptr<Analyzer> MakeGemspecAnalyzer();             // specifications/*.gemspec
+std::unique_ptr<Analyzer> MakeCargoLockAnalyzer();           // Cargo.lock
+std::unique_ptr<Analyzer> MakeCargoAuditableAnalyzer();      // .dep-v0 of Rust executables
+std::unique_ptr<Analyzer> MakeDotnetDepsAnalyzer();          // *.deps.json
+std::unique_ptr<Analyzer> MakeNugetLockAnalyzer();           // packages.lock.json
+std::unique_ptr<Analyzer> MakePackagesConfigAnalyzer();      // packages.config
+std::unique_ptr<Analyzer> MakeNuspecAnalyzer();              // *.nuspec, *.nupkg
+std::unique_ptr<Analyzer> MakeComposerInstalledAnalyzer();   // vendor/composer/installed.json
+std::unique_ptr<Analyzer> MakeGemfileLockAnalyzer();         // Gemfile.lock (source trees)
+std::unique_ptr<Analyzer> MakeComposerLockAnalyzer();        // composer.lock (source trees)
+// Lock files (src/analyzer/lang/lockfile_*.cpp): source trees only.
+std::unique_ptr<Analyzer> MakeNpmLockAnalyzer();          // package-lock.json, npm-shrinkwrap.json
+std::unique_ptr<Analyzer> MakeYarnLockAnalyzer();         // yarn.lock v1 and berry
+std::unique_ptr<Analyzer> MakePnpmLockAnalyzer();         // pnpm-lock.yaml v5, v6, v9
+std::unique_ptr<Analyzer> MakePipRequirementsAnalyzer();  // requirements*.txt
+std::unique_ptr<Analyzer> MakePipenvLockAnalyzer();       // Pipfile.lock
+std::unique_ptr<Analyzer> MakePoetryLockAnalyzer();       // poetry.lock
+std::unique_ptr<Analyzer> MakeUvLockAnalyzer();           // uv.lock
+std::unique_ptr<Analyzer> MakeGoModAnalyzer();            // go.mod (+ go.sum)
+std::unique_ptr<Analyzer> MakePomAnalyzer();              // pom.xml
+std::unique_ptr<Analyzer> MakeGradleLockAnalyzer();       // *gradle.lockfile
 
 /// One installed Python package described by several metadata files in one site-packages
 /// directory (Debian ships both *.dist-info/METADATA and *.egg-info/PKG-INFO for some, e.g.

@@ -20,6 +20,36 @@ void RegisterBuiltinAnalyzers(AnalyzerRegistry& registry) {
   registry.Add(MakeNpmAnalyzer());
   registry.Add(MakeGoBinaryAnalyzer());
   registry.Add(MakeJarAnalyzer());
+  registry.Add(MakeGemspecAnalyzer());
+  registry.Add(MakeCargoLockAnalyzer());
+  registry.Add(MakeCargoAuditableAnalyzer());
+  registry.Add(MakeDotnetDepsAnalyzer());
+  registry.Add(MakeNugetLockAnalyzer());
+  registry.Add(MakePackagesConfigAnalyzer());
+  registry.Add(MakeNuspecAnalyzer());
+  registry.Add(MakeComposerInstalledAnalyzer());
+}
+
+void RegisterSourceTreeAnalyzers(AnalyzerRegistry& registry) {
+  AnalyzerRegistry builtin;
+  RegisterBuiltinAnalyzers(builtin);
+  for (auto& analyzer : builtin.TakeAnalyzers()) {
+    if (!analyzer->descriptor().installed_only) registry.Add(std::move(analyzer));
+  }
+  registry.Add(MakeNpmLockAnalyzer());
+  registry.Add(MakeYarnLockAnalyzer());
+  registry.Add(MakePnpmLockAnalyzer());
+  registry.Add(MakePipRequirementsAnalyzer());
+  registry.Add(MakePipenvLockAnalyzer());
+  registry.Add(MakePoetryLockAnalyzer());
+  registry.Add(MakeUvLockAnalyzer());
+  registry.Add(MakeGoModAnalyzer());
+  registry.Add(MakePomAnalyzer());
+  registry.Add(MakeGradleLockAnalyzer());
+  // Trivy reads these in source trees only: an image has the installed gems' specifications and
+  // Composer's installed.json, which name the same packages.
+  registry.Add(MakeGemfileLockAnalyzer());
+  registry.Add(MakeComposerLockAnalyzer());
 }
 
 }  // namespace moat

@@ -8,7 +8,7 @@
 #include <map>
 
 #include "cel/functions.h"
-#include "cel/utf8.h"
+#include "core/utf8.h"
 
 namespace moat::cel {
 namespace {

@@ -12,7 +12,7 @@
 
 #include "artifact/source_util.h"
 #include "cel/time.h"
-#include "cel/utf8.h"
+#include "core/utf8.h"
 
 namespace moat::cel {
 

@@ -6,7 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "cel/utf8.h"
+#include "core/text.h"
+#include "core/utf8.h"
 
 namespace moat::cel {
 namespace {
@@ -64,13 +65,6 @@ bool IsReserved(std::string_view word) {
     if (r == word) return true;
   }
   return false;
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 bool IsIdentStart(char c) { return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -253,7 +247,7 @@ class Parser {
     if (text_[pos_] == '0' && pos_ + 1 < text_.size() && (text_[pos_ + 1] | 0x20) == 'x') {
       pos_ += 2;
       size_t digits = pos_;
-      while (pos_ < text_.size() && HexValue(text_[pos_]) >= 0) ++pos_;
+      while (pos_ < text_.size() && HexDigitValue(text_[pos_]) >= 0) ++pos_;
       if (pos_ == digits)
         return ErrorAt(token_.position, "syntax error: hex literal has no digits");
       token_.text = std::string(text_.substr(start, pos_ - start));
@@ -400,7 +394,7 @@ class Parser {
         int digits = (c == 'x' || c == 'X') ? 2 : (c == 'u' ? 4 : 8);
         uint32_t value = 0;
         for (int i = 0; i < digits; ++i) {
-          int h = pos_ < text_.size() ? HexValue(text_[pos_]) : -1;
+          int h = pos_ < text_.size() ? HexDigitValue(text_[pos_]) : -1;
           if (h < 0) {
             ErrorAt(at, "syntax error: escape \\" + std::string(1, c) + " needs " +
                             std::to_string(digits) + " hex digits");
@@ -775,7 +769,7 @@ class Parser {
     std::string_view digits = hex ? std::string_view(text).substr(2) : std::string_view(text);
     unsigned __int128 magnitude = 0;
     for (char c : digits) {
-      magnitude = magnitude * (hex ? 16 : 10) + static_cast<unsigned>(HexValue(c));
+      magnitude = magnitude * (hex ? 16 : 10) + static_cast<unsigned>(HexDigitValue(c));
       if (magnitude > (static_cast<unsigned __int128>(1) << 64)) break;
     }
     if (kind == Tok::kUint) {

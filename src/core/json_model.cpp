@@ -32,6 +32,7 @@ void to_json(nlohmann::json& j, const Package& p) {
   PutIf(j, "modularity_label", p.modularity_label);
   PutIf(j, "go_version", p.go_version);
   if (p.main_module) j["main_module"] = true;
+  if (p.dev) j["dev"] = true;
   PutIf(j, "purl", p.purl);
   PutIf(j, "file_path", p.file_path);
   PutIf(j, "layer_diff_id", p.layer_diff_id);
@@ -60,6 +61,7 @@ void from_json(const nlohmann::json& j, Package& p) {
   Get(j, "modularity_label", p.modularity_label);
   Get(j, "go_version", p.go_version);
   if (auto it = j.find("main_module"); it != j.end() && it->is_boolean()) p.main_module = *it;
+  if (auto it = j.find("dev"); it != j.end() && it->is_boolean()) p.dev = *it;
   Get(j, "purl", p.purl);
   Get(j, "file_path", p.file_path);
   Get(j, "layer_diff_id", p.layer_diff_id);

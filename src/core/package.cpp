@@ -7,9 +7,12 @@
 namespace moat {
 namespace {
 constexpr std::pair<PackageType, std::string_view> kTypeNames[] = {
-    {PackageType::kDeb, "deb"},     {PackageType::kRpm, "rpm"}, {PackageType::kApk, "apk"},
-    {PackageType::kPypi, "pypi"},   {PackageType::kNpm, "npm"}, {PackageType::kGolang, "golang"},
-    {PackageType::kMaven, "maven"},
+    {PackageType::kDeb, "deb"},           {PackageType::kRpm, "rpm"},
+    {PackageType::kApk, "apk"},           {PackageType::kPypi, "pypi"},
+    {PackageType::kNpm, "npm"},           {PackageType::kGolang, "golang"},
+    {PackageType::kMaven, "maven"},       {PackageType::kGem, "gem"},
+    {PackageType::kCargo, "cargo"},       {PackageType::kNuget, "nuget"},
+    {PackageType::kComposer, "composer"},
 };
 }  // namespace
 
@@ -59,6 +62,7 @@ constexpr std::pair<AssessmentGap::Kind, std::string_view> kGapKindNames[] = {
     {AssessmentGap::Kind::kUnreadable, "unreadable"},
     {AssessmentGap::Kind::kEmpty, "empty"},
     {AssessmentGap::Kind::kNoVulnerabilityData, "no_vulnerability_data"},
+    {AssessmentGap::Kind::kVersionNotCompared, "version_not_compared"},
 };
 }  // namespace
 
@@ -92,6 +96,10 @@ std::string DescribeAssessmentGap(const AssessmentGap& gap) {
     case AssessmentGap::Kind::kNoVulnerabilityData:
       out += "NOT ASSESSED: the vulnerability database has no data for this OS; " + count +
              " OS package(s) not checked";
+      break;
+    case AssessmentGap::Kind::kVersionNotCompared:
+      out += "NOT ASSESSED against " + std::to_string(gap.details.size()) +
+             " advisory(ies): the versions cannot be compared";
       break;
   }
   return out;

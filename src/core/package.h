@@ -12,7 +12,19 @@
 namespace moat {
 
 /// Package types are named after their purl type.
-enum class PackageType { kDeb, kRpm, kApk, kPypi, kNpm, kGolang, kMaven };
+enum class PackageType {
+  kDeb,
+  kRpm,
+  kApk,
+  kPypi,
+  kNpm,
+  kGolang,
+  kMaven,
+  kGem,
+  kCargo,
+  kNuget,
+  kComposer,
+};
 
 std::string_view PackageTypeName(PackageType type);  // "deb", "rpm", ...
 std::optional<PackageType> ParsePackageType(std::string_view name);
@@ -43,6 +55,9 @@ struct Package {
   /// Language-specific detail: Go toolchain version of the binary; "main" for a Go main module.
   std::string go_version;
   bool main_module = false;
+  /// A development or test dependency, where the file says so (a lock file's dev section, a
+  /// .NET test project's packages): not part of what runs in production.
+  bool dev = false;
   /// The purl (filled in by the scan once the OS is known).
   std::string purl;
   /// The file the package was found in, absolute in the image ("/var/lib/dpkg/status").
@@ -97,6 +112,9 @@ struct AssessmentGap {
     kUnreadable,           // nothing could be read from it
     kEmpty,                // a package database that holds no installed package
     kNoVulnerabilityData,  // the OS packages were not matched: no data for this OS
+    /// A package's version, or an advisory's, that its ecosystem's ordering cannot compare: the
+    /// advisories named in `details` were neither reported nor cleared for it.
+    kVersionNotCompared,
   };
   Kind kind = Kind::kUnreadable;
   /// The file ("/var/lib/dpkg/status") or, for kNoVulnerabilityData, the OS ("alpine 3.99").

@@ -27,6 +27,9 @@ std::vector<std::string_view> SplitWords(std::string_view text);
 /// keywords that a format defines as ASCII case-insensitive.
 std::string AsciiLower(std::string_view text);
 
+/// The value of an ASCII hexadecimal digit (0-9, a-f, A-F), or -1 for any other byte.
+int HexDigitValue(char c);
+
 /// `text` without spaces, tabs, CRs and LFs at either end.
 std::string_view TrimSpace(std::string_view text);
 

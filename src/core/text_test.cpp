@@ -6,6 +6,9 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
+
+#include "core/utf8.h"
 
 namespace moat {
 namespace {
@@ -106,6 +109,30 @@ TEST(AsciiLowerTest, FoldsOnlyAsciiLetters) {
   EXPECT_EQ(AsciiLower("Content-Type: ÄBC xyz 09"), "content-type: Äbc xyz 09");
   EXPECT_EQ(AsciiLower(""), "");
   EXPECT_EQ(AsciiLower(std::string_view("A\0Z", 3)), std::string("a\0z", 3));
+}
+
+TEST(HexDigitValueTest, EveryByte) {
+  for (int byte = 0; byte < 256; ++byte) {
+    const char c = static_cast<char>(byte);
+    int expected = -1;
+    if (byte >= '0' && byte <= '9') expected = byte - '0';
+    if (byte >= 'a' && byte <= 'f') expected = byte - 'a' + 10;
+    if (byte >= 'A' && byte <= 'F') expected = byte - 'A' + 10;
+    EXPECT_EQ(HexDigitValue(c), expected) << "byte " << byte;
+  }
+}
+
+TEST(Utf8Test, EncodesAndDecodesEachLength) {
+  std::string text;
+  for (uint32_t cp : {0x24u, 0xA2u, 0x20ACu, 0x10348u}) AppendUtf8(text, cp);
+  EXPECT_EQ(text, "$\xC2\xA2\xE2\x82\xAC\xF0\x90\x8D\x88");
+  EXPECT_TRUE(ValidUtf8(text));
+  EXPECT_EQ(DecodeUtf8(text), (std::vector<uint32_t>{0x24, 0xA2, 0x20AC, 0x10348}));
+  EXPECT_EQ(CodePointCount(text), 4u);
+  EXPECT_FALSE(ValidUtf8("\xC0\xAF"));          // overlong '/'
+  EXPECT_FALSE(ValidUtf8("\xED\xA0\x80"));      // a surrogate
+  EXPECT_FALSE(ValidUtf8("\xF4\x90\x80\x80"));  // past U+10FFFF
+  EXPECT_FALSE(ValidUtf8("\xE2\x82"));          // cut short
 }
 
 }  // namespace

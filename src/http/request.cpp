@@ -14,13 +14,6 @@
 namespace moat::http {
 namespace {
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 const std::string* FindFirst(const std::vector<std::pair<std::string, std::string>>& pairs,
                              std::string_view name) {
   for (const auto& [key, value] : pairs) {
@@ -89,8 +82,8 @@ Result<std::string> PercentDecode(std::string_view text, bool plus_is_space) {
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (c == '%') {
-      int high = i + 1 < text.size() ? HexValue(text[i + 1]) : -1;
-      int low = i + 2 < text.size() ? HexValue(text[i + 2]) : -1;
+      int high = i + 1 < text.size() ? HexDigitValue(text[i + 1]) : -1;
+      int low = i + 2 < text.size() ? HexDigitValue(text[i + 2]) : -1;
       if (high < 0 || low < 0) {
         return Fail("bad percent-escape at offset ", std::to_string(i),
                     " (a '%' must be followed by two hex digits)");

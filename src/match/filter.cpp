@@ -259,13 +259,15 @@ Result<void> ValidateFilterOptions(const FilterOptions& options) {
                   "' (expected CRITICAL, HIGH, MEDIUM, LOW, NEGLIGIBLE, UNKNOWN)");
     }
   }
-  static const std::set<std::string> kStatuses{"fixed",       "affected",    "will_not_fix",
-                                               "end_of_life", "unimportant", "undetermined"};
+  // Trivy's names where the two overlap (fix_deferred, will_not_fix, end_of_life).
+  static const std::set<std::string> kStatuses{"fixed",        "affected",    "will_not_fix",
+                                               "fix_deferred", "end_of_life", "unimportant",
+                                               "undetermined"};
   for (const auto& s : options.ignore_statuses) {
     if (!kStatuses.count(s)) {
       return Fail("--ignore-status: unknown status '", s,
-                  "' (expected fixed, affected, will_not_fix, end_of_life, unimportant, "
-                  "undetermined)");
+                  "' (expected fixed, affected, will_not_fix, fix_deferred, end_of_life, "
+                  "unimportant, undetermined)");
     }
   }
   return Ok();

@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -55,16 +56,48 @@ std::string OsNamespace(const OsInfo& os) {
     return "debian:unstable";
   }
   if (family == "ubuntu") return os.version.empty() ? "" : "ubuntu:" + LeadingParts(os.version, 2);
-  if (family == "alpine") return os.version.empty() ? "" : "alpine:" + LeadingParts(os.version, 2);
+  if (family == "alpine") {
+    // The os-release analyzer reports "edge" when /etc/apk/repositories points at edge.
+    if (os.version == "edge") return "alpine:edge";
+    return os.version.empty() ? "" : "alpine:" + LeadingParts(os.version, 2);
+  }
   if (family == "wolfi" || family == "chainguard") return family;
+  if (family == "amzn") {
+    // Amazon Linux 1 is versioned by date (VERSION_ID "2018.03"); 2 and 2023 by their number.
+    std::string major = LeadingParts(os.version, 1);
+    if (major.size() == 4 && major < "2023") return "amzn:1";
+    return major.empty() ? "" : "amzn:" + major;
+  }
+  // Distributions whose advisories name a minor release (SUSE service packs, Azure Linux 3.0,
+  // Photon 5.0): os-release ID, then VERSION_ID's first two parts.
   std::string base = family;
+  if (family == "sles_sap" || family == "sled") base = "sles";
+  if (base == "sles" || base == "opensuse-leap" || base == "sle-micro" || base == "sl-micro" ||
+      base == "azurelinux" || base == "mariner" || base == "photon") {
+    std::string release = LeadingParts(os.version, 2);
+    return release.empty() ? "" : base + ":" + release;
+  }
   if (family == "almalinux") base = "alma";
   if (family == "redhat" || family == "red hat") base = "rhel";
-  if (base == "rhel" || base == "centos" || base == "rocky" || base == "alma" || base == "oracle" ||
-      base == "ol" || base == "amzn" || base == "fedora") {
-    if (base == "ol") base = "oracle";
+  if (family == "oracle") base = "ol";
+  if (base == "rhel" || base == "centos" || base == "rocky" || base == "alma" || base == "ol" ||
+      base == "fedora") {
     std::string major = LeadingParts(os.version, 1);
     return major.empty() ? "" : base + ":" + major;
+  }
+  return "";
+}
+
+std::string DataNamespace(const std::string& os_ns, const std::vector<std::string>& namespaces) {
+  auto has = [&namespaces](const std::string& ns) {
+    return !ns.empty() && std::binary_search(namespaces.begin(), namespaces.end(), ns);
+  };
+  if (has(os_ns)) return os_ns;
+  // CentOS rebuilds RHEL from the same sources and has no security data of its own: Red Hat's
+  // applies (as Trivy and Grype do).
+  if (os_ns.starts_with("centos:")) {
+    std::string rhel = "rhel:" + os_ns.substr(7);
+    if (has(rhel)) return rhel;
   }
   return "";
 }
@@ -79,6 +112,15 @@ std::string LanguageNamespace(PackageType type) {
       return "go";
     case PackageType::kMaven:
       return "maven";
+    // The OSV ecosystem names (the database keeps them as its namespaces).
+    case PackageType::kGem:
+      return "rubygems";
+    case PackageType::kCargo:
+      return "crates.io";
+    case PackageType::kNuget:
+      return "nuget";
+    case PackageType::kComposer:
+      return "packagist";
     default:
       return "";
   }
@@ -100,6 +142,14 @@ version::Scheme SchemeFor(PackageType type) {
       return version::Scheme::kGo;
     case PackageType::kMaven:
       return version::Scheme::kMaven;
+    case PackageType::kGem:
+      return version::Scheme::kGem;
+    case PackageType::kCargo:  // crates are SemVer 2.0, as Cargo's semver crate orders them
+      return version::Scheme::kSemver;
+    case PackageType::kNuget:
+      return version::Scheme::kNuget;
+    case PackageType::kComposer:
+      return version::Scheme::kComposer;
   }
   return version::Scheme::kSemver;
 }
@@ -108,6 +158,26 @@ std::string LookupName(std::string_view ns, const Package& package) {
   std::string name = package.name;
   if (IsOsPackageType(package.type) && !package.source_name.empty()) name = package.source_name;
   return vulndb::NormalizePackageName(ns, name);
+}
+
+std::vector<std::string> LookupNames(std::string_view ns, const Package& package) {
+  std::vector<std::string> names{LookupName(ns, package)};
+  if (package.type != PackageType::kRpm) return names;
+  // rpm feeds disagree on the key: Red Hat CSAF, Oracle and Amazon name the source rpm, Rocky
+  // and AlmaLinux OSV, SUSE and Azure Linux OVAL the binary rpm ("openssl-libs"). Both are looked
+  // up; records of one flaw found through both merge into one finding.
+  std::string binary = vulndb::NormalizePackageName(ns, package.name);
+  if (binary != names.front()) names.push_back(binary);
+  // A package from a module stream is fixed by that stream's builds only: Red Hat's records for
+  // it are keyed "module:stream::name" (vulndb::RpmModuleKey), and the plain name's records
+  // (another stream or the non-modular package) do not apply.
+  if (ns.starts_with("rhel:")) {
+    std::string module = vulndb::ModuleStream(package.modularity_label);
+    if (!module.empty()) {
+      for (auto& name : names) name = vulndb::RpmModuleKey(module, name);
+    }
+  }
+  return names;
 }
 
 std::string ComparableVersion(const Package& package) {
@@ -408,14 +478,35 @@ AssessmentGap OsNotAssessed(const Inventory& inventory, const std::string& os_ns
   return gap;
 }
 
+// One gap per package whose version (or an advisory's) its ecosystem's ordering cannot compare:
+// the advisories it leaves undecided are listed, so the report says what was not checked.
+void AddVersionNotCompared(std::optional<AssessmentGap>& gap, const Package& package,
+                           const std::string& version, version::Scheme scheme,
+                           const std::string& vuln_id, const std::string& problem) {
+  if (!gap) {
+    gap.emplace();
+    gap->kind = AssessmentGap::Kind::kVersionNotCompared;
+    gap->subject = std::string(PackageTypeName(package.type)) + " " + package.name + " " + version +
+                   (package.file_path.empty() ? "" : " (" + package.file_path + ")");
+    gap->source = "vulnerability matching";
+    gap->packages = 1;
+  }
+  constexpr size_t kMaxListed = 20;
+  if (gap->details.size() < kMaxListed) {
+    gap->details.push_back(vuln_id + ": not decided, " + std::string(version::SchemeName(scheme)) +
+                           " ordering: " + problem);
+  } else if (gap->details.size() == kMaxListed) {
+    gap->details.push_back("more advisories not decided for the same reason");
+  }
+}
+
 }  // namespace
 
 MatchResult MatchInventory(const Inventory& inventory, const vulndb::Database& db,
                            const MatchOptions& options) {
   const std::string os_ns = OsNamespace(inventory.os);
-  const std::vector<std::string>& db_namespaces = db.metadata().namespaces;
-  const bool os_has_data =
-      !os_ns.empty() && std::binary_search(db_namespaces.begin(), db_namespaces.end(), os_ns);
+  const std::string data_ns = DataNamespace(os_ns, db.metadata().namespaces);
+  const bool os_has_data = !data_ns.empty();
   MatchResult result;
   if (!os_has_data) {
     if (AssessmentGap gap = OsNotAssessed(inventory, os_ns, db); gap.packages > 0) {
@@ -425,18 +516,19 @@ MatchResult MatchInventory(const Inventory& inventory, const vulndb::Database& d
   const size_t count = inventory.packages.size();
   std::vector<std::vector<DetectedVulnerability>> per_package(count);
   std::vector<std::vector<std::string>> per_warnings(count);
+  std::vector<std::optional<AssessmentGap>> per_gap(count);
   AdvisoryCache advisories(db);
   ParallelFor(count, options.threads, [&](size_t index) {
     const Package& package = inventory.packages[index];
     const bool os_package = IsOsPackageType(package.type);
     if (os_package && !os_has_data) return;
     if (!package.owned_by.empty() && !options.match_os_owned) return;
-    const std::string ns = os_package ? os_ns : LanguageNamespace(package.type);
+    const std::string ns = os_package ? data_ns : LanguageNamespace(package.type);
     if (ns.empty()) return;
     const version::Scheme scheme = SchemeFor(package.type);
     const std::string version = ComparableVersion(package);
     if (version.empty()) return;
-    std::vector<std::string> names{LookupName(ns, package)};
+    std::vector<std::string> names = LookupNames(ns, package);
     // The Go vulnerability database files the standard library as "stdlib" and the go command
     // as "toolchain"; a binary carries the library.
     if (package.type == PackageType::kGolang && package.name == "stdlib") {
@@ -453,21 +545,34 @@ MatchResult MatchInventory(const Inventory& inventory, const vulndb::Database& d
       for (auto& r : *found) records.push_back(std::move(r));
     }
     if (records.empty()) return;
-    std::vector<RawFinding> raws;
-    bool version_error_reported = false;
+    // The vendor's "not affected" for this package outweighs any other feed's record of the
+    // same flaw (an OSV range written for every build of a source package, say).
+    std::set<std::string> not_affected;
     for (const auto& record : records) {
+      if (record.status == vulndb::Status::kNotAffected) not_affected.insert(record.vuln_id);
+    }
+    std::vector<RawFinding> raws;
+    for (const auto& record : records) {
+      if (record.status == vulndb::Status::kNotAffected) continue;
       auto matched = MatchRecord(scheme, version, record);
       if (!matched.ok()) {
-        if (!version_error_reported) {
-          per_warnings[index].push_back(package.name + " " + version + " (" + record.vuln_id +
-                                        "): " + matched.error().message);
-          version_error_reported = true;
-        }
+        // Neither affected nor clear: the advisory is reported as not assessed, never dropped.
+        AddVersionNotCompared(per_gap[index], package, version, scheme, record.vuln_id,
+                              matched.error().message);
         continue;
       }
       if (!matched->affected) continue;
       RawFinding raw{&record, advisories.Get(record.vuln_id), std::move(matched->fixed_versions)};
       if (raw.vuln && raw.vuln->withdrawn) continue;
+      if (!not_affected.empty()) {
+        bool vendor_says_not_affected = not_affected.count(record.vuln_id) > 0;
+        if (raw.vuln) {
+          for (const auto& alias : raw.vuln->aliases) {
+            vendor_says_not_affected = vendor_says_not_affected || not_affected.count(alias) > 0;
+          }
+        }
+        if (vendor_says_not_affected) continue;
+      }
       raws.push_back(std::move(raw));
     }
     if (raws.empty()) return;
@@ -476,6 +581,7 @@ MatchResult MatchInventory(const Inventory& inventory, const vulndb::Database& d
   for (size_t i = 0; i < count; ++i) {
     for (auto& f : per_package[i]) result.findings.push_back(std::move(f));
     for (auto& w : per_warnings[i]) result.warnings.push_back(std::move(w));
+    if (per_gap[i]) result.gaps.push_back(std::move(*per_gap[i]));
   }
   std::stable_sort(result.findings.begin(), result.findings.end(),
                    [](const DetectedVulnerability& a, const DetectedVulnerability& b) {

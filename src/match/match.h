@@ -15,14 +15,23 @@
 namespace moat::match {
 
 /// The vulnerability database namespace of an OS ("debian:12", "ubuntu:22.04", "alpine:3.20",
-/// "rhel:9", "rocky:9", "alma:9", "wolfi", "chainguard"); "" when unknown.
+/// "alpine:edge", "rhel:9", "centos:7", "rocky:9", "alma:9", "ol:8", "amzn:2", "amzn:2023",
+/// "sles:15.5", "opensuse-leap:15.5", "sl-micro:6.0", "azurelinux:3.0", "mariner:2.0",
+/// "photon:5.0", "wolfi", "chainguard"); "" when unknown. Table in docs/db.md.
 std::string OsNamespace(const OsInfo& os);
+/// The namespace whose records apply to an OS: `os_ns` itself when the database (its sorted
+/// metadata namespaces) has data for it, "rhel:N" for "centos:N" when only Red Hat's data is
+/// there; "" when none applies.
+std::string DataNamespace(const std::string& os_ns, const std::vector<std::string>& namespaces);
 /// The namespace of a language package ("pypi", "npm", "go", "maven"); "" for OS packages.
 std::string LanguageNamespace(PackageType type);
 /// The version scheme of a package type (deb -> deb, pypi -> pep440, npm -> semver, ...).
 version::Scheme SchemeFor(PackageType type);
 /// The name the database uses for a package in a namespace (PEP 503 for pypi, ...).
 std::string LookupName(std::string_view ns, const Package& package);
+/// Every name the package is looked up by in `ns`, LookupName's first: rpm packages by source
+/// and binary name; a module stream's package by "module:stream::name" in Red Hat's namespaces.
+std::vector<std::string> LookupNames(std::string_view ns, const Package& package);
 /// The version compared against advisories (deb: the source version when known; rpm:
 /// "[epoch:]version-release").
 std::string ComparableVersion(const Package& package);

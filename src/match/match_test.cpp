@@ -123,6 +123,104 @@ TEST(Namespace, FromOsRelease) {
   EXPECT_EQ(OsNamespace({"plan9", "", "4", ""}), "");
 }
 
+// ID and VERSION_ID as each distribution's /etc/os-release writes them.
+TEST(Namespace, RpmAndOtherDistributions) {
+  EXPECT_EQ(OsNamespace({"rhel", "Red Hat Enterprise Linux 8.9 (Ootpa)", "8.9", ""}), "rhel:8");
+  EXPECT_EQ(OsNamespace({"ol", "Oracle Linux Server 8.9", "8.9", ""}), "ol:8");
+  EXPECT_EQ(OsNamespace({"amzn", "Amazon Linux 2", "2", ""}), "amzn:2");
+  EXPECT_EQ(OsNamespace({"amzn", "Amazon Linux 2023.5.20240805", "2023", ""}), "amzn:2023");
+  EXPECT_EQ(OsNamespace({"amzn", "Amazon Linux AMI 2018.03", "2018.03", ""}), "amzn:1");
+  EXPECT_EQ(OsNamespace({"sles", "SUSE Linux Enterprise Server 15 SP5", "15.5", ""}), "sles:15.5");
+  EXPECT_EQ(OsNamespace({"sles", "SUSE Linux Enterprise Server 15", "15", ""}), "sles:15");
+  EXPECT_EQ(OsNamespace({"opensuse-leap", "openSUSE Leap 15.5", "15.5", ""}), "opensuse-leap:15.5");
+  EXPECT_EQ(OsNamespace({"sl-micro", "SUSE Linux Micro 6.0", "6.0", ""}), "sl-micro:6.0");
+  EXPECT_EQ(OsNamespace({"sle-micro", "SUSE Linux Enterprise Micro 5.5", "5.5", ""}),
+            "sle-micro:5.5");
+  EXPECT_EQ(OsNamespace({"azurelinux", "Microsoft Azure Linux 3.0", "3.0", ""}), "azurelinux:3.0");
+  EXPECT_EQ(OsNamespace({"mariner", "CBL-Mariner/Linux", "2.0", ""}), "mariner:2.0");
+  EXPECT_EQ(OsNamespace({"photon", "VMware Photon OS/Linux", "5.0", ""}), "photon:5.0");
+  EXPECT_EQ(OsNamespace({"alpine", "Alpine Linux edge", "edge", ""}), "alpine:edge");
+  // CentOS has no data of its own; Red Hat's applies when the database has it.
+  EXPECT_EQ(DataNamespace("centos:7", {"centos:7", "rhel:7"}), "centos:7");
+  EXPECT_EQ(DataNamespace("centos:7", {"debian:12", "rhel:7"}), "rhel:7");
+  EXPECT_EQ(DataNamespace("centos:7", {"rhel:8"}), "");
+  EXPECT_EQ(DataNamespace("rocky:9", {"rhel:9"}), "");
+}
+
+Package Rpm(std::string name, std::string epoch, std::string version, std::string release,
+            std::string source) {
+  Package p;
+  p.type = PackageType::kRpm;
+  p.name = std::move(name);
+  p.epoch = std::move(epoch);
+  p.version = std::move(version);
+  p.release = std::move(release);
+  p.source_name = std::move(source);
+  p.source_version = p.version;
+  p.source_release = p.release;
+  p.file_path = "/var/lib/rpm/rpmdb.sqlite";
+  return p;
+}
+
+// The issue's example: Rocky's OSV data names the binary rpm (openssl-libs); a record of the
+// source rpm for the same flaw (as Red Hat keys them) merges into the same finding.
+TEST(Match, RpmLookedUpByBinaryAndSourceNameWithoutDoubleReporting) {
+  MemoryDatabase db;
+  db.Add(Record("CVE-2021-3712", "rocky:8", "openssl-libs", {{"", "1:1.1.1k-5.el8_5", ""}}));
+  db.Add(Record("CVE-2021-3712", "rocky:8", "openssl", {{"", "1:1.1.1k-5.el8_5", ""}}));
+  db.Add(Record("CVE-2021-3711", "rocky:8", "openssl", {{"", "1:1.1.1k-5.el8_5", ""}}));
+  Inventory inv;
+  inv.os = OsInfo{"rocky", "Rocky Linux 8.5 (Green Obsidian)", "8.5", ""};
+  inv.packages = {Rpm("openssl-libs", "1", "1.1.1k", "4.el8", "openssl"),
+                  Rpm("openssl-libs", "1", "1.1.1k", "5.el8_5", "openssl")};
+  auto result = MatchInventory(inv, db);
+  ASSERT_EQ(result.findings.size(), 2u);
+  for (const auto& f : result.findings) {
+    EXPECT_EQ(f.package_version, "1:1.1.1k-4.el8");
+    EXPECT_EQ(f.fixed_versions, std::vector<std::string>{"1:1.1.1k-5.el8_5"});
+  }
+  EXPECT_NE(Find(result.findings, "CVE-2021-3712", "openssl-libs"), nullptr);
+  EXPECT_NE(Find(result.findings, "CVE-2021-3711", "openssl-libs"), nullptr);
+}
+
+TEST(Match, VendorNotAffectedSuppressesAndCentosUsesRedHatData) {
+  MemoryDatabase db;
+  db.Add(Record("CVE-2024-0100", "rhel:7", "bind", {{"", "32:9.11.4-26.P2.el7_9.13", ""}}));
+  db.Add(Record("CVE-2024-0101", "rhel:7", "bind", {{"", "32:9.11.4-26.P2.el7_9.13", ""}}));
+  db.Add(Record("CVE-2024-0101", "rhel:7", "bind-libs", {}, Status::kNotAffected));
+  db.Add(Record("CVE-2024-0102", "rhel:7", "bind", {}, Status::kWillNotFix));
+  db.Add(Record("CVE-2024-0103", "rhel:7", "bind", {}, Status::kFixDeferred));
+  Inventory inv;
+  inv.os = OsInfo{"centos", "CentOS Linux 7 (Core)", "7", ""};
+  inv.packages = {Rpm("bind-libs", "32", "9.11.4", "26.P2.el7_9.9", "bind")};
+  auto result = MatchInventory(inv, db);
+  EXPECT_TRUE(result.gaps.empty());
+  ASSERT_EQ(result.findings.size(), 3u);
+  EXPECT_EQ(Find(result.findings, "CVE-2024-0100")->status, "fixed");
+  EXPECT_EQ(Find(result.findings, "CVE-2024-0100")->namespace_, "rhel:7");
+  EXPECT_EQ(Find(result.findings, "CVE-2024-0101"), nullptr);
+  EXPECT_EQ(Find(result.findings, "CVE-2024-0102")->status, "will_not_fix");
+  EXPECT_EQ(Find(result.findings, "CVE-2024-0103")->status, "fix_deferred");
+}
+
+// A module stream's package is matched only with that stream's records in Red Hat data.
+TEST(Match, RedHatModuleStreamPackages) {
+  MemoryDatabase db;
+  db.Add(Record("CVE-2024-0200", "rhel:8", "nodejs:18::nodejs",
+                {{"", "1:18.20.4-1.module+el8.10.0+22202+761b9a65", ""}}));
+  db.Add(Record("CVE-2024-0201", "rhel:8", "nodejs", {{"", "1:22.0.0-1.el8", ""}}));
+  Inventory inv;
+  inv.os = OsInfo{"rhel", "Red Hat Enterprise Linux 8.10 (Ootpa)", "8.10", ""};
+  Package nodejs = Rpm("nodejs", "1", "18.20.2", "1.module+el8.10.0+21869+8bb72b59", "nodejs");
+  nodejs.modularity_label = "nodejs:18:8100020240429163011:ad008a3a";
+  inv.packages = {nodejs};
+  EXPECT_EQ(LookupNames("rhel:8", nodejs), (std::vector<std::string>{"nodejs:18::nodejs"}));
+  EXPECT_EQ(LookupNames("rocky:8", nodejs), std::vector<std::string>{"nodejs"});
+  auto result = MatchInventory(inv, db);
+  ASSERT_EQ(result.findings.size(), 1u);
+  EXPECT_EQ(result.findings[0].id, "CVE-2024-0200");
+}
+
 TEST(Scheme, FromPackageType) {
   EXPECT_EQ(SchemeFor(PackageType::kDeb), version::Scheme::kDeb);
   EXPECT_EQ(SchemeFor(PackageType::kRpm), version::Scheme::kRpm);
@@ -131,6 +229,14 @@ TEST(Scheme, FromPackageType) {
   EXPECT_EQ(SchemeFor(PackageType::kNpm), version::Scheme::kSemver);
   EXPECT_EQ(SchemeFor(PackageType::kGolang), version::Scheme::kGo);
   EXPECT_EQ(SchemeFor(PackageType::kMaven), version::Scheme::kMaven);
+  EXPECT_EQ(SchemeFor(PackageType::kGem), version::Scheme::kGem);
+  EXPECT_EQ(SchemeFor(PackageType::kCargo), version::Scheme::kSemver);
+  EXPECT_EQ(SchemeFor(PackageType::kNuget), version::Scheme::kNuget);
+  EXPECT_EQ(SchemeFor(PackageType::kComposer), version::Scheme::kComposer);
+  EXPECT_EQ(LanguageNamespace(PackageType::kGem), "rubygems");
+  EXPECT_EQ(LanguageNamespace(PackageType::kCargo), "crates.io");
+  EXPECT_EQ(LanguageNamespace(PackageType::kNuget), "nuget");
+  EXPECT_EQ(LanguageNamespace(PackageType::kComposer), "packagist");
 }
 
 TEST(Match, DebianBinaryThroughSourcePackageAndSourceVersion) {
@@ -201,7 +307,12 @@ TEST(Match, RangeSemantics) {
   auto fixed = MatchRecord(version::Scheme::kPep440, "1.2", a);
   ASSERT_TRUE(fixed.ok());
   EXPECT_EQ(fixed->fixed_versions, std::vector<std::string>{"1.5"});
-  EXPECT_FALSE(MatchRecord(version::Scheme::kPep440, "not a version!", a).ok());
+  // pip orders "not a version!" as a LegacyVersion, before every PEP 440 version; a version no
+  // ecosystem tool orders (a Composer branch) is an error, never a silent "not affected".
+  auto legacy = MatchRecord(version::Scheme::kPep440, "not a version!", a);
+  ASSERT_TRUE(legacy.ok());
+  EXPECT_FALSE(legacy->affected);
+  EXPECT_FALSE(MatchRecord(version::Scheme::kComposer, "dev-main", a).ok());
 }
 
 TEST(Match, AliasesMergedCvePreferred) {
@@ -559,6 +670,172 @@ TEST(Sbom, RealDocuments) {
     auto inv = ParseSbom(text.str(), dir + file);
     EXPECT_TRUE(inv.ok()) << file << ": " << inv.error().message;
   }
+}
+
+std::string ReadSharedFile(const std::string& relative) {
+  std::ifstream in(std::string(MOAT_SHARED_DATA_DIR) + "/" + relative);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Trivy's golden CycloneDX SBOM of the fluentd image (debian 10.2): the packages Trivy wrote and
+// the finding Trivy reported from them (CVE-2019-18224 in libidn2-0 2.0.5-1, fixed in
+// 2.0.5-1+deb10u1), then the same component at the fixed version as Trivy writes it, the source
+// version split into SrcVersion and SrcRelease: not reported.
+TEST(Sbom, TrivyCycloneDxSourceVersionAndRelease) {
+  const std::string text =
+      ReadSharedFile("standards/trivy-golden/fluentd-multiple-lockfiles-short.cdx.json.golden");
+  ASSERT_FALSE(text.empty()) << "the shared reference data (../shared/data) is missing";
+  auto inv = ParseSbom(text, "fluentd.cdx.json");
+  ASSERT_TRUE(inv.ok()) << inv.error().message;
+  EXPECT_EQ(inv->os.family, "debian");
+  EXPECT_EQ(inv->os.version, "10.2");
+  std::vector<std::string> read;
+  for (const auto& p : inv->packages) {
+    read.push_back(std::string(PackageTypeName(p.type)) + " " + p.name + " " + p.version + " " +
+                   p.source_name + " " + p.source_version + " " + p.file_path);
+  }
+  EXPECT_THAT(read, ::testing::ElementsAre(
+                        "deb bash 5.0-4 bash 5.0-4 ", "deb libidn2-0 2.0.5-1 libidn2 2.0.5-1 ",
+                        "gem activesupport 6.0.2.1   "
+                        "var/lib/gems/2.5.0/specifications/activesupport-6.0.2.1.gemspec"));
+  MemoryDatabase db;
+  db.Add(Record("CVE-2019-18224", "debian:10", "libidn2", {{"0", "2.0.5-1+deb10u1", ""}},
+                Status::kFixed, "high", "debian-tracker"));
+  auto found = MatchInventory(*inv, db);
+  const auto* finding = Find(found.findings, "CVE-2019-18224", "libidn2-0");
+  ASSERT_NE(finding, nullptr);
+  EXPECT_EQ(finding->fixed_versions, std::vector<std::string>{"2.0.5-1+deb10u1"});
+
+  std::string fixed = text;
+  auto replace_all = [&fixed](const std::string& from, const std::string& to) {
+    for (size_t at = fixed.find(from); at != std::string::npos; at = fixed.find(from, at)) {
+      fixed.replace(at, from.size(), to);
+      at += to.size();
+    }
+  };
+  replace_all("libidn2-0@2.0.5-1?", "libidn2-0@2.0.5-1%2Bdeb10u1?");
+  replace_all(R"("version": "2.0.5-1",)", R"("version": "2.0.5-1+deb10u1",)");
+  replace_all(R"({
+          "name": "aquasecurity:trivy:SrcVersion",
+          "value": "2.0.5-1"
+        })",
+              R"({"name": "aquasecurity:trivy:SrcVersion", "value": "2.0.5"},
+        {"name": "aquasecurity:trivy:SrcRelease", "value": "1+deb10u1"})");
+  ASSERT_NE(fixed.find("SrcRelease"), std::string::npos) << "the golden file changed shape";
+  auto fixed_inv = ParseSbom(fixed, "fluentd-fixed.cdx.json");
+  ASSERT_TRUE(fixed_inv.ok()) << fixed_inv.error().message;
+  const Package* libidn2 = nullptr;
+  for (const auto& p : fixed_inv->packages) {
+    if (p.name == "libidn2-0") libidn2 = &p;
+  }
+  ASSERT_NE(libidn2, nullptr);
+  EXPECT_EQ(libidn2->version, "2.0.5-1+deb10u1");
+  EXPECT_EQ(libidn2->source_version, "2.0.5-1+deb10u1");
+  EXPECT_EQ(Find(MatchInventory(*fixed_inv, db).findings, "CVE-2019-18224"), nullptr);
+
+  // An epoch comes in SrcEpoch; an rpm keeps version and release apart as Moat's rpm packages do.
+  auto split = ParseSbom(R"({"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [
+    {"type": "library", "purl": "pkg:deb/debian/libgcrypt20@1:1.8.4-5?distro=debian-10",
+     "properties": [{"name": "aquasecurity:trivy:SrcName", "value": "libgcrypt20"},
+                    {"name": "aquasecurity:trivy:SrcVersion", "value": "1.8.4"},
+                    {"name": "aquasecurity:trivy:SrcRelease", "value": "5"},
+                    {"name": "aquasecurity:trivy:SrcEpoch", "value": "1"}]},
+    {"type": "library", "purl": "pkg:rpm/redhat/openssl-libs@1.1.1k-4.el8?epoch=1",
+     "properties": [{"name": "aquasecurity:trivy:SrcName", "value": "openssl"},
+                    {"name": "aquasecurity:trivy:SrcVersion", "value": "1.1.1k"},
+                    {"name": "aquasecurity:trivy:SrcRelease", "value": "4.el8"}]}]})",
+                         "split.cdx.json");
+  ASSERT_TRUE(split.ok()) << split.error().message;
+  ASSERT_EQ(split->packages.size(), 2u);
+  EXPECT_EQ(split->packages[0].source_version, "1:1.8.4-5");
+  EXPECT_EQ(split->packages[1].source_version, "1.1.1k");
+  EXPECT_EQ(split->packages[1].source_release, "4.el8");
+}
+
+// Trivy writes the Go standard library without a purl namespace; it must be read and matched
+// (real advisory GO-2024-2687, CVE-2023-45288: stdlib before 1.22.2).
+TEST(Sbom, GoStandardLibraryPurlWithoutNamespace) {
+  auto inv = ParseSbom(R"({"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [
+    {"type": "library", "name": "stdlib", "version": "v1.22.1", "purl": "pkg:golang/stdlib@v1.22.1",
+     "properties": [{"name": "aquasecurity:trivy:FilePath", "value": "usr/local/bin/app"}]},
+    {"type": "library", "name": "net", "purl": "pkg:golang/golang.org/x/net@v0.22.0"}]})",
+                       "go.cdx.json");
+  ASSERT_TRUE(inv.ok()) << inv.error().message;
+  ASSERT_EQ(inv->packages.size(), 2u);
+  EXPECT_EQ(inv->packages[0].name, "golang.org/x/net");
+  EXPECT_EQ(inv->packages[1].name, "stdlib");
+  EXPECT_EQ(inv->packages[1].version, "v1.22.1");
+  EXPECT_TRUE(inv->warnings.empty());
+
+  const std::string advisory = ReadSharedFile("vuln/osv/Go/GO-2024-2687.json");
+  ASSERT_FALSE(advisory.empty()) << "the shared reference data (../shared/data) is missing";
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("moat-sbom-go-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir / "osv");
+  std::ofstream(dir / "osv/GO-2024-2687.json") << advisory;
+  auto stats = vulndb::BuildDatabase({{vulndb::FeedKind::kOsv, (dir / "osv").string(), ""}},
+                                     (dir / "go.db").string());
+  ASSERT_TRUE(stats.ok()) << stats.error().message;
+  auto db = vulndb::OpenDatabase((dir / "go.db").string());
+  ASSERT_TRUE(db.ok()) << db.error().message;
+  auto result = MatchInventory(*inv, **db);
+  std::vector<std::string> found;
+  for (const auto& f : result.findings) found.push_back(f.package_name + " " + f.id);
+  EXPECT_THAT(found, ::testing::UnorderedElementsAre("golang.org/x/net CVE-2023-45288",
+                                                     "stdlib CVE-2023-45288"));
+  std::filesystem::remove_all(dir);
+}
+
+// Syft's CycloneDX and SPDX shapes: the source package and version in the purl's "upstream"
+// qualifier ("libidn2@2.0.5-1+deb10u1" when it differs from the binary's), Go purls with a
+// namespace, and SPDX purls in externalRefs; a component type Moat does not match is skipped.
+TEST(Sbom, SyftShapes) {
+  auto cdx = ParseSbom(R"({"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [
+    {"bom-ref": "pkg:deb/debian/libidn2-0@2.0.5-1+deb10u1?arch=amd64&upstream=libidn2&distro=debian-10&package-id=1",
+     "type": "library", "name": "libidn2-0", "version": "2.0.5-1+deb10u1",
+     "purl": "pkg:deb/debian/libidn2-0@2.0.5-1%2Bdeb10u1?arch=amd64&upstream=libidn2&distro=debian-10",
+     "properties": [{"name": "syft:package:type", "value": "deb"}]},
+    {"type": "library", "name": "libgcc1",
+     "purl": "pkg:deb/debian/libgcc1@1:8.3.0-6?arch=amd64&upstream=gcc-8%408.3.0-6&distro=debian-10"},
+    {"type": "library", "name": "readline", "purl": "pkg:gem/readline@0.0.2"},
+    {"type": "operating-system", "name": "debian", "version": "10"}]})",
+                       "syft.cdx.json");
+  ASSERT_TRUE(cdx.ok()) << cdx.error().message;
+  EXPECT_EQ(OsNamespace(cdx->os), "debian:10");
+  std::map<std::string, Package> by_name;
+  for (const auto& p : cdx->packages) by_name[p.name] = p;
+  EXPECT_EQ(by_name["libidn2-0"].source_name, "libidn2");
+  EXPECT_EQ(by_name["libgcc1"].source_name, "gcc-8");
+  EXPECT_EQ(by_name["libgcc1"].source_version, "8.3.0-6");
+  EXPECT_EQ(by_name["libgcc1"].version, "1:8.3.0-6");
+  MemoryDatabase db;
+  db.Add(Record("CVE-2019-18224", "debian:10", "libidn2", {{"0", "2.0.5-1+deb10u1", ""}}));
+  EXPECT_EQ(Find(MatchInventory(*cdx, db).findings, "CVE-2019-18224"), nullptr);
+
+  auto spdx = ParseSbom(R"({"spdxVersion": "SPDX-2.3", "name": "app", "packages": [
+    {"name": "github.com/gin-gonic/gin", "SPDXID": "SPDXRef-Package-go-module-1",
+     "externalRefs": [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl",
+       "referenceLocator": "pkg:golang/github.com/gin-gonic/gin@v1.9.0"}]},
+    {"name": "stdlib", "SPDXID": "SPDXRef-Package-go-module-stdlib",
+     "externalRefs": [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl",
+       "referenceLocator": "pkg:golang/stdlib@1.22.1"}]}]})",
+                        "syft.spdx.json");
+  ASSERT_TRUE(spdx.ok()) << spdx.error().message;
+  ASSERT_EQ(spdx->packages.size(), 2u);
+  EXPECT_EQ(spdx->packages[0].name, "github.com/gin-gonic/gin");
+  EXPECT_EQ(spdx->packages[1].name, "stdlib");
+}
+
+// Trivy's golden SPDX of a conda environment: conda packages are not matched (no feed), so
+// nothing is read and nothing is an error.
+TEST(Sbom, TrivySpdxConda) {
+  auto inv =
+      ParseSbom(ReadSharedFile("standards/trivy-golden/conda-spdx.json.golden"), "conda.spdx.json");
+  ASSERT_TRUE(inv.ok()) << inv.error().message;
+  EXPECT_EQ(inv->artifact.name, "testdata/fixtures/repo/conda");
+  EXPECT_TRUE(inv->packages.empty());
 }
 
 // End to end on a database built from real feeds: the whole OSV PyPI database and the Debian

@@ -27,6 +27,7 @@ std::optional<Package> PackageFromPurl(const PackageUrl& purl, const std::string
   switch (*type) {
     case PackageType::kNpm:
     case PackageType::kGolang:
+    case PackageType::kComposer:
       p.name = purl.namespace_.empty() ? purl.name : purl.namespace_ + "/" + purl.name;
       break;
     case PackageType::kMaven:
@@ -53,6 +54,21 @@ std::optional<Package> PackageFromPurl(const PackageUrl& purl, const std::string
     }
   }
   return p;
+}
+
+// Trivy splits a source version as it splits a binary one: SrcEpoch, SrcVersion (upstream) and
+// SrcRelease (the Debian revision or the rpm release). Read alone, SrcVersion "2.0.5" of
+// libidn2-0 2.0.5-1+deb10u1 would be older than the fix 2.0.5-1+deb10u1 and report a fixed CVE.
+void SetTrivySourceVersion(const std::string& version, const std::string& release,
+                           const std::string& epoch, Package& package) {
+  if (package.type == PackageType::kRpm) {
+    package.source_version = version;
+    package.source_release = release;
+    return;
+  }
+  package.source_version = version;
+  if (!release.empty()) package.source_version += "-" + release;
+  if (!epoch.empty() && epoch != "0") package.source_version = epoch + ":" + package.source_version;
 }
 
 void OsFromDistro(const PackageUrl& purl, OsInfo& os) {
@@ -92,7 +108,10 @@ struct Collector {
     if (auto v = prop("moat:source_name"); !v.empty()) package->source_name = v;
     if (auto v = prop("moat:source_version"); !v.empty()) package->source_version = v;
     if (auto v = prop("aquasecurity:trivy:SrcName"); !v.empty()) package->source_name = v;
-    if (auto v = prop("aquasecurity:trivy:SrcVersion"); !v.empty()) package->source_version = v;
+    if (auto v = prop("aquasecurity:trivy:SrcVersion"); !v.empty()) {
+      SetTrivySourceVersion(v, prop("aquasecurity:trivy:SrcRelease"),
+                            prop("aquasecurity:trivy:SrcEpoch"), *package);
+    }
     if (auto v = prop("moat:file_path"); !v.empty()) package->file_path = v;
     if (auto v = prop("aquasecurity:trivy:FilePath"); !v.empty()) package->file_path = v;
     if (auto v = prop("moat:layer_diff_id"); !v.empty()) package->layer_diff_id = v;

@@ -36,13 +36,6 @@ std::string PercentEncode(std::string_view text) {
   return out;
 }
 
-int HexValue(char c) {
-  if (IsAsciiDigit(c)) return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // text is a view into whole (the purl), so errors give the offset in the purl.
 Result<std::string> PercentDecode(std::string_view text, std::string_view whole,
                                   std::string_view component) {
@@ -58,8 +51,8 @@ Result<std::string> PercentDecode(std::string_view text, std::string_view whole,
       return Fail("truncated percent-encoding in ", component, " at offset ",
                   std::to_string(base_offset + i));
     }
-    const int high = HexValue(text[i + 1]);
-    const int low = HexValue(text[i + 2]);
+    const int high = HexDigitValue(text[i + 1]);
+    const int low = HexDigitValue(text[i + 2]);
     if (high < 0 || low < 0) {
       return Fail("invalid percent-encoding in ", component, " at offset ",
                   std::to_string(base_offset + i));
@@ -296,6 +289,11 @@ Result<PackageUrl> ParseImpl(std::string_view text, bool lenient) {
   }
 
   Normalize(purl);
+  // Trivy writes the Go standard library and toolchain as "pkg:golang/stdlib@v1.22.1", without
+  // the namespace the spec requires: read leniently, the name alone is the module path.
+  if (lenient && purl.type == "golang" && purl.namespace_.empty() && !purl.name.empty()) {
+    return purl;
+  }
   MOAT_TRY(purl.Validate());
   return purl;
 }
@@ -398,6 +396,7 @@ std::string PurlForPackage(const Package& package, const OsInfo& os) {
         }
       }
       break;
+    case PackageType::kComposer:  // "vendor/package": the vendor is the namespace
     case PackageType::kGolang:
       if (const size_t slash = package.name.rfind('/'); slash != std::string::npos) {
         purl.namespace_ = package.name.substr(0, slash);

@@ -335,5 +335,26 @@ TEST(PurlForPackage, LanguagePackages) {
   }
 }
 
+// Ruby, Rust, .NET and PHP: the purl types of the spec (gem, cargo, nuget, composer), the
+// Composer vendor as the namespace, NuGet ids kept as written.
+TEST(PurlForPackage, RubyRustDotnetPhp) {
+  auto purl = [](PackageType type, std::string name, std::string version) {
+    Package p;
+    p.type = type;
+    p.name = std::move(name);
+    p.version = std::move(version);
+    std::string text = PurlForPackage(p, Debian12());
+    auto parsed = PackageUrl::Parse(text);
+    EXPECT_TRUE(parsed.ok()) << text;
+    return text;
+  };
+  EXPECT_EQ(purl(PackageType::kGem, "rack", "2.2.22"), "pkg:gem/rack@2.2.22");
+  EXPECT_EQ(purl(PackageType::kCargo, "regex-syntax", "0.6.29"), "pkg:cargo/regex-syntax@0.6.29");
+  EXPECT_EQ(purl(PackageType::kNuget, "Newtonsoft.Json", "13.0.1"),
+            "pkg:nuget/Newtonsoft.Json@13.0.1");
+  EXPECT_EQ(purl(PackageType::kComposer, "symfony/polyfill-intl-idn", "v1.27.0"),
+            "pkg:composer/symfony/polyfill-intl-idn@v1.27.0");
+}
+
 }  // namespace
 }  // namespace moat

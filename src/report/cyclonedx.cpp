@@ -54,8 +54,10 @@ std::vector<std::string> BomRefs(const std::vector<Package>& packages) {
 
 json ImageComponent(const PreparedInventory& input, const std::string& ref) {
   const ArtifactInfo& artifact = input.inventory.artifact;
+  // A scanned directory or repository (`moat rootfs`, `fs`, `repo`) is an application.
+  const bool directory = artifact.type == "filesystem" || artifact.type == "repository";
   json component = {{"bom-ref", ref},
-                    {"type", artifact.type == "filesystem" ? "application" : "container"},
+                    {"type", directory ? "application" : "container"},
                     {"name", artifact.name.empty() ? "unnamed" : artifact.name}};
   if (!artifact.image_id.empty()) component["version"] = artifact.image_id;
   if (std::string purl = ArtifactPurl(artifact); !purl.empty()) component["purl"] = purl;

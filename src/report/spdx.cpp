@@ -122,7 +122,8 @@ std::string RenderSpdxJson(const PreparedInventory& input) {
 
   const std::string image_id = "SPDXRef-Artifact";
   json image = BasePackage(image_id, name);
-  image["primaryPackagePurpose"] = artifact.type == "filesystem" ? "FILE" : "CONTAINER";
+  const bool directory = artifact.type == "filesystem" || artifact.type == "repository";
+  image["primaryPackagePurpose"] = directory ? "FILE" : "CONTAINER";
   if (!artifact.image_id.empty()) image["versionInfo"] = artifact.image_id;
   if (std::string purl = ArtifactPurl(artifact); !purl.empty())
     image["externalRefs"] = PurlRef(purl);

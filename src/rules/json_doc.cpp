@@ -3,36 +3,13 @@
 #include <cstring>
 
 #include "core/json_writer.h"
+#include "core/text.h"
+#include "core/utf8.h"
 
 namespace moat::rules {
 namespace {
 
 bool IsJsonSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-void AppendUtf8(std::string& out, uint32_t code_point) {
-  if (code_point < 0x80) {
-    out += static_cast<char>(code_point);
-  } else if (code_point < 0x800) {
-    out += static_cast<char>(0xC0 | (code_point >> 6));
-    out += static_cast<char>(0x80 | (code_point & 0x3F));
-  } else if (code_point < 0x10000) {
-    out += static_cast<char>(0xE0 | (code_point >> 12));
-    out += static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (code_point & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (code_point >> 18));
-    out += static_cast<char>(0x80 | ((code_point >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (code_point & 0x3F));
-  }
-}
 
 // Whether any of the 8 bytes is '"', '\\' or a control character (< 0x20): the bit tricks of
 // "Bit Twiddling Hacks" (haszero, hasless), exact for these values.
@@ -243,7 +220,7 @@ class Builder {
     if (pos_ + 4 > text_.size()) return Here("truncated \\u escape");
     uint32_t value = 0;
     for (int i = 0; i < 4; ++i) {
-      const int digit = HexDigit(text_[pos_ + i]);
+      const int digit = HexDigitValue(text_[pos_ + i]);
       if (digit < 0) return Here("malformed \\u escape");
       value = value * 16 + static_cast<uint32_t>(digit);
     }

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -281,7 +282,12 @@ Result<Inventory> ScanRootfs(const std::string& root_dir, const AnalyzerRegistry
       continue;
     }
     struct stat st;
-    if (::lstat(entry.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (::lstat(entry.path().c_str(), &st) != 0) continue;
+    if (S_ISDIR(st.st_mode) && options.skip_dir && options.skip_dir(relative)) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (!S_ISREG(st.st_mode)) continue;
     FileMeta meta{relative, static_cast<uint32_t>(st.st_mode & 07777),
                   static_cast<uint64_t>(st.st_size)};
     for (const auto& analyzer : analyzers.analyzers()) {
@@ -292,12 +298,28 @@ Result<Inventory> ScanRootfs(const std::string& root_dir, const AnalyzerRegistry
     }
   }
 
+  // Analyzers read the tree's other files (a pom.xml's parent, a requirements file's includes)
+  // as regular files under the root, never through a final symlink.
+  const TreeFileReader read_tree = [&root,
+                                    &options](std::string_view relative) -> Result<std::string> {
+    std::string full = (root / std::string(relative)).string();
+    struct stat st;
+    if (::lstat(full.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      return Fail("/", relative, ": not a regular file in the scanned tree");
+    }
+    if (static_cast<uint64_t>(st.st_size) > options.max_file_bytes) {
+      return Fail("/", relative, ": ", OverSizeLimit(st.st_size));
+    }
+    MappedFile mapped;
+    MOAT_TRY(mapped.Open(full, st.st_size));
+    return std::string(AsText(mapped.bytes()));
+  };
   // Each worker fills its own partial layer; they are merged in candidate order afterwards.
   std::vector<LayerResult> partial(candidates.size());
   ParallelFor(candidates.size(), options.threads, [&](size_t i) {
     const Candidate& candidate = candidates[i];
     std::string full = (root / candidate.relative).string();
-    FileMeta meta{candidate.relative, candidate.mode, candidate.size};
+    FileMeta meta{candidate.relative, candidate.mode, candidate.size, &read_tree};
     const bool over_limit = candidate.size > options.max_file_bytes;
     if (over_limit && !AnyReadsInParts(analyzers, meta)) {
       RecordUnanalyzedFile(analyzers, meta, OverSizeLimit(candidate.size), partial[i]);
@@ -328,6 +350,14 @@ Result<Inventory> ScanRootfs(const std::string& root_dir, const AnalyzerRegistry
   inventory.os = std::move(view.os);
   inventory.packages = std::move(view.packages);
   for (Package& package : inventory.packages) package.layer_diff_id.clear();
+  // Sorted: identical packages are neighbours.
+  inventory.packages.erase(std::unique(inventory.packages.begin(), inventory.packages.end(),
+                                       [](const Package& a, const Package& b) {
+                                         return a.type == b.type && a.name == b.name &&
+                                                a.version == b.version &&
+                                                a.file_path == b.file_path && a.dev == b.dev;
+                                       }),
+                           inventory.packages.end());
   inventory.warnings = std::move(warnings);
   for (auto& w : view.warnings) inventory.warnings.push_back(std::move(w));
   inventory.assessment_gaps = std::move(view.gaps);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "analyzer/analyzer.h"
 #include "artifact/image_source.h"
@@ -25,6 +26,8 @@ struct ScanOptions {
   size_t threads = 0;
   /// Called as layers finish: (done, total). For progress display only.
   std::function<void(size_t, size_t)> on_progress;
+  /// ScanRootfs: directories (relative to the root, "app/.git") not descended into.
+  std::function<bool(std::string_view relative_dir)> skip_dir;
 };
 
 /// The default cache directory: $XDG_CACHE_HOME/moat or ~/.cache/moat.
@@ -37,7 +40,9 @@ Result<Inventory> ScanImage(ImageSource& source, const std::string& target_name,
 /// admission image gate share it; analyzers are stateless).
 const AnalyzerRegistry& BuiltinAnalyzers();
 
-/// Inventories an unpacked filesystem. Skips /proc, /sys and /dev when scanning "/".
+/// Inventories an unpacked filesystem. Skips /proc, /sys and /dev when scanning "/". Analyzers
+/// may read other files of the tree (FileMeta::read_tree); a package that several files name
+/// identically (a requirements file and the one it includes) is reported once.
 Result<Inventory> ScanRootfs(const std::string& root_dir, const AnalyzerRegistry& analyzers,
                              const ScanOptions& options);
 

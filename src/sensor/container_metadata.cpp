@@ -36,6 +36,11 @@ Result<ContainerInfo> ParseDockerInspect(std::string_view body, const std::strin
       }
     }
   }
+  if (auto host = json.find("HostConfig"); host != json.end() && host->is_object()) {
+    auto privileged = host->find("Privileged");
+    info.privileged =
+        privileged != host->end() && privileged->is_boolean() && privileged->get<bool>();
+  }
   info.image_digest = info.image_id;
   info.resolved = true;
   return info;

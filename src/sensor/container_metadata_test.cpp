@@ -21,6 +21,7 @@ constexpr const char* kInspect = R"({
   "Name": "/k8s_web_shop-7d9c_prod_0a1b_0",
   "Image": "sha256:a8758716bb6aa4d90071160d27028fe4eaee7ce8166221a97d30440c8eac2be6",
   "State": {"Status": "running", "Pid": 4242},
+  "HostConfig": {"Privileged": true, "CapAdd": null},
   "Config": {
     "Image": "nginx:1.25",
     "Labels": {
@@ -49,6 +50,11 @@ TEST(ContainerMetadataTest, ParsesInspect) {
   EXPECT_EQ(info->name, "k8s_web_shop-7d9c_prod_0a1b_0");
   EXPECT_EQ(info->image, "nginx:1.25");
   EXPECT_EQ(info->Label("io.kubernetes.pod.namespace"), "prod");
+  EXPECT_TRUE(info->privileged);
+  auto unprivileged =
+      ParseDockerInspect(R"({"Id": "ab", "HostConfig": {"Privileged": false}})", "i");
+  ASSERT_TRUE(unprivileged.ok());
+  EXPECT_FALSE(unprivileged->privileged);
   EXPECT_FALSE(ParseDockerInspect("[]", "inspect").ok());
   EXPECT_FALSE(ParseDockerInspect("{\"Name\": \"x\"}", "inspect").ok());
 }

@@ -130,7 +130,8 @@ struct ContainerInfo {
   std::string image_id;      // sha256:... config digest
   std::string image_digest;  // repository digest (name@sha256:...) when known, else image_id
   std::map<std::string, std::string> labels;
-  bool resolved = false;  // the runtime answered
+  bool privileged = false;  // HostConfig.Privileged: every capability and the host's devices
+  bool resolved = false;    // the runtime answered
   std::string Label(const std::string& key) const;
 };
 

@@ -16,9 +16,12 @@ struct EnrichedEvent {
   const ProcessInfo* process = nullptr;  // nullptr: not in the tree
   std::vector<const ProcessInfo*> parents;
   const ContainerInfo* container = nullptr;  // nullptr: on the host
+  std::string user_name;                     // the uid's name in the process's /etc/passwd
 };
 
 /// One line of JSON, without the newline.
 std::string EnrichedEventToJson(const EnrichedEvent& enriched);
+/// The same appended to `out` (the sensor reuses one buffer for every line).
+void AppendEnrichedEventJson(const EnrichedEvent& enriched, std::string& out);
 
 }  // namespace moat::sensor

@@ -36,6 +36,13 @@ class ProcessTree {
   void ForgetExited(uint64_t now_boot_ns, uint64_t grace_ns);
 
   size_t size() const { return processes_.size(); }
+  /// Every pid the tree holds (exited ones too), in no order.
+  std::vector<uint32_t> Pids() const {
+    std::vector<uint32_t> pids;
+    pids.reserve(processes_.size());
+    for (const auto& entry : processes_) pids.push_back(entry.first);
+    return pids;
+  }
 
  private:
   std::unordered_map<uint32_t, ProcessInfo> processes_;

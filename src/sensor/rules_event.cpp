@@ -66,6 +66,54 @@ void SetSocket(rules::SyscallEvent& out, const Event& event) {
   if (event.type == EventType::kDnsQuery) out.l4proto = "udp";
 }
 
+// `flags` as Falco's names of the set bits, joined by "|"; "0" when none is set.
+template <size_t N>
+std::string FlagNames(uint64_t flags, const std::pair<uint64_t, const char*> (&names)[N]) {
+  std::string text;
+  for (const auto& [bit, name] : names) {
+    if ((flags & bit) == bit) text += (text.empty() ? "" : "|") + std::string(name);
+  }
+  return text.empty() ? "0" : text;
+}
+
+constexpr std::pair<uint64_t, const char*> kNamespaceFlags[] = {
+    {0x00000080, "CLONE_NEWTIME"}, {0x00020000, "CLONE_NEWNS"},  {0x02000000, "CLONE_NEWCGROUP"},
+    {0x04000000, "CLONE_NEWUTS"},  {0x08000000, "CLONE_NEWIPC"}, {0x10000000, "CLONE_NEWUSER"},
+    {0x20000000, "CLONE_NEWPID"},  {0x40000000, "CLONE_NEWNET"}};
+
+constexpr std::pair<uint64_t, const char*> kModeFlags[] = {
+    {01, "S_IXOTH"},   {02, "S_IWOTH"},    {04, "S_IROTH"},    {010, "S_IXGRP"},
+    {020, "S_IWGRP"},  {040, "S_IRGRP"},   {0100, "S_IXUSR"},  {0200, "S_IWUSR"},
+    {0400, "S_IRUSR"}, {01000, "S_ISVTX"}, {02000, "S_ISGID"}, {04000, "S_ISUID"}};
+
+std::string PtraceRequestName(int64_t request) {
+  static constexpr std::pair<int64_t, const char*> kRequests[] = {
+      {0, "PTRACE_TRACEME"},         {1, "PTRACE_PEEKTEXT"},   {2, "PTRACE_PEEKDATA"},
+      {3, "PTRACE_PEEKUSR"},         {4, "PTRACE_POKETEXT"},   {5, "PTRACE_POKEDATA"},
+      {6, "PTRACE_POKEUSR"},         {7, "PTRACE_CONT"},       {8, "PTRACE_KILL"},
+      {9, "PTRACE_SINGLESTEP"},      {12, "PTRACE_GETREGS"},   {13, "PTRACE_SETREGS"},
+      {16, "PTRACE_ATTACH"},         {17, "PTRACE_DETACH"},    {24, "PTRACE_SYSCALL"},
+      {0x4200, "PTRACE_SETOPTIONS"}, {0x4206, "PTRACE_SEIZE"}, {0x4207, "PTRACE_INTERRUPT"}};
+  for (const auto& [value, name] : kRequests) {
+    if (value == request) return name;
+  }
+  return std::to_string(request);
+}
+
+// evt.arg.NAME of a numeric argument as Falco prints it: flags and modes by name, the rest as
+// decimal.
+std::string NumericArgText(EventType type, std::string_view name, int64_t value) {
+  const auto bits = static_cast<uint64_t>(value);
+  if (type == EventType::kOpen && name == "flags") return OpenFlagsText(bits);
+  if ((type == EventType::kUnshare || type == EventType::kCloneNamespaces) && name == "flags") {
+    return FlagNames(bits, kNamespaceFlags);
+  }
+  if (type == EventType::kSetns && name == "nstype") return FlagNames(bits, kNamespaceFlags);
+  if (type == EventType::kChmod && name == "mode") return FlagNames(bits, kModeFlags);
+  if (type == EventType::kPtrace && name == "request") return PtraceRequestName(value);
+  return std::to_string(value);
+}
+
 }  // namespace
 
 std::string OpenFlagsText(uint64_t flags) {
@@ -114,12 +162,9 @@ rules::SyscallEvent ToSyscallEvent(const EnrichedEvent& enriched, uint64_t numbe
   out.res = event.ret;
   out.uid = event.uid;
   out.gid = event.gid;
+  out.user_name = enriched.user_name;
   for (const auto& [name, value] : event.numbers) {
-    if (name == "flags" && event.type == EventType::kOpen) {
-      out.args.emplace_back(name, OpenFlagsText(static_cast<uint64_t>(value)));
-    } else {
-      out.args.emplace_back(name, std::to_string(value));
-    }
+    out.args.emplace_back(name, NumericArgText(event.type, name, value));
   }
   for (const auto& [name, value] : event.texts) out.args.emplace_back(name, value);
   if (!event.path.empty()) {
@@ -166,6 +211,7 @@ rules::SyscallEvent ToSyscallEvent(const EnrichedEvent& enriched, uint64_t numbe
     out.container_name = container->resolved ? container->name : "";
     out.container_image = container->image;
     out.container_image_digest = container->image_digest;
+    out.container_privileged = container->privileged;
     out.k8s_pod_name = container->Label("io.kubernetes.pod.name");
     out.k8s_ns_name = container->Label("io.kubernetes.pod.namespace");
   }

@@ -103,5 +103,53 @@ TEST(RulesEventTest, OpenFlagsAndTty) {
   EXPECT_EQ(TtyDeviceNumber("ptsx"), 0);
 }
 
+// Flags Falco prints by name: namespace flags of unshare/clone/setns, chmod modes, ptrace requests;
+// plus the user name and the container's privileged flag.
+TEST(RulesEventTest, ArgumentsAsFalcoPrintsThem) {
+  Fixture f;
+  f.container.privileged = true;
+  auto arg = [](const rules::SyscallEvent& e, std::string_view name) {
+    const std::string* value = e.Arg(name);
+    return value ? *value : std::string("<none>");
+  };
+  Event unshare;
+  unshare.type = EventType::kUnshare;
+  unshare.syscall = "unshare";
+  unshare.pid = 11;
+  unshare.numbers = {{"flags", 0x10000000 | 0x00020000}};
+  EnrichedEvent enriched = f.Enrich(unshare);
+  enriched.user_name = "app";
+  auto converted = ToSyscallEvent(enriched, 1);
+  EXPECT_EQ(arg(converted, "flags"), "CLONE_NEWNS|CLONE_NEWUSER");
+  EXPECT_EQ(converted.user_name, "app");
+  EXPECT_TRUE(converted.container_privileged);
+  unshare.numbers = {{"flags", 0x400}};  // CLONE_FILES only: no namespace
+  EXPECT_EQ(arg(ToSyscallEvent(f.Enrich(unshare), 2), "flags"), "0");
+
+  Event chmod;
+  chmod.type = EventType::kChmod;
+  chmod.syscall = "fchmodat";
+  chmod.path = "/tmp/x";
+  chmod.numbers = {{"mode", 04755}};
+  EXPECT_EQ(arg(ToSyscallEvent(f.Enrich(chmod), 3), "mode"),
+            "S_IXOTH|S_IROTH|S_IXGRP|S_IRGRP|S_IXUSR|S_IWUSR|S_IRUSR|S_ISUID");
+
+  Event ptrace;
+  ptrace.type = EventType::kPtrace;
+  ptrace.syscall = "ptrace";
+  ptrace.numbers = {{"request", 16}, {"target_pid", 42}};
+  auto traced = ToSyscallEvent(f.Enrich(ptrace), 4);
+  EXPECT_EQ(arg(traced, "request"), "PTRACE_ATTACH");
+  EXPECT_EQ(arg(traced, "target_pid"), "42");
+  ptrace.numbers = {{"request", 12345}};
+  EXPECT_EQ(arg(ToSyscallEvent(f.Enrich(ptrace), 5), "request"), "12345");
+
+  Event setns;
+  setns.type = EventType::kSetns;
+  setns.syscall = "setns";
+  setns.numbers = {{"fd", 3}, {"nstype", 0x40000000}};
+  EXPECT_EQ(arg(ToSyscallEvent(f.Enrich(setns), 6), "nstype"), "CLONE_NEWNET");
+}
+
 }  // namespace
 }  // namespace moat::sensor

@@ -33,7 +33,8 @@ struct Posture {
 
 /// Reads the store and assesses it at `now` (Unix seconds; decides which disable rules expired).
 /// The findings are read a page at a time and only totalled per resource: each unhealthy
-/// resource of a recommendation holds its worst finding, and every one of its findings only for
+/// resource of a recommendation holds its assess::kWorstFindingsKept worst findings (and their
+/// count), and every one of its findings only for
 /// the recommendation `keep_findings_of` (an id, "*" for all; assess::Recommender).
 Result<Posture> AssessPosture(Store& store, int64_t now, const std::string& keep_findings_of = "");
 

@@ -216,9 +216,10 @@ Result<void> ValidateApk(std::string_view v) {
   return Ok();
 }
 
+// apk-tools orders versions its grammar rejects too (secdb has "1.8.1p1-r1"): the tokens up to
+// the first invalid one decide, as in `apk version -t`. Only an empty string has no order.
 Result<int> CompareApk(std::string_view a, std::string_view b) {
-  MOAT_TRY(ValidateApk(a));
-  MOAT_TRY(ValidateApk(b));
+  if (a.empty() || b.empty()) return VersionError("apk", a.empty() ? a : b, "empty version");
   return ApkCompareRaw(a, b);
 }
 

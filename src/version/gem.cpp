@@ -125,9 +125,16 @@ Result<void> ValidateGem(std::string_view v) {
   return Ok();
 }
 
+// Versions Gem::Version.new refuses ("1beta", "2.0.0_rc1", found in advisories and old gem
+// metadata) are ordered by the segments Gem::Version compares (digit runs and letter runs), so
+// "1beta" sorts as "1.beta": a prerelease of 1. A string with no digit or letter has none.
 Result<int> CompareGem(std::string_view a, std::string_view b) {
-  MOAT_TRY(ValidateGem(a));
-  MOAT_TRY(ValidateGem(b));
+  for (std::string_view v : {a, b}) {
+    if (ValidGem(v)) continue;
+    bool has_segment = false;
+    for (char c : v) has_segment = has_segment || IsAlnum(c);
+    if (!has_segment) return VersionError("gem", v, "no digits or letters to compare");
+  }
   Segments sa, sb;
   CanonicalSegments(a, sa);
   CanonicalSegments(b, sb);

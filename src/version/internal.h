@@ -85,5 +85,7 @@ Result<int> CompareGem(std::string_view a, std::string_view b);
 Result<void> ValidateGem(std::string_view v);
 Result<int> CompareNuget(std::string_view a, std::string_view b);
 Result<void> ValidateNuget(std::string_view v);
+Result<int> CompareComposer(std::string_view a, std::string_view b);
+Result<void> ValidateComposer(std::string_view v);
 
 }  // namespace moat::version::internal

@@ -1,6 +1,6 @@
 // NuGet ordering as NuGet.Versioning (NuGetVersion.TryParse + VersionComparer.Default): 2 to 4
 // numeric parts (missing = 0), prerelease labels compared part by part (numbers before strings,
-// strings case-insensitively), build metadata ignored.
+// strings case-insensitively), build metadata ignored; version numbers of any size.
 
 #include <climits>
 #include <cstdint>
@@ -69,12 +69,9 @@ Result<NugetVersion> ParseNuget(std::string_view in) {
     std::string_view part = version_part.substr(0, dot);
     if (count == 4) return fail("more than four version numbers");
     if (part.empty() || !AllDigits(part)) return fail("version numbers must be digits");
-    std::string_view trimmed = part;
-    while (trimmed.size() > 1 && trimmed.front() == '0') trimmed.remove_prefix(1);
-    if (trimmed.size() > 10 || (trimmed.size() == 10 && trimmed > "2147483647")) {
-      return fail("version number is too big");
-    }
-    v.parts[count++] = trimmed;
+    // NuGet.Versioning stops at Int32; feeds and lock files carry bigger numbers (dates, build
+    // counters), so they compare as the arbitrary-size numbers they are.
+    v.parts[count++] = part;
     if (dot == std::string_view::npos) break;
     version_part.remove_prefix(dot + 1);
   }

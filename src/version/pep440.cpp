@@ -1,8 +1,11 @@
 // PEP 440 as pypa/packaging's Version (packaging 22+): the VERSION_PATTERN grammar (case
 // insensitive, optional leading "v", surrounding whitespace), and its _cmpkey ordering. Strings
-// that packaging rejects are errors (no LegacyVersion).
+// that Version rejects compare as packaging's LegacyVersion did (pip before 24.1): before every
+// PEP 440 version, among themselves by setuptools' old rules. Validate() still rejects them.
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "version/internal.h"
 #include "version/version.h"
@@ -228,10 +231,76 @@ void AppendNumber(std::string& out, std::string_view digits) {
 
 }  // namespace
 
+namespace {
+
+// packaging's LegacyVersion (packaging < 22, what pip used before 24.1 for versions PEP 440 does
+// not allow, such as "0.9-doduo"): _legacy_cmpkey. The lower-cased string splits into digit
+// runs, letter runs, "." and "-" (the text between them kept as parts too); numbers are
+// zero-padded to 8 characters and compared as strings, everything else as "*" + text, with
+// "pre"/"preview"/"rc" read as "c", "dev" as "@" and "-" as "final-"; trailing zero numbers of
+// each numeric series and "-" before a prerelease tag are dropped, and "*final" ends the key.
+std::vector<std::string> LegacyKey(std::string_view version) {
+  std::vector<std::string> parts;
+  auto push = [&parts](std::string part) {
+    if (part.front() == '*') {
+      if (part < "*final") {
+        while (!parts.empty() && parts.back() == "*final-") parts.pop_back();
+      }
+      while (!parts.empty() && parts.back() == "00000000") parts.pop_back();
+    }
+    parts.push_back(std::move(part));
+  };
+  auto add = [&push](std::string part) {
+    if (part.empty() || part == ".") return;
+    if (IsDigit(part.front())) {
+      if (part.size() < 8) part.insert(0, 8 - part.size(), '0');
+    } else {
+      if (part == "pre" || part == "preview" || part == "rc") part = "c";
+      if (part == "dev") part = "@";
+      if (part == "-") part = "final-";
+      part.insert(0, 1, '*');
+    }
+    push(std::move(part));
+  };
+  std::string lower;
+  for (char c : version) lower += ToLower(c);
+  std::string between;  // text no alternative of the split pattern matches
+  size_t i = 0;
+  while (i < lower.size()) {
+    size_t start = i;
+    if (IsDigit(lower[i])) {
+      while (i < lower.size() && IsDigit(lower[i])) ++i;
+    } else if (IsLower(lower[i])) {
+      while (i < lower.size() && IsLower(lower[i])) ++i;
+    } else if (lower[i] == '.' || lower[i] == '-') {
+      ++i;
+    } else {
+      between += lower[i++];
+      continue;
+    }
+    add(std::exchange(between, {}));
+    add(lower.substr(start, i - start));
+  }
+  add(std::move(between));
+  push("*final");
+  return parts;
+}
+
+}  // namespace
+
 Result<int> ComparePep440(std::string_view a, std::string_view b) {
-  MOAT_ASSIGN_OR_RETURN(Pep440 va, ParsePep440(a));
-  MOAT_ASSIGN_OR_RETURN(Pep440 vb, ParsePep440(b));
-  return ComparePep440Parsed(va, vb);
+  Result<Pep440> va = ParsePep440(a);
+  Result<Pep440> vb = ParsePep440(b);
+  if (va.ok() && vb.ok()) return ComparePep440Parsed(*va, *vb);
+  // packaging.version.parse: a string Version refuses is a LegacyVersion, whose epoch of -1
+  // puts it before every PEP 440 version.
+  for (std::string_view v : {a, b}) {
+    if (TrimSpace(v).empty()) return VersionError("pypi", v, "empty version");
+  }
+  if (va.ok() != vb.ok()) return va.ok() ? 1 : -1;
+  std::vector<std::string> ka = LegacyKey(a), kb = LegacyKey(b);
+  if (ka == kb) return 0;
+  return ka < kb ? -1 : 1;
 }
 
 Result<void> ValidatePep440(std::string_view v) {

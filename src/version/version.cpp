@@ -33,12 +33,26 @@ std::optional<Scheme> ParseScheme(std::string_view name) {
     Scheme scheme;
   };
   static constexpr Alias kAliases[] = {
-      {"deb", Scheme::kDeb},      {"debian", Scheme::kDeb},    {"dpkg", Scheme::kDeb},
-      {"rpm", Scheme::kRpm},      {"apk", Scheme::kApk},       {"alpine", Scheme::kApk},
-      {"pypi", Scheme::kPep440},  {"pep440", Scheme::kPep440}, {"python", Scheme::kPep440},
-      {"npm", Scheme::kSemver},   {"semver", Scheme::kSemver}, {"go", Scheme::kGo},
-      {"golang", Scheme::kGo},    {"maven", Scheme::kMaven},   {"gem", Scheme::kGem},
-      {"rubygems", Scheme::kGem}, {"nuget", Scheme::kNuget},
+      {"deb", Scheme::kDeb},
+      {"debian", Scheme::kDeb},
+      {"dpkg", Scheme::kDeb},
+      {"rpm", Scheme::kRpm},
+      {"apk", Scheme::kApk},
+      {"alpine", Scheme::kApk},
+      {"pypi", Scheme::kPep440},
+      {"pep440", Scheme::kPep440},
+      {"python", Scheme::kPep440},
+      {"npm", Scheme::kSemver},
+      {"semver", Scheme::kSemver},
+      {"go", Scheme::kGo},
+      {"golang", Scheme::kGo},
+      {"maven", Scheme::kMaven},
+      {"gem", Scheme::kGem},
+      {"rubygems", Scheme::kGem},
+      {"nuget", Scheme::kNuget},
+      {"composer", Scheme::kComposer},
+      {"packagist", Scheme::kComposer},
+      {"php", Scheme::kComposer},
   };
   for (const auto& alias : kAliases) {
     if (internal::EqualsIgnoreCase(alias.name, name)) return alias.scheme;
@@ -66,6 +80,8 @@ std::string_view SchemeName(Scheme scheme) {
       return "gem";
     case Scheme::kNuget:
       return "nuget";
+    case Scheme::kComposer:
+      return "composer";
   }
   return "unknown";
 }
@@ -90,6 +106,8 @@ Result<int> Compare(Scheme scheme, std::string_view a, std::string_view b) {
       return internal::CompareGem(a, b);
     case Scheme::kNuget:
       return internal::CompareNuget(a, b);
+    case Scheme::kComposer:
+      return internal::CompareComposer(a, b);
   }
   return Fail("unknown version scheme");
 }
@@ -114,6 +132,8 @@ Result<void> Validate(Scheme scheme, std::string_view version) {
       return internal::ValidateGem(version);
     case Scheme::kNuget:
       return internal::ValidateNuget(version);
+    case Scheme::kComposer:
+      return internal::ValidateComposer(version);
   }
   return Fail("unknown version scheme");
 }

@@ -10,18 +10,21 @@
 
 namespace moat::version {
 
-enum class Scheme { kDeb, kRpm, kApk, kPep440, kSemver, kGo, kMaven, kGem, kNuget };
+enum class Scheme { kDeb, kRpm, kApk, kPep440, kSemver, kGo, kMaven, kGem, kNuget, kComposer };
 
 /// Accepts the CLI spellings: deb|debian|dpkg, rpm, apk|alpine, pypi|pep440|python, npm|semver,
-/// go|golang, maven, gem|rubygems, nuget.
+/// go|golang, maven, gem|rubygems, nuget, composer|packagist|php. Rust crates are SemVer (npm).
 std::optional<Scheme> ParseScheme(std::string_view name);
-/// "deb", "rpm", "apk", "pypi", "npm", "go", "maven", "gem", "nuget".
+/// "deb", "rpm", "apk", "pypi", "npm", "go", "maven", "gem", "nuget", "composer".
 std::string_view SchemeName(Scheme scheme);
 
 /// Compares a and b under the scheme's rules: negative when a < b, 0 when equal, positive when
-/// a > b (always -1, 0 or 1). An invalid version gives an error naming the version and what is
-/// wrong with it. kDeb compares like `dpkg --compare-versions`, which also orders versions that
-/// dpkg merely warns about (no leading digit, odd characters); Validate() rejects those.
+/// a > b (always -1, 0 or 1). Versions the scheme's specification does not allow are compared as
+/// the ecosystem's own tool orders them where it does (apk-tools, pip's LegacyVersion, Maven,
+/// Gem::Version's segments, NuGet numbers of any size); a version even the tool cannot order gives
+/// an error naming the version and what is wrong with it. kDeb compares like `dpkg
+/// --compare-versions`, which also orders versions that dpkg merely warns about (no leading digit,
+/// odd characters); Validate() rejects those.
 Result<int> Compare(Scheme scheme, std::string_view a, std::string_view b);
 
 /// Checks that a version is valid under the scheme.
@@ -59,5 +62,11 @@ bool IsGoPseudoVersion(std::string_view version);
 
 /// PEP 440 normal form, as packaging's str(Version(v)): "1.0-Alpha.1" -> "1.0a1".
 Result<std::string> NormalizePep440(std::string_view version);
+
+/// Composer\Semver\VersionParser::normalize: "v1.2-b2" -> "1.2.0.0-beta2"; branches and
+/// strings it refuses are errors.
+Result<std::string> NormalizeComposerVersion(std::string_view version);
+/// PHP's version_compare() on two strings as given (no Composer normalization): -1, 0 or 1.
+int PhpVersionCompareRaw(std::string_view a, std::string_view b);
 
 }  // namespace moat::version

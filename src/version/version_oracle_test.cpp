@@ -300,13 +300,8 @@ TEST(VersionOracle, RpmLuaVercmp) {
   EXPECT_EQ(disagreed, 0);
 }
 
-TEST(VersionOracle, PythonPackaging) {
-  const std::string python = "/usr/bin/python3";
-  ASSERT_TRUE(HaveProgram(python)) << "python3 is missing (scripts/install-deps.sh test)";
-  std::string probe = RunCommand(python + " -c 'import packaging.version; print(\"ok\")' 2>&1");
-  ASSERT_EQ(probe, "ok\n") << "python3-packaging is missing (scripts/install-deps.sh test): "
-                           << probe;
-
+// Every version string of pypa/packaging's test vectors and of the PyPI OSV advisories.
+std::vector<std::string> PypiVersionStrings(size_t& from_vectors) {
   std::set<std::string> strings;
   {
     std::ifstream in(std::string(MOAT_SHARED_DATA_DIR) + "/vuln/versions/pep440_compare.txt");
@@ -320,9 +315,10 @@ TEST(VersionOracle, PythonPackaging) {
       strings.insert(b);
     }
   }
-  size_t from_vectors = strings.size();
+  from_vectors = strings.size();
   fs::path osv = fs::path(MOAT_SHARED_DATA_DIR) / "vuln" / "osv" / "PyPI";
-  ASSERT_TRUE(fs::exists(osv)) << osv;
+  EXPECT_TRUE(fs::exists(osv)) << osv;
+  if (!fs::exists(osv)) return {};
   for (const auto& entry : fs::directory_iterator(osv)) {
     if (entry.path().extension() != ".json") continue;
     std::ifstream in(entry.path());
@@ -351,6 +347,18 @@ TEST(VersionOracle, PythonPackaging) {
       versions.push_back(s);
     }
   }
+  return versions;
+}
+
+TEST(VersionOracle, PythonPackaging) {
+  const std::string python = "/usr/bin/python3";
+  ASSERT_TRUE(HaveProgram(python)) << "python3 is missing (scripts/install-deps.sh test)";
+  std::string probe = RunCommand(python + " -c 'import packaging.version; print(\"ok\")' 2>&1");
+  ASSERT_EQ(probe, "ok\n") << "python3-packaging is missing (scripts/install-deps.sh test): "
+                           << probe;
+
+  size_t from_vectors = 0;
+  std::vector<std::string> versions = PypiVersionStrings(from_vectors);
   ASSERT_GT(versions.size(), 5000u);
 
   // Python prints, per input line: "valid<TAB>str(Version)<TAB>rank" (rank of its equality
@@ -430,6 +438,325 @@ TEST(VersionOracle, PythonPackaging) {
       versions.size(), from_vectors, validity_agreed, normal_agreed, valid.size(), order_agreed,
       sorted.size());
   EXPECT_EQ(problems, 0);
+}
+
+// Versions PEP 440 does not allow compare as packaging's LegacyVersion did: Debian's python3-pip
+// (23.0) still vendors packaging 21.3, whose parse() gives a LegacyVersion for them. The whole
+// set, valid and legacy together, must sort into the same equality classes.
+TEST(VersionOracle, PipLegacyVersion) {
+  const std::string python = "/usr/bin/python3";
+  std::string probe = RunCommand(
+      python + " -c 'from pip._vendor.packaging.version import LegacyVersion; print(\"ok\")' 2>&1");
+  ASSERT_EQ(probe, "ok\n") << "python3-pip (packaging 21.3 with LegacyVersion) is missing "
+                              "(scripts/install-deps.sh test): "
+                           << probe;
+  size_t from_vectors = 0;
+  std::vector<std::string> versions = PypiVersionStrings(from_vectors);
+  for (const char* legacy :
+       {"0.9-doduo",   "1.0-SNAPSHOT", "french toast", "2.0.0-final", "1.0.dev-r123",
+        "1_2",         "1.0pre-3",     "abc",          "2004d",       "1.0-beta-2",
+        "123456789.1", "99999999.1",   "1.0-rc-1",     "1.0preview2", "0.9.8-dev",
+        "1.0.0.0-",    "1.0 final",    "2.0b1-r3",     "1.0-0-0",     "1.0-a"}) {
+    versions.push_back(legacy);
+  }
+  std::vector<std::string> sample;
+  for (const std::string& v : versions) {
+    if (!v.empty() && v.find_first_not_of(" \t") != std::string::npos) sample.push_back(v);
+  }
+  fs::path dir = TempDir();
+  std::string in_file = (dir / "legacy_in").string();
+  std::string script_file = (dir / "legacy.py").string();
+  {
+    std::ofstream out(in_file);
+    for (const std::string& v : sample) out << v << '\n';
+    std::ofstream py(script_file);
+    py << "import sys\n"
+          "from pip._vendor.packaging.version import parse, LegacyVersion\n"
+          "lines = open(sys.argv[1], encoding='utf-8', newline='\\n').read().split('\\n')[:-1]\n"
+          "parsed = [parse(s) for s in lines]\n"
+          "keys = sorted(set(v._key for v in parsed))\n"
+          "rank = {k: i for i, k in enumerate(keys)}\n"
+          "sys.stdout.write('\\n'.join('%d\\t%d' % (rank[v._key], isinstance(v, LegacyVersion))"
+          " for v in parsed) + '\\n')\n";
+  }
+  std::string output = RunCommand(python + " " + script_file + " " + in_file + " 2>&1");
+  fs::remove_all(dir);
+  std::vector<std::string> results = Lines(output);
+  ASSERT_EQ(results.size(), sample.size()) << output.substr(0, 500);
+  std::map<std::string, int> py_rank;
+  size_t legacy = 0;
+  for (size_t i = 0; i < sample.size(); ++i) {
+    py_rank[sample[i]] = std::stoi(results[i]);
+    legacy += results[i].ends_with("\t1");
+  }
+  std::vector<std::string> sorted = sample;
+  std::vector<int> rank = SortAndRank(Scheme::kPep440, sorted);
+  CheckConsistent(Scheme::kPep440, sorted, rank, 100000);
+  int agreed = 0, problems = 0;
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    if (py_rank[sorted[i]] == rank[i]) {
+      ++agreed;
+    } else if (++problems < 20) {
+      ADD_FAILURE() << "order of \"" << sorted[i] << "\": pip's packaging 21.3 rank "
+                    << py_rank[sorted[i]] << ", Moat rank " << rank[i];
+    }
+  }
+  std::printf(
+      "[oracle] pip's packaging 21.3: %zu strings (%zu LegacyVersion), sort rank agreed "
+      "%d/%zu\n",
+      sorted.size(), legacy, agreed, sorted.size());
+  EXPECT_EQ(problems, 0);
+  EXPECT_GT(legacy, 20u);
+}
+
+// Composer: VersionParser::normalize and version_compare() of Debian's php-composer-semver and
+// php-cli on every pair of a set of real and odd Packagist versions: the same normal form (or the
+// same refusal) and the same order.
+TEST(VersionOracle, ComposerSemver) {
+  const std::string autoload = "/usr/share/php/Composer/Semver/autoload.php";
+  ASSERT_TRUE(HaveProgram("/usr/bin/php") && HaveProgram(autoload))
+      << "php-cli and php-composer-semver are missing (scripts/install-deps.sh test)";
+  const std::vector<std::string> versions = {"1.0",
+                                             "v1.2.3",
+                                             "1.0-b2",
+                                             "1.0.0.RC1",
+                                             "1.0-dev",
+                                             "1.0.x-dev",
+                                             "2023.01.05",
+                                             "20230105",
+                                             "1.0.",
+                                             "1.0-",
+                                             "1.0-STABLE",
+                                             "1.0-stable",
+                                             "1.0pl1",
+                                             "1.0-patch.2",
+                                             "1.0-beta.1.2-dev",
+                                             "2.0.0-alpha1",
+                                             "1.2.3.4.5",
+                                             "dev-main",
+                                             "123456.1",
+                                             "2010-01-02.5",
+                                             "1.0.0+build",
+                                             "1.0@beta",
+                                             "v2.x-dev",
+                                             "1.0.0-a",
+                                             "1.0.0-aa",
+                                             "1.0.0",
+                                             "1.0.0.0",
+                                             "1.0.1",
+                                             "1.0.10",
+                                             "1.0.9",
+                                             "1.0.0-beta",
+                                             "1.0.0-beta1",
+                                             "1.0.0-beta.2",
+                                             "1.0.0-BETA3",
+                                             "1.0.0-RC1",
+                                             "1.0.0-rc.2",
+                                             "1.0.0-alpha",
+                                             "1.0.0-alpha2",
+                                             "1.0.0-p1",
+                                             "1.0.0-patch1",
+                                             "1.0.0.1",
+                                             "1",
+                                             "2",
+                                             "10",
+                                             "v10.1",
+                                             "1.0.0-beta1-dev",
+                                             "1.0.0-dev",
+                                             "5.4.45",
+                                             "7.0.0-RC1",
+                                             "3.0.0-beta.11",
+                                             "99999.0",
+                                             "100000.0",
+                                             "2.0.0.0-alpha",
+                                             "1.0.0-beta.1",
+                                             "4.0.0-BETA1",
+                                             "1.0.0_rc1",
+                                             "1.0.0.alpha1",
+                                             "20181010.1",
+                                             "2018-10-10",
+                                             "2018.10.10.1",
+                                             "1.x-dev",
+                                             "1.2.x-dev",
+                                             "9999999-dev",
+                                             "1.01",
+                                             "1.1",
+                                             "1.0.0-stable",
+                                             "1.2.3-pl2",
+                                             "1.2.3p2",
+                                             "v1.2.3-dev",
+                                             "1.0.0-alpha.1-dev",
+                                             "master",
+                                             "1.0 as 2.0",
+                                             "1.2-patch",
+                                             "1.2-patch-dev",
+                                             "0.0.1",
+                                             "0.1.0-alpha1",
+                                             " 1.0 ",
+                                             "1.0.0-RC1.2",
+                                             "1.0.0-beta.1.2.3"};
+  fs::path dir = TempDir();
+  std::string in_file = (dir / "composer_in").string();
+  std::string script_file = (dir / "composer.php").string();
+  {
+    std::ofstream out(in_file);
+    for (const std::string& v : versions) out << v << '\n';
+    std::ofstream php(script_file);
+    php << "<?php\nrequire '" << autoload
+        << "';\n"
+           "$p = new Composer\\Semver\\VersionParser();\n"
+           "$lines = explode(\"\\n\", rtrim(file_get_contents($argv[1]), \"\\n\"));\n"
+           "$norm = [];\n"
+           "foreach ($lines as $v) {\n"
+           "  try { $n = $p->normalize($v); } catch (Exception $e) { $n = null; }\n"
+           "  if ($n !== null && strpos($n, 'dev-') === 0) { $n = null; }\n"
+           "  $norm[] = $n;\n"
+           "  echo $n === null ? \"!\\n\" : \"$n\\n\";\n"
+           "}\n"
+           "foreach ($norm as $a) { $row = '';\n"
+           "  foreach ($norm as $b) { $row .= ($a === null || $b === null) ? '!' :"
+           " ['<', '=', '>'][version_compare($a, $b) + 1]; }\n"
+           "  echo $row, \"\\n\"; }\n";
+  }
+  std::string output = RunCommand("/usr/bin/php " + script_file + " " + in_file + " 2>&1");
+  fs::remove_all(dir);
+  std::vector<std::string> lines = Lines(output);
+  ASSERT_EQ(lines.size(), 2 * versions.size()) << output.substr(0, 500);
+  int normal_agreed = 0, pairs = 0, order_agreed = 0, problems = 0;
+  for (size_t i = 0; i < versions.size(); ++i) {
+    auto ours = NormalizeComposerVersion(versions[i]);
+    std::string theirs = lines[i];
+    std::string got = ours.ok() ? *ours : "!";
+    if (got == theirs) {
+      ++normal_agreed;
+    } else if (++problems < 20) {
+      ADD_FAILURE() << "normalize(\"" << versions[i] << "\"): Composer " << theirs << ", Moat "
+                    << (ours.ok() ? *ours : ours.error().message);
+    }
+    const std::string& row = lines[versions.size() + i];
+    ASSERT_EQ(row.size(), versions.size());
+    for (size_t j = 0; j < versions.size(); ++j) {
+      if (row[j] == '!') continue;
+      ++pairs;
+      auto r = Compare(Scheme::kComposer, versions[i], versions[j]);
+      char op = !r.ok() ? '!' : (*r < 0 ? '<' : (*r > 0 ? '>' : '='));
+      if (op == row[j]) {
+        ++order_agreed;
+      } else if (++problems < 40) {
+        ADD_FAILURE() << "\"" << versions[i] << "\" vs \"" << versions[j] << "\": Composer "
+                      << row[j] << ", Moat " << op;
+      }
+    }
+  }
+  std::printf(
+      "[oracle] composer/semver + PHP version_compare: %zu versions, normal form agreed "
+      "%d, %d pairs, order agreed %d\n",
+      versions.size(), normal_agreed, pairs, order_agreed);
+  EXPECT_EQ(problems, 0);
+  EXPECT_GT(pairs, 3000);
+}
+
+// RubyGems: Gem::Version#<=> of Debian's ruby on every pair of a set of versions (the installed
+// gems' own and the odd forms of rubygems' test suite), and which strings Gem::Version refuses.
+TEST(VersionOracle, RubyGemVersion) {
+  ASSERT_TRUE(HaveProgram("/usr/bin/ruby")) << "ruby is missing (scripts/install-deps.sh test)";
+  std::vector<std::string> versions = {"1.0",
+                                       "1.0.0",
+                                       "1.0.a",
+                                       "1.8.2",
+                                       "0.0.0",
+                                       "1.8.2.a",
+                                       "1.8.2.b",
+                                       "1.8.2.a10",
+                                       "1.8.2.a9",
+                                       "",
+                                       "0",
+                                       "0.beta.1",
+                                       "0.0.beta.1",
+                                       "0.0.beta",
+                                       "5.a",
+                                       "5.0.0.rc2",
+                                       "5.x",
+                                       "1.9.3",
+                                       "1.9.2.99",
+                                       "1.9.3.1",
+                                       "1.0.0-rc1",
+                                       "1.0.0.pre.rc1",
+                                       "1.0.A",
+                                       "2.0.0.rc1",
+                                       "2.0.0.RC1",
+                                       "3.2.1.beta.10",
+                                       "3.2.1.beta.9",
+                                       "10",
+                                       "9.9.9",
+                                       "1.0.0.0.0.0.1",
+                                       "1.0.b1",
+                                       "1.0.b.2",
+                                       "1.0.b10",
+                                       "1.0.a.2",
+                                       "0.9",
+                                       "1.0.a10",
+                                       "2.7.0-preview1",
+                                       "2.7.0.preview.1",
+                                       "1-1",
+                                       "1.1",
+                                       " 1.2 ",
+                                       "1.0beta",
+                                       "1beta",
+                                       "1.0..1",
+                                       "junk",
+                                       "1.0 2.0",
+                                       "1.2.3_rc1"};
+  for (const auto& entry : fs::directory_iterator("/usr/lib/ruby/gems/3.1.0/specifications/default",
+                                                  fs::directory_options::skip_permission_denied)) {
+    std::string name = entry.path().stem().string();  // "bundler-2.3.7"
+    size_t dash = name.rfind('-');
+    if (dash != std::string::npos) versions.push_back(name.substr(dash + 1));
+  }
+  fs::path dir = TempDir();
+  std::string in_file = (dir / "gem_in").string();
+  std::string script_file = (dir / "gem.rb").string();
+  {
+    std::ofstream out(in_file);
+    for (const std::string& v : versions) out << v << '\n';
+    std::ofstream rb(script_file);
+    rb << "lines = File.read(ARGV[0]).split(\"\\n\", -1)[0...-1]\n"
+          "vs = lines.map { |s| Gem::Version.correct?(s) ? Gem::Version.new(s) : nil }\n"
+          "vs.each { |a| puts vs.map { |b| (a.nil? || b.nil?) ? '!' :"
+          " ['<', '=', '>'][(a <=> b) + 1] }.join }\n";
+  }
+  std::string output = RunCommand("/usr/bin/ruby " + script_file + " " + in_file + " 2>&1");
+  fs::remove_all(dir);
+  std::vector<std::string> rows = Lines(output);
+  ASSERT_EQ(rows.size(), versions.size()) << output.substr(0, 500);
+  int pairs = 0, agreed = 0, validity_agreed = 0, problems = 0;
+  for (size_t i = 0; i < versions.size(); ++i) {
+    ASSERT_EQ(rows[i].size(), versions.size()) << rows[i];
+    bool ruby_valid = rows[i].find_first_not_of('!') != std::string::npos;
+    if (ruby_valid == Validate(Scheme::kGem, versions[i]).ok()) {
+      ++validity_agreed;
+    } else if (++problems < 20) {
+      ADD_FAILURE() << "validity of \"" << versions[i] << "\": Gem::Version " << ruby_valid;
+    }
+    for (size_t j = 0; j < versions.size(); ++j) {
+      if (rows[i][j] == '!') continue;
+      ++pairs;
+      auto r = Compare(Scheme::kGem, versions[i], versions[j]);
+      char op = !r.ok() ? '!' : (*r < 0 ? '<' : (*r > 0 ? '>' : '='));
+      if (op == rows[i][j]) {
+        ++agreed;
+      } else if (++problems < 40) {
+        ADD_FAILURE() << "\"" << versions[i] << "\" vs \"" << versions[j] << "\": Gem::Version "
+                      << rows[i][j] << ", Moat " << op;
+      }
+    }
+  }
+  std::printf(
+      "[oracle] ruby Gem::Version: %zu versions, validity agreed %d, %d pairs, order "
+      "agreed %d\n",
+      versions.size(), validity_agreed, pairs, agreed);
+  EXPECT_EQ(problems, 0);
+  EXPECT_GT(pairs, 2000);
 }
 
 }  // namespace

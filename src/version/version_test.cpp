@@ -28,15 +28,15 @@ TEST(Version, SchemeNames) {
   EXPECT_EQ(ParseScheme("nuget"), Scheme::kNuget);
   EXPECT_EQ(ParseScheme("cargo"), std::nullopt);
   for (Scheme s : {Scheme::kDeb, Scheme::kRpm, Scheme::kApk, Scheme::kPep440, Scheme::kSemver,
-                   Scheme::kGo, Scheme::kMaven, Scheme::kGem, Scheme::kNuget}) {
+                   Scheme::kGo, Scheme::kMaven, Scheme::kGem, Scheme::kNuget, Scheme::kComposer}) {
     EXPECT_EQ(ParseScheme(SchemeName(s)), s);
   }
 }
 
 TEST(Version, ErrorsNameTheVersion) {
-  auto r = Compare(Scheme::kPep440, "1.0", "french toast");
+  auto r = Compare(Scheme::kGem, "1.0", "+++ ---");
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().message.find("french toast"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("+++ ---"), std::string::npos) << r.error().message;
   auto d = Validate(Scheme::kDeb, "1.0-");
   ASSERT_FALSE(d.ok());
   EXPECT_NE(d.error().message.find("revision number is empty"), std::string::npos);
@@ -71,7 +71,27 @@ TEST(Version, Apk) {
   EXPECT_LT(Cmp(Scheme::kApk, "1.2.3_rc1-r0", "1.2.3-r0"), 0);
   EXPECT_GT(Cmp(Scheme::kApk, "1.2.3_p1-r0", "1.2.3-r5"), 0);
   EXPECT_LT(Cmp(Scheme::kApk, "1.2.3-r9", "1.2.3-r10"), 0);
-  EXPECT_FALSE(Compare(Scheme::kApk, "1.0bc", "1.0").ok());
+  // apk-tools orders what its grammar rejects: the tokens before the first invalid one decide.
+  EXPECT_FALSE(Validate(Scheme::kApk, "1.8.1p1-r1").ok());
+  EXPECT_GT(Cmp(Scheme::kApk, "1.8.1p1-r1", "1.8.1-r1"), 0);
+  EXPECT_LT(Cmp(Scheme::kApk, "1.8.1p1-r1", "1.8.2-r0"), 0);
+  EXPECT_EQ(Cmp(Scheme::kApk, "1.8.1p1-r1", "1.8.1p2-r0"), 0);  // as `apk version -t` says
+  EXPECT_GT(Cmp(Scheme::kApk, "1.0bc", "1.0"), 0);
+  EXPECT_FALSE(Compare(Scheme::kApk, "", "1.0").ok());
+}
+
+// pip before 24.1 (packaging's LegacyVersion): non-PEP 440 strings sort before every PEP 440
+// version and among themselves by setuptools' old rules. The oracle test runs pip's own code.
+TEST(Version, Pep440Legacy) {
+  EXPECT_FALSE(Validate(Scheme::kPep440, "0.9-doduo").ok());
+  EXPECT_LT(Cmp(Scheme::kPep440, "0.9-doduo", "0.0.1.dev0"), 0);
+  EXPECT_GT(Cmp(Scheme::kPep440, "1.0", "french toast"), 0);
+  EXPECT_LT(Cmp(Scheme::kPep440, "0.9-doduo", "0.10-doduo"), 0);
+  EXPECT_LT(Cmp(Scheme::kPep440, "1.0.dev-r123", "1.0-SNAPSHOT"), 0);  // "dev" is "@"
+  EXPECT_EQ(Cmp(Scheme::kPep440, "1.0pre-x", "1.0c-x"), 0);
+  EXPECT_LT(Cmp(Scheme::kPep440, "123456789.x", "99999999.x"), 0);  // zfill(8), then strings
+  EXPECT_LT(Cmp(Scheme::kPep440, "1.0-SNAPSHOT", "1.0"), 0);
+  EXPECT_FALSE(Compare(Scheme::kPep440, " ", "1.0").ok());
 }
 
 TEST(Version, Pep440Normalize) {
@@ -122,6 +142,11 @@ TEST(Version, Maven) {
   EXPECT_LT(Cmp(Scheme::kMaven, "2.13.4", "2.13.4.1"), 0);
   EXPECT_LT(Cmp(Scheme::kMaven, "1.0-rc1", "1.0-sp1"), 0);
   EXPECT_FALSE(Validate(Scheme::kMaven, std::string(300, '1')).ok());
+  // "ga" is the release and drops out, leaving a sub-list in a sub-list: Maven's own
+  // ComparableVersion (Debian's maven-artifact 3.x) parses 1-ga-1 as [1, [[1]]], before 1-1.
+  EXPECT_LT(Cmp(Scheme::kMaven, "1-ga-1", "1-1"), 0);
+  EXPECT_GT(Cmp(Scheme::kMaven, "1-ga-1", "1"), 0);
+  EXPECT_LT(Cmp(Scheme::kMaven, "1-ga-1", "1.1"), 0);
 }
 
 // rubygems test/rubygems/test_gem_version.rb test_spaceship and friends.
@@ -152,6 +177,13 @@ TEST(Version, Gem) {
     EXPECT_FALSE(Validate(Scheme::kGem, bad).ok()) << bad;
   }
   EXPECT_TRUE(Validate(Scheme::kGem, " 1.0 ").ok());
+  // Gem::Version.new refuses "1beta"; its segments (1, "beta") order it as "1.beta".
+  EXPECT_FALSE(Validate(Scheme::kGem, "1beta").ok());
+  EXPECT_EQ(Cmp(Scheme::kGem, "1beta", "1.beta"), 0);
+  EXPECT_LT(Cmp(Scheme::kGem, "1beta", "1"), 0);
+  EXPECT_GT(Cmp(Scheme::kGem, "1beta", "1.alpha"), 0);
+  EXPECT_LT(Cmp(Scheme::kGem, "2.0.0_rc1", "2.0.0"), 0);
+  EXPECT_FALSE(Compare(Scheme::kGem, "1.0", "--").ok());
 }
 
 // NuGet.Client test/NuGet.Core.Tests/NuGet.Versioning.Test (VersionComparerTests and parsing).
@@ -170,9 +202,33 @@ TEST(Version, Nuget) {
   EXPECT_LT(Cmp(Scheme::kNuget, "1.0.0-1", "1.0.0-a"), 0);
   EXPECT_EQ(Cmp(Scheme::kNuget, "01.002.0003", "1.2.3"), 0);
   for (const char* bad : {"", "1.0.0.0.0", "a.b", "1.0.0-", "1.0.0+", "1.0.0-01", "1.0.0-alpha..1",
-                          "1.0.0-al_pha", "99999999999.0", "-1.0"}) {
+                          "1.0.0-al_pha", "-1.0"}) {
     EXPECT_FALSE(Validate(Scheme::kNuget, bad).ok()) << bad;
   }
+  // Numbers past Int32 (and past 64 bits) compare as the numbers they are.
+  EXPECT_LT(Cmp(Scheme::kNuget, "2147483647.0", "2147483648.0"), 0);
+  EXPECT_LT(Cmp(Scheme::kNuget, "1.18446744073709551615", "1.18446744073709551616"), 0);
+  EXPECT_GT(Cmp(Scheme::kNuget, "1.0.99999999999999999999999", "1.0.9999999999999999999999"), 0);
+  EXPECT_EQ(Cmp(Scheme::kNuget, "1.0.000000000000000000000020", "1.0.20"), 0);
+}
+
+// Composer\Semver\VersionParser::normalize, then PHP's version_compare (the oracle test runs
+// both on every pair of a larger set).
+TEST(Version, Composer) {
+  EXPECT_EQ(*NormalizeComposerVersion("v1.2"), "1.2.0.0");
+  EXPECT_EQ(*NormalizeComposerVersion("1.0-b2"), "1.0.0.0-beta2");
+  EXPECT_EQ(*NormalizeComposerVersion("1.0.x-dev"), "1.0.9999999.9999999-dev");
+  EXPECT_EQ(*NormalizeComposerVersion("20230105"), "20230105");
+  EXPECT_EQ(Cmp(Scheme::kComposer, "v1.0", "1.0.0.0"), 0);
+  EXPECT_LT(Cmp(Scheme::kComposer, "1.0.0-RC1", "1.0.0"), 0);
+  EXPECT_LT(Cmp(Scheme::kComposer, "1.0.0-beta2", "1.0.0-RC1"), 0);
+  EXPECT_GT(Cmp(Scheme::kComposer, "1.0.0-patch1", "1.0.0"), 0);
+  EXPECT_LT(Cmp(Scheme::kComposer, "1.0.0-dev", "1.0.0-alpha"), 0);
+  EXPECT_EQ(PhpVersionCompareRaw("1.0", "1.0.0"), -1);  // without normalization
+  auto branch = Compare(Scheme::kComposer, "dev-main", "1.0.0");
+  ASSERT_FALSE(branch.ok());
+  EXPECT_NE(branch.error().message.find("branch"), std::string::npos) << branch.error().message;
+  EXPECT_FALSE(Validate(Scheme::kComposer, "1.2.3.4.5").ok());
 }
 
 // Hostile input: every scheme returns, never crashes (ASan/UBSan run this).
@@ -183,7 +239,7 @@ TEST(Version, HostileInput) {
   for (int i = 0; i < 120; ++i) nested += "a-1";
   std::string binary("\xff\x00\x80~^:-+.", 10);
   for (Scheme s : {Scheme::kDeb, Scheme::kRpm, Scheme::kApk, Scheme::kPep440, Scheme::kSemver,
-                   Scheme::kGo, Scheme::kMaven, Scheme::kGem, Scheme::kNuget}) {
+                   Scheme::kGo, Scheme::kMaven, Scheme::kGem, Scheme::kNuget, Scheme::kComposer}) {
     for (const std::string& v : {long_digits, dashes, nested, binary, std::string("~"),
                                  std::string(":"), std::string("-")}) {
       (void)Compare(s, v, "1.0");

@@ -41,13 +41,22 @@ std::string_view FeedKindName(FeedKind kind) {
       return "kev";
     case FeedKind::kEpss:
       return "epss";
+    case FeedKind::kCsaf:
+      return "csaf";
+    case FeedKind::kOval:
+      return "oval";
+    case FeedKind::kAlas:
+      return "alas";
+    case FeedKind::kPhoton:
+      return "photon";
   }
   return "unknown";
 }
 
 std::optional<FeedKind> ParseFeedKind(std::string_view name) {
-  for (FeedKind kind : {FeedKind::kOsv, FeedKind::kDebianTracker, FeedKind::kSecdb, FeedKind::kNvd,
-                        FeedKind::kKev, FeedKind::kEpss}) {
+  for (FeedKind kind :
+       {FeedKind::kOsv, FeedKind::kDebianTracker, FeedKind::kSecdb, FeedKind::kNvd, FeedKind::kKev,
+        FeedKind::kEpss, FeedKind::kCsaf, FeedKind::kOval, FeedKind::kAlas, FeedKind::kPhoton}) {
     if (FeedKindName(kind) == name) return kind;
   }
   if (name == "alpine-secdb") return FeedKind::kSecdb;
@@ -72,6 +81,10 @@ std::string DefaultSourceName(const FeedInput& input) {
     return "osv:" + base;
   }
   if (input.kind == FeedKind::kSecdb) return "secdb:" + path.stem().string();
+  if (input.kind == FeedKind::kCsaf) return "redhat-csaf";
+  if (input.kind == FeedKind::kOval) return "oval:" + path.filename().string();
+  if (input.kind == FeedKind::kAlas) return "amazon-alas:" + path.filename().string();
+  if (input.kind == FeedKind::kPhoton) return "photon:" + path.stem().string();
   return std::string(FeedKindName(input.kind));
 }
 
@@ -496,6 +509,30 @@ Result<BuildStats> BuildDatabase(const std::vector<FeedInput>& inputs,
         MOAT_ASSIGN_OR_RETURN(IngestResult result, ParseSecdb(text, input.path));
         if (input.name.empty() && !result.source_hint.empty()) name = result.source_hint;
         MOAT_TRY(builder.AddAdvisories(std::move(result), name, FileDate(input.path)));
+        break;
+      }
+      case FeedKind::kCsaf: {
+        builder.Progress("reading " + input.path);
+        MOAT_ASSIGN_OR_RETURN(IngestResult result, IngestCsaf(input.path));
+        std::string date = result.date;
+        MOAT_TRY(builder.AddAdvisories(std::move(result), name,
+                                       date.empty() ? FileDate(input.path) : date));
+        break;
+      }
+      case FeedKind::kOval:
+      case FeedKind::kAlas:
+      case FeedKind::kPhoton: {
+        builder.Progress("reading " + input.path);
+        auto ingest = [&input]() -> Result<IngestResult> {
+          if (input.kind == FeedKind::kOval) return IngestOval(input.path);
+          if (input.kind == FeedKind::kAlas) return IngestAlas(input.path);
+          MOAT_ASSIGN_OR_RETURN(std::string text, ReadFeedFile(input.path));
+          return ParsePhotonCves(text, input.path);
+        };
+        MOAT_ASSIGN_OR_RETURN(IngestResult result, ingest());
+        std::string date = result.date;
+        MOAT_TRY(builder.AddAdvisories(std::move(result), name,
+                                       date.empty() ? FileDate(input.path) : date));
         break;
       }
       default:

@@ -13,13 +13,24 @@
 
 namespace moat::vulndb {
 
-enum class FeedKind { kOsv, kDebianTracker, kSecdb, kNvd, kKev, kEpss };
+enum class FeedKind {
+  kOsv,
+  kDebianTracker,
+  kSecdb,
+  kNvd,
+  kKev,
+  kEpss,
+  kCsaf,
+  kOval,
+  kAlas,
+  kPhoton
+};
 std::string_view FeedKindName(FeedKind kind);  // "osv", "debian-tracker", "secdb", ...
 std::optional<FeedKind> ParseFeedKind(std::string_view name);
 
 struct FeedInput {
   FeedKind kind;
-  std::string path;  // file, directory (osv, nvd) or zip (osv)
+  std::string path;  // file, directory (osv, nvd, csaf) or archive (osv zip, csaf tar)
   std::string name;  // source name in the metadata; "" = derived from kind and path
 };
 

@@ -12,7 +12,8 @@
 namespace moat::vulndb::codec {
 
 /// Bumped whenever the schema or a BLOB encoding changes incompatibly.
-constexpr int kSchemaVersion = 1;
+// 2: Status values not_affected and fix_deferred (a version-1 reader would call them corrupt).
+constexpr int kSchemaVersion = 2;
 /// PRAGMA application_id of Moat databases ("MOAT").
 constexpr int32_t kApplicationId = 0x4d4f4154;
 

@@ -31,6 +31,10 @@ std::string_view StatusName(Status status) {
       return "unimportant";
     case Status::kUndetermined:
       return "undetermined";
+    case Status::kNotAffected:
+      return "not_affected";
+    case Status::kFixDeferred:
+      return "fix_deferred";
   }
   return "unknown";
 }
@@ -162,7 +166,7 @@ class SqliteDatabase : public Database {
       record.package = std::string(package);
       record.severity = Column(stmt, 2);
       record.source = Column(stmt, 3);
-      if (status_value < 0 || status_value > static_cast<int>(Status::kUndetermined) ||
+      if (status_value < 0 || status_value > static_cast<int>(kLastStatus) ||
           !codec::DecodeAffected(BlobColumn(stmt, 4), record)) {
         status = Fail(path_, ": corrupt record for ", std::string(ns), "/", std::string(package),
                       " (", record.vuln_id, ")");

@@ -5,6 +5,7 @@
 #include <archive_entry.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -59,20 +60,22 @@ Result<std::string> ReadFeedFile(const std::string& path, uint64_t max_bytes) {
   return plain;
 }
 
-Result<void> ForEachZipJson(
+Result<void> ForEachArchiveJson(
     const std::string& path,
     const std::function<Result<void>(const std::string&, std::string&&)>& fn) {
   ArchivePtr a(archive_read_new());
   archive_read_support_format_zip(a.get());
+  archive_read_support_format_tar(a.get());
+  archive_read_support_filter_all(a.get());
   if (archive_read_open_filename(a.get(), path.c_str(), 1 << 16) != ARCHIVE_OK) {
-    return Fail(path, ": not a zip file: ", ArchiveErrorText(a.get()));
+    return Fail(path, ": not a zip or tar archive: ", ArchiveErrorText(a.get()));
   }
   archive_entry* entry = nullptr;
   while (true) {
     int status = archive_read_next_header(a.get(), &entry);
     if (status == ARCHIVE_EOF) break;
     if (status != ARCHIVE_OK && status != ARCHIVE_WARN) {
-      return Fail(path, ": zip: ", ArchiveErrorText(a.get()));
+      return Fail(path, ": ", ArchiveErrorText(a.get()));
     }
     const char* name_c = archive_entry_pathname(entry);
     std::string name = name_c ? name_c : "";
@@ -82,6 +85,46 @@ Result<void> ForEachZipJson(
     MOAT_TRY(fn(name, std::move(text)));
   }
   return Ok();
+}
+
+bool IsArchiveFile(const std::string& path) {
+  ArchivePtr a(archive_read_new());
+  archive_read_support_format_zip(a.get());
+  archive_read_support_format_tar(a.get());
+  archive_read_support_filter_all(a.get());
+  if (archive_read_open_filename(a.get(), path.c_str(), 1 << 16) != ARCHIVE_OK) return false;
+  archive_entry* entry = nullptr;
+  return archive_read_next_header(a.get(), &entry) == ARCHIVE_OK;
+}
+
+Result<void> ForEachJsonDocument(
+    const std::string& path,
+    const std::function<Result<void>(const std::string&, std::string&&)>& fn) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    std::vector<std::string> files;
+    for (fs::recursive_directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (it->is_regular_file(ec) && (name.ends_with(".json") || name.ends_with(".json.gz"))) {
+        files.push_back(it->path().string());
+      }
+    }
+    if (ec) return Fail(path, ": ", ec.message());
+    std::sort(files.begin(), files.end());
+    for (const auto& file : files) {
+      MOAT_ASSIGN_OR_RETURN(std::string text, ReadFeedFile(file, 1u << 30));
+      MOAT_TRY(fn(file, std::move(text)));
+    }
+    return Ok();
+  }
+  if (IsArchiveFile(path)) {
+    return ForEachArchiveJson(path, [&](const std::string& member, std::string&& text) {
+      return fn(path + "!" + member, std::move(text));
+    });
+  }
+  MOAT_ASSIGN_OR_RETURN(std::string text, ReadFeedFile(path, 1u << 30));
+  return fn(path, std::move(text));
 }
 
 }  // namespace moat::vulndb

@@ -54,6 +54,61 @@ Result<IngestResult> ParseDebianTracker(std::string_view text, const std::string
 Result<IngestResult> ParseSecdb(std::string_view text, const std::string& name,
                                 const std::string& ns_hint = "");
 
+/// The older secdb form in YAML (Alpine v3.15 and before published both); same rules as ParseSecdb.
+Result<IngestResult> ParseSecdbYaml(std::string_view text, const std::string& name,
+                                    const std::string& ns_hint = "");
+
+// ---- Red Hat CSAF (https://security.access.redhat.com/data/csaf/v2/, VEX and advisories) ----
+
+/// "nodejs:18:8100020240807:a3f2" (an rpm's MODULARITYLABEL, a CSAF purl's rpmmod) or "nodejs:18"
+/// -> "nodejs:18"; "" when there is no module.
+std::string ModuleStream(std::string_view modularity_label);
+/// The key of a module stream's package in Red Hat namespaces: ("nodejs:18", "npm") ->
+/// "nodejs:18::npm".
+std::string RpmModuleKey(std::string_view module_stream, std::string_view name);
+/// "cpe:/o:redhat:enterprise_linux:8::baseos" or "cpe:/a:redhat:enterprise_linux:9" -> "rhel:8";
+/// nullopt for every other product (EUS/AUS/E4S/TUS/ELS streams, OpenShift, ...), whose builds
+/// a RHEL or UBI image does not get from its default repositories.
+std::optional<std::string> RedHatNamespace(std::string_view cpe);
+/// One CSAF 2.0 document: a VEX file (one CVE, every product's status) or an advisory.
+Result<void> ParseCsafJson(std::string_view text, const std::string& name, IngestResult& out);
+/// A directory of CSAF JSON files (recursively), a tar archive of them (Red Hat's
+/// csaf_vex_YYYY-MM-DD.tar.zst; any compression), or one file; one document in memory at a time.
+Result<IngestResult> IngestCsaf(const std::string& path);
+
+// ---- OVAL 5 definitions (Oracle ELSA, SUSE/openSUSE, Azure Linux and CBL-Mariner) ----
+
+/// Reads with libxml2's streaming reader (xmlTextReader), one definition/test/object/state
+/// element at a time; plain or compressed (gzip, bzip2, xz, zstd) through libarchive. The
+/// namespace comes from each definition's platform criteria ("Oracle Linux 8 is installed",
+/// "SUSE Linux Enterprise Server 15 SP5 is installed", "openSUSE Leap 15.5 is installed") or, for
+/// Azure Linux/CBL-Mariner, which have none, from `ns_hint`, the file name
+/// ("azurelinux-3.0-oval.xml") or the fixed versions' release tag (".azl3", ".cm2").
+Result<IngestResult> IngestOval(const std::string& path, const std::string& ns_hint = "");
+/// The same from memory (tests, fuzzing).
+Result<IngestResult> ParseOval(std::string_view text, const std::string& name,
+                               const std::string& ns_hint = "");
+
+// ---- Amazon Linux (ALAS) ----
+
+/// One advisory page of https://alas.aws.amazon.com (AL1 /ALAS-*.html, /AL2/ALAS-*.html,
+/// /AL2023/ALAS-*.html) as vunnel reads it: the release from "Amazon Linux 2 Security Advisory",
+/// the CVEs of "References", the fixed builds of "New Packages"; one record per CVE and package.
+Result<void> ParseAlasHtml(std::string_view text, const std::string& name, IngestResult& out);
+/// A yum repository's updateinfo.xml (what Amazon's repositories publish, plain or gzip), read
+/// streaming: each <update> of type security, its namespace from its id (ALAS2-, ALAS2023-,
+/// ALAS-) or the builds' ".amzn2" tag.
+Result<void> ParseUpdateinfo(std::string_view text, const std::string& name, IngestResult& out);
+/// A directory of advisory pages (and/or updateinfo files), one page, or one updateinfo file.
+Result<IngestResult> IngestAlas(const std::string& path);
+
+// ---- Photon OS (https://packages.vmware.com/photon/photon_cve_metadata/) ----
+
+/// cve_data_photon<release>.json: [{"cve_id", "pkg", "cve_score", "aff_ver", "res_ver"}]. The
+/// release comes from `ns_hint` ("photon:5.0") or the file name.
+Result<IngestResult> ParsePhotonCves(std::string_view text, const std::string& name,
+                                     const std::string& ns_hint = "");
+
 // ---- Enrichment ----
 
 /// NVD CVE JSON 2.0 (a feed file or an API page). Records come back as Vulnerability values
@@ -81,10 +136,17 @@ Result<EpssScores> ParseEpssCsv(std::string_view text, const std::string& name);
 
 // ---- Files ----
 
+/// Calls fn(name, bytes) for each JSON document of a feed given as a directory (*.json and
+/// *.json.gz, recursively, sorted), a zip or tar archive, or one (possibly gzipped) file.
+Result<void> ForEachJsonDocument(
+    const std::string& path,
+    const std::function<Result<void>(const std::string&, std::string&&)>& fn);
+
 /// Reads a file, transparently gunzipping .gz / gzip-magic content (libarchive).
 Result<std::string> ReadFeedFile(const std::string& path, uint64_t max_bytes = 8ull << 30);
-/// Calls fn(member_name, bytes) for each regular *.json entry in a zip file.
-Result<void> ForEachZipJson(
+/// Calls fn(member_name, bytes) for each regular *.json entry of a zip or tar archive (tar
+/// compressed in any way libarchive reads: gzip, zstd, xz, bzip2), one entry in memory at a time.
+Result<void> ForEachArchiveJson(
     const std::string& path,
     const std::function<Result<void>(const std::string&, std::string&&)>& fn);
 

@@ -333,7 +333,7 @@ Result<IngestResult> IngestOsv(const std::string& path) {
     in.read(magic, 2);
   }
   if (magic[0] == 'P' && magic[1] == 'K') {
-    MOAT_TRY(ForEachZipJson(path, [&](const std::string& member, std::string&& text) {
+    MOAT_TRY(ForEachArchiveJson(path, [&](const std::string& member, std::string&& text) {
       return one(path + "!" + member, text);
     }));
     if (out.records == 0) return Fail(path, ": no OSV records in the zip");

@@ -42,6 +42,37 @@ std::vector<UpdateSource> DefaultUpdateSources() {
     }
   }
   sources.push_back({"wolfi", FeedKind::kSecdb, "https://packages.wolfi.dev/os/security.json"});
+  // Red Hat's VEX files, one archive; archive_latest.txt names the newest (see ResolveUrl).
+  sources.push_back({"redhat-csaf", FeedKind::kCsaf,
+                     "https://security.access.redhat.com/data/csaf/v2/vex/archive_latest.txt"});
+  sources.push_back({"oracle-oval", FeedKind::kOval,
+                     "https://linux.oracle.com/security/oval/com.oracle.elsa-all.xml.bz2"});
+  const std::string suse = "https://ftp.suse.com/pub/projects/security/oval/";
+  for (const char* file : {"suse.linux.enterprise.server.12", "suse.linux.enterprise.server.15",
+                           "opensuse.leap.15.5", "opensuse.leap.15.6"}) {
+    sources.push_back({std::string("suse-oval:") + file, FeedKind::kOval, suse + file + ".xml.gz"});
+  }
+  // The Azure Linux files have no platform criteria: the source name (the cached file's name)
+  // carries the release, as ingest_oval.cpp reads it.
+  const std::string azure =
+      "https://raw.githubusercontent.com/microsoft/AzureLinuxVulnerabilityData/main/";
+  for (const char* release : {"azurelinux-3.0", "cbl-mariner-2.0"}) {
+    sources.push_back({release, FeedKind::kOval, azure + release + "-oval.xml"});
+  }
+  // Amazon's repositories carry the advisories as updateinfo.xml; the mirror list names the
+  // current repository (see ResolveUrl).
+  sources.push_back({"amazon-alas:2", FeedKind::kAlas,
+                     "https://cdn.amazonlinux.com/2/core/latest/x86_64/mirror.list"});
+  sources.push_back({"amazon-alas:2023", FeedKind::kAlas,
+                     "https://cdn.amazonlinux.com/al2023/core/mirrors/latest/x86_64/mirror.list"});
+  for (const char* release : {"3.0", "4.0", "5.0"}) {
+    // The file name carries the release (ingest_photon.cpp reads it), as does the source name
+    // the cached copy is named after.
+    sources.push_back({std::string("cve_data_photon") + release, FeedKind::kPhoton,
+                       std::string("https://packages.broadcom.com/photon/photon_cve_metadata/"
+                                   "cve_data_photon") +
+                           release + ".json"});
+  }
   std::time_t now = std::time(nullptr);
   std::tm tm{};
   gmtime_r(&now, &tm);
@@ -71,7 +102,10 @@ Result<std::vector<UpdateSource>> LoadUpdateSources(const std::string& path) {
     source.url = json_util::String(list[i], "url");
     auto kind = ParseFeedKind(json_util::String(list[i], "kind"));
     if (source.name.empty() || source.url.empty() || !kind) {
-      return Fail(place, ": needs name, url and kind (osv, debian-tracker, secdb, nvd, kev, epss)");
+      return Fail(
+          place,
+          ": needs name, url and kind (osv, debian-tracker, secdb, csaf, oval, alas, photon, "
+          "nvd, kev, epss)");
     }
     for (const auto& other : sources) {
       if (other.name == source.name) return Fail(place, ": duplicate name ", source.name);
@@ -111,6 +145,57 @@ class FileSink : public ByteSink {
   std::string path_;
   FILE* file_ = nullptr;
 };
+
+// A source whose URL names a pointer file ("archive_latest.txt": Red Hat publishes its VEX
+// archive under a dated name and the newest name in this file) is fetched from the URL the
+// pointer gives, resolved against the pointer's directory.
+Result<std::string> FetchSmall(const std::string& source_name, const std::string& url) {
+  HttpRequest request;
+  request.url = url;
+  request.headers.emplace_back("User-Agent", "moat-db-update");
+  MOAT_ASSIGN_OR_RETURN(HttpResponse response, HttpFetch(request));
+  if (response.status != 200) {
+    return Fail(source_name, ": ", url, ": HTTP ", std::to_string(response.status));
+  }
+  if (response.body.size() > (1u << 20)) return Fail(source_name, ": ", url, ": too large");
+  return response.body;
+}
+
+// A yum repository's updateinfo: mirror.list names the repository, its repodata/repomd.xml the
+// updateinfo file ("<data type=\"updateinfo\"> ... <location href=\"repodata/...\"/>").
+Result<std::string> ResolveUpdateinfo(const UpdateSource& source) {
+  MOAT_ASSIGN_OR_RETURN(std::string mirrors, FetchSmall(source.name, source.url));
+  std::string base = json_util::Trim(mirrors.substr(0, mirrors.find('\n')));
+  if (!base.starts_with("https://") && !base.starts_with("http://")) {
+    return Fail(source.name, ": ", source.url, ": no repository URL in the mirror list");
+  }
+  while (base.ends_with("/")) base.pop_back();
+  MOAT_ASSIGN_OR_RETURN(std::string repomd, FetchSmall(source.name, base + "/repodata/repomd.xml"));
+  size_t data = repomd.find("type=\"updateinfo\"");
+  size_t href = data == std::string::npos ? data : repomd.find("href=\"", data);
+  size_t end = href == std::string::npos ? href : repomd.find('"', href + 6);
+  if (end == std::string::npos) {
+    return Fail(source.name, ": ", base, "/repodata/repomd.xml: no updateinfo");
+  }
+  std::string location = repomd.substr(href + 6, end - href - 6);
+  if (location.find("..") != std::string::npos || location.find("://") != std::string::npos) {
+    return Fail(source.name, ": repomd.xml: unexpected updateinfo location \"", location, "\"");
+  }
+  return base + "/" + location;
+}
+
+Result<std::string> ResolveUrl(const UpdateSource& source) {
+  if (source.url.ends_with("/mirror.list")) return ResolveUpdateinfo(source);
+  constexpr std::string_view kPointer = "archive_latest.txt";
+  if (!source.url.ends_with(kPointer)) return source.url;
+  MOAT_ASSIGN_OR_RETURN(std::string body, FetchSmall(source.name, source.url));
+  std::string target = json_util::Trim(body);
+  if (target.empty() || target.size() > 200 || target.find('/') != std::string::npos ||
+      target.find("..") != std::string::npos) {
+    return Fail(source.name, ": ", source.url, ": not a file name: \"", target.substr(0, 80), "\"");
+  }
+  return source.url.substr(0, source.url.size() - kPointer.size()) + target;
+}
 
 std::string SafeFileName(const std::string& name) {
   std::string out;
@@ -171,11 +256,17 @@ Result<UpdateReport> UpdateDatabase(const std::string& db_path,
     std::string cached = cache_dir + "/" + SafeFileName(source.name);
     std::string temp = cached + ".part-" + std::to_string(::getpid());
     const json& previous = json_util::Member(json_util::Member(state, "sources"), source.name);
+    auto resolved = ResolveUrl(source);
+    if (!resolved.ok()) {
+      cleanup();
+      return resolved.error();
+    }
     HttpRequest request;
-    request.url = source.url;
+    request.url = *resolved;
     request.headers.emplace_back("User-Agent", "moat-db-update");
-    bool have_cached =
-        db_usable && fs::exists(cached, ec) && json_util::String(previous, "url") == source.url;
+    bool have_cached = db_usable && fs::exists(cached, ec) &&
+                       json_util::String(previous, "url") == source.url &&
+                       json_util::String(previous, "resolved_url") == *resolved;
     if (have_cached) {
       std::string etag = json_util::String(previous, "etag");
       std::string modified = json_util::String(previous, "last_modified");
@@ -214,6 +305,7 @@ Result<UpdateReport> UpdateDatabase(const std::string& db_path,
       return Fail(source.name, ": ", source.url, ": HTTP ", std::to_string(response->status));
     }
     entry["url"] = source.url;
+    entry["resolved_url"] = *resolved;
     new_state[source.name] = entry;
   }
   if (report.changed.empty() && db_usable) {

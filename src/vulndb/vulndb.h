@@ -16,14 +16,21 @@ namespace moat::vulndb {
 
 /// Why a package is (or is not) vulnerable when no fixed version applies.
 enum class Status {
-  kAffected,     // affected in the given ranges; a fixed version may exist
-  kFixed,        // fixed at `fixed` (distro trackers: resolved)
-  kWillNotFix,   // the vendor will not fix (Debian <no-dsa>/<ignored>, Red Hat "Will not fix")
-  kEndOfLife,    // the package is out of support in this release (Debian <end-of-life>)
-  kUnimportant,  // Debian urgency "unimportant"
-  kUndetermined  // the tracker has not decided yet (Debian <undetermined>)
+  kAffected,      // affected in the given ranges; a fixed version may exist
+  kFixed,         // fixed at `fixed` (distro trackers: resolved)
+  kWillNotFix,    // the vendor will not fix (Debian <no-dsa>/<ignored>, Red Hat "Will not fix")
+  kEndOfLife,     // the package is out of support in this release (Debian <end-of-life>)
+  kUnimportant,   // Debian urgency "unimportant"
+  kUndetermined,  // the tracker has not decided yet (Debian <undetermined>, Red Hat "Under
+                  // investigation")
+  // Appended after the first six so that stored values keep their meaning.
+  kNotAffected,  // the vendor says this package is not affected (CSAF known_not_affected, an OVAL
+                 // "is not affected" test): suppresses other records of the same flaw
+  kFixDeferred   // affected, a fix is planned later (Red Hat "Fix deferred")
 };
 std::string_view StatusName(Status status);  // "affected", "fixed", "will_not_fix", ...
+/// The last Status value (readers reject larger stored values).
+constexpr Status kLastStatus = Status::kFixDeferred;
 
 /// One interval of affected versions, compared with the namespace's version scheme.
 /// Empty `introduced` means from the beginning ("0" in OSV). At most one of `fixed` (exclusive)

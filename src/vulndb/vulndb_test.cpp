@@ -426,7 +426,7 @@ TEST_F(FullDatabase, NvdAndEpssEnrichment) {
 
 TEST_F(FullDatabase, Metadata) {
   const Metadata& metadata = db_->metadata();
-  EXPECT_EQ(metadata.schema_version, 1);
+  EXPECT_EQ(metadata.schema_version, 2);
   EXPECT_FALSE(metadata.built_at.empty());
   std::map<std::string, SourceInfo> sources;
   for (const auto& source : metadata.sources) sources[source.name] = source;

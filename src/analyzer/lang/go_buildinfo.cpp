@@ -430,18 +430,69 @@ Result<std::optional<GoBuildInfo>> ReadGoBuildInfo(const std::vector<FilePart>& 
   return ReadBuildInfo(parts, file_size, source, nullptr);
 }
 
-std::vector<FileRange> GoBuildInfoRanges(const std::vector<FilePart>& parts, uint64_t file_size) {
-  std::vector<FileRange> misses;
-  (void)ReadBuildInfo(parts, file_size, "", &misses);
-  std::sort(misses.begin(), misses.end(), [](const FileRange& a, const FileRange& b) {
+namespace {
+
+void SortUniqueRanges(std::vector<FileRange>& ranges) {
+  std::sort(ranges.begin(), ranges.end(), [](const FileRange& a, const FileRange& b) {
     return a.offset != b.offset ? a.offset < b.offset : a.size < b.size;
   });
-  misses.erase(std::unique(misses.begin(), misses.end(),
+  ranges.erase(std::unique(ranges.begin(), ranges.end(),
                            [](const FileRange& a, const FileRange& b) {
                              return a.offset == b.offset && a.size == b.size;
                            }),
-               misses.end());
+               ranges.end());
+}
+
+}  // namespace
+
+std::vector<FileRange> GoBuildInfoRanges(const std::vector<FilePart>& parts, uint64_t file_size) {
+  std::vector<FileRange> misses;
+  (void)ReadBuildInfo(parts, file_size, "", &misses);
+  SortUniqueRanges(misses);
   return misses;
+}
+
+ElfSectionLookup FindElfSection(const std::vector<FilePart>& parts, uint64_t file_size,
+                                std::string_view name, uint64_t max_size,
+                                uint64_t prefetch_before_headers) {
+  ElfSectionLookup out;
+  std::vector<FileRange> misses;
+  const std::optional<ByteSpan> ident =
+      ElfImage(parts, file_size, false, false, &misses).Bytes(0, 52);
+  if (!ident) {
+    out.missing = std::move(misses);
+    return out;
+  }
+  if (!LooksLikeElf(*ident)) return out;
+  const uint8_t elf_class = (*ident)[4];
+  const uint8_t elf_data = (*ident)[5];
+  if ((elf_class != 1 && elf_class != 2) || (elf_data != 1 && elf_data != 2)) return out;
+  const ElfImage elf(parts, file_size, elf_class == 2, elf_data == 2, &misses);
+  // Linkers put the sections no segment loads (the one asked for, the section names) just
+  // before the section header table at the end of the file. A file streamed past them cannot go
+  // back, so the window before the table is asked for at once with the table itself.
+  uint64_t shoff = 0;
+  if (prefetch_before_headers > 0 &&
+      elf.Read(elf_class == 2 ? 40 : 32, elf_class == 2 ? 8 : 4, shoff) && shoff > 0 &&
+      shoff <= file_size) {
+    const uint64_t start = shoff - std::min(shoff, prefetch_before_headers);
+    (void)elf.Bytes(start, shoff - start);
+  }
+  const ElfLayout layout = ReadLayout(elf);
+  for (const Section& section : layout.sections) {
+    if (SectionName(elf, layout, section) != name) continue;
+    out.found = true;
+    out.offset = section.offset;
+    out.size = section.size;
+    if (section.type == kShtNobits || section.size > max_size) break;
+    out.bytes = elf.Bytes(section.offset, section.size);
+    break;
+  }
+  if (!out.bytes) {
+    SortUniqueRanges(misses);
+    out.missing = std::move(misses);
+  }
+  return out;
 }
 
 }  // namespace moat::lang

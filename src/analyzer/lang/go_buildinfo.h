@@ -48,6 +48,20 @@ Result<std::optional<GoBuildInfo>> ReadGoBuildInfo(const std::vector<FilePart>& 
 /// section headers, the start of the data segment). Empty when the parts answer.
 std::vector<FileRange> GoBuildInfoRanges(const std::vector<FilePart>& parts, uint64_t file_size);
 
+/// A named ELF section looked up in parts of a file (any ELF class and byte order).
+struct ElfSectionLookup {
+  bool found = false;              // the section headers name it
+  uint64_t offset = 0, size = 0;   // where it lies in the file
+  std::optional<ByteSpan> bytes;   // its contents, when at hand and at most max_size bytes
+  std::vector<FileRange> missing;  // ranges to read before asking again (headers, names, data)
+};
+/// Finds section `name` (".dep-v0") through the section headers. Not ELF, no section headers or no
+/// such section: found == false and nothing missing. `prefetch_before_headers` bytes before the
+/// section header table are asked for with it, where linkers put the sections no segment loads.
+ElfSectionLookup FindElfSection(const std::vector<FilePart>& parts, uint64_t file_size,
+                                std::string_view name, uint64_t max_size,
+                                uint64_t prefetch_before_headers = 0);
+
 /// Parses the modinfo text ("path\t...", "mod\t...", "dep\t...", "=>\t...", "build\t..." lines).
 void ParseGoModInfo(std::string_view modinfo, GoBuildInfo& info);
 

@@ -118,7 +118,7 @@ class GoBinaryAnalyzer : public Analyzer {
   }
 
  private:
-  AnalyzerDescriptor descriptor_{"gobinary", 2, AnalyzerKind::kLanguage};
+  AnalyzerDescriptor descriptor_{"gobinary", 2, AnalyzerKind::kLanguage, /*installed_only=*/true};
 };
 
 }  // namespace

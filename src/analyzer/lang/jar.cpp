@@ -193,7 +193,7 @@ class JarAnalyzer : public Analyzer {
   }
 
  private:
-  AnalyzerDescriptor descriptor_{"jar", 1, AnalyzerKind::kLanguage};
+  AnalyzerDescriptor descriptor_{"jar", 1, AnalyzerKind::kLanguage, /*installed_only=*/true};
 };
 
 }  // namespace

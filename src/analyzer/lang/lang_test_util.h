@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -101,6 +102,16 @@ inline bool Wants(const Analyzer& analyzer, const std::string& path, uint64_t si
   meta.mode = mode;
   meta.size = size;
   return analyzer.Wants(meta);
+}
+
+/// "name version" of each package, " dev" added for development dependencies, sorted.
+inline std::vector<std::string> NameVersions(const AnalysisResult& result) {
+  std::vector<std::string> out;
+  for (const Package& p : result.packages) {
+    out.push_back(p.name + " " + p.version + (p.dev ? " dev" : ""));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 }  // namespace moat::lang::testing

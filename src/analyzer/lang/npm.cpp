@@ -106,7 +106,7 @@ class NpmAnalyzer : public Analyzer {
   }
 
  private:
-  AnalyzerDescriptor descriptor_{"npm", 1, AnalyzerKind::kLanguage};
+  AnalyzerDescriptor descriptor_{"npm", 1, AnalyzerKind::kLanguage, /*installed_only=*/true};
 };
 
 }  // namespace

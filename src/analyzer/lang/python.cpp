@@ -45,7 +45,7 @@ class PythonAnalyzer : public Analyzer {
   }
 
  private:
-  AnalyzerDescriptor descriptor_{"python", 1, AnalyzerKind::kLanguage};
+  AnalyzerDescriptor descriptor_{"python", 1, AnalyzerKind::kLanguage, /*installed_only=*/true};
 };
 
 // The directory the metadata lies in (site-packages) and how authoritative the metadata kind is

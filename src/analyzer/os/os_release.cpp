@@ -19,6 +19,9 @@
 namespace moat {
 namespace {
 
+// An Alpine image whose repositories point at edge is matched with edge's data whatever its
+// release files say (Alpine's edge snapshots carry a version such as "3.21.0_alpha20240807").
+constexpr int kApkEdgePriority = 110;
 constexpr int kEtcOsReleasePriority = 100;
 constexpr int kUsrLibOsReleasePriority = 90;
 constexpr int kVendorReleasePriority = 50;
@@ -33,7 +36,8 @@ enum class ReleaseFormat {
   kLsbRelease,
   kAlpineRelease,
   kVendorRelease,
-  kDebianVersion
+  kDebianVersion,
+  kApkRepositories
 };
 
 struct ReleaseFile {
@@ -44,7 +48,8 @@ struct ReleaseFile {
   std::string_view family_hint;
 };
 
-constexpr std::array<ReleaseFile, 12> kReleaseFiles = {{
+constexpr std::array<ReleaseFile, 13> kReleaseFiles = {{
+    {"etc/apk/repositories", ReleaseFormat::kApkRepositories, kApkEdgePriority, "alpine"},
     {"etc/os-release", ReleaseFormat::kOsRelease, kEtcOsReleasePriority, ""},
     {"usr/lib/os-release", ReleaseFormat::kOsRelease, kUsrLibOsReleasePriority, ""},
     {"etc/alpine-release", ReleaseFormat::kAlpineRelease, kVendorReleasePriority, "alpine"},
@@ -300,6 +305,31 @@ Result<OsInfo> ParseDebianVersion(std::string_view text, const std::string& file
   return os;
 }
 
+/// /etc/apk/repositories: one repository URL per line ("https://dl-cdn.alpinelinux.org/alpine/
+/// edge/main", "@testing https://.../edge/testing"), # comments. Says "alpine edge" when a
+/// repository's release path segment is "edge" (as Trivy reads it); otherwise nothing, and the
+/// release files name the version.
+Result<OsInfo> ParseApkRepositories(std::string_view text) {
+  LineReader lines(text);
+  std::string_view line;
+  OsInfo os;
+  while (lines.Next(line)) {
+    std::string_view content = Trim(line);
+    if (content.empty() || content.front() == '#') continue;
+    for (std::string_view word : SplitWords(content)) {
+      if (word.find("://") == std::string_view::npos && !word.starts_with("/")) continue;
+      for (std::string_view segment : Split(word, '/')) {
+        if (segment == "edge") {
+          os.family = "alpine";
+          os.version = "edge";
+          return os;
+        }
+      }
+    }
+  }
+  return os;
+}
+
 struct ProductFamily {
   std::string_view product_prefix;
   std::string_view family;
@@ -394,6 +424,9 @@ class OsReleaseAnalyzer final : public Analyzer {
       case ReleaseFormat::kDebianVersion:
         os = ParseDebianVersion(text, display_path);
         break;
+      case ReleaseFormat::kApkRepositories:
+        os = ParseApkRepositories(text);
+        break;
     }
     if (!os.ok()) return os.error();
     AnalysisResult result;
@@ -403,7 +436,8 @@ class OsReleaseAnalyzer final : public Analyzer {
   }
 
  private:
-  AnalyzerDescriptor descriptor_{"os-release", 1, AnalyzerKind::kOs};
+  // Version 2: reads /etc/apk/repositories (Alpine edge).
+  AnalyzerDescriptor descriptor_{"os-release", 2, AnalyzerKind::kOs};
 };
 
 }  // namespace

@@ -170,6 +170,28 @@ TEST(OsReleaseAnalyzer, VendorReleaseFiles) {
   ExpectOs("etc/redhat-release", "EuroLinux release 8.5 (Tirana)\n", {"", "", "", "", 0});
 }
 
+// /etc/apk/repositories as Alpine's images and setup-apkrepos write it.
+TEST(OsReleaseAnalyzer, ApkRepositoriesPointingAtEdgeMeanAlpineEdge) {
+  ExpectOs("etc/apk/repositories",
+           "https://dl-cdn.alpinelinux.org/alpine/edge/main\n"
+           "https://dl-cdn.alpinelinux.org/alpine/edge/community\n",
+           {"alpine", "", "edge", "", 110});
+  ExpectOs("etc/apk/repositories",
+           "#/media/cdrom/apks\nhttp://dl-cdn.alpinelinux.org/alpine/v3.20/main\n"
+           "@testing https://dl-cdn.alpinelinux.org/alpine/edge/testing\n",
+           {"alpine", "", "edge", "", 110});
+  // A stable release's repositories say nothing: the release files name the version.
+  ExpectOs("etc/apk/repositories",
+           "https://dl-cdn.alpinelinux.org/alpine/v3.20/main\n"
+           "https://dl-cdn.alpinelinux.org/alpine/v3.20/community\n",
+           {"", "", "", "", 0});
+  ExpectOs("etc/apk/repositories", "# https://dl-cdn.alpinelinux.org/alpine/edge/main\n",
+           {"", "", "", "", 0});
+  auto analyzer = MakeOsReleaseAnalyzer();
+  EXPECT_TRUE(analyzer->Wants(FileMeta{"etc/apk/repositories", 0644, 120}));
+  EXPECT_EQ(analyzer->descriptor().version, 2);
+}
+
 TEST(OsReleaseAnalyzer, AlpineDebianAndLsbFiles) {
   ExpectOs("etc/alpine-release", "3.19.1\n", {"alpine", "", "3.19.1", "", 50});
   ExpectOs("etc/alpine-release", "3.21.0_alpha20240807\n",

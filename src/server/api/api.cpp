@@ -625,7 +625,8 @@ http::Response Api::State::Recommendations(const http::Request& request,
                                            const std::string& only_id) {
   // Both read the kept posture. One recommendation's page lists a page of its unhealthy
   // resources (in the posture's order) with every finding that makes each unhealthy, read from
-  // the store for those resources only (the kept posture holds each one's worst finding).
+  // the store for those resources only (the kept posture holds each one's few worst findings,
+  // which answer `findings=N` for small N without reading the store).
   PageRequest page;
   size_t offset = 0;
   // `findings=N`: each resource's N worst findings and their total, the page's summary of what
@@ -663,15 +664,22 @@ http::Response Api::State::Recommendations(const http::Request& request,
       json unhealthy = json::array();
       const size_t begin = std::min(rec.unhealthy.size(), offset);
       const size_t end = std::min(rec.unhealthy.size(), offset + page.limit);
-      std::vector<assess::Resource> shown;
-      for (size_t i = begin; i < end; ++i) shown.push_back(rec.unhealthy[i].resource);
-      auto facts = FindingsOfUnhealthy(center.store(), *posture, shown, only_id, now);
-      if (!facts.ok()) return StoreError(facts.error());
+      // A few worst findings of each come from the kept posture; more are read from the store.
+      const bool from_posture = findings_shown <= assess::kWorstFindingsKept;
+      std::vector<std::vector<assess::FindingFacts>> read;
+      if (!from_posture) {
+        std::vector<assess::Resource> shown;
+        for (size_t i = begin; i < end; ++i) shown.push_back(rec.unhealthy[i].resource);
+        auto facts = FindingsOfUnhealthy(center.store(), *posture, shown, only_id, now);
+        if (!facts.ok()) return StoreError(facts.error());
+        read = std::move(*facts);
+      }
       for (size_t i = begin; i < end; ++i) {
         const auto& u = rec.unhealthy[i];
-        const auto& all = (*facts)[i - begin];
+        const auto& worst = from_posture ? u.findings : read[i - begin];
+        const size_t finding_count = from_posture ? u.finding_count : worst.size();
         json findings = json::array();
-        for (const auto& f : all) {
+        for (const auto& f : worst) {
           if (findings.size() == findings_shown) break;
           findings.push_back({{"finding_id", f.finding_id},
                               {"severity", f.severity},
@@ -684,7 +692,7 @@ http::Response Api::State::Recommendations(const http::Request& request,
         unhealthy.push_back({{"kind", u.resource.kind},
                              {"id", u.resource.id},
                              {"name", u.resource.name},
-                             {"finding_count", all.size()},
+                             {"finding_count", finding_count},
                              {"findings", findings}});
       }
       j["unhealthy"] = unhealthy;

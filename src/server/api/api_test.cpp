@@ -499,6 +499,48 @@ TEST_P(ApiTest, ARecommendationsUnhealthyResourcesComeInPages) {
   EXPECT_EQ(As(Role::kReader, "GET", path + "?findings=five").status, 400);
 }
 
+// The few worst findings come from the kept posture, more from the store: both must agree with
+// the full list, which is read from the store.
+TEST_P(ApiTest, ARecommendationsWorstFindingsAgreeWithTheFullList) {
+  RegistryRecord registry;
+  registry.name = "local";
+  registry.url = "http://127.0.0.1:5000";
+  auto added = center_->store().AddRegistry(registry);
+  ASSERT_TRUE(added.ok());
+  const char* severities[] = {"LOW", "HIGH", "MEDIUM", "CRITICAL", "UNKNOWN"};
+  std::vector<FindingRecord> findings;
+  for (int i = 0; i < 25; ++i) {  // more than assess::kWorstFindingsKept
+    FindingRecord f;
+    f.finding_id = "CVE-2024-" + std::to_string(100 + i);
+    f.severity = severities[i % 5];
+    f.cvss = (i * 7) % 10;
+    f.kev = i % 6 == 0;
+    findings.push_back(f);
+  }
+  ASSERT_TRUE(center_->store().RecordPush(added->id, "app", "sha256:w1", "", 5).ok());
+  ASSERT_TRUE(center_->store().SaveImageScan("sha256:w1", "", "", "{}", {}, findings, 10).ok());
+  const std::string path = "/api/v1/recommendations/registry-images-vulnerabilities";
+  auto ids_of = [&](const std::string& query, size_t* count) {
+    auto response = As(Role::kReader, "GET", path + query);
+    EXPECT_EQ(response.status, 200) << response.body;
+    const json j = json::parse(response.body);
+    std::vector<std::string> ids;
+    for (const auto& f : j["unhealthy"][0]["findings"]) ids.push_back(f["finding_id"]);
+    *count = j["unhealthy"][0]["finding_count"];
+    return ids;
+  };
+  size_t count = 0;
+  const auto all = ids_of("", &count);
+  ASSERT_EQ(all.size(), 25u);
+  EXPECT_EQ(count, 25u);
+  for (size_t shown : {1, 5, 10, 11, 20}) {
+    const auto worst = ids_of("?findings=" + std::to_string(shown), &count);
+    EXPECT_EQ(worst, std::vector<std::string>(all.begin(), all.begin() + shown))
+        << "findings=" << shown;
+    EXPECT_EQ(count, 25u) << "findings=" << shown;
+  }
+}
+
 TEST_P(ApiTest, FindingsExportAsCsvAndValidSarif) {
   FindingRecord f;
   f.finding_id = "CVE-2024-0001";

@@ -142,13 +142,15 @@ void Recommender::Add(const FindingFacts& finding) {
   if (IsDisabled(finding, rules_, now_)) return;
   UnhealthyResource& affected = unhealthy_[definition][resource->second];
   ++affected.finding_count;
+  auto& kept = affected.findings;
   if (keep_findings_of_ == "*" || keep_findings_of_ == definition->id) {
-    affected.findings.push_back(finding);
-  } else if (affected.findings.empty()) {
-    affected.findings.push_back(finding);
-  } else if (FindingBefore(finding, affected.findings.front())) {
-    affected.findings.front() = finding;  // only the worst is kept
+    kept.push_back(finding);  // sorted by Finish
+    return;
   }
+  // Only the worst few, kept sorted: once full, most findings are not worse than the last.
+  if (kept.size() == kWorstFindingsKept && !FindingBefore(finding, kept.back())) return;
+  kept.insert(std::upper_bound(kept.begin(), kept.end(), finding, FindingBefore), finding);
+  if (kept.size() > kWorstFindingsKept) kept.pop_back();
 }
 
 std::vector<Recommendation> Recommender::Finish() {

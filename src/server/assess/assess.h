@@ -138,11 +138,16 @@ struct SecurityControl {
 };
 const std::vector<SecurityControl>& SecurityControls();
 
+/// How many of an unhealthy resource's worst findings a Recommender keeps when it does not keep
+/// them all: enough for a recommendation page's summary of each resource (the dashboard shows
+/// five) to come from the kept posture without reading the store.
+inline constexpr size_t kWorstFindingsKept = 10;
+
 struct UnhealthyResource {
   Resource resource;
   /// The findings (not disabled) that make it unhealthy: most severe first, then known exploited
-  /// (KEV), then in use, then highest CVSS. Only the first (the worst) when the Recommender was
-  /// told not to keep them all.
+  /// (KEV), then in use, then highest CVSS. Only the kWorstFindingsKept first (the worst) when
+  /// the Recommender was told not to keep them all.
   std::vector<FindingFacts> findings;
   size_t finding_count = 0;  // all of them, kept or not
 };
@@ -157,7 +162,7 @@ struct Recommendation {
 /// resource) pairs, not with the findings (300,000 open findings over 1,000 images are read from
 /// the store a page at a time and never all in memory). Each unhealthy resource keeps every
 /// finding of the recommendation `keep_findings_of` ("*": of every recommendation) and only its
-/// worst finding and their count for the others.
+/// kWorstFindingsKept worst findings and their count for the others.
 class Recommender {
  public:
   /// `resources` must outlive the Recommender.

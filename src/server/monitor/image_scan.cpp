@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "analyzer/analyzer.h"
 #include "artifact/sources.h"
@@ -91,13 +93,24 @@ ImageScan MatchImage(Inventory inventory, const vulndb::Database* db) {
   }
   // The keys the matcher looks packages up by: after a database update, the images holding a
   // key the update touched are the ones to re-match.
+  // Every name a package is looked up by (rpm: binary and source), in the OS's own namespace
+  // and in the one whose data applies to it (CentOS: Red Hat's).
   std::set<std::pair<std::string, std::string>> keys;
   const std::string os_namespace = match::OsNamespace(inventory.os);
+  std::vector<std::string> os_namespaces = {os_namespace};
+  if (db != nullptr) {
+    std::string data_namespace = match::DataNamespace(os_namespace, db->metadata().namespaces);
+    if (!data_namespace.empty() && data_namespace != os_namespace) {
+      os_namespaces.push_back(std::move(data_namespace));
+    }
+  }
   for (const auto& package : inventory.packages) {
-    std::string ns =
-        IsOsPackageType(package.type) ? os_namespace : match::LanguageNamespace(package.type);
-    if (ns.empty()) ns = std::string(PackageTypeName(package.type));
-    keys.emplace(ns, match::LookupName(ns, package));
+    std::vector<std::string> namespaces = os_namespaces;
+    if (!IsOsPackageType(package.type)) namespaces = {match::LanguageNamespace(package.type)};
+    for (std::string& ns : namespaces) {
+      if (ns.empty()) ns = std::string(PackageTypeName(package.type));
+      for (std::string& name : match::LookupNames(ns, package)) keys.emplace(ns, std::move(name));
+    }
   }
   scan.package_keys.assign(keys.begin(), keys.end());
   scan.inventory_json = InventoryJson(inventory);

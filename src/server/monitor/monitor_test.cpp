@@ -22,6 +22,7 @@
 #include "core/sha256.h"
 #include "core/test_http_server.h"
 #include "core/text.h"
+#include "match/match.h"
 #include "server/center.h"
 #include "server/monitor/image_scan.h"
 #include "server/monitor/registry_listing.h"
@@ -843,6 +844,31 @@ TEST_P(MonitorTest, MalformedRegistryRepliesAreErrorsThatNameThePlace) {
 }
 
 MOAT_STORE_TEST_SUITE(MonitorTest);
+
+// After a database update the images to re-match are found by the keys the matcher looks their
+// packages up by: an rpm package under its source and its binary name (Rocky's and SUSE's feeds
+// name the binary rpm).
+TEST(MatchImageTest, PackageKeysHoldEveryLookupName) {
+  Inventory inventory;
+  inventory.os.family = "rocky";
+  inventory.os.version = "9.3";
+  Package rpm;
+  rpm.type = PackageType::kRpm;
+  rpm.name = "openssl-libs";
+  rpm.version = "3.0.7";
+  rpm.release = "24.el9";
+  rpm.source_name = "openssl";
+  inventory.packages.push_back(rpm);
+  inventory.packages.push_back(Npm("lodash", "4.17.20"));
+  const ImageScan scan = MatchImage(inventory, nullptr);
+  const std::set<std::pair<std::string, std::string>> keys(scan.package_keys.begin(),
+                                                           scan.package_keys.end());
+  const std::string ns = match::OsNamespace(inventory.os);
+  EXPECT_TRUE(keys.count({ns, "openssl"})) << ns;
+  EXPECT_TRUE(keys.count({ns, "openssl-libs"})) << ns;
+  EXPECT_TRUE(keys.count({"npm", "lodash"}));
+  EXPECT_EQ(keys.size(), 3u);
+}
 
 }  // namespace
 }  // namespace moat::server

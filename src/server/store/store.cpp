@@ -140,50 +140,27 @@ void CountSeverity(SeverityCounts& counts, const std::string& severity, int64_t 
   counts.fixable += fixable;
 }
 
+// The columns assessment reads (posture.cpp FactOf): ForEachOpenFinding and OpenFindingsOf
+// leave out the evidence, remediation and versions, and the last-seen lookup of the image per
+// row, which a recommendation page's 15,000 findings would otherwise pay for. They are the first
+// columns of kFindingColumns, so that one reader serves both.
+constexpr const char* kAssessedFindingColumns =
+    "id, resource_kind, resource_id, source, finding_id, category, title, severity, cvss, kev, "
+    "patchable, in_use";
+constexpr int kAssessedFindingColumnCount = 12;
+constexpr int kCvssColumn = 8;  // kept as text for a cursor, so that it round-trips exactly
+
 // An open finding of an image was last seen by the image's last scan or match: read from the
 // image (scanned_at), so that a re-match does not rewrite every unchanged finding's row (on
 // PostgreSQL each such update writes a new row version and an entry in each of the findings'
 // indexes: 11.6 s of the 1,000 images' re-match). Other findings keep theirs in the row.
 constexpr const char* kFindingColumns =
-    "id, resource_kind, resource_id, source, finding_id, package, installed_version, "
-    "fixed_version, category, title, severity, cvss, kev, epss, patchable, in_use, layer, "
-    "evidence, remediation, first_seen, CASE WHEN resolved_at = 0 AND resource_kind = 'image' "
+    "id, resource_kind, resource_id, source, finding_id, category, title, severity, cvss, kev, "
+    "patchable, in_use, package, installed_version, fixed_version, epss, layer, evidence, "
+    "remediation, first_seen, CASE WHEN resolved_at = 0 AND resource_kind = 'image' "
     "THEN COALESCE((SELECT i.scanned_at FROM images i WHERE i.digest = resource_id), last_seen) "
     "ELSE last_seen END, resolved_at";
-
-FindingRecord ReadFinding(const SqlRow& row) {
-  FindingRecord f;
-  f.id = row.Int(0);
-  f.resource_kind = row.Text(1);
-  f.resource_id = row.Text(2);
-  f.source = row.Text(3);
-  f.finding_id = row.Text(4);
-  f.package = row.Text(5);
-  f.installed_version = row.Text(6);
-  f.fixed_version = row.Text(7);
-  f.category = row.Text(8);
-  f.title = row.Text(9);
-  f.severity = row.Text(10);
-  f.cvss = row.Real(11);
-  f.kev = row.Int(12) != 0;
-  f.epss = row.Real(13);
-  f.patchable = row.Int(14) != 0;
-  f.in_use = row.Int(15) != 0;
-  f.layer = row.Text(16);
-  f.evidence = row.Text(17);
-  f.remediation = row.Text(18);
-  f.first_seen = row.Int(19);
-  f.last_seen = row.Int(20);
-  f.resolved_at = row.Int(21);
-  return f;
-}
-
-// The columns assessment reads (posture.cpp FactOf): ForEachOpenFinding and OpenFindingsOf
-// leave out the evidence, remediation and versions, and the last-seen lookup of the image per
-// row, which a recommendation page's 15,000 findings would otherwise pay for.
-constexpr const char* kAssessedFindingColumns =
-    "id, resource_kind, resource_id, source, finding_id, category, title, severity, cvss, kev, "
-    "patchable, in_use";
+constexpr int kFindingColumnCount = 22;  // a query may add a column after them
 
 FindingRecord ReadAssessedFinding(const SqlRow& row) {
   FindingRecord f;
@@ -195,10 +172,26 @@ FindingRecord ReadAssessedFinding(const SqlRow& row) {
   f.category = row.Text(5);
   f.title = row.Text(6);
   f.severity = row.Text(7);
-  f.cvss = row.Real(8);
+  f.cvss = row.Real(kCvssColumn);
   f.kev = row.Int(9) != 0;
   f.patchable = row.Int(10) != 0;
   f.in_use = row.Int(11) != 0;
+  return f;
+}
+
+FindingRecord ReadFinding(const SqlRow& row) {
+  FindingRecord f = ReadAssessedFinding(row);
+  constexpr int kFirst = kAssessedFindingColumnCount;
+  f.package = row.Text(kFirst);
+  f.installed_version = row.Text(kFirst + 1);
+  f.fixed_version = row.Text(kFirst + 2);
+  f.epss = row.Real(kFirst + 3);
+  f.layer = row.Text(kFirst + 4);
+  f.evidence = row.Text(kFirst + 5);
+  f.remediation = row.Text(kFirst + 6);
+  f.first_seen = row.Int(kFirst + 7);
+  f.last_seen = row.Int(kFirst + 8);
+  f.resolved_at = row.Int(kFirst + 9);
   return f;
 }
 
@@ -1024,9 +1017,10 @@ Result<Page<FindingRecord>> Store::ListFindings(const FindingFilter& filter, Fin
     result.items.resize(page.limit);
     const auto& last = result.items.back();
     const auto& last_row = rows.rows[page.limit - 1];
-    std::string key = sort == FindingSort::kSeverity ? std::to_string(last_row.Int(22))
-                      : sort == FindingSort::kCvss   ? last_row.Text(11)
-                                                     : std::to_string(last.first_seen);
+    std::string key = sort == FindingSort::kSeverity
+                          ? std::to_string(last_row.Int(kFindingColumnCount))
+                      : sort == FindingSort::kCvss ? last_row.Text(kCvssColumn)
+                                                   : std::to_string(last.first_seen);
     result.next_cursor = std::string(1, sort_letter) + ":" + key + ":" + std::to_string(last.id);
   }
   return result;

@@ -1,6 +1,6 @@
-#include "cel/utf8.h"
+#include "core/utf8.h"
 
-namespace moat::cel {
+namespace moat {
 
 bool ValidUtf8(std::string_view s) {
   size_t i = 0;
@@ -78,4 +78,4 @@ size_t CodePointCount(std::string_view text) {
   return n;
 }
 
-}  // namespace moat::cel
+}  // namespace moat

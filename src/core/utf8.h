@@ -1,5 +1,6 @@
 #pragma once
-// UTF-8 for CEL strings: CEL counts string lengths and indexes in code points.
+// UTF-8 encoding, decoding and validation (CEL counts string lengths and indexes in code points;
+// JSON decoders turn \u escapes into UTF-8).
 
 #include <cstddef>
 #include <cstdint>
@@ -7,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace moat::cel {
+namespace moat {
 
 /// Whether `text` is well-formed UTF-8 (no overlong forms, surrogates or values past U+10FFFF).
 bool ValidUtf8(std::string_view text);
@@ -18,4 +19,4 @@ std::vector<uint32_t> DecodeUtf8(std::string_view text);
 /// The number of code points of `text`.
 size_t CodePointCount(std::string_view text);
 
-}  // namespace moat::cel
+}  // namespace moat

