@@ -160,6 +160,9 @@ if [ "$ENGINE_UP" = 1 ]; then
 import json, sys
 missing = 0
 for line in open(sys.argv[1], errors="replace"):
+    # The sensor is still writing: its last line may not be complete yet.
+    if not line.endswith("\n"):
+        continue
     e = json.loads(line)
     c = e.get("container")
     if c and c["id"] == sys.argv[2] and not c.get("image"):
