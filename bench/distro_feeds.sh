@@ -15,39 +15,10 @@ SIZES=${SIZES:-"2000 8000"}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# OVAL: the header and the tables of the sample once, its CVE-2010-1323 definition N times.
-make_oval() {
-  python3 - "$DATA/sles__suse_truncated.xml" "$1" "$2" <<'EOF'
-import re, sys
-text = open(sys.argv[1]).read()
-n = int(sys.argv[2])
-start = text.index('<definition id="oval:org.opensuse.security:def:20101323"')
-end = text.index('</definition>', start) + len('</definition>')
-definition = text[start:end]
-head = text[:text.index('<definitions>') + len('<definitions>')]
-tail = text[text.index('</definitions>'):]
-with open(sys.argv[3], 'w') as out:
-    out.write(head)
-    for i in range(n):
-        out.write(definition.replace('CVE-2010-1323', 'CVE-2099-%07d' % i))
-    out.write(tail)
-EOF
-}
-
-# CSAF: the VEX excerpt as N files of distinct CVEs in vex/<year>/, tar.zst.
-make_csaf() {
-  python3 - "$ROOT/src/vulndb/testdata/csaf/cve-2023-20593-excerpt.json" "$1" "$work/vex" <<'EOF'
-import os, sys
-text = open(sys.argv[1]).read()
-n = int(sys.argv[2])
-os.makedirs(sys.argv[3] + '/2099', exist_ok=True)
-for i in range(n):
-    cve = 'CVE-2099-%07d' % i
-    open('%s/2099/%s.json' % (sys.argv[3], cve.lower()), 'w').write(text.replace('CVE-2023-20593', cve))
-EOF
-  tar --zstd -cf "$2" -C "$work" vex
-  rm -rf "$work/vex"
-}
+# shellcheck source=bench/feed_projection.sh
+source "$HERE/feed_projection.sh"
+make_oval() { project_oval "$DATA/sles__suse_truncated.xml" "$1" "$2"; }
+make_csaf() { project_csaf "$ROOT/src/vulndb/testdata/csaf/cve-2023-20593-excerpt.json" "$1" "$2" "$work"; }
 
 measure() {  # measure LABEL INPUT_BYTES ARGS...
   local label=$1 bytes=$2; shift 2

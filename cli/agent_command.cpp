@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "agent/agent.h"
+#include "agent/in_use.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "core/bytes.h"
@@ -36,6 +37,10 @@ struct AgentFlags {
   std::string kind = "host";
   k8s::ConnectionOptions connection;
   std::string cluster_name;
+  std::vector<std::string> sensors;
+  bool no_sensor = false;
+  std::string sensor_pods = "app.kubernetes.io/name=moat-sensor";
+  int sensor_port = 8766;
 };
 
 int Failed(const std::string& message) {
@@ -89,6 +94,18 @@ int RunAgentCommand(const AgentFlags& flags) {
   options.report.host_root = flags.host_root;
   options.report.tool_version = MOAT_VERSION;
   options.alerts_file = flags.alerts_file;
+  // A host's sensor listens on its default address unless told otherwise; a cluster's sensors
+  // are its DaemonSet's pods.
+  if (!flags.no_sensor) {
+    options.sensor_urls = flags.sensors;
+    if (flags.sensors.empty() && flags.kind == "host") {
+      options.sensor_urls.push_back(agent::kDefaultSensorUrl);
+    }
+    options.cluster.sensor_pod_label = flags.sensor_pods;
+    options.cluster.sensor_port = flags.sensor_port;
+  } else {
+    options.cluster.sensor_pod_label.clear();
+  }
   options.once = flags.once;
   options.watch_events = !flags.no_events;
 
@@ -150,8 +167,24 @@ void AddAgentCommand(CLI::App& app, const GlobalOptions& global, Action& action)
   command->add_option("--cluster-name", flags->cluster_name,
                       "--kind cluster: the cluster's name on the server (default: the kubeconfig "
                       "context; in a pod, cluster- and the start of kube-system's uid)");
+  command->add_option("--sensor", flags->sensors,
+                      "Base URL of a moat sensor's --metrics-listen address whose in-use export "
+                      "(GET /in-use) goes with each report, repeatable (default for --kind host: " +
+                          std::string(agent::kDefaultSensorUrl) + ")");
+  command->add_flag("--no-sensor", flags->no_sensor, "Fetch no sensor's in-use export");
+  command
+      ->add_option("--sensor-pods", flags->sensor_pods,
+                   "--kind cluster: the label (key=value) of the sensor DaemonSet's pods, whose "
+                   "in-use exports go with each report")
+      ->capture_default_str();
+  command
+      ->add_option("--sensor-port", flags->sensor_port,
+                   "--kind cluster: the sensor pods' --metrics-listen port")
+      ->check(CLI::Range(1, 65535))
+      ->capture_default_str();
   command->add_flag("--no-events", flags->no_events,
-                    "Report on the interval only, not on container start/die/destroy events");
+                    "Report on the interval only, not on container start/die/destroy events "
+                    "(--kind cluster: not on workload watch events)");
   command->add_flag("--once", flags->once,
                     "Send one report (and pending alerts), flush the spool and exit (cron, tests)");
   command

@@ -19,6 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       applied = moat::server::ParseHostReport(message.body, "agent-1").ok();
     } else if (message.type == "cluster_report") {
       applied = moat::server::ParseClusterReport(message.body, "agent-1").ok();
+    } else if (message.type == "in_use") {
+      applied = moat::server::ParseInUseReport(message.body).ok();
     }
     if (!applied) std::abort();
   }

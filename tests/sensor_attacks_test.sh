@@ -72,6 +72,32 @@ if ! wait_until 60 grep -q "sensor: attached" "$WORK/sensor.err"; then
 fi
 pass attach "$(grep -m1 'rules enabled' "$WORK/sensor.err")"
 
+# ---- Package installs at image build time ------------------------------------------------------
+# A local .deb (made here with dpkg-deb: no network) installed by dpkg in a RUN step of a docker
+# build (the legacy builder: each step is a container of the engine) raises nothing. Built first,
+# while no attack has run, so that any alert written meanwhile is the build's.
+DEB_ROOT=$WORK/deb/moat-benign-tool
+mkdir -p "$DEB_ROOT/DEBIAN" "$DEB_ROOT/usr/bin" "$WORK/build"
+printf 'Package: moat-benign-tool\nVersion: 1.0\nArchitecture: all\nMaintainer: Moat <moat@example.com>\nDescription: a package installed at image build time\n' \
+  >"$DEB_ROOT/DEBIAN/control"
+printf '#!/bin/sh\nset -e\nid -u >/dev/null; uname -m >/dev/null\n' >"$DEB_ROOT/DEBIAN/postinst"
+printf '#!/bin/sh\necho benign\n' >"$DEB_ROOT/usr/bin/moat-benign-tool"
+chmod 755 "$DEB_ROOT/DEBIAN/postinst" "$DEB_ROOT/usr/bin/moat-benign-tool"
+dpkg-deb --root-owner-group --build "$DEB_ROOT" "$WORK/build/tool.deb" >/dev/null &&
+  printf 'FROM %s\nCOPY tool.deb /tmp/tool.deb\nRUN dpkg -i /tmp/tool.deb && rm /tmp/tool.deb\n' \
+    moat-sensor/attack:1 >"$WORK/build/Dockerfile" &&
+  DOCKER_BUILDKIT=0 docker build -q -t moat-sensor/built:1 "$WORK/build" >"$WORK/build.out" 2>&1 &&
+  docker run --rm moat-sensor/built:1 moat-benign-tool >>"$WORK/build.out" 2>&1
+build_rc=$?
+sleep 2
+if [ "$build_rc" != 0 ]; then
+  fail image_build_install "docker build with dpkg -i failed: $(tail -c 300 "$WORK/build.out")"
+elif [ -s "$ALERTS" ]; then
+  fail image_build_install "alerts during the build: $(cut -c1-300 "$ALERTS" | head -n 3)"
+else
+  pass image_build_install "dpkg -i of a local .deb in a RUN step: no alert"
+fi
+
 # ---- The attacks -------------------------------------------------------------------------------
 # attack NAME "EXPECTED RULES|..." SCRIPT [docker run flags...]: runs SCRIPT with bash in a new
 # container NAME of the image and records what it expects.
@@ -141,6 +167,38 @@ os.write(fd, open(\"/usr/bin/true\", \"rb\").read())
 os.execv(\"/proc/self/fd/%d\" % fd, [\"payload\"])'"
 attack eicar "Moat EICAR Test Program|Moat Drift Executable Not From Image|Moat Executable In Temporary Directory" \
   "cp /usr/bin/echo /tmp/asc_alerttest_662jfi039n && /tmp/asc_alerttest_662jfi039n testing eicar pipe"
+# Seven different reconnaissance commands in a row: one burst alert (at the fifth; the count then
+# starts over and two more are not a burst).
+attack recon "Moat Reconnaissance Burst" \
+  "id; whoami; uname -a; hostname; ps aux; df -h; getent passwd root"
+# Mounting the node's own disk from a container given CAP_SYS_ADMIN and the device (in the
+# container's mount namespace: the same filesystem the node has mounted, nothing written,
+# unmounted at once; not -o ro, which the kernel refuses while the node has it read-write). Where
+# the engine cannot give a container the device (here opening it fails with EPERM, as
+# --privileged fails), the case is skipped: the rule is held to recorded mount events in
+# node_rules_test.cpp, and a failed mount(2) is not an event.
+# Docker's AppArmor profile (where the kernel has AppArmor) refuses mount(2) even with the
+# capability.
+ROOT_DEVICE=$(findmnt -no SOURCE / 2>/dev/null)
+unconfined=(--security-opt seccomp=unconfined)
+[ -d /sys/module/apparmor ] && unconfined+=(--security-opt apparmor=unconfined)
+if [ -b "$ROOT_DEVICE" ]; then
+  attack host_mount "Moat Host Disk Mounted In Container" \
+    "mkdir -p /mnt/host && mount $ROOT_DEVICE /mnt/host && ls /mnt/host/etc/hostname; umount /mnt/host" \
+    --cap-add SYS_ADMIN "${unconfined[@]}" --device "$ROOT_DEVICE"
+  if [ -n "${CIDS[host_mount]:-}" ] && ! grep -q "^/mnt/host/etc/hostname" "$WORK/host_mount.out"; then
+    echo "SKIP host_mount: the engine gave the container no usable $ROOT_DEVICE: $(head -c 200 "$WORK/host_mount.out" | tr '\n' ' ')"
+    EXPECTED[host_mount]=""  # the mount failed: nothing to raise
+  fi
+else
+  echo "SKIP host_mount: the root filesystem is not on a block device here (${ROOT_DEVICE:-unknown})"
+fi
+# The node's / bound into a container (read-only): raised when its first program runs.
+attack host_bind "Moat Sensitive Host Path Mounted In Container" "ls /host/etc/hostname" \
+  -v /:/host:ro
+# In use: a library loaded with dlopen seconds after the program started (after the sensor's
+# /proc/PID/maps sample) is in the container's libraries through the kernel's mmap events.
+attack dlopen "" "python3 -c 'import ctypes, time; time.sleep(3); ctypes.CDLL(\"libsqlite3.so.0\"); time.sleep(1)'"
 
 # The benign set: what a container does every day raises nothing.
 attack benign "" '
@@ -154,6 +212,15 @@ attack benign "" '
   for i in $(seq 300); do curl -s -o /dev/null http://127.0.0.1:8000/; done
   kill %1
   gcc -O2 -o /root/hello /root/hello.c
+  python3 -c "
+import sqlite3
+db = sqlite3.connect(\"/var/lib/app.db\")
+db.execute(\"create table if not exists orders (id integer primary key, item text, qty integer)\")
+db.executemany(\"insert into orders (item, qty) values (?, ?)\", [(\"item%d\" % i, i) for i in range(2000)])
+db.commit()
+assert db.execute(\"select count(*), sum(qty) from orders where qty > 10\").fetchone()[0] > 0
+db.execute(\"vacuum\")
+db.close()"
   mv /var/log/app.log /var/log/app.log.1 && touch /var/log/app.log && gzip /var/log/app.log.1'
 
 # ---- Checks ------------------------------------------------------------------------------------
@@ -199,8 +266,8 @@ PY
 done
 
 # In use: the drift container ran /usr/local/bin/dropped and cp; the benign one gcc, and its
-# long-lived processes mapped libc.
-python3 - "$WORK/in-use.json" "${CIDS[benign]}" <<'PY' && pass in_use || fail in_use "see above"
+# long-lived processes mapped libc; the dlopen container's python3 loaded libsqlite3 late.
+python3 - "$WORK/in-use.json" "${CIDS[benign]}" "${CIDS[dlopen]:-}" <<'PY' && pass in_use || fail in_use "see above"
 import json, sys
 doc = json.load(open(sys.argv[1]))
 assert doc["format"] == "moat-in-use/1", doc.get("format")
@@ -212,6 +279,11 @@ assert "/usr/bin/curl" in c["executables"], c["executables"]
 assert any("libc.so" in lib for lib in c["libraries"]), c["libraries"][:20]
 assert c["image"] == "moat-sensor/attack:1", c["image"]
 print("benign:", len(c["executables"]), "executables,", len(c["libraries"]), "libraries")
+d = by_id.get(sys.argv[3])
+assert d, f"dlopen container missing among {list(by_id)}"
+late = [lib for lib in d["libraries"] if "/libsqlite3.so" in lib]
+assert late, f"libsqlite3 (dlopen) not among {d['libraries']}"
+print("dlopen:", late)
 PY
 last=$(grep "sensor at exit" "$WORK/sensor.err" | tail -n 1)
 [[ "$last" == *"drops 0,"* ]] && pass no_drops "$last" || fail no_drops "${last:-no counters line}"

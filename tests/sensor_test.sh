@@ -50,7 +50,9 @@ ringBufferMiB: 16
 statsInterval: 1
 dockerSocket: $ENGINE/docker.sock
 YAML
-"$MOAT" sensor --events --config "$WORK/sensor.yaml" -o "$EVENTS" 2>"$WORK/sensor.err" &
+# A port of its own for /metrics: another sensor on the node may hold the default one.
+"$MOAT" sensor --events --config "$WORK/sensor.yaml" -o "$EVENTS" \
+  --metrics-listen "127.0.0.1:$(free_port)" 2>"$WORK/sensor.err" &
 SENSOR_PID=$!
 push_cleanup "stop_pid $SENSOR_PID 10"
 if ! wait_until 60 grep -q "sensor: attached" "$WORK/sensor.err"; then
@@ -146,6 +148,24 @@ has_event rename "e['type'] == 'rename' and e['path'].endswith('$MARK.bin') and 
 has_event unlink "e['type'] == 'unlink' and e['path'].endswith('$MARK.moved')"
 python3 -c "import os; os.memfd_create('$MARK')"
 has_event memfd_create "e['type'] == 'memfd_create' and e['args']['name'] == '$MARK'"
+
+# 6b. A library mapped executable (dlopen of a fresh copy: a file no process has mapped yet) is
+# one mmap event with its path; a second dlopen of it in another process is not reported again.
+cp "$(ldconfig -p | awk '$1 == "libz.so.1" { print $NF; exit }')" "$WORK/lib$MARK.so"
+python3 -c "import ctypes; ctypes.CDLL('$WORK/lib$MARK.so')"
+has_event mmap_exec "e['type'] == 'mmap' and e['path'] == '$WORK/lib$MARK.so' and e['args']['prot'] & 4 and e['proc']['name'].startswith('python')"
+python3 -c "import ctypes; ctypes.CDLL('$WORK/lib$MARK.so')"
+sleep 1
+mapped=$(python3 -c '
+import json, sys
+print(sum(1 for line in open(sys.argv[1], errors="replace") if line.endswith("\n")
+          and (lambda e: e["type"] == "mmap" and e.get("path") == sys.argv[2])(json.loads(line))))
+' "$EVENTS" "$WORK/lib$MARK.so")
+if [ "$mapped" = 1 ]; then
+  pass mmap_once "one event for two processes that mapped the file"
+else
+  fail mmap_once "$mapped mmap events of $WORK/lib$MARK.so (expected 1)"
+fi
 
 # 7. In a container: the event carries the container's id, name and image from its first event.
 if [ "$ENGINE_UP" = 1 ]; then

@@ -72,6 +72,10 @@ printf '#model_version:v2025.03.14,score_date:2026-12-01T00:00:00+0000\ncve,epss
 
 # Two images: the app (vulnerable) and a base with nothing to find.
 write_debian_root "$WORK/app"
+# libssl3's file list, as dpkg keeps it: the scan's file index finds its library in use below.
+mkdir -p "$WORK/app/var/lib/dpkg/info"
+printf '/.\n/usr\n/usr/lib\n/usr/lib/x86_64-linux-gnu\n/usr/lib/x86_64-linux-gnu/libssl.so.3\n' \
+  >"$WORK/app/var/lib/dpkg/info/libssl3:amd64.list"
 write_docker_archive "$WORK/app" "$WORK/app.tar" app:1
 mkdir -p "$WORK/base/etc"
 printf 'ID=debian\nVERSION_ID="12"\n' >"$WORK/base/etc/os-release"
@@ -183,6 +187,20 @@ PY
 )
 is "a host report with CIS results is stored" \
   test "$(api "$AGENT_TOKEN" POST /api/v1/agents/cis-host/messages "$host_report" | jq .acked_through)" = 1
+# The sensor's in-use export of that host: the app container loaded libssl.so.3.
+in_use=$(python3 - <<'PY'
+import json
+body = {"format": "moat-in-use/1", "node": "cis-host", "generated": "2026-12-02T17:40:00Z",
+        "containers": [{"id": "f00d" * 16, "name": "app", "image": "app:1", "image_digest": "",
+                        "executables": ["/usr/bin/app"],
+                        "libraries": ["/lib/x86_64-linux-gnu/libssl.so.3"]}]}
+print(json.dumps({"messages": [{"seq": 2, "type": "in_use", "body": body}]}))
+PY
+)
+is "an in-use export is stored" \
+  test "$(api "$AGENT_TOKEN" POST /api/v1/agents/cis-host/messages "$in_use" | jq .acked_through)" = 2
+is "in use: only the finding in libssl3 is marked" test \
+  "$(api "$READER_TOKEN" GET "/api/v1/findings?resource_id=$APP_DIGEST&in_use=true" | jq -r '[.items[] | "\(.package) \(.finding_id)"] | join(",")')" = "libssl3 CVE-2023-5678"
 cluster_report=$(APP_DIGEST=$APP_DIGEST python3 - <<'PY'
 import json, os
 body = {"cluster": {"name": "prod", "uid": "5d0c3a2e", "server": "https://10.0.0.1:6443", "context": "in-cluster",
@@ -196,7 +214,19 @@ body = {"cluster": {"name": "prod", "uid": "5d0c3a2e", "server": "https://10.0.0
                       "remediation": "Remove privileged: true"},
                      {"check": "wl-cpu-limits", "severity": "MEDIUM", "kind": "Deployment", "namespace": "shop",
                       "name": "cart", "path": "spec.template.spec.containers[0].resources", "message": "no CPU limit",
-                      "title": "CPU limit", "group": "workloads", "remediation": "Set resources.limits.cpu"}]}
+                      "title": "CPU limit", "group": "workloads", "remediation": "Set resources.limits.cpu"}],
+        "nodes": [{"name": "node-1", "kubelet_version": "v1.29.2", "os_image": "Debian GNU/Linux 12 (bookworm)",
+                   "kernel": "6.1.0-27-amd64", "container_runtime": "containerd://1.6.20", "architecture": "amd64",
+                   "ready": "True", "roles": ["control-plane"],
+                   "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+                                   "message": "kubelet is posting ready status"}],
+                   "pods": [{"namespace": "shop", "name": "cart-5f8c9d6b47-qdx7k", "phase": "Running",
+                             "containers": 1, "workload_kind": "Deployment", "workload_name": "cart"}]},
+                  {"name": "node-2", "kubelet_version": "v1.29.2", "os_image": "Debian GNU/Linux 12 (bookworm)",
+                   "kernel": "6.1.0-27-amd64", "container_runtime": "containerd://1.6.20", "architecture": "amd64",
+                   "ready": "False", "unschedulable": True,
+                   "conditions": [{"type": "Ready", "status": "False", "reason": "KubeletNotReady",
+                                   "message": "container runtime network not ready"}]}]}
 print(json.dumps({"messages": [{"seq": 1, "type": "cluster_report", "body": body}]}))
 PY
 )

@@ -7,6 +7,8 @@
 #include <thread>
 
 #include "agent/alerts_tail.h"
+#include "agent/cluster_watch.h"
+#include "agent/in_use.h"
 #include "core/log.h"
 #include "core/text_format.h"
 
@@ -27,16 +29,48 @@ Result<std::unique_ptr<Spool>> OpenSpool(const AgentOptions& options) {
 
 bool IsCluster(const AgentOptions& options) { return options.registration.kind == "cluster"; }
 
-// Spools a host report, or with --kind cluster a cluster report. A cluster that cannot be read
-// is an error the caller decides about (fatal with --once, retried at the next interval).
-Result<void> AppendReport(const AgentOptions& options, Spool& spool) {
+// Spools the sensors' in-use export after `report`, unless both are those sent last (`last_sent`,
+// their fingerprint): the server weighs an export against the report before it (a container that
+// stopped no longer counts), so a new report with the same export goes again. No sensor answering
+// is normal on a host without one: a debug note.
+Result<void> AppendInUse(const SensorTargets& sensors, const std::string& report, Spool& spool,
+                         uint64_t& last_sent) {
+  if (sensors.urls.empty()) return Ok();
+  std::vector<std::string> notes;
+  auto body = CollectInUse(sensors.urls, sensors.digest_by_container, notes);
+  for (const auto& note : notes) log::Debug("in_use: " + note);
+  if (!body.ok()) {
+    log::Debug("in_use: " + body.error().message);
+    return Ok();
+  }
+  // The server takes request bodies up to 16 MiB, and refuses a larger one for good.
+  constexpr size_t kMaxInUseBytes = 12u << 20;
+  if (body->size() > kMaxInUseBytes) {
+    log::Warn("in_use: the sensors' export is " + std::to_string(body->size() >> 20) +
+              " MiB, over the 12 MiB a message may have: not sent");
+    return Ok();
+  }
+  const uint64_t fingerprint = InUseFingerprint(*body) * 31 + std::hash<std::string>{}(report);
+  if (fingerprint == last_sent) return Ok();
+  MOAT_ASSIGN_OR_RETURN(uint64_t seq, spool.Append(MessageKind::kInUse, NowRfc3339Utc(), *body));
+  last_sent = fingerprint;
+  log::Info("in_use seq " + std::to_string(seq) + " spooled (" + std::to_string(body->size()) +
+            " bytes)");
+  return Ok();
+}
+
+// Spools a host report, or with --kind cluster a cluster report, and then the sensors' in-use
+// export. A cluster that cannot be read is an error the caller decides about (fatal with --once,
+// retried at the next interval).
+Result<void> AppendReport(const AgentOptions& options, Spool& spool, uint64_t& in_use_sent) {
   auto started = Clock::now();
   std::vector<std::string> notes;
   std::string body;
   MessageKind kind = MessageKind::kHostReport;
+  SensorTargets sensors{options.sensor_urls, {}};
   if (IsCluster(options)) {
     kind = MessageKind::kClusterReport;
-    auto report = BuildClusterReport(options.cluster, notes);
+    auto report = BuildClusterReport(options.cluster, notes, &sensors);
     if (!report.ok()) return Fail("cluster report: ", report.error().message);
     body = std::move(*report);
   } else {
@@ -50,7 +84,7 @@ Result<void> AppendReport(const AgentOptions& options, Spool& spool) {
       std::to_string(
           std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count()) +
       " ms)");
-  return Ok();
+  return AppendInUse(sensors, body, spool, in_use_sent);
 }
 
 // Spools the alerts appended to the file since the last call; returns how many.
@@ -74,7 +108,8 @@ Result<size_t> ForwardAlerts(AlertsTail& tail, Spool& spool) {
 }
 
 Result<void> RunOnce(const AgentOptions& options, Spool& spool, const std::atomic<bool>& stop) {
-  MOAT_TRY(AppendReport(options, spool));
+  uint64_t in_use_sent = 0;
+  MOAT_TRY(AppendReport(options, spool, in_use_sent));
   if (!options.alerts_file.empty()) {
     AlertsTail tail(options.alerts_file, options.spool_dir);
     MOAT_ASSIGN_OR_RETURN(size_t forwarded, ForwardAlerts(tail, spool));
@@ -125,6 +160,16 @@ Result<void> RunAgent(const AgentOptions& options, const std::atomic<bool>& stop
         events_due = Clock::now() + options.debounce;
       });
     });
+  } else if (options.watch_events) {
+    // A cluster is assessed again shortly after the last of a burst of workload changes.
+    events_thread = std::thread([&] {
+      WatchCluster(options.cluster.connection, options.cluster_watch, halt,
+                   [&](const std::string& what) {
+                     log::Debug("cluster watch: " + what);
+                     std::lock_guard<std::mutex> lock(mutex);
+                     events_due = Clock::now() + options.debounce;
+                   });
+    });
   }
   auto notify = [&] {
     std::lock_guard<std::mutex> lock(mutex);
@@ -140,6 +185,7 @@ Result<void> RunAgent(const AgentOptions& options, const std::atomic<bool>& stop
   std::optional<AlertsTail> tail;
   if (!options.alerts_file.empty()) tail.emplace(options.alerts_file, options.spool_dir);
   Clock::time_point next_report = Clock::now();
+  uint64_t in_use_sent = 0;  // the in-use export last spooled
   Clock::time_point next_heartbeat = Clock::now() + options.heartbeat;
   Clock::time_point next_alerts_poll = Clock::now();
   while (!halt) {
@@ -157,7 +203,8 @@ Result<void> RunAgent(const AgentOptions& options, const std::atomic<bool>& stop
       }
     }
     if (report_now) {
-      if (auto appended_report = AppendReport(options, *spool); !appended_report.ok()) {
+      if (auto appended_report = AppendReport(options, *spool, in_use_sent);
+          !appended_report.ok()) {
         // An API server that is down or refuses the agent now may answer at the next interval;
         // a spool that cannot be written ends the agent.
         if (!IsCluster(options) ||

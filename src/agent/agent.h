@@ -8,8 +8,10 @@
 #include <atomic>
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "agent/cluster_report.h"
+#include "agent/cluster_watch.h"
 #include "agent/host_report.h"
 #include "agent/sender.h"
 #include "agent/spool.h"
@@ -27,13 +29,19 @@ struct AgentOptions {
   /// Registration.kind "cluster": cluster reports (Kubernetes API, k8s checks) instead of host
   /// reports; a cluster that cannot be read is retried at the next interval.
   ClusterReportOptions cluster;
+  /// Registration.kind "cluster" with watch_events: the workload kinds watched.
+  ClusterWatchOptions cluster_watch;
   std::chrono::milliseconds interval = std::chrono::hours(1);
-  /// A report follows container events once none has come for this long.
+  /// A report follows container events (a cluster's watch events) once none has come for this
+  /// long.
   std::chrono::milliseconds debounce = std::chrono::seconds(5);
   /// While nothing is waiting to be sent, a heartbeat this often tells the server the agent lives.
   std::chrono::milliseconds heartbeat = std::chrono::minutes(1);
   bool watch_events = true;
   std::string alerts_file;  // JSON lines of alerts to forward; empty = none
+  /// Host: the sensors whose in-use export (agent/in_use.h) goes with each report; empty = none.
+  /// A cluster agent finds the sensor pods itself (ClusterReportOptions).
+  std::vector<std::string> sensor_urls;
   /// One report (and the alerts file once), flush, return: for cron and tests.
   bool once = false;
   /// --once: how long to try to flush before giving up (the messages stay spooled).

@@ -14,13 +14,9 @@
 
 #include "agent/agent.h"
 #include "agent/cluster_report.h"
+#include "agent/test_center.h"
 #include "artifact/test_fixture.h"
-#include "core/http.h"
-#include "http/server.h"
 #include "k8s/test_api_server.h"
-#include "server/api/api.h"
-#include "server/center.h"
-#include "server/store/secret_box.h"
 
 namespace moat::agent {
 namespace {
@@ -39,30 +35,24 @@ std::string Repeat(const std::string& part) {
   return "sha256:" + digest.substr(0, 64);
 }
 
+// The recordings, and the agent's node listing (which `moat k8s cluster` does not make) from
+// the first nodes.json of `dirs`.
+std::pair<int, std::string> ServeWithNodes(const std::vector<fs::path>& dirs,
+                                           const std::string& target) {
+  if (target.rfind("/api/v1/nodes?", 0) == 0) {
+    for (const fs::path& dir : dirs) {
+      if (fs::exists(dir / "nodes.json")) return {200, k8s::testing::ReadText(dir / "nodes.json")};
+    }
+  }
+  return k8s::testing::ServeRecordedFrom(dirs, target);
+}
+
 class ClusterAgentTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(pki_.ok()) << "openssl could not make the test PKI";
-    server::CenterOptions options;
-    options.store_url = "sqlite:" + dir_ + "/moat.db";
-    options.secret_key = server::NewSecretKey();
-    auto center = server::Center::Open(options);
-    ASSERT_TRUE(center.ok()) << center.error().message;
-    center_ = std::move(*center);
-    api_ = std::make_unique<server::Api>(*center_, server::ApiOptions{});
-    http::ServerOptions http_options;
-    http_options.listen = "127.0.0.1:0";
-    server::Api* api = api_.get();
-    auto started =
-        http::Server::Start(http_options, [api](http::Request& r) { return api->Handle(r); });
-    ASSERT_TRUE(started.ok()) << started.error().message;
-    server_ = std::move(*started);
-    auto agent_token = center_->store().CreateToken("cluster-prod", server::Role::kAgent, "test");
-    auto reader_token = center_->store().CreateToken("reader", server::Role::kReader, "test");
-    ASSERT_TRUE(agent_token.ok() && reader_token.ok());
-    reader_token_ = *reader_token;
-
-    options_.server = {server_->url(), *agent_token, "", 30};
+    ASSERT_TRUE(center_.ok());
+    options_.server = {center_.url(), center_.agent_token(), "", 30};
     options_.registration = {"prod", "cluster", "0.1.0-test", "agent-pod"};
     options_.spool_dir = dir_ + "/spool";
     options_.sender.initial_backoff = std::chrono::milliseconds(20);
@@ -71,19 +61,12 @@ class ClusterAgentTest : public ::testing::Test {
     options_.cluster.cluster_name = "prod";
     options_.cluster.connection.kubeconfig = dir_ + "/kubeconfig";
   }
-  void TearDown() override {
-    if (server_) server_->Stop();
-    server_.reset();
-    api_.reset();
-    center_.reset();
-  }
 
   /// One `--once` run of the agent against the recordings of `dirs` (the first holding a file
   /// wins).
   Result<void> RunAgainst(std::vector<fs::path> dirs) {
-    k8s::testing::TlsApiServer api_server(pki_.dir(), [dirs](const std::string& target) {
-      return k8s::testing::ServeRecordedFrom(dirs, target);
-    });
+    k8s::testing::TlsApiServer api_server(
+        pki_.dir(), [dirs](const std::string& target) { return ServeWithNodes(dirs, target); });
     if (!api_server.ready()) return Fail("the API server stand-in did not start");
     k8s::testing::WriteText(options_.cluster.connection.kubeconfig,
                             pki_.Kubeconfig(api_server.Url()));
@@ -92,36 +75,16 @@ class ClusterAgentTest : public ::testing::Test {
   }
 
   Json Get(const std::string& path, int expected_status = 200) {
-    HttpRequest request;
-    request.url = server_->url() + path;
-    request.headers.emplace_back("Authorization", "Bearer " + reader_token_);
-    auto response = HttpFetch(request);
-    EXPECT_TRUE(response.ok()) << path;
-    if (!response.ok()) return Json();
-    EXPECT_EQ(response->status, expected_status) << path << ": " << response->body;
-    return Json::parse(response->body, nullptr, false);
+    return center_.Get(path, expected_status);
   }
-
-  /// The ids of the resources a recommendation lists as unhealthy (none when it lists none).
   std::set<std::string> Unhealthy(const std::string& recommendation) {
-    std::set<std::string> ids;
-    HttpRequest request;
-    request.url = server_->url() + "/api/v1/recommendations/" + recommendation;
-    request.headers.emplace_back("Authorization", "Bearer " + reader_token_);
-    auto response = HttpFetch(request);
-    if (!response.ok() || response->status != 200) return ids;
-    const Json detail = Json::parse(response->body);
-    for (const auto& u : detail["unhealthy"]) ids.insert(u["id"]);
-    return ids;
+    return center_.Unhealthy(recommendation);
   }
 
   moat::testing::TempDir temp_;
   const std::string dir_ = temp_.path();
   k8s::testing::TestPki pki_;
-  std::unique_ptr<server::Center> center_;
-  std::unique_ptr<server::Api> api_;
-  std::unique_ptr<http::Server> server_;
-  std::string reader_token_;
+  testing::LoopbackCenter center_{dir_, "cluster-prod"};
   AgentOptions options_;
 };
 
@@ -187,6 +150,34 @@ TEST_F(ClusterAgentTest, ReportsTheClusterItsWorkloadsAndTheirRecommendations) {
   EXPECT_EQ(seen.size(), total);
   Get("/api/v1/clusters/staging", 404);
   Get("/api/v1/clusters/prod/workloads?cursor=zzz", 400);
+
+  // Nodes: what their Node objects say and the pods bound to them (spec.nodeName), each pod with
+  // the workload that stands for it.
+  Json nodes = Get("/api/v1/clusters/prod/nodes")["items"];
+  ASSERT_EQ(nodes.size(), 3u) << nodes;
+  EXPECT_EQ(cluster["nodes"], 3);
+  EXPECT_EQ(nodes[0]["name"], "node-1");
+  EXPECT_EQ(nodes[0]["kubelet_version"], "v1.29.2");
+  EXPECT_EQ(nodes[0]["os_image"], "Debian GNU/Linux 12 (bookworm)");
+  EXPECT_EQ(nodes[0]["kernel"], "6.1.0-27-amd64");
+  EXPECT_EQ(nodes[0]["container_runtime"], "containerd://1.6.20");
+  EXPECT_EQ(nodes[0]["roles"], Json::array({"control-plane"}));
+  EXPECT_EQ(nodes[0]["ready"], "True");
+  EXPECT_EQ(nodes[0]["pods"], 1);
+  EXPECT_EQ(nodes[0]["conditions"].size(), 4u);
+  EXPECT_EQ(nodes[1]["ready"], "False");
+  EXPECT_EQ(nodes[1]["unschedulable"], true);
+  EXPECT_EQ(nodes[1]["conditions"][3]["reason"], "KubeletNotReady");
+  EXPECT_EQ(nodes[2]["kubelet_version"], "v1.28.6");
+  EXPECT_EQ(nodes[2]["pods"], 0);
+  Json node_2 = Get("/api/v1/clusters/prod/nodes/node-2");
+  ASSERT_EQ(node_2["pod_items"].size(), 1u) << node_2;
+  EXPECT_EQ(node_2["pod_items"][0]["name"], "debug-node-2");
+  EXPECT_EQ(node_2["pod_items"][0]["workload_id"], "prod/shop/Pod/debug-node-2");
+  EXPECT_EQ(node_2["pod_items"][0]["phase"], "Running");
+  EXPECT_EQ(Get("/api/v1/clusters/prod/nodes?q=v1.28")["items"].size(), 1u);
+  Get("/api/v1/clusters/prod/nodes/node-9", 404);
+  Get("/api/v1/clusters/staging/nodes", 404);
 
   // Running images are inventoried by digest, to be scanned once wherever they come from.
   Json cart_image = Get("/api/v1/images/" + Repeat("c4a7"));

@@ -86,6 +86,94 @@ std::string ResourceName(const std::string& text) {
   return name.substr(0, 253);
 }
 
+// The Node objects with what their status says (kubelet, OS, kernel, runtime, conditions) and the
+// pods bound to each (spec.nodeName), each with the workload that stands for it. A node the
+// account may not list still appears with its pods, by name only.
+Json NodesOf(const std::vector<k8s::Object>& objects, const std::vector<size_t>& top) {
+  std::map<std::string, Json> nodes;
+  for (const k8s::Object& object : objects) {
+    if (object.kind != "Node" || object.name.empty()) continue;
+    const k8s::Value* info = object.root.Path({"status", "nodeInfo"});
+    auto field = [&](const char* key) {
+      return info == nullptr ? std::string() : TextOf(info->Get(key));
+    };
+    Json roles = Json::array();
+    if (const k8s::Value* labels = object.root.Path({"metadata", "labels"}); labels != nullptr) {
+      constexpr std::string_view kRolePrefix = "node-role.kubernetes.io/";
+      for (const k8s::Value& label : labels->Entries()) {
+        if (label.key.starts_with(kRolePrefix) && label.key.size() > kRolePrefix.size()) {
+          roles.push_back(label.key.substr(kRolePrefix.size()));
+        }
+      }
+    }
+    Json conditions = Json::array();
+    std::string ready;
+    if (const k8s::Value* list = object.root.Path({"status", "conditions"}); list != nullptr) {
+      for (const k8s::Value& condition : list->Items()) {
+        const std::string type = TextOf(condition.Get("type"));
+        if (type.empty()) continue;
+        if (type == "Ready") ready = TextOf(condition.Get("status"));
+        conditions.push_back({{"type", type},
+                              {"status", TextOf(condition.Get("status"))},
+                              {"reason", TextOf(condition.Get("reason"))},
+                              {"message", TextOf(condition.Get("message"))}});
+      }
+    }
+    const k8s::Value* unschedulable = object.root.Path({"spec", "unschedulable"});
+    nodes[object.name] = {{"name", object.name},
+                          {"kubelet_version", field("kubeletVersion")},
+                          {"os_image", field("osImage")},
+                          {"kernel", field("kernelVersion")},
+                          {"container_runtime", field("containerRuntimeVersion")},
+                          {"architecture", field("architecture")},
+                          {"ready", ready},
+                          {"unschedulable", unschedulable != nullptr && unschedulable->IsTrue()},
+                          {"roles", roles},
+                          {"conditions", conditions},
+                          {"pods", Json::array()}};
+  }
+  for (size_t i = 0; i < objects.size(); ++i) {
+    const k8s::Object& pod = objects[i];
+    if (pod.kind != "Pod" || pod.name.empty()) continue;
+    const std::string node = TextOf(pod.root.Path({"spec", "nodeName"}));
+    if (node.empty()) continue;  // not scheduled yet
+    Json& entry = nodes[node];
+    if (!entry.contains("name")) entry = {{"name", node}, {"pods", Json::array()}};
+    const k8s::Value* containers = pod.root.Path({"spec", "containers"});
+    const k8s::Object& workload = objects[top[i]];
+    entry["pods"].push_back({{"namespace", pod.EffectiveNamespace()},
+                             {"name", pod.name},
+                             {"phase", TextOf(pod.root.Path({"status", "phase"}))},
+                             {"containers", containers == nullptr ? 0 : containers->Items().size()},
+                             {"workload_kind", workload.kind},
+                             {"workload_name", workload.name}});
+  }
+  Json list = Json::array();
+  for (auto& [name, node] : nodes) list.push_back(std::move(node));
+  return list;
+}
+
+// "http://IP:PORT" of the running pods that carry the sensor's label.
+std::vector<std::string> SensorPodUrls(const std::vector<k8s::Object>& objects,
+                                       const ClusterReportOptions& options) {
+  std::vector<std::string> urls;
+  const size_t equals = options.sensor_pod_label.find('=');
+  if (equals == std::string::npos) return urls;
+  const std::string key = options.sensor_pod_label.substr(0, equals);
+  const std::string value = options.sensor_pod_label.substr(equals + 1);
+  for (const k8s::Object& object : objects) {
+    if (object.kind != "Pod") continue;
+    const k8s::Value* labels = object.root.Path({"metadata", "labels"});
+    if (labels == nullptr || TextOf(labels->Get(key)) != value) continue;
+    if (TextOf(object.root.Path({"status", "phase"})) != "Running") continue;
+    const std::string ip = TextOf(object.root.Path({"status", "podIP"}));
+    if (ip.empty()) continue;
+    const std::string host = ip.find(':') != std::string::npos ? "[" + ip + "]" : ip;
+    urls.push_back("http://" + host + ":" + std::to_string(options.sensor_port));
+  }
+  return urls;
+}
+
 }  // namespace
 
 std::string DigestOfImageId(const std::string& image_id) {
@@ -98,7 +186,8 @@ std::string DigestOfImageId(const std::string& image_id) {
 Result<std::string> ClusterReportFromListing(const ClusterReportOptions& options,
                                              const k8s::ClusterConnection& connection,
                                              k8s::ClusterListing listing,
-                                             std::vector<std::string>& notes) {
+                                             std::vector<std::string>& notes,
+                                             SensorTargets* sensors) {
   for (const auto& note : listing.notes) notes.push_back(note);
   for (const auto& warning : listing.input.warnings) notes.push_back(warning);
   MOAT_ASSIGN_OR_RETURN(k8s::Assessment assessment,
@@ -134,6 +223,24 @@ Result<std::string> ClusterReportFromListing(const ClusterReportOptions& options
   }
   std::set<size_t> with_findings;
   for (const k8s::Finding& finding : assessment.findings) with_findings.insert(finding.object);
+  if (sensors != nullptr) {
+    for (std::string& url : SensorPodUrls(objects, options))
+      sensors->urls.push_back(std::move(url));
+    for (const k8s::Object& pod : objects) {
+      if (pod.kind != "Pod") continue;
+      for (const char* key : {"initContainerStatuses", "containerStatuses"}) {
+        const k8s::Value* statuses = pod.root.Path({"status", key});
+        if (statuses == nullptr) continue;
+        for (const k8s::Value& status : statuses->Items()) {
+          const std::string id = TextOf(status.Get("containerID"));  // "containerd://<id>"
+          const std::string digest = DigestOfImageId(TextOf(status.Get("imageID")));
+          const size_t scheme = id.find("://");
+          if (scheme == std::string::npos || digest.empty()) continue;
+          sensors->digest_by_container[id.substr(scheme + 3)] = digest;
+        }
+      }
+    }
+  }
 
   // The cluster's identity: the kube-system namespace's uid does not change with its name.
   std::string uid;
@@ -202,16 +309,22 @@ Result<std::string> ClusterReportFromListing(const ClusterReportOptions& options
                {"namespaces", namespaces},
                {"workloads", workloads},
                {"findings", findings},
+               {"nodes", NodesOf(objects, top)},
                {"notes", notes}};
   return body.dump();
 }
 
 Result<std::string> BuildClusterReport(const ClusterReportOptions& options,
-                                       std::vector<std::string>& notes) {
+                                       std::vector<std::string>& notes, SensorTargets* sensors) {
   MOAT_ASSIGN_OR_RETURN(k8s::ClusterConnection connection,
                         k8s::ResolveConnection(options.connection));
   MOAT_ASSIGN_OR_RETURN(k8s::ClusterListing listing, k8s::ListCluster(connection, options.list));
-  return ClusterReportFromListing(options, connection, std::move(listing), notes);
+  // Nodes are inventoried, not assessed by `moat k8s cluster`: listed here, beside its kinds.
+  const k8s::ResourceKind nodes{"v1", "nodes", "Node"};
+  k8s::KindListing nodes_listing{nodes.kind, nodes.api_version, 0, 0, 200};
+  MOAT_TRY(k8s::ListKind(connection, nodes, options.list, listing.input, nodes_listing));
+  listing.kinds.push_back(std::move(nodes_listing));
+  return ClusterReportFromListing(options, connection, std::move(listing), notes, sensors);
 }
 
 }  // namespace moat::agent

@@ -69,7 +69,7 @@ std::string EncodeRecord(uint64_t seq, uint64_t through, MessageKind kind,
   return record;
 }
 
-bool ValidKind(uint8_t kind) { return kind >= 1 && kind <= 5; }
+bool ValidKind(uint8_t kind) { return kind >= 1 && kind <= 6; }
 
 std::string SegmentName(uint64_t first_seq) {
   char name[64];
@@ -138,6 +138,8 @@ std::string_view MessageKindName(MessageKind kind) {
       return "dropped";
     case MessageKind::kClusterReport:
       return "cluster_report";
+    case MessageKind::kInUse:
+      return "in_use";
   }
   return "unknown";
 }

@@ -26,9 +26,10 @@ enum class MessageKind : uint8_t {
   /// Stands for messages seq..through that were dropped unsent (spool cap, corrupt records).
   kDropped = 4,
   kClusterReport = 5,
+  kInUse = 6,  // the sensor's in-use export (agent/in_use.h)
 };
 
-/// The wire name: "heartbeat", "host_report", "alerts", "dropped", "cluster_report".
+/// The wire name: "heartbeat", "host_report", "alerts", "dropped", "cluster_report", "in_use".
 std::string_view MessageKindName(MessageKind kind);
 
 struct SpoolOptions {

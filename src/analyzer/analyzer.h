@@ -45,12 +45,6 @@ struct FileMeta {
   const TreeFileReader* read_tree = nullptr;
 };
 
-/// The files an OS package installed, as its package manager lists them (absolute paths).
-struct OwnedFiles {
-  std::string package;  // the OS package's name
-  std::vector<std::string> paths;
-};
-
 struct AnalysisResult {
   /// OS facts from release files; fields left empty when this file does not say them.
   OsInfo os;
@@ -154,16 +148,16 @@ std::unique_ptr<Analyzer> MakeNpmAnalyzer();
 std::unique_ptr<Analyzer> MakeGoBinaryAnalyzer();
 std::unique_ptr<Analyzer> MakeJarAnalyzer();
 // Ruby, Rust, .NET and PHP (src/analyzer/lang/{ruby,rust,dotnet,php}.cpp).
-std::unique_ptr<Analyzer> MakeGemspecAnalyzer();             // specifications/*.gemspec
-std::unique_ptr<Analyzer> MakeCargoLockAnalyzer();           // Cargo.lock
-std::unique_ptr<Analyzer> MakeCargoAuditableAnalyzer();      // .dep-v0 of Rust executables
-std::unique_ptr<Analyzer> MakeDotnetDepsAnalyzer();          // *.deps.json
-std::unique_ptr<Analyzer> MakeNugetLockAnalyzer();           // packages.lock.json
-std::unique_ptr<Analyzer> MakePackagesConfigAnalyzer();      // packages.config
-std::unique_ptr<Analyzer> MakeNuspecAnalyzer();              // *.nuspec, *.nupkg
-std::unique_ptr<Analyzer> MakeComposerInstalledAnalyzer();   // vendor/composer/installed.json
-std::unique_ptr<Analyzer> MakeGemfileLockAnalyzer();         // Gemfile.lock (source trees)
-std::unique_ptr<Analyzer> MakeComposerLockAnalyzer();        // composer.lock (source trees)
+std::unique_ptr<Analyzer> MakeGemspecAnalyzer();            // specifications/*.gemspec
+std::unique_ptr<Analyzer> MakeCargoLockAnalyzer();          // Cargo.lock
+std::unique_ptr<Analyzer> MakeCargoAuditableAnalyzer();     // .dep-v0 of Rust executables
+std::unique_ptr<Analyzer> MakeDotnetDepsAnalyzer();         // *.deps.json
+std::unique_ptr<Analyzer> MakeNugetLockAnalyzer();          // packages.lock.json
+std::unique_ptr<Analyzer> MakePackagesConfigAnalyzer();     // packages.config
+std::unique_ptr<Analyzer> MakeNuspecAnalyzer();             // *.nuspec, *.nupkg
+std::unique_ptr<Analyzer> MakeComposerInstalledAnalyzer();  // vendor/composer/installed.json
+std::unique_ptr<Analyzer> MakeGemfileLockAnalyzer();        // Gemfile.lock (source trees)
+std::unique_ptr<Analyzer> MakeComposerLockAnalyzer();       // composer.lock (source trees)
 // Lock files (src/analyzer/lang/lockfile_*.cpp): source trees only.
 std::unique_ptr<Analyzer> MakeNpmLockAnalyzer();          // package-lock.json, npm-shrinkwrap.json
 std::unique_ptr<Analyzer> MakeYarnLockAnalyzer();         // yarn.lock v1 and berry

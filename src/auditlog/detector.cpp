@@ -23,20 +23,10 @@ Result<std::unique_ptr<Detector>> Detector::Create(const DetectorOptions& option
   detector->outputs_ = outputs;
   detector->baseline_ = baseline;
   detector->source_ = rules::MakeK8sAuditSource();
-  detector->engine_.AddSource(detector->source_);
-  if (options.builtin_rules) {
-    for (const BuiltinRuleFile& file : BuiltinRuleFiles()) {
-      MOAT_TRY(detector->engine_.AddRulesText(file.text, file.name));
-    }
-  }
-  for (const std::string& path : options.rule_paths) {
-    MOAT_TRY(detector->engine_.AddRulesPath(path));
-  }
-  MOAT_ASSIGN_OR_RETURN(rules::LoadReport loaded, detector->engine_.Compile());
-  if (detector->engine_.EnabledCount(rules::kK8sAuditSourceName) == 0) {
-    return Fail("no k8s_audit rule is enabled (", std::to_string(loaded.disabled.size()),
-                " disabled)");
-  }
+  std::vector<rules::RuleText> builtin;
+  for (const BuiltinRuleFile& file : BuiltinRuleFiles()) builtin.push_back({file.name, file.text});
+  MOAT_ASSIGN_OR_RETURN(rules::LoadReport loaded,
+                        rules::LoadRules(detector->engine_, detector->source_, builtin, options));
   if (report) *report = std::move(loaded);
   return detector;
 }

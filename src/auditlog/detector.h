@@ -15,6 +15,7 @@
 #include "core/result.h"
 #include "rules/engine.h"
 #include "rules/k8s_audit.h"
+#include "rules/rule_loader.h"
 
 namespace moat::rules {
 class AlertOutputs;
@@ -24,11 +25,8 @@ namespace moat::auditlog {
 
 class Baseline;
 
-struct DetectorOptions {
-  /// Rule files or directories loaded after the built-in rules, in order.
-  std::vector<std::string> rule_paths;
-  bool builtin_rules = true;
-};
+/// The --rules files loaded after the built-in rules (rules/rule_loader.h).
+using DetectorOptions = rules::RuleFileOptions;
 
 struct DetectorStats {
   uint64_t events = 0;

@@ -134,10 +134,20 @@ std::optional<AssessmentGap::Kind> ParseAssessmentGapKind(std::string_view name)
 /// skipped, 310 packages read".
 std::string DescribeAssessmentGap(const AssessmentGap& gap);
 
+/// The files an OS package installed, as its package manager lists them (absolute paths).
+struct OwnedFiles {
+  std::string package;  // the OS package's name
+  std::vector<std::string> paths;
+};
+
 struct Inventory {
   ArtifactInfo artifact;
   OsInfo os;
   std::vector<Package> packages;
+  /// The file lists of the installed OS packages (dpkg info/*.list, rpm, apk), as the image's
+  /// last layer left them: which package a file that runs belongs to (the server's "in use").
+  /// Not part of the JSON outputs.
+  std::vector<OwnedFiles> os_package_files;
   /// Non-fatal problems (a file that did not parse); the rest of the scan went on.
   std::vector<std::string> warnings;
   /// What could not be assessed (damaged or empty package databases, an OS without vulnerability

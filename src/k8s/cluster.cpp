@@ -200,9 +200,6 @@ Result<std::string> ParseListPage(std::string_view body, const ResourceKind& kin
   return continue_token;
 }
 
-namespace {
-
-/// The GET every list call starts from: the connection's credentials and trust, the timeouts.
 HttpRequest ApiRequest(const ClusterConnection& connection, const ClusterListOptions& options) {
   HttpRequest base;
   base.headers = {{"Accept", "application/json"}};
@@ -223,8 +220,6 @@ HttpRequest ApiRequest(const ClusterConnection& connection, const ClusterListOpt
   }
   return base;
 }
-
-}  // namespace
 
 Result<void> ListKind(const ClusterConnection& connection, const ResourceKind& kind,
                       const ClusterListOptions& options, LoadResult& out, KindListing& listing) {

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/http.h"
 #include "core/result.h"
 #include "k8s/kubeconfig.h"
 #include "k8s/loader.h"
@@ -67,6 +68,10 @@ struct ClusterListing {
   /// Not problems, for the log: the custom resources that are not installed.
   std::vector<std::string> notes;
 };
+
+/// The GET every call to the API server starts from: the connection's credentials and trust,
+/// the timeouts (the URL is the caller's).
+HttpRequest ApiRequest(const ClusterConnection& connection, const ClusterListOptions& options);
 
 /// Lists every kind. Fails as a whole only when the server cannot be reached (refused, timed
 /// out, TLS failure) or rejects the credentials (401): then nothing could be assessed.

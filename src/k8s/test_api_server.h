@@ -62,6 +62,42 @@ inline int ListenLoopback(int& port) {
   return fd;
 }
 
+/// A server context for an API server stand-in: the PKI's server certificate, and a client
+/// certificate signed by its CA required (as an API server with --client-ca-file). nullptr when
+/// the files do not load.
+inline SSL_CTX* NewApiServerContext(const fs::path& pki) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  if (ctx == nullptr ||
+      SSL_CTX_use_certificate_chain_file(ctx, (pki / "server.crt").c_str()) != 1 ||
+      SSL_CTX_use_PrivateKey_file(ctx, (pki / "server.key").c_str(), SSL_FILETYPE_PEM) != 1 ||
+      SSL_CTX_load_verify_locations(ctx, (pki / "ca.crt").c_str(), nullptr) != 1) {
+    if (ctx != nullptr) SSL_CTX_free(ctx);
+    return nullptr;
+  }
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  return ctx;
+}
+
+/// The head of a request (up to the blank line) read from `ssl`.
+inline std::string ReadRequestHead(SSL* ssl) {
+  std::string buffer;
+  char chunk[4096];
+  while (buffer.find("\r\n\r\n") == std::string::npos && buffer.size() < (1u << 20)) {
+    int n = SSL_read(ssl, chunk, sizeof chunk);
+    if (n <= 0) break;
+    buffer.append(chunk, static_cast<size_t>(n));
+  }
+  return buffer;
+}
+
+/// The target (path and query) of a request head.
+inline std::string RequestTarget(const std::string& head) {
+  const size_t first_space = head.find(' ');
+  const size_t second_space = head.find(' ', first_space + 1);
+  if (first_space == std::string::npos || second_space == std::string::npos) return "";
+  return head.substr(first_space + 1, second_space - first_space - 1);
+}
+
 struct SeenRequest {
   std::string target;  // path and query
   std::string client_common_name;
@@ -76,14 +112,8 @@ class TlsApiServer {
   using Handler = std::function<std::pair<int, std::string>(const std::string& target)>;
 
   TlsApiServer(const fs::path& pki, Handler handler) : handler_(std::move(handler)) {
-    ctx_ = SSL_CTX_new(TLS_server_method());
-    bool ok =
-        ctx_ != nullptr &&
-        SSL_CTX_use_certificate_chain_file(ctx_, (pki / "server.crt").c_str()) == 1 &&
-        SSL_CTX_use_PrivateKey_file(ctx_, (pki / "server.key").c_str(), SSL_FILETYPE_PEM) == 1 &&
-        SSL_CTX_load_verify_locations(ctx_, (pki / "ca.crt").c_str(), nullptr) == 1;
-    if (!ok) return;
-    SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+    ctx_ = NewApiServerContext(pki);
+    if (ctx_ == nullptr) return;
     listen_fd_ = ListenLoopback(port_);
     if (listen_fd_ < 0) return;
     thread_ = std::thread([this] { Loop(); });
@@ -129,19 +159,9 @@ class TlsApiServer {
       SSL_free(ssl);
       return;
     }
-    std::string buffer;
-    char chunk[4096];
-    while (buffer.find("\r\n\r\n") == std::string::npos && buffer.size() < (1u << 20)) {
-      int n = SSL_read(ssl, chunk, sizeof chunk);
-      if (n <= 0) break;
-      buffer.append(chunk, static_cast<size_t>(n));
-    }
+    const std::string buffer = ReadRequestHead(ssl);
     SeenRequest seen;
-    const size_t first_space = buffer.find(' ');
-    const size_t second_space = buffer.find(' ', first_space + 1);
-    if (first_space != std::string::npos && second_space != std::string::npos) {
-      seen.target = buffer.substr(first_space + 1, second_space - first_space - 1);
-    }
+    seen.target = RequestTarget(buffer);
     const size_t auth = buffer.find("\r\nAuthorization: ");
     if (auth != std::string::npos) {
       const size_t start = auth + 17;

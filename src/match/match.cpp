@@ -162,6 +162,11 @@ std::string LookupName(std::string_view ns, const Package& package) {
 
 std::vector<std::string> LookupNames(std::string_view ns, const Package& package) {
   std::vector<std::string> names{LookupName(ns, package)};
+  // The Go vulnerability database files the standard library as "stdlib" and the go command
+  // as "toolchain"; a binary carries the library, and both name flaws of the code it ran.
+  if (package.type == PackageType::kGolang && package.name == "stdlib") {
+    names.push_back("toolchain");
+  }
   if (package.type != PackageType::kRpm) return names;
   // rpm feeds disagree on the key: Red Hat CSAF, Oracle and Amazon name the source rpm, Rocky
   // and AlmaLinux OSV, SUSE and Azure Linux OVAL the binary rpm ("openssl-libs"). Both are looked
@@ -529,11 +534,6 @@ MatchResult MatchInventory(const Inventory& inventory, const vulndb::Database& d
     const std::string version = ComparableVersion(package);
     if (version.empty()) return;
     std::vector<std::string> names = LookupNames(ns, package);
-    // The Go vulnerability database files the standard library as "stdlib" and the go command
-    // as "toolchain"; a binary carries the library.
-    if (package.type == PackageType::kGolang && package.name == "stdlib") {
-      names.push_back("toolchain");
-    }
     std::vector<vulndb::AffectedPackage> records;
     for (const auto& name : names) {
       auto found = db.Lookup(ns, name);

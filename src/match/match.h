@@ -30,7 +30,8 @@ version::Scheme SchemeFor(PackageType type);
 /// The name the database uses for a package in a namespace (PEP 503 for pypi, ...).
 std::string LookupName(std::string_view ns, const Package& package);
 /// Every name the package is looked up by in `ns`, LookupName's first: rpm packages by source
-/// and binary name; a module stream's package by "module:stream::name" in Red Hat's namespaces.
+/// and binary name; a module stream's package by "module:stream::name" in Red Hat's namespaces;
+/// Go's "stdlib" also as "toolchain".
 std::vector<std::string> LookupNames(std::string_view ns, const Package& package);
 /// The version compared against advisories (deb: the source version when known; rpm:
 /// "[epoch:]version-release").

@@ -1,5 +1,6 @@
 #include "rules/engine.h"
 
+#include <re2/filtered_re2.h>
 #include <re2/re2.h>
 
 #include <algorithm>
@@ -17,6 +18,8 @@
 #include "core/text.h"
 #include "k8s/loader.h"
 #include "rules/condition.h"
+#include "rules/string_set.h"
+#include "rules/threshold.h"
 
 namespace moat::rules {
 
@@ -24,7 +27,14 @@ void FieldValues::AddNumber(int64_t number) {
   char buffer[24];
   const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, number);
   (void)ec;
-  values_.push_back({Own(std::string_view(buffer, static_cast<size_t>(end - buffer))), number});
+  values_.push_back({Own(std::string_view(buffer, static_cast<size_t>(end - buffer))), number, 0});
+}
+
+std::string& FieldValues::OwnedBuffer() {
+  if (owned_used_ == owned_.size()) owned_.push_back(std::make_unique<std::string>());
+  std::string& slot = *owned_[owned_used_++];
+  slot.clear();
+  return slot;
 }
 
 std::string_view FieldValues::Own(std::string_view text) {
@@ -76,6 +86,7 @@ struct RuleDef {
   std::vector<std::string> tags;
   std::vector<MitreReference> mitre;
   std::string remediation;
+  std::optional<ThresholdSpec> threshold;  // Moat's extension (threshold.h)
   bool enabled = true;
   std::vector<ExceptionDef> exceptions;
   RuleLocation location;
@@ -96,20 +107,27 @@ std::string Where(const RuleLocation& location) {
 // ---- Compiled form ------------------------------------------------------------------------------
 
 struct Check {
+  uint32_t id = 0;     // into the per-event results (one Check per distinct comparison)
   uint32_t field = 0;  // into State::fields
   std::string field_name;
   CompareOp op = CompareOp::kExists;
   FieldType type = FieldType::kString;
   bool is_list = false;
-  std::vector<std::string> strings;                 // the values (lower-cased for icontains/iglob)
-  std::vector<int64_t> numbers;                     // for kInt/kBool fields
-  std::unordered_set<std::string_view> string_set;  // views into `strings`
+  std::vector<std::string> strings;  // the values (lower-cased for icontains/iglob)
+  std::string_view value;            // strings[0] for the operators of one value
+  std::vector<int64_t> numbers;      // for kInt/kBool fields
+  int64_t number = 0;                // numbers[0]
+  StringSet string_set;              // views into `strings`
   std::unordered_set<int64_t> number_set;
   std::unique_ptr<RE2> regex;
+  // Literals of which a text must hold at least one (ignoring case) for `regex` to match it
+  // (RE2's own prefilter); empty when the pattern has none. Checked before running the regex.
+  std::vector<std::string> regex_atoms;
 };
 
 struct Node {
-  enum class Kind : uint8_t { kAnd, kOr, kNot, kCheck, kFalse };
+  // kTrue: a check the rule's event-type index already guarantees (FoldIndexedTypeChecks).
+  enum class Kind : uint8_t { kAnd, kOr, kNot, kCheck, kFalse, kTrue };
   Kind kind = Kind::kFalse;
   std::vector<Node> children;
   std::shared_ptr<Check> check;
@@ -128,6 +146,7 @@ struct CompiledRule {
   Node condition;
   std::vector<OutputPiece> output;
   const EventSource* source = nullptr;
+  std::unique_ptr<ThresholdCounter> threshold;  // rules with Moat's `threshold` only
 };
 
 namespace {
@@ -149,9 +168,13 @@ struct FieldSlot {
 };
 
 // Per-thread scratch of one evaluation: each field is extracted at most once per event.
+// Each check's result is kept too: rules share macros (spawned_process, container, shell_procs),
+// so the same comparison comes up in many rules of one event and is made once.
 struct Scratch {
   std::vector<FieldValues> values;
   std::vector<uint64_t> stamp;
+  std::vector<uint64_t> check_stamp;
+  std::vector<uint8_t> check_result;
   uint64_t generation = 0;
 };
 thread_local Scratch tls_scratch;
@@ -173,19 +196,37 @@ bool ParseInt(std::string_view text, int64_t& out) {
 
 std::string Lower(std::string_view text) { return AsciiLower(text); }
 
+// `text` lower-cased into this thread's buffer (reused: no allocation per comparison once warm).
+std::string_view LoweredCopy(std::string_view text) {
+  thread_local std::string buffer;
+  buffer.assign(text);
+  for (char& c : buffer) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return buffer;
+}
+
 bool ContainsIgnoreCase(std::string_view haystack, std::string_view lowered_needle) {
   if (lowered_needle.size() > haystack.size()) return false;
-  return AsciiLower(haystack).find(lowered_needle) != std::string::npos;
+  return LoweredCopy(haystack).find(lowered_needle) != std::string_view::npos;
 }
 
 // pmatch: the value is one of the paths or below one of them ("/etc" covers "/etc/passwd").
 bool PathMatch(const Check& check, std::string_view path) {
-  if (check.string_set.count(path)) return true;
+  if (check.string_set.Contains(path)) return true;
   for (size_t slash = path.rfind('/'); slash != std::string_view::npos && slash > 0;
        slash = path.rfind('/', slash - 1)) {
-    if (check.string_set.count(path.substr(0, slash))) return true;
+    if (check.string_set.Contains(path.substr(0, slash))) return true;
   }
-  return check.string_set.count("/") && !path.empty() && path.front() == '/';
+  return check.string_set.Contains("/") && !path.empty() && path.front() == '/';
+}
+
+// `in`/`intersects` of a string: the value's hash is computed once per event and field, however
+// many lists it is checked against.
+bool InStringSet(const Check& check, const FieldValue& value) {
+  if (!check.string_set.MayHoldLength(value.text.size())) return false;
+  if (value.hash == 0) value.hash = StringSet::Hash(value.text);
+  return check.string_set.Contains(value.text, value.hash);
 }
 
 std::string HexDecode(std::string_view hex, bool& ok) {
@@ -213,39 +254,46 @@ bool CompareOne(const Check& check, const FieldValue& value) {
   const bool numeric = check.type != FieldType::kString;
   switch (check.op) {
     case CompareOp::kEq:
-      return numeric ? value.number == check.numbers[0] : value.text == check.strings[0];
+      return numeric ? value.number == check.number : value.text == check.value;
     case CompareOp::kNe:
-      return numeric ? value.number != check.numbers[0] : value.text != check.strings[0];
+      return numeric ? value.number != check.number : value.text != check.value;
     case CompareOp::kLt:
-      return numeric ? value.number < check.numbers[0] : value.text < check.strings[0];
+      return numeric ? value.number < check.number : value.text < check.value;
     case CompareOp::kLe:
-      return numeric ? value.number <= check.numbers[0] : value.text <= check.strings[0];
+      return numeric ? value.number <= check.number : value.text <= check.value;
     case CompareOp::kGt:
-      return numeric ? value.number > check.numbers[0] : value.text > check.strings[0];
+      return numeric ? value.number > check.number : value.text > check.value;
     case CompareOp::kGe:
-      return numeric ? value.number >= check.numbers[0] : value.text >= check.strings[0];
+      return numeric ? value.number >= check.number : value.text >= check.value;
     case CompareOp::kIn:
     case CompareOp::kIntersects:
-      return numeric ? check.number_set.count(value.number) > 0
-                     : check.string_set.count(value.text) > 0;
+      return numeric ? check.number_set.count(value.number) > 0 : InStringSet(check, value);
     case CompareOp::kPmatch:
       return PathMatch(check, value.text);
     case CompareOp::kContains:
     case CompareOp::kBContains:
-      return value.text.find(check.strings[0]) != std::string_view::npos;
+      return value.text.find(check.value) != std::string_view::npos;
     case CompareOp::kIContains:
-      return ContainsIgnoreCase(value.text, check.strings[0]);
+      return ContainsIgnoreCase(value.text, check.value);
     case CompareOp::kStartsWith:
     case CompareOp::kBStartsWith:
-      return value.text.substr(0, check.strings[0].size()) == check.strings[0];
+      return value.text.starts_with(check.value);
     case CompareOp::kEndsWith:
-      return value.text.size() >= check.strings[0].size() &&
-             value.text.substr(value.text.size() - check.strings[0].size()) == check.strings[0];
+      return value.text.ends_with(check.value);
     case CompareOp::kGlob:
-      return GlobMatch(check.strings[0], value.text);
+      return GlobMatch(check.value, value.text);
     case CompareOp::kIGlob:
-      return GlobMatch(check.strings[0], AsciiLower(value.text));
+      return GlobMatch(check.value, AsciiLower(value.text));
     case CompareOp::kRegex:
+      if (!check.regex_atoms.empty()) {
+        const std::string_view lowered = LoweredCopy(value.text);
+        if (std::none_of(check.regex_atoms.begin(), check.regex_atoms.end(),
+                         [&](const std::string& atom) {
+                           return lowered.find(atom) != std::string_view::npos;
+                         })) {
+          return false;
+        }
+      }
       return RE2::FullMatch(re2::StringPiece(value.text.data(), value.text.size()), *check.regex);
     case CompareOp::kExists:
       return true;
@@ -262,6 +310,8 @@ struct EngineState {
   bool compiled = false;
   std::vector<FieldSlot> fields;
   std::unordered_map<std::string, uint32_t> field_index;
+  // Every distinct comparison (field, operator, values) once, shared by the rules using it.
+  std::unordered_map<std::string, std::shared_ptr<Check>> checks;
   std::vector<std::unique_ptr<CompiledRule>> rules;  // enabled, in load order
   std::unordered_map<std::string, SourceIndex, StringHash, std::equal_to<>> index;  // by source
   std::vector<std::unique_ptr<EventSource>> unavailable_sources;  // of disabled rules
@@ -273,12 +323,22 @@ struct EngineState {
     return nullptr;
   }
 
-  const FieldValues& Extract(uint32_t field, const Event& event) const {
+  // The scratch of this thread, ready for a new event.
+  Scratch& StartEvent() const {
     Scratch& scratch = tls_scratch;
     if (scratch.values.size() < fields.size()) {
       scratch.values.resize(fields.size());
       scratch.stamp.resize(fields.size(), 0);
     }
+    if (scratch.check_stamp.size() < checks.size()) {
+      scratch.check_stamp.resize(checks.size(), 0);
+      scratch.check_result.resize(checks.size(), 0);
+    }
+    ++scratch.generation;
+    return scratch;
+  }
+
+  const FieldValues& Extract(uint32_t field, const Event& event, Scratch& scratch) const {
     FieldValues& values = scratch.values[field];
     if (scratch.stamp[field] != scratch.generation) {
       scratch.stamp[field] = scratch.generation;
@@ -289,29 +349,50 @@ struct EngineState {
     return values;
   }
 
-  bool Eval(const Node& node, const Event& event) const {
+  bool Eval(const Node& node, const Event& event, Scratch& scratch) const {
     switch (node.kind) {
+      case Node::Kind::kCheck:
+        return EvalCheck(*node.check, event, scratch);
       case Node::Kind::kAnd:
+        // Leaves are checked here rather than through another Eval call: most children are.
         for (const Node& child : node.children) {
-          if (!Eval(child, event)) return false;
+          if (!(child.kind == Node::Kind::kCheck ? EvalCheck(*child.check, event, scratch)
+                                                 : Eval(child, event, scratch))) {
+            return false;
+          }
         }
         return true;
       case Node::Kind::kOr:
         for (const Node& child : node.children) {
-          if (Eval(child, event)) return true;
+          if (child.kind == Node::Kind::kCheck ? EvalCheck(*child.check, event, scratch)
+                                               : Eval(child, event, scratch)) {
+            return true;
+          }
         }
         return false;
       case Node::Kind::kNot:
-        return !Eval(node.children[0], event);
+        return !Eval(node.children[0], event, scratch);
       case Node::Kind::kFalse:
         return false;
-      case Node::Kind::kCheck:
-        break;
+      case Node::Kind::kTrue:
+        return true;
     }
-    const Check& check = *node.check;
-    const std::vector<FieldValue>& values = Extract(check.field, event).values();
+    return false;
+  }
+
+  bool EvalCheck(const Check& check, const Event& event, Scratch& scratch) const {
+    if (scratch.check_stamp[check.id] == scratch.generation) return scratch.check_result[check.id];
+    const bool result = Compare(check, event, scratch);
+    scratch.check_stamp[check.id] = scratch.generation;
+    scratch.check_result[check.id] = result;
+    return result;
+  }
+
+  bool Compare(const Check& check, const Event& event, Scratch& scratch) const {
+    const std::vector<FieldValue>& values = Extract(check.field, event, scratch).values();
     if (check.op == CompareOp::kExists) return !values.empty();
     if (values.empty()) return false;
+    if (values.size() == 1) return CompareOne(check, values[0]);  // every non-list field
     if (check.op == CompareOp::kIn) {
       // Every value of a list field must be in the set (Falco's `in`); `intersects` needs one.
       for (const FieldValue& value : values) {
@@ -674,23 +755,15 @@ class FileReader {
   Result<void> ReadRule(const Value& item) {
     MOAT_ASSIGN_OR_RETURN(std::string name, Text(item.Get("rule"), "rule"));
     auto wrap = [&](const Error& e) { return Bad(item, "rule", name, e.message); };
-    static const std::set<std::string_view> kKnown = {"rule",
-                                                      "desc",
-                                                      "condition",
-                                                      "output",
-                                                      "priority",
-                                                      "tags",
-                                                      "enabled",
-                                                      "source",
-                                                      "exceptions",
-                                                      "append",
-                                                      "override",
-                                                      "mitre",
-                                                      "remediation",
-                                                      "warn_evttypes",
-                                                      "skip-if-unknown-filter",
-                                                      "capture",
-                                                      "capture_duration"};
+    static const std::set<std::string_view> kKnown = {"rule",          "desc",
+                                                      "condition",     "output",
+                                                      "priority",      "tags",
+                                                      "enabled",       "source",
+                                                      "exceptions",    "append",
+                                                      "override",      "mitre",
+                                                      "remediation",   "threshold",
+                                                      "warn_evttypes", "skip-if-unknown-filter",
+                                                      "capture",       "capture_duration"};
     for (const Value& entry : item.Entries()) {
       if (!kKnown.count(entry.key)) {
         defs_.warnings.push_back(Where(At(entry)) + ": rule \"" + name + "\": unknown key \"" +
@@ -731,6 +804,13 @@ class FileReader {
       rule.enabled = !item.Get("enabled") || *enabled;
     else
       errors.push_back(enabled.error());
+    if (const Value* threshold = item.Field("threshold")) {
+      auto spec = ParseThreshold(*threshold);
+      if (spec.ok())
+        rule.threshold = std::move(*spec);
+      else
+        errors.push_back(spec.error());
+    }
     if (const Value* exceptions = item.Field("exceptions")) {
       if (!exceptions->IsSequence()) errors.push_back(Error{"exceptions: expected a sequence"});
       for (const Value& entry : exceptions->Items()) {
@@ -756,7 +836,7 @@ class FileReader {
                           " of a rule that is not defined before"});
       }
       for (const char* key : {"condition", "output", "desc", "priority", "tags", "exceptions",
-                              "enabled", "source", "remediation", "mitre"}) {
+                              "enabled", "source", "remediation", "mitre", "threshold"}) {
         auto merge = MergeOf(item, key, *append);
         if (!merge.ok()) return wrap(merge.error());
         if (*merge == Merge::kNone || !item.Get(key)) continue;
@@ -813,6 +893,8 @@ class FileReader {
           previous->source = rule.source;
         } else if (k == "remediation") {
           previous->remediation = rule.remediation;
+        } else if (k == "threshold") {
+          previous->threshold = rule.threshold;
         }
       }
       return Ok();
@@ -841,6 +923,20 @@ class FileReader {
 
 // ---- Compiling
 // -----------------------------------------------------------------------------------
+
+// RE2's prefilter of `pattern`: lower-case literals of which every match holds at least one; empty
+// when a text without any of them could still match (then the regex always runs).
+std::vector<std::string> RequiredAtoms(const std::string& pattern, const RE2::Options& options) {
+  re2::FilteredRE2 filter;
+  int id = 0;
+  if (filter.Add(pattern, options, &id) != RE2::NoError) return {};
+  std::vector<std::string> atoms;
+  filter.Compile(&atoms);
+  std::vector<int> potential;
+  filter.AllPotentials({}, &potential);  // with no atom found: does the regex stay possible?
+  if (!potential.empty() || atoms.empty()) return {};
+  return atoms;
+}
 
 // Falco's deepest macro chains are under ten; the bound keeps compiling untrusted files off the
 // end of the stack.
@@ -881,6 +977,7 @@ class Compiler {
     }
     out.condition = std::move(condition);
     MOAT_TRY(CompileOutput(def, out));
+    if (def.threshold) MOAT_TRY(CompileThreshold(*def.threshold, out));
     return Ok();
   }
 
@@ -971,6 +1068,7 @@ class Compiler {
       if (!check->regex->ok()) {
         return RuleError(*rule_, shown + ": " + check->regex->error());
       }
+      check->regex_atoms = RequiredAtoms(check->strings[0], options);
     }
     const bool numeric_op =
         op != CompareOp::kExists && op != CompareOp::kRegex && op != CompareOp::kContains &&
@@ -989,9 +1087,23 @@ class Compiler {
     } else if (f.type != FieldType::kString) {
       check->type = FieldType::kString;  // string operators see the text form
     }
-    for (const std::string& s : check->strings) check->string_set.insert(s);
+    // The same comparison in another rule (a shared macro) is the same Check.
+    std::string key = std::to_string(check->field) + '/' + std::to_string(static_cast<int>(op)) +
+                      '/' + std::to_string(static_cast<int>(check->type));
+    for (const std::string& value : check->strings) {
+      key += '\0';
+      key += value;
+    }
+    std::shared_ptr<Check>& shared = state_.checks[key];
+    if (!shared) {
+      check->string_set = StringSet(check->strings);
+      if (!check->strings.empty()) check->value = check->strings[0];
+      if (!check->numbers.empty()) check->number = check->numbers[0];
+      check->id = static_cast<uint32_t>(state_.checks.size() - 1);
+      shared = std::move(check);
+    }
     node.kind = Node::Kind::kCheck;
-    node.check = std::move(check);
+    node.check = shared;
     return node;
   }
 
@@ -1062,6 +1174,24 @@ class Compiler {
       node.children.push_back(std::move(check));
     }
     return node;
+  }
+
+  // The threshold's fields resolve like the condition's: one the source lacks disables the rule.
+  Result<void> CompileThreshold(const ThresholdSpec& spec, CompiledRule& out) {
+    std::vector<Field> by;
+    for (const std::string& name : spec.by) {
+      const auto [field, argument] = SplitFieldArgument(name);
+      MOAT_ASSIGN_OR_RETURN(std::optional<uint32_t> index, ResolveField(field, argument));
+      if (index) by.push_back(state_.fields[*index].field);
+    }
+    std::optional<Field> distinct;
+    if (!spec.distinct.empty()) {
+      const auto [field, argument] = SplitFieldArgument(spec.distinct);
+      MOAT_ASSIGN_OR_RETURN(std::optional<uint32_t> index, ResolveField(field, argument));
+      if (index) distinct = state_.fields[*index].field;
+    }
+    out.threshold = std::make_unique<ThresholdCounter>(spec, std::move(by), std::move(distinct));
+    return Ok();
   }
 
   Result<void> CompileOutput(const RuleDef& def, CompiledRule& out) {
@@ -1145,6 +1275,7 @@ TypeSet EventTypes(const Node& node, std::string_view type_field) {
     case Node::Kind::kFalse:
       return std::set<std::string>();
     case Node::Kind::kNot:
+    case Node::Kind::kTrue:
       return std::nullopt;
     case Node::Kind::kCheck: {
       const Check& check = *node.check;
@@ -1179,6 +1310,58 @@ TypeSet EventTypes(const Node& node, std::string_view type_field) {
     }
   }
   return std::nullopt;
+}
+
+// A rule indexed by event types runs only for events of those types, so a check of the type
+// field that each of them passes (`evt.type in (execve, execveat)` in a rule indexed by execve
+// and execveat) is true whenever the rule runs: it becomes kTrue and is not evaluated again.
+// The rule's result is the same for every event that reaches it.
+void FoldIndexedTypeChecks(Node& node, std::string_view type_field,
+                           const std::set<std::string>& types) {
+  switch (node.kind) {
+    case Node::Kind::kFalse:
+    case Node::Kind::kTrue:
+      return;
+    case Node::Kind::kCheck: {
+      const Check& check = *node.check;
+      if (check.field_name != type_field) return;
+      if (check.op != CompareOp::kEq && check.op != CompareOp::kIn) return;
+      for (const std::string& type : types) {
+        if (!check.string_set.Contains(type)) return;
+      }
+      node.kind = Node::Kind::kTrue;
+      node.check.reset();
+      return;
+    }
+    case Node::Kind::kNot:
+    case Node::Kind::kAnd:
+    case Node::Kind::kOr:
+      break;
+  }
+  for (Node& child : node.children) FoldIndexedTypeChecks(child, type_field, types);
+  if (node.kind == Node::Kind::kNot) {
+    if (node.children[0].kind == Node::Kind::kTrue) {
+      node.kind = Node::Kind::kFalse;
+      node.children.clear();
+    }
+    return;
+  }
+  if (node.kind == Node::Kind::kOr) {
+    for (const Node& child : node.children) {
+      if (child.kind != Node::Kind::kTrue) continue;
+      node.kind = Node::Kind::kTrue;
+      node.children.clear();
+      return;
+    }
+    return;
+  }
+  std::erase_if(node.children, [](const Node& child) { return child.kind == Node::Kind::kTrue; });
+  if (node.children.empty()) {
+    node.kind = Node::Kind::kTrue;
+  } else if (node.children.size() == 1) {
+    Node only = std::move(node.children[0]);
+    node = std::move(only);
+  }
 }
 
 }  // namespace
@@ -1229,6 +1412,7 @@ Result<LoadReport> Engine::Compile() {
   state.index.clear();
   state.fields.clear();
   state.field_index.clear();
+  state.checks.clear();
   state.unavailable_sources.clear();
   LoadReport report;
   report.warnings = state.defs.warnings;
@@ -1281,6 +1465,7 @@ Result<LoadReport> Engine::Compile() {
       index.any_type.push_back(rule_index);
     } else {
       for (const std::string& type : *types) index.by_type[type].push_back(rule_index);
+      FoldIndexedTypeChecks(rule->condition, type_field, *types);
     }
     report.enabled.push_back(def.name);
     state.rules.push_back(std::move(rule));
@@ -1296,7 +1481,7 @@ std::vector<const CompiledRule*> Engine::Match(const EventSource& source,
   auto found = state.index.find(source.name());
   if (found == state.index.end()) return matches;
   const SourceIndex& index = found->second;
-  ++tls_scratch.generation;
+  Scratch& scratch = state.StartEvent();
   const std::vector<uint32_t>* typed = nullptr;
   if (!index.by_type.empty()) {
     auto by_type = index.by_type.find(source.EventType(event));
@@ -1315,7 +1500,7 @@ std::vector<const CompiledRule*> Engine::Match(const EventSource& source,
       next = (*typed)[b++];
     }
     const CompiledRule& rule = *state.rules[next];
-    if (state.Eval(rule.condition, event)) matches.push_back(&rule);
+    if (state.Eval(rule.condition, event, scratch)) matches.push_back(&rule);
   }
   return matches;
 }
@@ -1340,7 +1525,13 @@ Alert Engine::MakeAlert(const CompiledRule& rule, const EventSource& source,
 std::vector<Alert> Engine::Evaluate(const EventSource& source, const Event& event) const {
   std::vector<Alert> alerts;
   for (const CompiledRule* rule : Match(source, event)) {
+    std::optional<std::string> burst;
+    if (rule->threshold) {
+      burst = rule->threshold->Count(event, source.EventTimeNs(event));
+      if (!burst) continue;  // counted; not (yet) a burst
+    }
     alerts.push_back(MakeAlert(*rule, source, event));
+    if (burst) alerts.back().output += " [burst: " + *burst + "]";
   }
   return alerts;
 }

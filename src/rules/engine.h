@@ -6,7 +6,8 @@
 //
 // Use: register the sources, add rule files in order (later files append to and override earlier
 // ones, as Falco's repeated -r), Compile() once, then Match()/Evaluate() from any number of
-// threads (a compiled Engine is immutable).
+// threads (a compiled Engine is immutable but for the counts of rules with Moat's `threshold`
+// extension, threshold.h, which Evaluate keeps behind a lock of their own).
 
 #include <cstdint>
 #include <memory>
@@ -32,6 +33,9 @@ class Event {
 struct FieldValue {
   std::string_view text;
   int64_t number = 0;  // set when the field's type is kInt or kBool (0/1)
+  /// The engine's cache of the text's hash for `in` lists (0: not computed yet); extractors
+  /// leave it alone.
+  mutable uint64_t hash = 0;
 };
 
 enum class FieldType : uint8_t { kString, kInt, kBool };
@@ -44,11 +48,14 @@ class FieldValues {
     values_.clear();
     owned_used_ = 0;
   }
-  void Add(std::string_view text, int64_t number = 0) { values_.push_back({text, number}); }
+  void Add(std::string_view text, int64_t number = 0) { values_.push_back({text, number, 0}); }
   void AddNumber(int64_t number);  // the text form is kept too (for output and string operators)
-  void AddBool(bool value) { values_.push_back({value ? "true" : "false", value ? 1 : 0}); }
+  void AddBool(bool value) { values_.push_back({value ? "true" : "false", value ? 1 : 0, 0}); }
   /// Copies `text` into storage owned by this object (for values computed from the event).
   std::string_view Own(std::string_view text);
+  /// An empty string owned by this object to build a value in (its capacity is reused from
+  /// earlier events, so a value joined from parts costs no allocation); Add() it when done.
+  std::string& OwnedBuffer();
   const std::vector<FieldValue>& values() const { return values_; }
   bool empty() const { return values_.empty(); }
 
@@ -156,11 +163,13 @@ class Engine {
   /// using fields their source lacks, or of an unknown source, are disabled and reported.
   Result<LoadReport> Compile();
 
-  /// The enabled rules of `source` that match `event`, in rule-file order. Thread-safe.
+  /// The enabled rules of `source` whose condition matches `event`, in rule-file order (a
+  /// `threshold` rule's count is not taken here: Evaluate does). Thread-safe.
   std::vector<const CompiledRule*> Match(const EventSource& source, const Event& event) const;
-  /// Match() turned into alerts: time, rule, priority, source, tags, mitre, output (the rule's
-  /// output with %field substituted; absent fields print "<NA>" as Falco does), output_fields
-  /// (every %field of the output, JSON), and the source's resources.
+  /// Match() turned into alerts (a `threshold` rule's only when its match completes a burst;
+  /// its output then ends with "[burst: ...]"): time, rule, priority, source, tags, mitre,
+  /// output (the rule's output with %field substituted; absent fields print "<NA>" as Falco
+  /// does), output_fields (every %field of the output, JSON), and the source's resources.
   std::vector<Alert> Evaluate(const EventSource& source, const Event& event) const;
   /// One alert of a matched rule.
   Alert MakeAlert(const CompiledRule& rule, const EventSource& source, const Event& event) const;

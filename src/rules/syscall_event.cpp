@@ -3,15 +3,39 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <ostream>
 
 #include "core/text.h"
 #include "rules/image_name.h"
 
 namespace moat::rules {
 
-const std::string* SyscallEvent::Arg(std::string_view name) const {
-  for (const auto& [key, value] : args) {
-    if (key == name) return &value;
+std::ostream& operator<<(std::ostream& out, const EventText& text) { return out << text.view(); }
+
+EventTextList& EventTextList::operator=(const std::vector<std::string>& items) {
+  clear();
+  for (const std::string& item : items) push_back(item);
+  return *this;
+}
+
+void EventTextList::SetViews(const std::string* first, const std::string* last) {
+  size_ = static_cast<size_t>(last - first);
+  if (items_.size() < size_) items_.resize(size_);
+  for (size_t i = 0; i < size_; ++i) items_[i].SetView(first[i]);
+}
+
+void EventTextList::push_back(EventText item) {
+  if (size_ < items_.size()) {
+    items_[size_] = std::move(item);
+  } else {
+    items_.push_back(std::move(item));
+  }
+  ++size_;
+}
+
+const EventText* SyscallEvent::Arg(std::string_view name) const {
+  for (const SyscallArg& arg : args) {
+    if (arg.name == name) return &arg.value;
   }
   return nullptr;
 }
@@ -84,6 +108,7 @@ enum class SysField : uint8_t {
   kContainerImageTag,
   kContainerImageDigest,
   kContainerPrivileged,
+  kContainerMountSource,
   kContainerStartTs,
   kK8sPodName,
   kK8sNsName,
@@ -170,6 +195,8 @@ constexpr SysSpec kSysFields[] = {
     {"container.image.tag", SysField::kContainerImageTag, S, false, Arg::kNone},
     {"container.image.digest", SysField::kContainerImageDigest, S, false, Arg::kNone},
     {"container.privileged", SysField::kContainerPrivileged, B, false, Arg::kNone},
+    // Moat's form without Falco's [destination] argument: every bind mount's source.
+    {"container.mount.source", SysField::kContainerMountSource, S, true, Arg::kNone},
     {"container.start_ts", SysField::kContainerStartTs, I, false, Arg::kNone},
     {"k8s.pod.name", SysField::kK8sPodName, S, false, Arg::kNone},
     {"k8s.ns.name", SysField::kK8sNsName, S, false, Arg::kNone},
@@ -182,15 +209,18 @@ struct SysContext {
   std::string name;  // evt.arg's argument name
 };
 
-std::string Cmdline(const SyscallProcess& process) {
-  std::string out = process.name;
-  for (const std::string& arg : process.args) out += " " + arg;
-  return out;
+// proc.cmdline: the name and the arguments, space separated, appended to `out`.
+void AppendCmdline(const SyscallProcess& process, std::string& out) {
+  out += process.name.view();
+  for (const EventText& arg : process.args) {
+    out += ' ';
+    out += arg.view();
+  }
 }
 
-std::string Joined(const std::vector<std::string>& args) {
+std::string Cmdline(const SyscallProcess& process) {
   std::string out;
-  for (const std::string& arg : args) out += (out.empty() ? "" : " ") + arg;
+  AppendCmdline(process, out);
   return out;
 }
 
@@ -198,11 +228,16 @@ bool IsOpen(std::string_view type) {
   return type == "open" || type == "openat" || type == "openat2" || type == "creat";
 }
 
+// Whether evt.arg.flags ("O_WRONLY|O_CREAT") names `flag`; scanned in place, per event.
 bool HasFlag(const SyscallEvent& event, std::string_view flag) {
-  const std::string* flags = event.Arg("flags");
+  const EventText* flags = event.Arg("flags");
   if (!flags) return false;
-  for (std::string_view part : Split(*flags, '|')) {
-    if (TrimSpace(part) == flag) return true;
+  std::string_view rest = *flags;
+  while (!rest.empty()) {
+    const size_t bar = rest.find('|');
+    if (TrimSpace(rest.substr(0, bar)) == flag) return true;
+    if (bar == std::string_view::npos) break;
+    rest.remove_prefix(bar + 1);
   }
   return false;
 }
@@ -337,12 +372,17 @@ void ExtractSyscall(const Event& base, const void* context, FieldValues& out) {
       out.AddNumber(e.res);
       break;
     case SysField::kEvtArg:
-      if (const std::string* value = e.Arg(ctx.name)) out.Add(*value);
+      if (const EventText* value = e.Arg(ctx.name)) out.Add(*value);
       break;
     case SysField::kEvtArgs: {
-      std::string all;
-      for (const auto& [key, value] : e.args) all += (all.empty() ? "" : " ") + key + "=" + value;
-      out.Add(out.Own(all));
+      std::string& all = out.OwnedBuffer();
+      for (const SyscallArg& arg : e.args) {
+        if (!all.empty()) all += ' ';
+        all += arg.name.view();
+        all += '=';
+        all += arg.value.view();
+      }
+      out.Add(all);
       break;
     }
     case SysField::kEvtIsOpenRead:
@@ -360,12 +400,21 @@ void ExtractSyscall(const Event& base, const void* context, FieldValues& out) {
     case SysField::kProcExePath:
       text(e.proc.exepath);
       break;
-    case SysField::kProcCmdline:
-      out.Add(out.Own(Cmdline(e.proc)));
+    case SysField::kProcCmdline: {
+      std::string& cmdline = out.OwnedBuffer();
+      AppendCmdline(e.proc, cmdline);
+      out.Add(cmdline);
       break;
-    case SysField::kProcArgs:
-      out.Add(out.Own(Joined(e.proc.args)));
+    }
+    case SysField::kProcArgs: {
+      std::string& args = out.OwnedBuffer();
+      for (const EventText& arg : e.proc.args) {
+        if (!args.empty()) args += ' ';
+        args += arg.view();
+      }
+      out.Add(args);
       break;
+    }
     case SysField::kProcPid:
       out.AddNumber(e.proc.pid);
       break;
@@ -382,7 +431,11 @@ void ExtractSyscall(const Event& base, const void* context, FieldValues& out) {
       if (parent) text(parent->exepath);
       break;
     case SysField::kProcPcmdline:
-      if (parent) out.Add(out.Own(Cmdline(*parent)));
+      if (parent) {
+        std::string& cmdline = out.OwnedBuffer();
+        AppendCmdline(*parent, cmdline);
+        out.Add(cmdline);
+      }
       break;
     case SysField::kProcAname:
       ancestors([&](const SyscallProcess& p) { text(p.name); });
@@ -454,8 +507,8 @@ void ExtractSyscall(const Event& base, const void* context, FieldValues& out) {
     case SysField::kFdDirectory:
     case SysField::kFdFilename: {
       if (e.fd_typechar != 'f' || e.fd_name.empty()) break;
-      const size_t slash = e.fd_name.rfind('/');
       const std::string_view name = e.fd_name;
+      const size_t slash = name.rfind('/');
       if (ctx.field == SysField::kFdFilename) {
         out.Add(slash == std::string_view::npos ? name : name.substr(slash + 1));
       } else if (slash != std::string_view::npos) {
@@ -530,6 +583,11 @@ void ExtractSyscall(const Event& base, const void* context, FieldValues& out) {
       break;
     case SysField::kContainerPrivileged:
       out.AddBool(e.container_privileged);
+      break;
+    case SysField::kContainerMountSource:
+      if (e.container_host_mounts) {
+        for (const std::string& source : *e.container_host_mounts) text(source);
+      }
       break;
     case SysField::kContainerStartTs:
       if (e.container_start_ns > 0) out.AddNumber(e.container_start_ns);
@@ -609,7 +667,7 @@ class SyscallSource : public EventSource {
     alert.proc.user = e.user_name;
     for (const SyscallProcess& ancestor : e.ancestors) {
       if (alert.proc.ancestors.size() >= kMaxAlertListItems) break;
-      alert.proc.ancestors.push_back({ancestor.pid, ancestor.name, Cmdline(ancestor)});
+      alert.proc.ancestors.push_back({ancestor.pid, ancestor.name.str(), Cmdline(ancestor)});
     }
   }
 };

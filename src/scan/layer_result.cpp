@@ -60,16 +60,6 @@ AnalysisResult AnalysisFromJson(const nlohmann::json& j) {
 using PackageKey = std::tuple<PackageType, std::string, std::string, std::string, std::string>;
 PackageKey KeyOf(const Package& p) { return {p.type, p.name, p.version, p.release, p.arch}; }
 
-// Debian and others merged /bin, /sbin and /lib* into /usr behind symlinks, but their package
-// lists still name many files by the old path ("/bin/ls"); the walker sees "/usr/bin/ls". Both
-// sides are compared in the /usr form.
-std::string UsrMergedPath(std::string_view path) {
-  for (std::string_view dir : {"/bin/", "/sbin/", "/lib/", "/lib32/", "/lib64/", "/libx32/"}) {
-    if (path.starts_with(dir)) return "/usr" + std::string(path);
-  }
-  return std::string(path);
-}
-
 // The file of the image a language package was found in: "/app/a.jar!/BOOT-INF/lib/b.jar" is in
 // "/app/a.jar".
 std::string_view ImageFileOf(std::string_view file_path) {
@@ -147,7 +137,31 @@ bool IsUnder(const std::string& path, const std::string& dir) {
          path[dir.size()] == '/';
 }
 
+// The file lists of the OS packages the squashed image has installed (a removed package's list
+// is gone or names no installed package).
+std::vector<OwnedFiles> InstalledPackageFiles(const std::vector<const AnalyzedFile*>& final_files,
+                                              const std::vector<Package>& packages) {
+  std::set<std::string> installed;
+  for (const Package& package : packages) {
+    if (IsOsPackageType(package.type)) installed.insert(package.name);
+  }
+  std::vector<OwnedFiles> lists;
+  for (const AnalyzedFile* file : final_files) {
+    for (const OwnedFiles& owned : file->result.owned_files) {
+      if (installed.count(owned.package) != 0) lists.push_back(owned);
+    }
+  }
+  return lists;
+}
+
 }  // namespace
+
+std::string UsrMergedPath(std::string_view path) {
+  for (std::string_view dir : {"/bin/", "/sbin/", "/lib/", "/lib32/", "/lib64/", "/libx32/"}) {
+    if (path.starts_with(dir)) return "/usr" + std::string(path);
+  }
+  return std::string(path);
+}
 
 std::string SerializeLayerResult(const LayerResult& layer) {
   nlohmann::json j;
@@ -269,6 +283,7 @@ SquashedView Squash(const std::vector<const LayerResult*>& layers,
   // Analyzers see one file at a time; a Python package described twice is merged here.
   MergeDuplicatePythonPackages(view.packages);
   MarkOsOwnedPackages(final_files, view.packages);
+  view.os_package_files = InstalledPackageFiles(final_files, view.packages);
   view.gaps = FindGaps(final_files);
   SortPackages(view.packages);
   return view;

@@ -42,6 +42,8 @@ struct SquashedView {
   OsInfo os;
   /// Language packages whose file an OS package installed have `owned_by` set.
   std::vector<Package> packages;
+  /// The file lists of the installed OS packages.
+  std::vector<OwnedFiles> os_package_files;
   std::vector<std::string> warnings;
   /// The files of the image (as the last layer left them) that were damaged, unreadable or
   /// empty package databases.
@@ -49,5 +51,10 @@ struct SquashedView {
 };
 SquashedView Squash(const std::vector<const LayerResult*>& layers,
                     const std::vector<std::string>& created_by);
+
+/// Debian and others merged /bin, /sbin and /lib* into /usr behind symlinks, but their package
+/// lists still name many files by the old path ("/bin/ls"), where the walker (and a running
+/// process) sees "/usr/bin/ls": the /usr form of a path, to compare both.
+std::string UsrMergedPath(std::string_view path);
 
 }  // namespace moat

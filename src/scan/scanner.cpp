@@ -212,6 +212,7 @@ Result<Inventory> ScanImage(ImageSource& source, const std::string& target_name,
   }
   inventory.os = std::move(view.os);
   inventory.packages = std::move(view.packages);
+  inventory.os_package_files = std::move(view.os_package_files);
   inventory.warnings = std::move(view.warnings);
   inventory.assessment_gaps = std::move(view.gaps);
   FillPurls(inventory);
@@ -349,6 +350,7 @@ Result<Inventory> ScanRootfs(const std::string& root_dir, const AnalyzerRegistry
   inventory.artifact.type = "filesystem";
   inventory.os = std::move(view.os);
   inventory.packages = std::move(view.packages);
+  inventory.os_package_files = std::move(view.os_package_files);
   for (Package& package : inventory.packages) package.layer_diff_id.clear();
   // Sorted: identical packages are neighbours.
   inventory.packages.erase(std::unique(inventory.packages.begin(), inventory.packages.end(),

@@ -41,6 +41,15 @@ Result<ContainerInfo> ParseDockerInspect(std::string_view body, const std::strin
     info.privileged =
         privileged != host->end() && privileged->is_boolean() && privileged->get<bool>();
   }
+  // Mounts lists what the container got, whichever way it was asked for (-v, --mount, a
+  // Kubernetes hostPath through cri-dockerd); bind mounts are the host's own paths.
+  if (auto mounts = json.find("Mounts"); mounts != json.end() && mounts->is_array()) {
+    for (const auto& mount : *mounts) {
+      if (!mount.is_object() || StringAt(mount, "Type") != "bind") continue;
+      std::string source = StringAt(mount, "Source");
+      if (!source.empty()) info.host_mounts.push_back(std::move(source));
+    }
+  }
   info.image_digest = info.image_id;
   info.resolved = true;
   return info;

@@ -22,6 +22,15 @@ constexpr const char* kInspect = R"({
   "Image": "sha256:a8758716bb6aa4d90071160d27028fe4eaee7ce8166221a97d30440c8eac2be6",
   "State": {"Status": "running", "Pid": 4242},
   "HostConfig": {"Privileged": true, "CapAdd": null},
+  "Mounts": [
+    {"Type": "bind", "Source": "/var/lib/kubelet/pods/0a1b/volumes/kubernetes.io~empty-dir/cache",
+     "Destination": "/cache", "Mode": "", "RW": true, "Propagation": "rprivate"},
+    {"Type": "volume", "Name": "data", "Source": "/var/lib/docker/volumes/data/_data",
+     "Destination": "/data", "Driver": "local", "RW": true},
+    {"Type": "bind", "Source": "/var/run/docker.sock", "Destination": "/var/run/docker.sock",
+     "Mode": "ro", "RW": false, "Propagation": "rprivate"},
+    {"Type": "bind"}, "not a mount"
+  ],
   "Config": {
     "Image": "nginx:1.25",
     "Labels": {
@@ -51,6 +60,11 @@ TEST(ContainerMetadataTest, ParsesInspect) {
   EXPECT_EQ(info->image, "nginx:1.25");
   EXPECT_EQ(info->Label("io.kubernetes.pod.namespace"), "prod");
   EXPECT_TRUE(info->privileged);
+  // Bind mounts only (a named volume is Docker's own directory), sources as given.
+  EXPECT_EQ(
+      info->host_mounts,
+      (std::vector<std::string>{"/var/lib/kubelet/pods/0a1b/volumes/kubernetes.io~empty-dir/cache",
+                                "/var/run/docker.sock"}));
   auto unprivileged =
       ParseDockerInspect(R"({"Id": "ab", "HostConfig": {"Privileged": false}})", "i");
   ASSERT_TRUE(unprivileged.ok());

@@ -22,6 +22,8 @@ std::string_view SyscallName(uint64_t nr) {
   switch (nr) {
     case 2:
       return "open";
+    case 9:
+      return "mmap";
     case 41:
       return "socket";
     case 42:
@@ -142,6 +144,7 @@ int ExpectedFields(uint16_t type, uint64_t nr) {
     case MOAT_EV_UMOUNT:
     case MOAT_EV_MEMFD_CREATE:
     case MOAT_EV_MODULE_LOAD:
+    case MOAT_EV_MMAP_EXEC:
       return 1;
     case MOAT_EV_CONNECT:
     case MOAT_EV_ACCEPT:
@@ -470,6 +473,14 @@ Result<Event> InterpretRecord(const RawRecord& raw) {
     case EventType::kModuleLoad:
       event.texts.emplace_back("params", field(0));
       if (nr == 313) AddNumber(event, "fd", a[0]);
+      break;
+    case EventType::kMmapExec:
+      // The mapped file's path walked in the kernel (leaf first), as the process's mount
+      // namespace shows it: in a container, the path inside it.
+      event.path = ReverseKernelPath(raw.fields[0]);
+      AddNumber(event, "prot", a[2]);
+      AddNumber(event, "flags", a[3]);
+      AddNumber(event, "fd", a[4]);
       break;
     case EventType::kDnsQuery: {
       event.remote = OptionalAddress(raw.fields[1]);

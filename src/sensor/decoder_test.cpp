@@ -162,6 +162,29 @@ TEST(DecoderTest, OpenConnectAndDns) {
   EXPECT_EQ(event->remote->address, "10.0.0.2");
 }
 
+// A library mapped executable: the kernel's leaf-first path, mmap's prot, flags and fd.
+TEST(DecoderTest, ExecutableMapping) {
+  auto mmap = RecordBuilder(MOAT_EV_MMAP_EXEC, 7)
+                  .Num(2, 0x5)    // PROT_READ|PROT_EXEC
+                  .Num(3, 0x812)  // MAP_PRIVATE|MAP_FIXED|MAP_DENYWRITE
+                  .Num(4, 3)
+                  .Num(11, 9)
+                  .Ret(0x7f1a2d428000)
+                  .Field("libsqlite3.so.0.8.6/x86_64-linux-gnu/lib/usr/")
+                  .Build();
+  auto event = DecodeRecord(mmap);
+  ASSERT_TRUE(event.ok()) << event.error().message;
+  EXPECT_EQ(event->type, EventType::kMmapExec);
+  EXPECT_EQ(event->syscall, "mmap");
+  EXPECT_EQ(EventTypeName(event->type), "mmap");
+  EXPECT_EQ(event->path, "/usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6");
+  EXPECT_EQ(event->Number("prot"), 0x5);
+  EXPECT_EQ(event->Number("fd"), 3);
+  // The path field is required.
+  auto missing = RecordBuilder(MOAT_EV_MMAP_EXEC, 7).Num(11, 9).Build();
+  EXPECT_FALSE(DecodeRecord(missing).ok());
+}
+
 TEST(DecoderTest, UnixAndIpv6Addresses) {
   sockaddr_un un{};
   un.sun_family = AF_UNIX;

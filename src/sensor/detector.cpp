@@ -12,18 +12,9 @@ Result<std::unique_ptr<Detector>> Detector::Create(const DetectorOptions& option
   std::unique_ptr<Detector> detector(new Detector());
   detector->outputs_ = outputs;
   detector->source_ = rules::MakeSyscallSource();
-  detector->engine_.AddSource(detector->source_);
-  if (options.builtin_rules) {
-    MOAT_TRY(detector->engine_.AddRulesText(BuiltinNodeRules(), kBuiltinRulesName));
-  }
-  for (const std::string& path : options.rule_paths) {
-    MOAT_TRY(detector->engine_.AddRulesPath(path));
-  }
-  MOAT_ASSIGN_OR_RETURN(rules::LoadReport loaded, detector->engine_.Compile());
-  if (detector->engine_.EnabledCount(rules::kSyscallSourceName) == 0) {
-    return Fail("no syscall rule is enabled (", std::to_string(loaded.disabled.size()),
-                " disabled)");
-  }
+  MOAT_ASSIGN_OR_RETURN(rules::LoadReport loaded,
+                        rules::LoadRules(detector->engine_, detector->source_,
+                                         {{kBuiltinRulesName, BuiltinNodeRules()}}, options));
   if (report) *report = std::move(loaded);
   return detector;
 }
@@ -34,8 +25,8 @@ std::vector<Alert> Detector::Evaluate(const rules::SyscallEvent& event) const {
 
 void Detector::Process(const EnrichedEvent& enriched) {
   const uint64_t number = ++events_;
-  rules::SyscallEvent event = ToSyscallEvent(enriched, number);
-  std::vector<Alert> alerts = Evaluate(event);
+  FillSyscallEvent(enriched, number, event_);
+  std::vector<Alert> alerts = Evaluate(event_);
   if (alerts.empty()) return;
   alerts_ += alerts.size();
   if (!outputs_) return;

@@ -14,6 +14,7 @@
 #include "core/alert.h"
 #include "core/result.h"
 #include "rules/engine.h"
+#include "rules/rule_loader.h"
 #include "rules/syscall_event.h"
 #include "sensor/event_json.h"
 
@@ -27,11 +28,8 @@ namespace moat::sensor {
 inline constexpr std::string_view kBuiltinRulesName = "builtin:node_rules.yaml";
 std::string_view BuiltinNodeRules();
 
-struct DetectorOptions {
-  /// Rule files or directories loaded after the built-in rules, in order.
-  std::vector<std::string> rule_paths;
-  bool builtin_rules = true;
-};
+/// The --rules files loaded after the built-in rules (rules/rule_loader.h).
+using DetectorOptions = rules::RuleFileOptions;
 
 struct DetectorStats {
   uint64_t events = 0;  // events evaluated
@@ -47,7 +45,8 @@ class Detector {
                                                   rules::AlertOutputs* outputs,
                                                   rules::LoadReport* report = nullptr);
 
-  /// Converts, evaluates and emits. Called from the sensor's one event thread.
+  /// Converts, evaluates and emits. Called from one thread (the event thread, or the sensor's
+  /// rules thread): the converted event is reused.
   void Process(const EnrichedEvent& enriched);
   /// The alerts of one event, without emitting them. Thread-safe.
   std::vector<Alert> Evaluate(const rules::SyscallEvent& event) const;
@@ -63,6 +62,7 @@ class Detector {
   rules::Engine engine_;
   std::shared_ptr<const rules::EventSource> source_;
   rules::AlertOutputs* outputs_ = nullptr;
+  rules::SyscallEvent event_;  // Process()'s, reused: its storage outlives one event
   std::atomic<uint64_t> events_{0};
   std::atomic<uint64_t> alerts_{0};
 };

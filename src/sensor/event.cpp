@@ -60,6 +60,8 @@ std::string_view EventTypeName(EventType type) {
       return "init_module";
     case EventType::kDnsQuery:
       return "dns_query";
+    case EventType::kMmapExec:
+      return "mmap";
   }
   return "unknown";
 }

@@ -42,6 +42,7 @@ enum class EventType : uint16_t {
   kBpf,
   kModuleLoad,
   kDnsQuery,
+  kMmapExec,  // a file mapped executable: reported once per file and mount namespace
 };
 
 /// The event's name in output ("execve", "open", "connect", ...; Falco's evt.type where one
@@ -131,7 +132,10 @@ struct ContainerInfo {
   std::string image_digest;  // repository digest (name@sha256:...) when known, else image_id
   std::map<std::string, std::string> labels;
   bool privileged = false;  // HostConfig.Privileged: every capability and the host's devices
-  bool resolved = false;    // the runtime answered
+  /// The host paths bound into the container (bind mounts' sources: a volume of the node's
+  /// "/", "/etc" or the runtime's socket), in the runtime's order.
+  std::vector<std::string> host_mounts;
+  bool resolved = false;  // the runtime answered
   std::string Label(const std::string& key) const;
 };
 

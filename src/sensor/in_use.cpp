@@ -50,9 +50,7 @@ std::set<std::string> ExecutableMappings(std::string_view maps_text) {
 InUseTracker::InUseTracker(std::string proc_root, uint64_t sample_delay_ns)
     : proc_root_(std::move(proc_root)), sample_delay_ns_(sample_delay_ns) {}
 
-void InUseTracker::OnExec(const ContainerInfo& container, const ProcessInfo& process,
-                          uint64_t boot_ns, int64_t time_ns) {
-  std::lock_guard lock(mutex_);
+InUseTracker::Container& InUseTracker::Touch(const ContainerInfo& container, int64_t time_ns) {
   Container& entry = containers_[container.id];
   if (entry.first_seen_ns == 0) entry.first_seen_ns = time_ns;
   entry.last_seen_ns = std::max(entry.last_seen_ns, time_ns);
@@ -61,6 +59,21 @@ void InUseTracker::OnExec(const ContainerInfo& container, const ProcessInfo& pro
     entry.image = container.image;
     entry.image_digest = container.image_digest;
   }
+  return entry;
+}
+
+void InUseTracker::OnMappedFile(const ContainerInfo& container, const std::string& path,
+                                int64_t time_ns) {
+  if (path.empty() || path.front() != '/' || path.starts_with("/memfd:")) return;
+  std::lock_guard lock(mutex_);
+  Container& entry = Touch(container, time_ns);
+  if (entry.libraries.size() < kMaxFilesPerContainer) entry.libraries.insert(path);
+}
+
+void InUseTracker::OnExec(const ContainerInfo& container, const ProcessInfo& process,
+                          uint64_t boot_ns, int64_t time_ns) {
+  std::lock_guard lock(mutex_);
+  Container& entry = Touch(container, time_ns);
   const std::string& exe = process.exec.exe;
   if (!exe.empty() && !process.exec.exe_memfd && entry.executables.size() < kMaxFilesPerContainer) {
     entry.executables.insert(exe);

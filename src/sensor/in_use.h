@@ -1,9 +1,10 @@
 #pragma once
 // What is "in use" in each container (docs/sensor.md "In use"): the executables its processes ran
-// (every exec) and the shared objects they mapped executable (read from /proc/PID/maps a moment
-// after the exec, once the dynamic loader has run, and for the processes already running when
-// the sensor started). A scan ranks a vulnerable package above others when one of its files is
-// in this set. Exported as one JSON document (format "moat-in-use/1").
+// (every exec) and the shared objects they mapped executable: as the kernel reports each such
+// mapping (an mmap with PROT_EXEC of a file, once per file and container: dlopen after start
+// included), and from /proc/PID/maps a moment after each exec and for the processes already
+// running when the sensor started. A scan ranks a vulnerable package above others when one of its
+// files is in this set. Exported as one JSON document (format "moat-in-use/1").
 
 #include <cstdint>
 #include <deque>
@@ -30,6 +31,8 @@ class InUseTracker {
   /// A process of `container` exec'd `process.exec.exe` at `boot_ns` (wall time `time_ns`).
   void OnExec(const ContainerInfo& container, const ProcessInfo& process, uint64_t boot_ns,
               int64_t time_ns);
+  /// A process of `container` mapped `path` (as the container sees it) executable at `time_ns`.
+  void OnMappedFile(const ContainerInfo& container, const std::string& path, int64_t time_ns);
   /// Reads the mappings of the processes whose exec is at least the delay old.
   void Sample(uint64_t now_boot_ns);
 
@@ -53,6 +56,10 @@ class InUseTracker {
     std::string container_id;
     std::string exe;  // to tell the same process from a reused pid
   };
+
+  // The container's entry, created on its first event, with the runtime's metadata once known.
+  // Called with mutex_ held.
+  Container& Touch(const ContainerInfo& container, int64_t time_ns);
 
   std::string proc_root_;
   uint64_t sample_delay_ns_;

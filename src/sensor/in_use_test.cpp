@@ -7,6 +7,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/alert.h"
+
 namespace moat::sensor {
 namespace {
 
@@ -85,6 +87,30 @@ TEST(InUseTest, AReusedPidIsNotSampled) {
   auto json = nlohmann::json::parse(tracker.ToJson("n", 1));
   EXPECT_TRUE(json["containers"][0]["libraries"].empty());
   EXPECT_EQ(json["containers"][0]["executables"][0], "/usr/bin/some-other-program");
+}
+
+// Libraries the kernel reports mapped (dlopen after the exec's sample included) join the
+// container's libraries; memfd mappings and relative names do not.
+TEST(InUseTest, MappedFilesJoinTheLibraries) {
+  InUseTracker tracker("/proc", 0);
+  ContainerInfo container;
+  container.id = "c3";
+  container.image = "debian:12";
+  container.resolved = true;
+  tracker.OnMappedFile(container, "/usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6", 5);
+  tracker.OnMappedFile(container, "/usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6", 6);
+  tracker.OnMappedFile(container, "/memfd:jit", 7);
+  tracker.OnMappedFile(container, "", 7);
+  tracker.OnMappedFile(container, "relative.so", 7);
+  auto json = nlohmann::json::parse(tracker.ToJson("n", 8));
+  ASSERT_EQ(json["containers"].size(), 1u);
+  const auto& c = json["containers"][0];
+  EXPECT_EQ(c["libraries"],
+            nlohmann::json::array({"/usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6"}));
+  EXPECT_TRUE(c["executables"].empty());
+  EXPECT_EQ(c["image"], "debian:12");
+  EXPECT_EQ(c["first_seen"], FormatRfc3339Nanos(5));
+  EXPECT_EQ(c["last_seen"], FormatRfc3339Nanos(6));  // what is left out does not count
 }
 
 }  // namespace

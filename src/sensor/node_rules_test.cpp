@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <iostream>
 #include <map>
 #include <set>
@@ -18,7 +19,10 @@
 #include "k8s/loader.h"
 #include "mitre_techniques.h"
 #include "rules/syscall_event.h"
+#include "sensor/bpf/event_abi.h"
+#include "sensor/decoder.h"
 #include "sensor/detector.h"
+#include "sensor/rules_event.h"
 
 namespace moat::sensor {
 namespace {
@@ -27,7 +31,11 @@ const std::string kShared = MOAT_SHARED_DATA_DIR;
 const std::string kSource = MOAT_SOURCE_DIR;
 
 // Seed alerts no sensor rule raises; docs/sensor.md says why.
-const std::set<std::string> kNotObservable = {"K8S.NODE_ReconnaissanceArtifactsBurst"};
+const std::set<std::string> kNotObservable = {};
+
+// Rules that count events (Moat's `threshold`): one event alone never raises them, so they have
+// tests of their own below instead of a positive/negative pair.
+const std::set<std::string> kThresholdRules = {"Moat Reconnaissance Burst"};
 
 std::string ReadAll(const std::string& path) {
   auto text = ReadFileToString(path);
@@ -154,7 +162,8 @@ rules::SyscallEvent Connect(std::string process, std::string ip, int64_t port) {
 rules::SyscallEvent Call(rules::SyscallEvent e, std::string type,
                          std::vector<std::pair<std::string, std::string>> args) {
   e.type = std::move(type);
-  e.args = std::move(args);
+  e.args.clear();
+  for (auto& [name, value] : args) e.args.push_back({std::move(name), std::move(value)});
   return e;
 }
 rules::SyscallEvent Call(std::string type, std::vector<std::pair<std::string, std::string>> args,
@@ -193,6 +202,14 @@ rules::SyscallEvent UpperLayer(rules::SyscallEvent e, bool upper) {
   e.exe_upper_layer = upper;
   return e;
 }
+// Bind mounts' sources: the node's / among ordinary ones, and ordinary ones only (a
+// subdirectory of /etc is not /etc).
+const std::vector<std::string> kSensitiveMounts = {"/srv/app-data", "/"};
+const std::vector<std::string> kOrdinaryMounts = {"/srv/app-data", "/etc/app-config"};
+rules::SyscallEvent HostMounts(rules::SyscallEvent e, const std::vector<std::string>& sources) {
+  e.container_host_mounts = &sources;
+  return e;
+}
 rules::SyscallEvent Memfd(rules::SyscallEvent e, bool memfd) {
   e.exe_from_memfd = memfd;
   return e;
@@ -224,11 +241,20 @@ std::vector<RuleCase> Cases() {
        Privileged(
            WithParent(Exec("/usr/bin/id", {}), "runc", "runc --root /r exec --process /p c1")),
        WithParent(Exec("/usr/bin/id", {}), "runc", "runc --root /r exec --process /p c1")},
+      {"Moat Host Disk Mounted In Container",
+       Call("mount", {{"dev", "/dev/vda"}, {"dir", "/mnt"}, {"fstype", "ext4"}}, "mount"),
+       Call("mount", {{"dev", "/dev/null"}, {"dir", "/proc/kcore"}, {"fstype", ""}},
+            "runc:[2:INIT]")},
       {"Moat Privileged Container Started",
        Privileged(WithParent(Exec("/usr/sbin/nginx", {"-g", "daemon off;"}), "runc",
                              "runc --root /r create --bundle /b c1")),
        Privileged(WithParent(Exec("/usr/sbin/nginx", {"-g", "daemon off;"}), "runc",
                              "runc --root /r exec --process /p c1"))},
+      {"Moat Sensitive Host Path Mounted In Container",
+       HostMounts(WithParent(Exec("/usr/bin/sleep", {"infinity"}), "runc:[2:INIT]"),
+                  kSensitiveMounts),
+       HostMounts(WithParent(Exec("/usr/bin/sleep", {"infinity"}), "runc:[2:INIT]"),
+                  kOrdinaryMounts)},
       {"Moat Download From Malware Hosting Site",
        Exec("/usr/bin/curl", {"-s", "https://pastebin.com/raw/x1y2z3"}),
        Exec("/usr/bin/curl", {"-s", "https://example.com/index.html"})},
@@ -350,12 +376,164 @@ TEST(NodeRulesTest, EachRuleRaisesOnItsPositiveEventAndNotOnItsNegative) {
         << "positive raised: " << testing::PrintToString(positive);
     EXPECT_EQ(std::find(negative.begin(), negative.end(), c.rule), negative.end());
   }
-  // Every built-in rule has its pair.
+  // Every built-in rule has its pair (or, counting events, its own test).
   auto document = k8s::ParseYamlDocument(BuiltinNodeRules(), "builtin");
   ASSERT_TRUE(document.ok());
   for (const k8s::Value& item : document->Items()) {
     if (const k8s::Value* rule = item.Get("rule")) {
-      EXPECT_TRUE(tested.count(std::string(rule->Str()))) << "no test events: " << rule->Str();
+      const std::string name(rule->Str());
+      EXPECT_TRUE(tested.count(name) || kThresholdRules.count(name)) << "no test events: " << name;
+      EXPECT_EQ(item.Get("threshold") != nullptr, kThresholdRules.count(name) == 1) << name;
+    }
+  }
+}
+
+// dpkg runs a package's maintainer scripts from files it has just written (the writable layer
+// in an image build's RUN step): not drift. The same script run by a shell is.
+TEST(NodeRulesTest, DriftLeavesPackageMaintainerScriptsAlone) {
+  auto detector = LoadDetector(false);
+  ASSERT_TRUE(detector);
+  rules::SyscallEvent script =
+      UpperLayer(Exec("/var/lib/dpkg/info/moat-benign-tool.postinst", {"configure"}), true);
+  auto by_shell = RuleNames(detector->Evaluate(script));
+  EXPECT_NE(std::find(by_shell.begin(), by_shell.end(), "Moat Drift Executable Not From Image"),
+            by_shell.end());
+  script.ancestors.insert(script.ancestors.begin(), Process(90, "dpkg", "/usr/bin/dpkg"));
+  auto by_dpkg = RuleNames(detector->Evaluate(script));
+  EXPECT_EQ(std::find(by_dpkg.begin(), by_dpkg.end(), "Moat Drift Executable Not From Image"),
+            by_dpkg.end());
+}
+
+// What sensor.bpf.c records for mount(source, target, fstype, flags, NULL) (event_abi.h): the
+// header, then source, target and fstype as length-prefixed fields.
+std::vector<uint8_t> MountRecord(uint32_t pid, const char* comm, std::string_view source,
+                                 std::string_view target, std::string_view fstype, uint64_t flags) {
+  moat_event_header header{};
+  header.type = MOAT_EV_MOUNT;
+  header.pid = pid;
+  header.tid = pid;
+  header.num[3] = flags;
+  header.num[11] = 165;  // x86_64 mount
+  std::strncpy(header.comm, comm, sizeof header.comm - 1);
+  std::string fields;
+  for (std::string_view field : {source, target, fstype}) {
+    const auto length = static_cast<uint16_t>(field.size());
+    fields.append(reinterpret_cast<const char*>(&length), 2);
+    fields.append(field);
+    ++header.var_count;
+  }
+  header.size = static_cast<uint32_t>(sizeof header + fields.size());
+  std::vector<uint8_t> record(sizeof header);
+  std::memcpy(record.data(), &header, sizeof header);
+  record.insert(record.end(), fields.begin(), fields.end());
+  return record;
+}
+
+// The node's disk mounted from a container, as recorded kernel records through the decoder, the
+// enrichment's conversion and the rules (the private engine of the attack test cannot give a
+// container the device here): mount(8)'s call raises the rule with the container; runc's bind of
+// /dev/null over a masked path and a tmpfs do not.
+TEST(NodeRulesTest, HostDiskMountFromRecordedKernelRecords) {
+  auto detector = LoadDetector(false);
+  ASSERT_TRUE(detector);
+  ContainerInfo container;
+  container.id = std::string(64, 'a');
+  container.name = "escape";
+  container.image = "debian:12";
+  container.resolved = true;
+  ProcessInfo mount_process;
+  mount_process.pid = 4242;
+  mount_process.ppid = 4240;
+  mount_process.comm = "mount";
+  mount_process.exec.exe = "/usr/bin/mount";
+  mount_process.exec.argv = {"mount", "/dev/vda", "/mnt/host"};
+  mount_process.container_id = container.id;
+  auto alerts_of = [&](const std::vector<uint8_t>& record) {
+    auto event = DecodeRecord(record);
+    EXPECT_TRUE(event.ok()) << event.error().message;
+    if (!event.ok()) return std::vector<std::string>();
+    EnrichedEvent enriched;
+    enriched.event = &*event;
+    enriched.time_ns = 1'700'000'000'000'000'000;
+    enriched.process = &mount_process;
+    enriched.container = &container;
+    return RuleNames(detector->Evaluate(ToSyscallEvent(enriched, 1)));
+  };
+  const std::vector<std::string> kRule = {"Moat Host Disk Mounted In Container"};
+  EXPECT_EQ(alerts_of(MountRecord(4242, "mount", "/dev/vda", "/mnt/host", "ext4", 0)), kRule);
+  EXPECT_EQ(alerts_of(MountRecord(4242, "mount", "/dev/nvme0n1p2", "/mnt", "xfs", 1)), kRule);
+  mount_process.comm = "runc:[2:INIT]";
+  EXPECT_TRUE(alerts_of(MountRecord(4242, "runc:[2:INIT]", "/dev/null", "/proc/kcore", "",
+                                    0x1000 /* MS_BIND */))
+                  .empty());
+  EXPECT_TRUE(alerts_of(MountRecord(4242, "runc:[2:INIT]", "tmpfs", "/dev", "tmpfs", 0)).empty());
+}
+
+// The reconnaissance burst: five distinct commands of the list within a minute in one container
+// raise one alert; the commands of the benign test (ps and id, again and again), a slower pace,
+// two containers' commands together and maintainer scripts of a package install do not.
+TEST(NodeRulesTest, ReconnaissanceBurstCountsDistinctCommandsPerContainer) {
+  constexpr const char* kRule = "Moat Reconnaissance Burst";
+  constexpr int64_t kSecond = 1'000'000'000;
+  auto at = [](rules::SyscallEvent e, int64_t seconds, std::string container = "0123456789ab") {
+    e.time_ns += seconds * kSecond;
+    e.container_id = std::move(container);
+    return e;
+  };
+  auto raised = [&](Detector& detector, const rules::SyscallEvent& e) {
+    auto names = RuleNames(detector.Evaluate(e));
+    return std::count(names.begin(), names.end(), kRule);
+  };
+  {
+    auto detector = LoadDetector(false);
+    ASSERT_TRUE(detector);
+    // The benign loop: ps and id thirty times, with ls, date and grep, raise nothing.
+    for (int i = 0; i < 30; ++i) {
+      for (const char* path : {"/usr/bin/ps", "/usr/bin/id", "/usr/bin/ls", "/usr/bin/date"}) {
+        EXPECT_EQ(raised(*detector, at(Exec(path, {}), i)), 0) << path;
+      }
+    }
+    // uname, whoami make four distinct; hostname the fifth: one alert, naming all five.
+    EXPECT_EQ(raised(*detector, at(Exec("/usr/bin/uname", {"-a"}), 31)), 0);
+    EXPECT_EQ(raised(*detector, at(Exec("/usr/bin/whoami", {}), 32)), 0);
+    auto alerts = detector->Evaluate(at(Exec("/usr/bin/hostname", {}), 33));
+    ASSERT_EQ(alerts.size(), 1u);
+    EXPECT_EQ(alerts[0].rule, kRule);
+    EXPECT_EQ(SeedAlertType(alerts[0]), "K8S.NODE_ReconnaissanceArtifactsBurst");
+    EXPECT_EQ(alerts[0].priority, AlertPriority::kNotice);
+    EXPECT_EQ(alerts[0].container.id, "0123456789ab");
+    EXPECT_NE(alerts[0].output.find("5 distinct proc.name within 1m: hostname, id, ps, uname, "
+                                    "whoami"),
+              std::string::npos)
+        << alerts[0].output;
+    // Started over: two more are not a burst.
+    EXPECT_EQ(raised(*detector, at(Exec("/usr/bin/df", {}), 34)), 0);
+    EXPECT_EQ(raised(*detector, at(Exec("/usr/bin/getent", {"passwd"}), 35)), 0);
+  }
+  {
+    // Two containers, three commands each, and a host shell with all five: nothing.
+    auto detector = LoadDetector(false);
+    ASSERT_TRUE(detector);
+    for (const char* path : {"/usr/bin/id", "/usr/bin/uname", "/usr/bin/whoami"}) {
+      EXPECT_EQ(raised(*detector, at(Exec(path, {}), 0, "aaaaaaaaaaaa")), 0);
+      EXPECT_EQ(raised(*detector, at(Exec(path, {}), 0, "bbbbbbbbbbbb")), 0);
+    }
+    for (const char* path :
+         {"/usr/bin/id", "/usr/bin/uname", "/usr/bin/whoami", "/usr/bin/ps", "/usr/bin/df"}) {
+      EXPECT_EQ(raised(*detector, Exec(OnHost(), path, {})), 0);
+    }
+    // One every 20 s: never five within a minute.
+    const char* slow[] = {"/usr/bin/id", "/usr/bin/uname",    "/usr/bin/whoami", "/usr/bin/ps",
+                          "/usr/bin/df", "/usr/bin/hostname", "/usr/bin/getent"};
+    for (int i = 0; i < 7; ++i) {
+      EXPECT_EQ(raised(*detector, at(Exec(slow[i], {}), 100 + 20 * i, "cccccccccccc")), 0);
+    }
+    // A package's maintainer scripts run under dpkg: not counted.
+    for (const char* path :
+         {"/usr/bin/id", "/usr/bin/uname", "/usr/bin/whoami", "/usr/bin/ps", "/usr/bin/df"}) {
+      rules::SyscallEvent e = at(Exec(path, {}), 300, "dddddddddddd");
+      e.ancestors.push_back(Process(40, "dpkg", "/usr/bin/dpkg"));
+      EXPECT_EQ(raised(*detector, e), 0);
     }
   }
 }

@@ -3,8 +3,8 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
-#include <unordered_set>
 
 #include "core/bytes.h"
 #include "core/text.h"
@@ -178,15 +178,23 @@ const ProcessInfo* ProcessTree::Find(uint32_t pid) const {
 
 std::vector<const ProcessInfo*> ProcessTree::Parents(uint32_t pid, size_t levels) const {
   std::vector<const ProcessInfo*> chain;
-  std::unordered_set<uint32_t> seen{pid};
-  const ProcessInfo* current = Find(pid);
-  while (current != nullptr && chain.size() < levels) {
-    uint32_t parent = current->ppid;
-    if (parent == 0 || !seen.insert(parent).second) break;
-    current = Find(parent);
-    if (current != nullptr) chain.push_back(current);
-  }
+  Parents(pid, levels, chain);
   return chain;
+}
+
+void ProcessTree::Parents(uint32_t pid, size_t levels, std::vector<const ProcessInfo*>& out) const {
+  out.clear();
+  const ProcessInfo* current = Find(pid);
+  while (current != nullptr && out.size() < levels) {
+    const uint32_t parent = current->ppid;
+    // A loop (a pid reused inside the chain): the chain holds at most `levels` (64) entries, so
+    // looking back through it costs less than a set built per event.
+    if (parent == 0 || parent == pid) break;
+    if (std::any_of(out.begin(), out.end(), [&](const ProcessInfo* p) { return p->pid == parent; }))
+      break;
+    current = Find(parent);
+    if (current != nullptr) out.push_back(current);
+  }
 }
 
 void ProcessTree::ForgetExited(uint64_t now_boot_ns, uint64_t grace_ns) {

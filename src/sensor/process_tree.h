@@ -30,6 +30,8 @@ class ProcessTree {
 
   /// The parents of `pid`, nearest first, at most `levels` (pid 0 and loops end the chain).
   std::vector<const ProcessInfo*> Parents(uint32_t pid, size_t levels) const;
+  /// The same into `out` (cleared first; the sensor reuses one vector for every event).
+  void Parents(uint32_t pid, size_t levels, std::vector<const ProcessInfo*>& out) const;
 
   /// Forgets processes that exited more than `grace_ns` before `now_boot_ns`: events recorded
   /// before an exit can still be read after it.

@@ -1,5 +1,6 @@
 #include "sensor/rules_event.h"
 
+#include <charconv>
 #include <cstdlib>
 #include <string>
 
@@ -7,16 +8,18 @@ namespace moat::sensor {
 
 namespace {
 
-rules::SyscallProcess ProcessOf(const ProcessInfo& process) {
-  rules::SyscallProcess out;
+// The process's texts as views into the tree's entry (which outlives the evaluation).
+void ViewProcess(const ProcessInfo& process, rules::SyscallProcess& out) {
+  const std::vector<std::string>& argv = process.exec.argv;
   out.pid = process.pid;
-  out.name = process.comm;
-  out.exe = process.exec.argv.empty() ? process.exec.exe : process.exec.argv.front();
-  out.exepath = process.exec.exe;
-  if (process.exec.argv.size() > 1) {
-    out.args.assign(process.exec.argv.begin() + 1, process.exec.argv.end());
+  out.name.SetView(process.comm);
+  out.exe.SetView(argv.empty() ? std::string_view(process.exec.exe) : std::string_view(argv[0]));
+  out.exepath.SetView(process.exec.exe);
+  if (argv.size() > 1) {
+    out.args.SetViews(argv.data() + 1, argv.data() + argv.size());
+  } else {
+    out.args.clear();
   }
-  return out;
 }
 
 // Linux's new_encode_dev(MKDEV(major, minor)), which is how Falco reports proc.tty.
@@ -34,6 +37,13 @@ std::optional<int64_t> NumberAfter(std::string_view name, std::string_view prefi
   return value;
 }
 
+void AppendEndpoint(const SocketAddress& address, std::string& out) {
+  out += address.address;
+  out += ':';
+  out += std::to_string(address.port);
+}
+
+// fd.* of a socket event; the caller has reset them.
 void SetSocket(rules::SyscallEvent& out, const Event& event) {
   const SocketAddress* any = event.remote ? &*event.remote : event.local ? &*event.local : nullptr;
   if (any == nullptr) return;
@@ -42,38 +52,42 @@ void SetSocket(rules::SyscallEvent& out, const Event& event) {
                     : any->family == "unix" ? 'u'
                                             : 0;
   if (event.local) {
-    out.local_ip = event.local->address;
+    out.local_ip.SetView(event.local->address);
     out.local_port = event.local->port;
   }
   if (event.remote) {
-    out.remote_ip = event.remote->address;
+    out.remote_ip.SetView(event.remote->address);
     out.remote_port = event.remote->port;
   }
   out.local_is_server = event.type == EventType::kAccept || event.type == EventType::kListen ||
                         event.type == EventType::kBind;
   out.fd_connected = event.remote.has_value() && event.local.has_value();
   if (out.fd_typechar == 'u') {
-    out.fd_name = any->address;
+    out.fd_name.SetView(any->address);
   } else if (out.fd_connected) {
     // Falco's fd.name of a connected socket: client ip:port -> server ip:port.
     const SocketAddress& client = out.local_is_server ? *event.remote : *event.local;
     const SocketAddress& server = out.local_is_server ? *event.local : *event.remote;
-    out.fd_name = client.address + ":" + std::to_string(client.port) + "->" + server.address + ":" +
-                  std::to_string(server.port);
+    std::string& name = out.fd_name.Buffer();
+    AppendEndpoint(client, name);
+    name += "->";
+    AppendEndpoint(server, name);
   } else {
-    out.fd_name = any->address + ":" + std::to_string(any->port);
+    AppendEndpoint(*any, out.fd_name.Buffer());
   }
-  if (event.type == EventType::kDnsQuery) out.l4proto = "udp";
+  if (event.type == EventType::kDnsQuery) out.l4proto.SetView("udp");
 }
 
 // `flags` as Falco's names of the set bits, joined by "|"; "0" when none is set.
 template <size_t N>
-std::string FlagNames(uint64_t flags, const std::pair<uint64_t, const char*> (&names)[N]) {
-  std::string text;
+void FlagNames(uint64_t flags, const std::pair<uint64_t, const char*> (&names)[N],
+               std::string& text) {
   for (const auto& [bit, name] : names) {
-    if ((flags & bit) == bit) text += (text.empty() ? "" : "|") + std::string(name);
+    if ((flags & bit) != bit) continue;
+    if (!text.empty()) text += '|';
+    text += name;
   }
-  return text.empty() ? "0" : text;
+  if (text.empty()) text = "0";
 }
 
 constexpr std::pair<uint64_t, const char*> kNamespaceFlags[] = {
@@ -86,7 +100,7 @@ constexpr std::pair<uint64_t, const char*> kModeFlags[] = {
     {020, "S_IWGRP"},  {040, "S_IRGRP"},   {0100, "S_IXUSR"},  {0200, "S_IWUSR"},
     {0400, "S_IRUSR"}, {01000, "S_ISVTX"}, {02000, "S_ISGID"}, {04000, "S_ISUID"}};
 
-std::string PtraceRequestName(int64_t request) {
+void PtraceRequestName(int64_t request, std::string& out) {
   static constexpr std::pair<int64_t, const char*> kRequests[] = {
       {0, "PTRACE_TRACEME"},         {1, "PTRACE_PEEKTEXT"},   {2, "PTRACE_PEEKDATA"},
       {3, "PTRACE_PEEKUSR"},         {4, "PTRACE_POKETEXT"},   {5, "PTRACE_POKEDATA"},
@@ -95,30 +109,44 @@ std::string PtraceRequestName(int64_t request) {
       {16, "PTRACE_ATTACH"},         {17, "PTRACE_DETACH"},    {24, "PTRACE_SYSCALL"},
       {0x4200, "PTRACE_SETOPTIONS"}, {0x4206, "PTRACE_SEIZE"}, {0x4207, "PTRACE_INTERRUPT"}};
   for (const auto& [value, name] : kRequests) {
-    if (value == request) return name;
+    if (value != request) continue;
+    out = name;
+    return;
   }
-  return std::to_string(request);
+  out = std::to_string(request);
 }
 
-// evt.arg.NAME of a numeric argument as Falco prints it: flags and modes by name, the rest as
-// decimal.
-std::string NumericArgText(EventType type, std::string_view name, int64_t value) {
+// evt.arg.NAME of a numeric argument as Falco prints it, into `out` (empty): flags and modes by
+// name, the rest as decimal.
+void NumericArgText(EventType type, std::string_view name, int64_t value, std::string& out) {
   const auto bits = static_cast<uint64_t>(value);
-  if (type == EventType::kOpen && name == "flags") return OpenFlagsText(bits);
+  if (type == EventType::kOpen && name == "flags") return AppendOpenFlagsText(bits, out);
   if ((type == EventType::kUnshare || type == EventType::kCloneNamespaces) && name == "flags") {
-    return FlagNames(bits, kNamespaceFlags);
+    return FlagNames(bits, kNamespaceFlags, out);
   }
-  if (type == EventType::kSetns && name == "nstype") return FlagNames(bits, kNamespaceFlags);
-  if (type == EventType::kChmod && name == "mode") return FlagNames(bits, kModeFlags);
-  if (type == EventType::kPtrace && name == "request") return PtraceRequestName(value);
-  return std::to_string(value);
+  if (type == EventType::kSetns && name == "nstype") return FlagNames(bits, kNamespaceFlags, out);
+  if (type == EventType::kChmod && name == "mode") return FlagNames(bits, kModeFlags, out);
+  if (type == EventType::kPtrace && name == "request") return PtraceRequestName(value, out);
+  char digits[24];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
+  (void)ec;
+  out.append(digits, end);
 }
 
 }  // namespace
 
 std::string OpenFlagsText(uint64_t flags) {
   std::string text;
-  auto add = [&](const char* name) { text += (text.empty() ? "" : "|") + std::string(name); };
+  AppendOpenFlagsText(flags, text);
+  return text;
+}
+
+void AppendOpenFlagsText(uint64_t flags, std::string& text) {
+  const size_t start = text.size();
+  auto add = [&](const char* name) {
+    if (text.size() > start) text += '|';
+    text += name;
+  };
   switch (flags & 03) {
     case 0:
       add("O_RDONLY");
@@ -140,7 +168,6 @@ std::string OpenFlagsText(uint64_t flags) {
     // O_TMPFILE includes O_DIRECTORY's bit: name it only when both are set.
     if ((flags & bit) == bit) add(name);
   }
-  return text;
 }
 
 int64_t TtyDeviceNumber(std::string_view name) {
@@ -151,51 +178,85 @@ int64_t TtyDeviceNumber(std::string_view name) {
   return 0;
 }
 
-rules::SyscallEvent ToSyscallEvent(const EnrichedEvent& enriched, uint64_t number) {
+void FillSyscallEvent(const EnrichedEvent& enriched, uint64_t number, rules::SyscallEvent& out) {
   const Event& event = *enriched.event;
-  rules::SyscallEvent out;
   out.num = number;
-  out.type = !event.syscall.empty()           ? event.syscall
-             : event.type == EventType::kFork ? "clone"
-                                              : std::string(EventTypeName(event.type));
+  out.type.SetView(!event.syscall.empty()           ? std::string_view(event.syscall)
+                   : event.type == EventType::kFork ? std::string_view("clone")
+                                                    : EventTypeName(event.type));
+  out.dir = '<';
   out.time_ns = enriched.time_ns;
   out.res = event.ret;
   out.uid = event.uid;
   out.gid = event.gid;
-  out.user_name = enriched.user_name;
+  out.user_name.Assign(enriched.user_name);  // a short name: kept in the field, no allocation
+  out.login_name.SetView("");
+  out.group_name.SetView("");
+
+  // evt.arg.*: resized rather than cleared, so that each argument's storage is reused.
+  const bool two_paths = event.type == EventType::kRename || event.type == EventType::kLink ||
+                         event.type == EventType::kSymlink;
+  const bool has_path = !event.path.empty();
+  const bool has_path2 = has_path && !event.path2.empty();
+  out.args.resize(event.numbers.size() + event.texts.size() + has_path + has_path2);
+  size_t at = 0;
   for (const auto& [name, value] : event.numbers) {
-    out.args.emplace_back(name, NumericArgText(event.type, name, value));
+    rules::SyscallArg& arg = out.args[at++];
+    arg.name.SetView(name);
+    NumericArgText(event.type, name, value, arg.value.Buffer());
   }
-  for (const auto& [name, value] : event.texts) out.args.emplace_back(name, value);
-  if (!event.path.empty()) {
+  for (const auto& [name, value] : event.texts) {
+    rules::SyscallArg& arg = out.args[at++];
+    arg.name.SetView(name);
+    arg.value.SetView(value);
+  }
+  if (has_path) {
     // Falco's argument names: open's "name", rename/link's "oldpath"/"newpath", the rest "path".
-    bool two_paths = event.type == EventType::kRename || event.type == EventType::kLink ||
-                     event.type == EventType::kSymlink;
-    out.args.emplace_back(event.type == EventType::kOpen    ? "name"
-                          : two_paths                       ? "oldpath"
-                          : event.type == EventType::kMount ? "dir"
-                                                            : "path",
-                          event.path);
-    if (!event.path2.empty()) {
-      out.args.emplace_back(event.type == EventType::kMount ? "dev" : "newpath", event.path2);
+    rules::SyscallArg& arg = out.args[at++];
+    arg.name.SetView(event.type == EventType::kOpen    ? "name"
+                     : two_paths                       ? "oldpath"
+                     : event.type == EventType::kMount ? "dir"
+                                                       : "path");
+    arg.value.SetView(event.path);
+    if (has_path2) {
+      rules::SyscallArg& second = out.args[at++];
+      second.name.SetView(event.type == EventType::kMount ? "dev" : "newpath");
+      second.value.SetView(event.path2);
     }
   }
+
+  out.fd_num = -1;
+  out.fd_typechar = 0;
+  out.fd_name.SetView("");
+  out.fd_connected = false;
+  out.l4proto.SetView("");
+  out.local_ip.SetView("");
+  out.local_port = 0;
+  out.remote_ip.SetView("");
+  out.remote_port = 0;
+  out.local_is_server = false;
   if (event.type == EventType::kOpen) {
     out.fd_num = event.ret;
     out.fd_typechar = 'f';
-    out.fd_name = event.path;
+    out.fd_name.SetView(event.path);
   } else {
     if (auto fd = event.Number("fd")) out.fd_num = *fd;
     SetSocket(out, event);
   }
 
+  out.env.SetView("");
+  out.start_ns = 0;
+  out.session_leader_name.SetView("");
   if (const ProcessInfo* process = enriched.process) {
-    out.proc = ProcessOf(*process);
+    ViewProcess(*process, out.proc);
     out.proc.pid = event.pid;
-    if (!event.comm.empty()) out.proc.name = event.comm;
+    if (!event.comm.empty()) out.proc.name.SetView(event.comm);
     out.ppid = process->ppid;
-    for (const ProcessInfo* parent : enriched.parents) out.ancestors.push_back(ProcessOf(*parent));
-    out.cwd = process->exec.cwd;
+    out.ancestors.resize(enriched.parents.size());
+    for (size_t i = 0; i < enriched.parents.size(); ++i) {
+      ViewProcess(*enriched.parents[i], out.ancestors[i]);
+    }
+    out.cwd.SetView(process->exec.cwd);
     out.tty = TtyDeviceNumber(process->exec.tty);
     out.exe_upper_layer = process->exec.exe_upper_layer;
     out.exe_from_memfd = process->exec.exe_memfd;
@@ -204,17 +265,52 @@ rules::SyscallEvent ToSyscallEvent(const EnrichedEvent& enriched, uint64_t numbe
     out.loginuid = process->exec.loginuid == UINT32_MAX ? -1 : process->exec.loginuid;
   } else {
     out.proc.pid = event.pid;
-    out.proc.name = event.comm;
+    out.proc.name.SetView(event.comm);
+    out.proc.exe.SetView("");
+    out.proc.exepath.SetView("");
+    out.proc.args.clear();
+    out.ppid = 0;
+    out.ancestors.clear();
+    out.cwd.SetView("");
+    out.tty = 0;
+    out.exe_upper_layer = false;
+    out.exe_from_memfd = false;
+    out.cap_effective = 0;
+    out.cap_permitted = 0;
+    out.loginuid = -1;
   }
+
+  out.container_start_ns = 0;
+  auto label = [](const ContainerInfo& container, const std::string& key) {
+    auto found = container.labels.find(key);
+    return found == container.labels.end() ? std::string_view() : std::string_view(found->second);
+  };
   if (const ContainerInfo* container = enriched.container) {
-    out.container_id = container->id.substr(0, 12);
-    out.container_name = container->resolved ? container->name : "";
-    out.container_image = container->image;
-    out.container_image_digest = container->image_digest;
+    out.container_id.SetView(std::string_view(container->id).substr(0, 12));
+    out.container_name.SetView(container->resolved ? std::string_view(container->name) : "");
+    out.container_image.SetView(container->image);
+    out.container_image_digest.SetView(container->image_digest);
     out.container_privileged = container->privileged;
-    out.k8s_pod_name = container->Label("io.kubernetes.pod.name");
-    out.k8s_ns_name = container->Label("io.kubernetes.pod.namespace");
+    out.container_host_mounts = &container->host_mounts;
+    static const std::string kPodLabel = "io.kubernetes.pod.name";
+    static const std::string kNamespaceLabel = "io.kubernetes.pod.namespace";
+    out.k8s_pod_name.SetView(label(*container, kPodLabel));
+    out.k8s_ns_name.SetView(label(*container, kNamespaceLabel));
+  } else {
+    out.container_id.SetView("host");
+    out.container_name.SetView("host");
+    out.container_image.SetView("");
+    out.container_image_digest.SetView("");
+    out.container_privileged = false;
+    out.container_host_mounts = nullptr;
+    out.k8s_pod_name.SetView("");
+    out.k8s_ns_name.SetView("");
   }
+}
+
+rules::SyscallEvent ToSyscallEvent(const EnrichedEvent& enriched, uint64_t number) {
+  rules::SyscallEvent out;
+  FillSyscallEvent(enriched, number, out);
   return out;
 }
 

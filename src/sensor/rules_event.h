@@ -5,17 +5,24 @@
 // container.* and k8s.*.
 
 #include <cstdint>
+#include <string>
 
 #include "rules/syscall_event.h"
 #include "sensor/event_json.h"
 
 namespace moat::sensor {
 
-/// `number` becomes evt.num.
+/// Fills `out` (reused from event to event: its storage is kept) with views of `enriched`'s
+/// event, process, parents and container, which must stay valid while `out` is evaluated; only
+/// texts made from numbers (flags, socket names) are written into `out`. `number` becomes
+/// evt.num.
+void FillSyscallEvent(const EnrichedEvent& enriched, uint64_t number, rules::SyscallEvent& out);
+/// The same into a new event (tests, recorded streams).
 rules::SyscallEvent ToSyscallEvent(const EnrichedEvent& enriched, uint64_t number);
 
 /// Open flags in Falco's spelling: "O_RDONLY", "O_WRONLY|O_CREAT|O_TRUNC", ...
 std::string OpenFlagsText(uint64_t flags);
+void AppendOpenFlagsText(uint64_t flags, std::string& out);
 
 /// The controlling terminal's device number (proc.tty) from its name: "pts3" -> 136:3,
 /// "tty2" -> 4:2, "ttyS0" -> 4:64; 0 for none or an unknown name.

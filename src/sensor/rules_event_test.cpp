@@ -52,6 +52,19 @@ struct Fixture {
   }
 };
 
+// A connect of process 11 (`comm`) from 172.17.0.2:40000 to 10.0.0.9:4444.
+Event Connect(const std::string& comm) {
+  Event connect;
+  connect.type = EventType::kConnect;
+  connect.syscall = "connect";
+  connect.pid = 11;
+  connect.comm = comm;
+  connect.remote = SocketAddress{"ipv4", "10.0.0.9", 4444};
+  connect.local = SocketAddress{"ipv4", "172.17.0.2", 40000};
+  connect.numbers = {{"fd", 3}};
+  return connect;
+}
+
 TEST(RulesEventTest, FalcoRulesMatchConvertedEvents) {
   rules::Engine engine;
   engine.AddSource(rules::MakeSyscallSource());
@@ -80,14 +93,7 @@ TEST(RulesEventTest, FalcoRulesMatchConvertedEvents) {
   open.numbers = {{"flags", 01 | 0100}, {"fd", 3}};  // a write: not the rule's
   EXPECT_TRUE(engine.Evaluate(*source, ToSyscallEvent(f.Enrich(open), 2)).empty());
 
-  Event connect;
-  connect.type = EventType::kConnect;
-  connect.syscall = "connect";
-  connect.pid = 11;
-  connect.comm = "sh";
-  connect.remote = SocketAddress{"ipv4", "10.0.0.9", 4444};
-  connect.local = SocketAddress{"ipv4", "172.17.0.2", 40000};
-  connect.numbers = {{"fd", 3}};
+  const Event connect = Connect("sh");
   alerts = engine.Evaluate(*source, ToSyscallEvent(f.Enrich(connect), 3));
   ASSERT_EQ(alerts.size(), 1u);
   EXPECT_EQ(alerts[0].output, "connect 172.17.0.2:40000->10.0.0.9:4444");
@@ -109,8 +115,8 @@ TEST(RulesEventTest, ArgumentsAsFalcoPrintsThem) {
   Fixture f;
   f.container.privileged = true;
   auto arg = [](const rules::SyscallEvent& e, std::string_view name) {
-    const std::string* value = e.Arg(name);
-    return value ? *value : std::string("<none>");
+    const rules::EventText* value = e.Arg(name);
+    return value ? value->str() : std::string("<none>");
   };
   Event unshare;
   unshare.type = EventType::kUnshare;
@@ -149,6 +155,64 @@ TEST(RulesEventTest, ArgumentsAsFalcoPrintsThem) {
   setns.syscall = "setns";
   setns.numbers = {{"fd", 3}, {"nstype", 0x40000000}};
   EXPECT_EQ(arg(ToSyscallEvent(f.Enrich(setns), 6), "nstype"), "CLONE_NEWNET");
+}
+
+// The sensor fills one event for every record: each fill must leave nothing of the one before
+// (a socket's addresses, a container, arguments), and the texts view the tree's entries.
+TEST(RulesEventTest, ReusedEventKeepsNothingOfThePreviousOne) {
+  Fixture f;
+  const Event connect = Connect("cat");
+  rules::SyscallEvent reused;
+  FillSyscallEvent(f.Enrich(connect), 1, reused);
+  EXPECT_EQ(reused.fd_name, "172.17.0.2:40000->10.0.0.9:4444");
+  EXPECT_EQ(reused.container_id, std::string(12, 'a'));
+  EXPECT_EQ(reused.k8s_pod_name, "shop-1");
+  EXPECT_EQ(reused.proc.exepath.view().data(), f.process.exec.exe.data());  // a view, no copy
+  ASSERT_EQ(reused.ancestors.size(), 1u);
+
+  Event exit;
+  exit.type = EventType::kExit;
+  exit.pid = 99;  // not in the tree: no process, no container
+  exit.comm = "gone";
+  EnrichedEvent bare;
+  bare.event = &exit;
+  FillSyscallEvent(bare, 2, reused);
+  EXPECT_EQ(reused.num, 2u);
+  EXPECT_EQ(reused.type, "procexit");
+  EXPECT_EQ(reused.proc.name, "gone");
+  EXPECT_TRUE(reused.proc.exepath.empty());
+  EXPECT_TRUE(reused.proc.args.empty());
+  EXPECT_TRUE(reused.ancestors.empty());
+  EXPECT_EQ(reused.fd_num, -1);
+  EXPECT_EQ(reused.fd_typechar, 0);
+  EXPECT_TRUE(reused.fd_name.empty());
+  EXPECT_TRUE(reused.remote_ip.empty());
+  EXPECT_EQ(reused.remote_port, 0);
+  EXPECT_EQ(reused.container_id, "host");
+  EXPECT_EQ(reused.container_name, "host");
+  EXPECT_TRUE(reused.k8s_pod_name.empty());
+  EXPECT_EQ(reused.container_host_mounts, nullptr);
+  EXPECT_TRUE(reused.args.empty());
+
+  Event open;
+  open.type = EventType::kOpen;
+  open.syscall = "openat";
+  open.pid = 11;
+  open.ret = 4;
+  open.path = "/etc/shadow";
+  open.numbers = {{"flags", 01 | 0100}};
+  FillSyscallEvent(f.Enrich(open), 3, reused);
+  ASSERT_EQ(reused.args.size(), 2u);
+  EXPECT_EQ(reused.args[0].name, "flags");
+  EXPECT_EQ(reused.args[0].value, "O_WRONLY|O_CREAT");
+  EXPECT_EQ(reused.args[1].name, "name");
+  EXPECT_EQ(reused.args[1].value, "/etc/shadow");
+  EXPECT_EQ(reused.fd_name, "/etc/shadow");
+  EXPECT_EQ(reused.fd_num, 4);
+  EXPECT_EQ(reused.proc.args.size(), 1u);
+  EXPECT_EQ(reused.proc.args[0], "/etc/shadow");
+  EXPECT_EQ(reused.ancestors.size(), 1u);
+  EXPECT_EQ(reused.ancestors[0].name, "bash");
 }
 
 }  // namespace

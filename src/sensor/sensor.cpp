@@ -65,18 +65,25 @@ void EventPipeline::OnEvent(const Event& event) {
   if (process == nullptr && event.type != EventType::kExit && tree_.AddFromProc(event.pid)) {
     process = tree_.Find(event.pid);  // started between the seed and the attachment
   }
-  EnrichedEvent enriched;
+  // One EnrichedEvent for every event: its parent list and user name keep their storage.
+  EnrichedEvent& enriched = enriched_;
   enriched.event = &event;
   enriched.time_ns = static_cast<int64_t>(event.boot_ns) + boot_to_wall_ns_;
   enriched.process = process;
+  enriched.parents.clear();
+  enriched.container = nullptr;
   if (process != nullptr) {
-    enriched.parents = tree_.Parents(event.pid, config_.parent_levels);
+    tree_.Parents(event.pid, config_.parent_levels, enriched.parents);
     enriched.container = ContainerOf(*process);
   }
+  static const std::string kHost;
   enriched.user_name =
-      users_.Name(enriched.container ? enriched.container->id : "", event.pid, event.uid);
+      users_.Name(enriched.container ? enriched.container->id : kHost, event.pid, event.uid);
   if (sinks_.in_use && enriched.container && process && event.type == EventType::kExec) {
     sinks_.in_use->OnExec(*enriched.container, *process, event.boot_ns, enriched.time_ns);
+  }
+  if (sinks_.in_use && enriched.container && event.type == EventType::kMmapExec) {
+    sinks_.in_use->OnMappedFile(*enriched.container, event.path, enriched.time_ns);
   }
   if (sinks_.detector) sinks_.detector->Process(enriched);
   if (sinks_.events) {

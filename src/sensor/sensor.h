@@ -71,7 +71,8 @@ class EventPipeline {
   UserNames users_;
   UserCounters counters_;
   int64_t boot_to_wall_ns_ = 0;
-  std::string line_;  // reused for each JSON line
+  std::string line_;        // reused for each JSON line
+  EnrichedEvent enriched_;  // reused for each event
 };
 
 /// The lines `moat sensor --check` prints: each program type and whether it loads here.

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "core/log.h"
+#include "server/in_use.h"
 #include "server/monitor/image_scan.h"
 #include "server/notify/dispatcher.h"
 #include "vulndb/diff.h"
@@ -475,6 +476,10 @@ Result<bool> Center::RunScanJob(const std::string& payload_text, const JobLease&
                         store_->SaveImageScan(digest, os, platform, scan.inventory_json,
                                               scan.package_keys, scan.findings, now, &lease));
   if (!saved) return false;
+  if (auto kept = store_->SaveImageFiles(digest, PackageFilesIndex(scan.inventory)); !kept.ok()) {
+    // The scan is stored; without the index only language packages can be found in use.
+    log::Warn("image " + digest + ": file index not stored: " + kept.error().message);
+  }
   log::Info("scanned " + reference + ": " + std::to_string(scan.inventory.packages.size()) +
             " packages, " + std::to_string(scan.findings.size()) + " vulnerabilities");
   return true;

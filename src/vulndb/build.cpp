@@ -14,9 +14,11 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <map>
+#include <memory>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "core/log.h"
 #include "core/text_format.h"
@@ -209,6 +211,24 @@ class Statement {
     if (rc != SQLITE_DONE) return Fail("sqlite: ", sqlite3_errmsg(db_));
     return Ok();
   }
+  /// Steps a query: true with a row to read, false (and reset) at the end.
+  Result<bool> Next() {
+    int rc = stmt_ ? sqlite3_step(stmt_) : SQLITE_ERROR;
+    if (rc == SQLITE_ROW) return true;
+    sqlite3_reset(stmt_);
+    if (rc != SQLITE_DONE) return Fail("sqlite: ", sqlite3_errmsg(db_));
+    return false;
+  }
+  void Reset() { sqlite3_reset(stmt_); }
+  std::string_view TextAt(int column) {
+    const char* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+    return text ? std::string_view(text, sqlite3_column_bytes(stmt_, column)) : std::string_view();
+  }
+  std::string_view BlobAt(int column) {
+    const char* blob = static_cast<const char*>(sqlite3_column_blob(stmt_, column));
+    return blob ? std::string_view(blob, sqlite3_column_bytes(stmt_, column)) : std::string_view();
+  }
+  int64_t IntAt(int column) { return sqlite3_column_int64(stmt_, column); }
 
  private:
   sqlite3* db_;
@@ -228,9 +248,58 @@ CREATE TABLE vulnerabilities(id TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT RO
 CREATE TABLE aliases(alias TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY(alias, id)) WITHOUT ROWID;
 )sql";
 
+// The builder's scratch file: records are stored here as they are read, so that a build's
+// memory does not grow with the feeds; the database is written from it in its final order.
+// `affected` is clustered by (namespace, package, arrival), the order of the database's
+// packages and of each package's records; `vulnerabilities` holds each id's merged record
+// (uncompressed), `nvd` the NVD records the advisories reference.
+constexpr const char* kStagingSchema = R"sql(
+CREATE TABLE affected(ns TEXT NOT NULL, name TEXT NOT NULL, arrival INTEGER NOT NULL,
+  vuln_id TEXT NOT NULL, status INTEGER NOT NULL, severity TEXT NOT NULL, source TEXT NOT NULL,
+  data BLOB NOT NULL, PRIMARY KEY(ns, name, arrival)) WITHOUT ROWID;
+CREATE TABLE vulnerabilities(id TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE nvd(id TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE aliases(alias TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY(alias, id)) WITHOUT ROWID;
+)sql";
+
 class Builder {
  public:
   explicit Builder(const BuildOptions& options) : options_(options) {}
+
+  Result<void> OpenStaging(const std::string& path) {
+    staging_path_ = path;
+    sqlite3* raw = nullptr;
+    int rc =
+        sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+    staging_ = std::make_unique<Sqlite>(raw);
+    if (rc != SQLITE_OK) return Fail(path, ": ", raw ? sqlite3_errmsg(raw) : "cannot open");
+    // A scratch file: no journal, no syncs; a bounded page cache (32 MiB) is the memory it costs.
+    MOAT_TRY(Staged(staging_->Exec(
+        "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE; "
+        "PRAGMA cache_size=-32768; PRAGMA temp_store=FILE;")));
+    MOAT_TRY(Staged(staging_->Exec(kStagingSchema)));
+    MOAT_TRY(Staged(staging_->Exec("BEGIN")));
+    sqlite3* db = staging_->get();
+    stage_affected_ = std::make_unique<Statement>(
+        db,
+        "INSERT INTO affected(ns, name, arrival, vuln_id, status, severity, source, data) "
+        "VALUES(?,?,?,?,?,?,?,?)");
+    stage_vuln_ = std::make_unique<Statement>(
+        db, "INSERT INTO vulnerabilities(id, data) VALUES(?,?) ON CONFLICT(id) DO NOTHING");
+    read_vuln_ = std::make_unique<Statement>(db, "SELECT data FROM vulnerabilities WHERE id=?");
+    update_vuln_ = std::make_unique<Statement>(db, "UPDATE vulnerabilities SET data=? WHERE id=?");
+    stage_nvd_ =
+        std::make_unique<Statement>(db, "INSERT OR REPLACE INTO nvd(id, data) VALUES(?,?)");
+    read_nvd_ = std::make_unique<Statement>(db, "SELECT data FROM nvd WHERE id=?");
+    return Ok();
+  }
+
+  /// Where the ingesters hand their records over while they read.
+  RecordSink Sink() {
+    return [this](IngestResult& result) { return Stage(result); };
+  }
+  /// The newest modified/published date of the advisories staged since the last call.
+  std::string TakeLatestRecordDate() { return std::exchange(latest_record_date_, {}); }
 
   void Progress(const std::string& line) {
     if (options_.progress) options_.progress(line);
@@ -245,21 +314,12 @@ class Builder {
     if (result.records == 0 && options_.require_records) {
       return Fail(source_name, ": no records");
     }
-    for (auto& record : result.affected) {
-      by_package_[{record.ns, record.package}].push_back(std::move(record));
-    }
-    for (auto& vuln : result.vulnerabilities) {
-      auto [it, inserted] = vulns_.try_emplace(vuln.id);
-      if (inserted) {
-        it->second = std::move(vuln);
-      } else {
-        Merge(it->second, std::move(vuln));
-      }
-    }
+    result.sink = Sink();
+    MOAT_TRY(result.Flush(true));
     if (date.empty()) date = result.date;
     AddSource(SourceInfo{source_name, date, result.records});
     std::string line = source_name + ": " + std::to_string(result.records) + " records, " +
-                       std::to_string(result.affected.size()) + " affected packages";
+                       std::to_string(result.affected_total()) + " affected packages";
     if (result.git_ranges_skipped) {
       line += ", " + std::to_string(result.git_ranges_skipped) + " GIT ranges skipped";
     }
@@ -283,33 +343,30 @@ class Builder {
     stats_.sources.push_back(std::move(source));
   }
 
-  // The CVE ids the advisories talk about: only these are kept from the enrichment feeds.
-  void CollectReferenced() {
-    for (const auto& [id, vuln] : vulns_) {
-      if (id.starts_with("CVE-")) referenced_.insert(id);
-      for (const auto& alias : vuln.aliases) {
-        if (alias.starts_with("CVE-")) referenced_.insert(alias);
-      }
-    }
-  }
-
   Result<void> AddNvd(const FeedInput& input, const std::string& source_name) {
     uint64_t count = 0;
     std::string date;
+    // Only the CVEs some advisory names are kept (the rest of NVD is most of its 2 GB).
+    RecordSink keep_referenced = [this](IngestResult& result) -> Result<void> {
+      for (const auto& vuln : result.vulnerabilities) {
+        if (!referenced_.count(vuln.id)) continue;
+        MOAT_TRY(Staged(
+            stage_nvd_->Text(1, vuln.id).Blob(2, codec::EncodeVulnerability(vuln, false)).Run()));
+      }
+      return Ok();
+    };
     for (const auto& file : FeedFiles(input.path)) {
-      MOAT_ASSIGN_OR_RETURN(std::string text, ReadFeedFile(file));
-      MOAT_ASSIGN_OR_RETURN(IngestResult result, ParseNvdJson(text, file));
+      MOAT_ASSIGN_OR_RETURN(IngestResult result, IngestNvdFile(file, keep_referenced));
       count += result.records;
       stats_.warnings += result.warnings.size();
       date = std::max(date, result.date);
-      for (auto& vuln : result.vulnerabilities) {
-        if (referenced_.count(vuln.id)) nvd_[vuln.id] = std::move(vuln);
-      }
     }
     if (count == 0 && options_.require_records) return Fail(source_name, ": no records");
     AddSource(SourceInfo{source_name, date.empty() ? FileDate(input.path) : date, count});
-    Progress(source_name + ": " + std::to_string(count) + " CVEs (" + std::to_string(nvd_.size()) +
-             " used)");
+    Statement kept(staging_->get(), "SELECT count(*) FROM nvd");
+    MOAT_ASSIGN_OR_RETURN(bool row, Staged(kept.Next()));
+    Progress(source_name + ": " + std::to_string(count) + " CVEs (" +
+             std::to_string(row ? kept.IntAt(0) : 0) + " used)");
     return Ok();
   }
 
@@ -341,34 +398,35 @@ class Builder {
     return Ok();
   }
 
-  void Enrich() {
-    for (auto& [id, vuln] : vulns_) {
-      std::vector<std::string> cves;
-      if (id.starts_with("CVE-")) cves.push_back(id);
-      for (const auto& alias : vuln.aliases) {
-        if (alias.starts_with("CVE-")) cves.push_back(alias);
-      }
-      for (const auto& cve : cves) {
-        if (auto it = nvd_.find(cve); it != nvd_.end()) {
-          Vulnerability copy = it->second;
-          copy.aliases.clear();
-          if (!vuln.references.empty()) copy.references.clear();
-          copy.severity.clear();
-          if (!copy.withdrawn) Merge(vuln, std::move(copy));
-        }
-        if (auto it = kev_.find(cve); it != kev_.end()) {
-          vuln.known_exploited = true;
-          if (vuln.kev_date_added.empty()) vuln.kev_date_added = it->second.date_added;
-        }
-        if (auto it = epss_.find(cve); it != epss_.end()) {
-          if (!vuln.epss_score || *vuln.epss_score < it->second.score) {
-            vuln.epss_score = it->second.score;
-            vuln.epss_percentile = it->second.percentile;
-          }
-        }
-      }
-      FinishSeverity(vuln);
+  // NVD's texts and scores, KEV and EPSS for one advisory, then its general severity.
+  Result<void> Enrich(const std::string& id, Vulnerability& vuln) {
+    std::vector<std::string> cves;
+    if (id.starts_with("CVE-")) cves.push_back(id);
+    for (const auto& alias : vuln.aliases) {
+      if (alias.starts_with("CVE-")) cves.push_back(alias);
     }
+    for (const auto& cve : cves) {
+      MOAT_ASSIGN_OR_RETURN(std::optional<Vulnerability> nvd, StagedNvd(cve));
+      if (nvd) {
+        Vulnerability& copy = *nvd;
+        copy.aliases.clear();
+        if (!vuln.references.empty()) copy.references.clear();
+        copy.severity.clear();
+        if (!copy.withdrawn) Merge(vuln, std::move(copy));
+      }
+      if (auto it = kev_.find(cve); it != kev_.end()) {
+        vuln.known_exploited = true;
+        if (vuln.kev_date_added.empty()) vuln.kev_date_added = it->second.date_added;
+      }
+      if (auto it = epss_.find(cve); it != epss_.end()) {
+        if (!vuln.epss_score || *vuln.epss_score < it->second.score) {
+          vuln.epss_score = it->second.score;
+          vuln.epss_percentile = it->second.percentile;
+        }
+      }
+    }
+    FinishSeverity(vuln);
+    return Ok();
   }
 
   Result<void> Write(const std::string& path) {
@@ -395,43 +453,66 @@ class Builder {
                                 "INSERT INTO affected(package_id, seq, vuln_id, status, "
                                 "severity, source, data) VALUES(?,?,?,?,?,?,?)");
       int64_t package_id = 0;
-      for (const auto& [key, records] : by_package_) {
-        ++package_id;
-        MOAT_TRY(
-            wrap(insert_package.Int(1, package_id).Text(2, key.first).Text(3, key.second).Run()));
-        int64_t seq = 0;
-        for (const auto& record : records) {
-          MOAT_TRY(wrap(insert_affected.Int(1, package_id)
-                            .Int(2, seq++)
-                            .Text(3, record.vuln_id)
-                            .Int(4, static_cast<int>(record.status))
-                            .Text(5, record.severity)
-                            .Text(6, record.source)
-                            .Blob(7, codec::EncodeAffected(record))
-                            .Run()));
-          ++stats_.affected;
+      int64_t seq = 0;
+      std::string ns, name;
+      Statement staged_affected(staging_->get(),
+                                "SELECT ns, name, vuln_id, status, severity, source, data "
+                                "FROM affected ORDER BY ns, name, arrival");
+      while (true) {
+        MOAT_ASSIGN_OR_RETURN(bool row, Staged(staged_affected.Next()));
+        if (!row) break;
+        if (package_id == 0 || staged_affected.TextAt(0) != ns ||
+            staged_affected.TextAt(1) != name) {
+          ns = staged_affected.TextAt(0);
+          name = staged_affected.TextAt(1);
+          ++package_id;
+          seq = 0;
+          MOAT_TRY(wrap(insert_package.Int(1, package_id).Text(2, ns).Text(3, name).Run()));
         }
+        MOAT_TRY(wrap(insert_affected.Int(1, package_id)
+                          .Int(2, seq++)
+                          .Text(3, staged_affected.TextAt(2))
+                          .Int(4, staged_affected.IntAt(3))
+                          .Text(5, staged_affected.TextAt(4))
+                          .Text(6, staged_affected.TextAt(5))
+                          .Blob(7, staged_affected.BlobAt(6))
+                          .Run()));
+        ++stats_.affected;
       }
       stats_.packages = static_cast<uint64_t>(package_id);
 
-      std::vector<const Vulnerability*> sorted;
-      sorted.reserve(vulns_.size());
-      for (const auto& [id, vuln] : vulns_) sorted.push_back(&vuln);
-      std::sort(sorted.begin(), sorted.end(),
-                [](const Vulnerability* a, const Vulnerability* b) { return a->id < b->id; });
+      // In id order (the staging key), enriched on the way; aliases are staged to come out
+      // sorted and without repeats.
       Statement insert_vuln(db.get(), "INSERT INTO vulnerabilities(id, data) VALUES(?,?)");
-      std::map<std::pair<std::string, std::string>, bool> aliases;
-      for (const Vulnerability* vuln : sorted) {
-        MOAT_TRY(
-            wrap(insert_vuln.Text(1, vuln->id).Blob(2, codec::EncodeVulnerability(*vuln)).Run()));
-        for (const auto& alias : vuln->aliases) aliases[{alias, vuln->id}] = true;
+      Statement staged_vulns(staging_->get(), "SELECT id, data FROM vulnerabilities ORDER BY id");
+      Statement stage_alias(staging_->get(),
+                            "INSERT OR IGNORE INTO aliases(alias, id) VALUES(?,?)");
+      while (true) {
+        MOAT_ASSIGN_OR_RETURN(bool row, Staged(staged_vulns.Next()));
+        if (!row) break;
+        std::string id(staged_vulns.TextAt(0));
+        Vulnerability vuln;
+        if (!codec::DecodeVulnerability(staged_vulns.BlobAt(1), vuln)) {
+          return Fail(staging_path_, ": ", id, ": unreadable staged record");
+        }
+        vuln.id = id;
+        MOAT_TRY(Enrich(id, vuln));
+        MOAT_TRY(wrap(insert_vuln.Text(1, id).Blob(2, codec::EncodeVulnerability(vuln)).Run()));
+        for (const auto& alias : vuln.aliases) {
+          MOAT_TRY(Staged(stage_alias.Text(1, alias).Text(2, id).Run()));
+        }
+        ++stats_.vulnerabilities;
       }
-      stats_.vulnerabilities = sorted.size();
       Statement insert_alias(db.get(), "INSERT INTO aliases(alias, id) VALUES(?,?)");
-      for (const auto& [pair, unused] : aliases) {
-        MOAT_TRY(wrap(insert_alias.Text(1, pair.first).Text(2, pair.second).Run()));
+      Statement staged_aliases(staging_->get(), "SELECT alias, id FROM aliases ORDER BY alias, id");
+      while (true) {
+        MOAT_ASSIGN_OR_RETURN(bool row, Staged(staged_aliases.Next()));
+        if (!row) break;
+        MOAT_TRY(wrap(insert_alias.Text(1, staged_aliases.TextAt(0))
+                          .Text(2, staged_aliases.TextAt(1))
+                          .Run()));
+        ++stats_.aliases;
       }
-      stats_.aliases = aliases.size();
 
       Statement insert_source(db.get(),
                               "INSERT OR REPLACE INTO sources(name, date, count) VALUES(?,?,?)");
@@ -456,12 +537,74 @@ class Builder {
   BuildStats& stats() { return stats_; }
 
  private:
+  template <typename T>
+  Result<T> Staged(Result<T> result) const {
+    if (!result.ok()) return result.error().Wrap(staging_path_);
+    return result;
+  }
+
+  Result<void> Stage(IngestResult& result) {
+    for (auto& record : result.affected) {
+      MOAT_TRY(Staged(stage_affected_->Text(1, record.ns)
+                          .Text(2, record.package)
+                          .Int(3, arrival_++)
+                          .Text(4, record.vuln_id)
+                          .Int(5, static_cast<int>(record.status))
+                          .Text(6, record.severity)
+                          .Text(7, record.source)
+                          .Blob(8, codec::EncodeAffected(record))
+                          .Run()));
+    }
+    for (auto& vuln : result.vulnerabilities) MOAT_TRY(StageVulnerability(std::move(vuln)));
+    return Ok();
+  }
+
+  // The first record of an id is stored as it is; later ones are merged into it, in the order
+  // they come (as one in-memory map did).
+  Result<void> StageVulnerability(Vulnerability&& vuln) {
+    // Go's records carry a zero "modified"; "published" still dates them.
+    latest_record_date_ = std::max({latest_record_date_, vuln.modified, vuln.published});
+    // The CVE ids the advisories talk about: only these are kept from the enrichment feeds.
+    if (vuln.id.starts_with("CVE-")) referenced_.insert(vuln.id);
+    for (const auto& alias : vuln.aliases) {
+      if (alias.starts_with("CVE-")) referenced_.insert(alias);
+    }
+    MOAT_TRY(Staged(
+        stage_vuln_->Text(1, vuln.id).Blob(2, codec::EncodeVulnerability(vuln, false)).Run()));
+    if (sqlite3_changes(staging_->get()) > 0) return Ok();
+    const std::string id = vuln.id;
+    read_vuln_->Text(1, id);
+    MOAT_ASSIGN_OR_RETURN(bool found, Staged(read_vuln_->Next()));
+    Vulnerability merged;
+    bool decoded = found && codec::DecodeVulnerability(read_vuln_->BlobAt(0), merged);
+    read_vuln_->Reset();
+    if (!decoded) return Fail(staging_path_, ": ", id, ": unreadable staged record");
+    Merge(merged, std::move(vuln));
+    return Staged(
+        update_vuln_->Blob(1, codec::EncodeVulnerability(merged, false)).Text(2, id).Run());
+  }
+
+  Result<std::optional<Vulnerability>> StagedNvd(const std::string& cve) {
+    read_nvd_->Text(1, cve);
+    MOAT_ASSIGN_OR_RETURN(bool found, Staged(read_nvd_->Next()));
+    if (!found) return std::optional<Vulnerability>();
+    Vulnerability vuln;
+    bool decoded = codec::DecodeVulnerability(read_nvd_->BlobAt(0), vuln);
+    read_nvd_->Reset();
+    if (!decoded) return Fail(staging_path_, ": ", cve, ": unreadable staged NVD record");
+    vuln.id = cve;
+    return std::optional<Vulnerability>(std::move(vuln));
+  }
+
   const BuildOptions& options_;
   BuildStats stats_;
-  std::map<std::pair<std::string, std::string>, std::vector<AffectedPackage>> by_package_;
-  std::unordered_map<std::string, Vulnerability> vulns_;
+  std::string staging_path_;
+  std::unique_ptr<Sqlite> staging_;
+  std::unique_ptr<Statement> stage_affected_, stage_vuln_, read_vuln_, update_vuln_, stage_nvd_,
+      read_nvd_;
+  int64_t arrival_ = 0;
+  std::string latest_record_date_;
   std::unordered_set<std::string> referenced_;
-  std::unordered_map<std::string, Vulnerability> nvd_;
   std::unordered_map<std::string, KevEntry> kev_;
   std::unordered_map<std::string, EpssEntry> epss_;
 };
@@ -480,66 +623,72 @@ Result<void> SyncFile(const std::string& path) {
 Result<BuildStats> BuildDatabase(const std::vector<FeedInput>& inputs,
                                  const std::string& output_path, const BuildOptions& options) {
   auto start = std::chrono::steady_clock::now();
+  fs::path output(output_path);
+  std::error_code ec;
+  if (output.has_parent_path()) fs::create_directories(output.parent_path(), ec);
+  std::string temp = output_path + ".tmp-" + std::to_string(::getpid());
+  fs::remove(temp, ec);
+  // Next to the output, not in /tmp (often a tmpfs, i.e. memory); removed whatever happens.
+  const std::string staging = temp + ".staging";
+  fs::remove(staging, ec);
+  struct RemoveOnExit {
+    const std::string& path;
+    ~RemoveOnExit() {
+      std::error_code ignored;
+      fs::remove(path, ignored);
+    }
+  } remove_staging{staging};
   Builder builder(options);
+  MOAT_TRY(builder.OpenStaging(staging));
   // Advisories first: enrichment keeps only the CVEs they reference.
   for (const auto& input : inputs) {
     std::string name = DefaultSourceName(input);
-    switch (input.kind) {
-      case FeedKind::kOsv: {
-        builder.Progress("reading " + input.path);
-        MOAT_ASSIGN_OR_RETURN(IngestResult result, IngestOsv(input.path));
-        std::string date;
-        // Go's records carry a zero "modified"; "published" still dates them.
-        for (const auto& vuln : result.vulnerabilities) {
-          date = std::max({date, vuln.modified, vuln.published});
+    if (input.kind == FeedKind::kNvd || input.kind == FeedKind::kKev ||
+        input.kind == FeedKind::kEpss) {
+      continue;
+    }
+    builder.Progress("reading " + input.path);
+    builder.TakeLatestRecordDate();
+    auto ingest = [&]() -> Result<IngestResult> {
+      switch (input.kind) {
+        case FeedKind::kOsv:
+          return IngestOsv(input.path, builder.Sink());
+        case FeedKind::kDebianTracker:
+          return IngestDebianTracker(input.path, builder.Sink());
+        case FeedKind::kCsaf:
+          return IngestCsaf(input.path, builder.Sink());
+        case FeedKind::kOval:
+          return IngestOval(input.path, "", builder.Sink());
+        case FeedKind::kAlas:
+          return IngestAlas(input.path, builder.Sink());
+        case FeedKind::kSecdb: {
+          MOAT_ASSIGN_OR_RETURN(std::string text, ReadFeedFile(input.path));
+          return ParseSecdb(text, input.path);
         }
-        MOAT_TRY(builder.AddAdvisories(std::move(result), name, date));
-        break;
-      }
-      case FeedKind::kDebianTracker: {
-        builder.Progress("reading " + input.path);
-        MOAT_ASSIGN_OR_RETURN(std::string text, ReadFeedFile(input.path));
-        MOAT_ASSIGN_OR_RETURN(IngestResult result, ParseDebianTracker(text, input.path));
-        MOAT_TRY(builder.AddAdvisories(std::move(result), name, FileDate(input.path)));
-        break;
-      }
-      case FeedKind::kSecdb: {
-        builder.Progress("reading " + input.path);
-        MOAT_ASSIGN_OR_RETURN(std::string text, ReadFeedFile(input.path));
-        MOAT_ASSIGN_OR_RETURN(IngestResult result, ParseSecdb(text, input.path));
-        if (input.name.empty() && !result.source_hint.empty()) name = result.source_hint;
-        MOAT_TRY(builder.AddAdvisories(std::move(result), name, FileDate(input.path)));
-        break;
-      }
-      case FeedKind::kCsaf: {
-        builder.Progress("reading " + input.path);
-        MOAT_ASSIGN_OR_RETURN(IngestResult result, IngestCsaf(input.path));
-        std::string date = result.date;
-        MOAT_TRY(builder.AddAdvisories(std::move(result), name,
-                                       date.empty() ? FileDate(input.path) : date));
-        break;
-      }
-      case FeedKind::kOval:
-      case FeedKind::kAlas:
-      case FeedKind::kPhoton: {
-        builder.Progress("reading " + input.path);
-        auto ingest = [&input]() -> Result<IngestResult> {
-          if (input.kind == FeedKind::kOval) return IngestOval(input.path);
-          if (input.kind == FeedKind::kAlas) return IngestAlas(input.path);
+        default: {  // kPhoton
           MOAT_ASSIGN_OR_RETURN(std::string text, ReadFeedFile(input.path));
           return ParsePhotonCves(text, input.path);
-        };
-        MOAT_ASSIGN_OR_RETURN(IngestResult result, ingest());
-        std::string date = result.date;
-        MOAT_TRY(builder.AddAdvisories(std::move(result), name,
-                                       date.empty() ? FileDate(input.path) : date));
-        break;
+        }
       }
-      default:
-        break;
+    };
+    MOAT_ASSIGN_OR_RETURN(IngestResult result, ingest());
+    std::string date;
+    if (input.kind == FeedKind::kOsv) {
+      // The newest advisory dates the feed; the records went to the builder while read, so
+      // it keeps the date (flushing the rest first).
+      result.sink = builder.Sink();
+      MOAT_TRY(result.Flush(true));
+      date = builder.TakeLatestRecordDate();
+    } else if (input.kind == FeedKind::kDebianTracker || input.kind == FeedKind::kSecdb) {
+      date = FileDate(input.path);
+    } else {
+      date = result.date.empty() ? FileDate(input.path) : result.date;
     }
+    if (input.kind == FeedKind::kSecdb && input.name.empty() && !result.source_hint.empty()) {
+      name = result.source_hint;
+    }
+    MOAT_TRY(builder.AddAdvisories(std::move(result), name, date));
   }
-  builder.CollectReferenced();
   for (const auto& input : inputs) {
     std::string name = DefaultSourceName(input);
     if (input.kind == FeedKind::kNvd) {
@@ -551,13 +700,7 @@ Result<BuildStats> BuildDatabase(const std::vector<FeedInput>& inputs,
       MOAT_TRY(builder.AddEpss(input, name));
     }
   }
-  builder.Enrich();
 
-  fs::path output(output_path);
-  std::error_code ec;
-  if (output.has_parent_path()) fs::create_directories(output.parent_path(), ec);
-  std::string temp = output_path + ".tmp-" + std::to_string(::getpid());
-  fs::remove(temp, ec);
   builder.Progress("writing " + output_path);
   auto written = builder.Write(temp);
   if (written.ok()) written = SyncFile(temp);

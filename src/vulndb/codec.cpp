@@ -84,8 +84,8 @@ void PutDouble(Writer& w, double value) {
   w.out().append(bytes, sizeof value);
 }
 
-std::string Seal(std::string plain) {
-  if (plain.size() > kCompressAbove) {
+std::string Seal(std::string plain, bool compress = true) {
+  if (compress && plain.size() > kCompressAbove) {
     // One context per thread: creating one per record costs more than compressing it.
     static thread_local std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> context(
         ZSTD_createCCtx(), ZSTD_freeCCtx);
@@ -156,7 +156,7 @@ bool DecodeAffected(std::string_view blob, AffectedPackage& record) {
   return r.Strings(record.versions) && r.done();
 }
 
-std::string EncodeVulnerability(const Vulnerability& v) {
+std::string EncodeVulnerability(const Vulnerability& v, bool compress) {
   Writer w;
   w.Strings(v.aliases);
   w.String(v.title);
@@ -179,7 +179,7 @@ std::string EncodeVulnerability(const Vulnerability& v) {
   w.String(v.kev_date_added);
   if (v.epss_score) PutDouble(w, *v.epss_score);
   if (v.epss_percentile) PutDouble(w, *v.epss_percentile);
-  return Seal(std::move(w.out()));
+  return Seal(std::move(w.out()), compress);
 }
 
 bool DecodeVulnerability(std::string_view blob, Vulnerability& v) {

@@ -21,8 +21,9 @@ constexpr int32_t kApplicationId = 0x4d4f4154;
 std::string EncodeAffected(const AffectedPackage& record);
 bool DecodeAffected(std::string_view blob, AffectedPackage& record);
 
-/// Every field of a Vulnerability but the id.
-std::string EncodeVulnerability(const Vulnerability& vuln);
+/// Every field of a Vulnerability but the id; `compress` = false for the builder's scratch copy,
+/// which is read back once (compressing it would double the build's zstd work).
+std::string EncodeVulnerability(const Vulnerability& vuln, bool compress = true);
 bool DecodeVulnerability(std::string_view blob, Vulnerability& vuln);
 
 /// A "file:...?immutable=1" URI for sqlite3_open_v2/ATTACH: database files are replaced by

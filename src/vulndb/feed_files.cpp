@@ -3,10 +3,16 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <istream>
 #include <memory>
+#include <sstream>
+#include <streambuf>
 #include <string>
 
 #include "core/bytes.h"
@@ -38,7 +44,71 @@ Result<void> ReadEntry(archive* a, const std::string& place, uint64_t max_bytes,
   }
 }
 
+// The data of the archive's current entry as a std::streambuf, 64 KiB at a time.
+class ArchiveStreamBuf : public std::streambuf {
+ public:
+  explicit ArchiveStreamBuf(archive* a) : archive_(a) {}
+  const std::string& error() const { return error_; }
+
+ protected:
+  int_type underflow() override {
+    if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
+    la_ssize_t n = archive_read_data(archive_, buffer_, sizeof buffer_);
+    if (n < 0) error_ = ArchiveErrorText(archive_);
+    if (n <= 0) return traits_type::eof();
+    setg(buffer_, buffer_, buffer_ + n);
+    return traits_type::to_int_type(buffer_[0]);
+  }
+
+ private:
+  archive* archive_;
+  char buffer_[1 << 16];
+  std::string error_;
+};
+
+// Records gathered before the builder takes them: big enough to amortize its per-batch work,
+// small enough (a few MB of records) not to matter.
+constexpr size_t kFlushBatch = 2048;
+
 }  // namespace
+
+Result<void> IngestResult::Flush(bool all) {
+  if (!sink) return Ok();
+  if (affected.empty() && vulnerabilities.empty()) return Ok();
+  if (!all && affected.size() + vulnerabilities.size() < kFlushBatch) return Ok();
+  uint64_t handed = affected.size();
+  MOAT_TRY(sink(*this));
+  affected_handed_over += handed;
+  affected.clear();
+  vulnerabilities.clear();
+  return Ok();
+}
+
+Result<void> ReadFeedStream(const std::string& path,
+                            const std::function<Result<void>(std::istream&)>& fn) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return Fail(path, ": ", std::strerror(errno));
+  if (st.st_size == 0) {  // libarchive's raw reader has no entry for an empty file
+    std::istringstream empty;
+    return fn(empty);
+  }
+  ArchivePtr a(archive_read_new());
+  archive_read_support_filter_all(a.get());
+  archive_read_support_format_raw(a.get());
+  if (archive_read_open_filename(a.get(), path.c_str(), 1 << 16) != ARCHIVE_OK) {
+    return Fail(path, ": ", ArchiveErrorText(a.get()));
+  }
+  archive_entry* entry = nullptr;
+  if (archive_read_next_header(a.get(), &entry) != ARCHIVE_OK) {
+    return Fail(path, ": ", ArchiveErrorText(a.get()));
+  }
+  ArchiveStreamBuf buffer(a.get());
+  std::istream in(&buffer);
+  auto result = fn(in);
+  // A read or decompression error ends the stream early: name it rather than what it cut short.
+  if (!buffer.error().empty()) return Fail(path, ": ", buffer.error());
+  return result;
+}
 
 Result<std::string> ReadFeedFile(const std::string& path, uint64_t max_bytes) {
   auto read = ReadFileToString(path, max_bytes);

@@ -16,8 +16,8 @@
 #include <set>
 
 #include "core/text.h"
+#include "core/xml.h"
 #include "vulndb/ingest.h"
-#include "vulndb/xml_util.h"
 
 namespace moat::vulndb {
 namespace {
@@ -26,8 +26,8 @@ void Warn(IngestResult& out, std::string text) {
   if (out.warnings.size() < 1000) out.warnings.push_back(std::move(text));
 }
 
-using xml_util::Attribute;
-using xml_util::ReaderDeleter;
+using xml::Attribute;
+using xml::ReaderDeleter;
 xmlNodePtr FindById(xmlNodePtr node, std::string_view id, int depth = 0) {
   for (xmlNodePtr n = node; n != nullptr && depth < 256; n = n->next) {
     if (n->type == XML_ELEMENT_NODE && Attribute(n, "id") == id) return n;
@@ -124,7 +124,7 @@ Result<void> ParseAlasHtml(std::string_view text, const std::string& name, Inges
   if (new_packages == nullptr) return Fail(name, ": not an ALAS advisory page (no New Packages)");
   // "Amazon Linux 2 Security Advisory: ALAS-2018-939", "Amazon Linux 2023 Security Advisory:
   // ALAS2023-2023-126", "Amazon Linux AMI Security Advisory: ALAS-2018-1058".
-  std::string page = xml_util::Text(root);
+  std::string page = xml::Text(root);
   constexpr std::string_view kMarker = " Security Advisory:";
   size_t marker = page.find(kMarker);
   if (marker == std::string::npos) return Fail(name, ": no \"Security Advisory:\" heading");
@@ -150,7 +150,7 @@ Result<void> ParseAlasHtml(std::string_view text, const std::string& name, Inges
   ++out.records;
   std::string severity;
   if (xmlNodePtr node = FindById(root, "severity")) {
-    std::string words = xml_util::Text(node);
+    std::string words = xml::Text(node);
     for (std::string_view word : SplitWords(words)) {
       std::string s = AlasSeverity(word);
       if (!s.empty()) severity = s;
@@ -158,7 +158,7 @@ Result<void> ParseAlasHtml(std::string_view text, const std::string& name, Inges
   }
   std::vector<std::string> cves;
   if (xmlNodePtr node = FindById(root, "references")) {
-    std::string words = xml_util::Text(node);
+    std::string words = xml::Text(node);
     for (std::string_view word : SplitWords(words)) {
       // "CVE-2017-5715&nbsp;" decodes to the id and a no-break space.
       std::string id(word.substr(0, word.find("\xc2\xa0")));
@@ -169,13 +169,13 @@ Result<void> ParseAlasHtml(std::string_view text, const std::string& name, Inges
   }
   std::string description;
   if (xmlNodePtr node = FindById(root, "issue_overview")) {
-    description = std::string(TrimSpace(xml_util::Text(node)));
+    description = std::string(TrimSpace(xml::Text(node)));
     if (description.starts_with("Issue Overview:")) {
       description = std::string(TrimSpace(std::string_view(description).substr(15)));
     }
   }
   std::set<std::pair<std::string, std::string>> packages;
-  std::string builds = xml_util::Text(new_packages);
+  std::string builds = xml::Text(new_packages);
   for (std::string_view word : SplitWords(builds)) {
     word = TrimSpace(word);
     while (word.starts_with("\xc2\xa0")) word.remove_prefix(2);
@@ -244,10 +244,10 @@ Result<void> ParseUpdateinfo(std::string_view text, const std::string& name, Ing
       for (xmlNodePtr child = update->children; child; child = child->next) {
         if (child->type != XML_ELEMENT_NODE) continue;
         std::string_view tag = reinterpret_cast<const char*>(child->name);
-        if (tag == "id") advisory = std::string(TrimSpace(xml_util::Text(child)));
-        if (tag == "severity") severity = AlasSeverity(xml_util::Text(child));
+        if (tag == "id") advisory = std::string(TrimSpace(xml::Text(child)));
+        if (tag == "severity") severity = AlasSeverity(xml::Text(child));
         if (tag == "issued") issued = Attribute(child, "date");
-        if (tag == "description") description = std::string(TrimSpace(xml_util::Text(child)));
+        if (tag == "description") description = std::string(TrimSpace(xml::Text(child)));
         if (tag == "references") {
           for (xmlNodePtr ref = child->children; ref; ref = ref->next) {
             if (ref->type != XML_ELEMENT_NODE || Attribute(ref, "type") != "cve") continue;
@@ -280,6 +280,7 @@ Result<void> ParseUpdateinfo(std::string_view text, const std::string& name, Ing
         AddRecords(out, advisory, ns, cves, packages, severity, issued, "", description);
       }
     }
+    MOAT_TRY(out.Flush());
     if ((status = xmlTextReaderNext(reader.get())) != 1) break;
     positioned = true;
   }
@@ -289,9 +290,10 @@ Result<void> ParseUpdateinfo(std::string_view text, const std::string& name, Ing
   return Ok();
 }
 
-Result<IngestResult> IngestAlas(const std::string& path) {
+Result<IngestResult> IngestAlas(const std::string& path, const RecordSink& sink) {
   namespace fs = std::filesystem;
   IngestResult out;
+  out.sink = sink;
   std::vector<std::string> files;
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
@@ -313,7 +315,9 @@ Result<IngestResult> IngestAlas(const std::string& path) {
       if (files.size() == 1) return parsed.error();
       Warn(out, parsed.error().message);
     }
+    MOAT_TRY(out.Flush());
   }
+  MOAT_TRY(out.Flush(true));
   return out;
 }
 

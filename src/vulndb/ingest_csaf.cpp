@@ -325,8 +325,9 @@ Result<void> ParseCsafJson(std::string_view text, const std::string& name, Inges
   return Ok();
 }
 
-Result<IngestResult> IngestCsaf(const std::string& path) {
+Result<IngestResult> IngestCsaf(const std::string& path, const RecordSink& sink) {
   IngestResult out;
+  out.sink = sink;
   uint64_t documents = 0;
   MOAT_TRY(ForEachJsonDocument(path, [&](const std::string& name, std::string&& text) {
     // Red Hat's archives carry index and changes files next to the documents.
@@ -334,11 +335,12 @@ Result<IngestResult> IngestCsaf(const std::string& path) {
     ++documents;
     auto parsed = ParseCsafJson(text, name, out);
     if (!parsed.ok()) AddWarning(out, parsed.error().message);
-    return Result<void>(Ok());
+    return out.Flush();
   }));
   if (out.records == 0 && documents == 1 && !out.warnings.empty()) {
     return Fail(out.warnings.front());  // one file that is not CSAF at all
   }
+  MOAT_TRY(out.Flush(true));
   return out;
 }
 

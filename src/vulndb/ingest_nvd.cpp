@@ -2,6 +2,7 @@
 
 #include "vulndb/cvss.h"
 #include "vulndb/ingest.h"
+#include "vulndb/json_stream.h"
 #include "vulndb/json_util.h"
 
 namespace moat::vulndb {
@@ -35,62 +36,108 @@ void AddMetrics(const json& metrics, const char* key, const std::string& version
 
 }  // namespace
 
-Result<IngestResult> ParseNvdJson(std::string_view text, const std::string& name) {
-  MOAT_ASSIGN_OR_RETURN(json doc, json_util::Parse(text, name));
-  const json& entries = Member(doc, "vulnerabilities");
-  if (!doc.is_object() || !entries.is_array()) {
-    return Fail(name, ": not NVD CVE JSON 2.0 (no \"vulnerabilities\" array)");
-  }
-  IngestResult out;
-  out.date = String(doc, "timestamp");
-  try {
-    for (size_t i = 0; i < entries.size(); ++i) {
-      const json& cve = Member(entries[i], "cve");
-      Vulnerability vuln;
-      vuln.id = String(cve, "id");
-      if (vuln.id.empty()) {
-        if (out.warnings.size() < 1000) {
-          out.warnings.push_back(name + ": /vulnerabilities/" + std::to_string(i) +
-                                 "/cve/id: missing");
-        }
-        continue;
-      }
-      for (const json& description : Member(cve, "descriptions")) {
-        if (String(description, "lang") == "en") {
-          vuln.description = String(description, "value");
-          break;
-        }
-      }
-      vuln.published = String(cve, "published");
-      vuln.modified = String(cve, "lastModified");
-      vuln.withdrawn = String(cve, "vulnStatus") == "Rejected";
-      const json& metrics = Member(cve, "metrics");
-      std::vector<CvssScore> secondary;
-      AddMetrics(metrics, "cvssMetricV31", "3.1", vuln.cvss, secondary);
-      AddMetrics(metrics, "cvssMetricV30", "3.0", vuln.cvss, secondary);
-      AddMetrics(metrics, "cvssMetricV40", "4.0", vuln.cvss, secondary);
-      AddMetrics(metrics, "cvssMetricV2", "2.0", vuln.cvss, secondary);
-      for (auto& score : secondary) vuln.cvss.push_back(std::move(score));
-      for (const json& weakness : Member(cve, "weaknesses")) {
-        for (const json& description : Member(weakness, "description")) {
-          std::string cwe = String(description, "value");
-          if (cwe.starts_with("CWE-") &&
-              std::find(vuln.cwes.begin(), vuln.cwes.end(), cwe) == vuln.cwes.end()) {
-            vuln.cwes.push_back(cwe);
-          }
-        }
-      }
-      for (const json& reference : Member(cve, "references")) {
-        std::string url = String(reference, "url");
-        if (!url.empty()) vuln.references.push_back(std::move(url));
-      }
-      out.vulnerabilities.push_back(std::move(vuln));
-      ++out.records;
+namespace {
+
+// One element of "vulnerabilities".
+void AddEntry(const json& entry, const std::string& name, const std::string& index,
+              IngestResult& out) {
+  const json& cve = Member(entry, "cve");
+  Vulnerability vuln;
+  vuln.id = String(cve, "id");
+  if (vuln.id.empty()) {
+    if (out.warnings.size() < 1000) {
+      out.warnings.push_back(name + ": /vulnerabilities/" + index + "/cve/id: missing");
     }
-  } catch (const std::exception& e) {
-    return Fail(name, ": ", e.what());
+    return;
   }
-  return out;
+  for (const json& description : Member(cve, "descriptions")) {
+    if (String(description, "lang") == "en") {
+      vuln.description = String(description, "value");
+      break;
+    }
+  }
+  vuln.published = String(cve, "published");
+  vuln.modified = String(cve, "lastModified");
+  vuln.withdrawn = String(cve, "vulnStatus") == "Rejected";
+  const json& metrics = Member(cve, "metrics");
+  std::vector<CvssScore> secondary;
+  AddMetrics(metrics, "cvssMetricV31", "3.1", vuln.cvss, secondary);
+  AddMetrics(metrics, "cvssMetricV30", "3.0", vuln.cvss, secondary);
+  AddMetrics(metrics, "cvssMetricV40", "4.0", vuln.cvss, secondary);
+  AddMetrics(metrics, "cvssMetricV2", "2.0", vuln.cvss, secondary);
+  for (auto& score : secondary) vuln.cvss.push_back(std::move(score));
+  for (const json& weakness : Member(cve, "weaknesses")) {
+    for (const json& description : Member(weakness, "description")) {
+      std::string cwe = String(description, "value");
+      if (cwe.starts_with("CWE-") &&
+          std::find(vuln.cwes.begin(), vuln.cwes.end(), cwe) == vuln.cwes.end()) {
+        vuln.cwes.push_back(cwe);
+      }
+    }
+  }
+  for (const json& reference : Member(cve, "references")) {
+    std::string url = String(reference, "url");
+    if (!url.empty()) vuln.references.push_back(std::move(url));
+  }
+  out.vulnerabilities.push_back(std::move(vuln));
+  ++out.records;
+}
+
+// A feed file is {"timestamp", ..., "vulnerabilities": [{"cve": {...}}, ...]}: the array is
+// walked as a stream, each element read whole.
+class NvdVisitor : public json_stream::Visitor {
+ public:
+  NvdVisitor(const std::string& name, IngestResult& out) : name_(name), out_(out) {}
+
+  Result<bool> Descend(const json_stream::Path& path, bool is_array) override {
+    if (path.empty()) {
+      if (is_array) return NotNvd();
+      return true;
+    }
+    if (path.size() == 1 && path[0] == "vulnerabilities" && is_array) {
+      entries_seen_ = true;
+      return true;
+    }
+    return false;
+  }
+
+  Result<void> Value(const json_stream::Path& path, json&& value) override {
+    if (path.size() == 1) {
+      if (path[0] == "timestamp" && value.is_string()) out_.date = value.get<std::string>();
+      return Ok();
+    }
+    if (path.size() != 2) return Ok();  // the top level when it is not an object
+    try {
+      AddEntry(value, name_, path[1], out_);
+    } catch (const std::exception& e) {
+      return Fail(name_, ": /vulnerabilities/", path[1], ": ", e.what());
+    }
+    return out_.Flush();
+  }
+
+  Result<void> Finish() {
+    if (!entries_seen_) return NotNvd();
+    return out_.Flush(true);
+  }
+
+ private:
+  Error NotNvd() const {
+    return Fail(name_, ": not NVD CVE JSON 2.0 (no \"vulnerabilities\" array)");
+  }
+
+  const std::string& name_;
+  IngestResult& out_;
+  bool entries_seen_ = false;
+};
+
+}  // namespace
+
+Result<IngestResult> ParseNvdJson(std::string_view text, const std::string& name) {
+  return json_stream::ParseFeed<NvdVisitor>(text, name);
+}
+
+Result<IngestResult> IngestNvdFile(const std::string& path, const RecordSink& sink) {
+  return json_stream::StreamFeedFile<NvdVisitor>(path, sink);
 }
 
 Result<KevCatalog> ParseKev(std::string_view text, const std::string& name) {

@@ -296,14 +296,15 @@ Result<void> ParseOsvJson(std::string_view text, const std::string& name, Ingest
   }
 }
 
-Result<IngestResult> IngestOsv(const std::string& path) {
+Result<IngestResult> IngestOsv(const std::string& path, const RecordSink& sink) {
   namespace fs = std::filesystem;
   IngestResult out;
+  out.sink = sink;
   std::error_code ec;
   auto one = [&out](const std::string& name, std::string_view text) {
     auto status = ParseOsvJson(text, name, out);
     if (!status.ok()) AddWarning(out, status.error().message);
-    return Result<void>(Ok());
+    return out.Flush();
   };
   if (fs::is_directory(path, ec)) {
     std::vector<std::string> files;
@@ -324,6 +325,7 @@ Result<IngestResult> IngestOsv(const std::string& path) {
     }
     if (out.records == 0)
       return Fail(path, ": no OSV records (", std::to_string(files.size()), " .json files)");
+    MOAT_TRY(out.Flush(true));
     return out;
   }
   char magic[2] = {0, 0};
@@ -337,10 +339,12 @@ Result<IngestResult> IngestOsv(const std::string& path) {
       return one(path + "!" + member, text);
     }));
     if (out.records == 0) return Fail(path, ": no OSV records in the zip");
+    MOAT_TRY(out.Flush(true));
     return out;
   }
   MOAT_ASSIGN_OR_RETURN(std::string text, ReadFeedFile(path, 1u << 30));
   MOAT_TRY(ParseOsvJson(text, path, out));
+  MOAT_TRY(out.Flush(true));
   return out;
 }
 

@@ -21,14 +21,15 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
 #include <unordered_map>
 
 #include "core/text.h"
+#include "core/xml.h"
 #include "vulndb/ingest.h"
-#include "vulndb/xml_util.h"
 
 namespace moat::vulndb {
 namespace {
@@ -37,10 +38,9 @@ struct ArchiveDeleter {
   void operator()(archive* a) const { archive_read_free(a); }
 };
 
-using xml_util::Attribute;
-using xml_util::LocalName;
-using xml_util::ReaderDeleter;
-using xml_util::Text;
+using xml::Attribute;
+using xml::ReaderDeleter;
+using xml::Text;
 
 template <typename Fn>
 void ForEachChildElement(xmlNodePtr node, Fn&& fn) {
@@ -51,7 +51,7 @@ void ForEachChildElement(xmlNodePtr node, Fn&& fn) {
 
 xmlNodePtr FirstChild(xmlNodePtr node, std::string_view name) {
   for (xmlNodePtr child = node->children; child != nullptr; child = child->next) {
-    if (child->type == XML_ELEMENT_NODE && LocalName(child) == name) return child;
+    if (child->type == XML_ELEMENT_NODE && xml::Name(child) == name) return child;
   }
   return nullptr;
 }
@@ -94,9 +94,9 @@ void ReadCriteria(xmlNodePtr node, Criteria& out, int depth) {
   out.all = AsciiLower(Attribute(node, "operator")) != "or";
   if (depth > 32) return;
   ForEachChildElement(node, [&](xmlNodePtr child) {
-    if (LocalName(child) == "criterion") {
+    if (xml::Name(child) == "criterion") {
       out.leaves.push_back(Criterion{Attribute(child, "test_ref"), Attribute(child, "comment")});
-    } else if (LocalName(child) == "criteria") {
+    } else if (xml::Name(child) == "criteria") {
       out.children.emplace_back();
       ReadCriteria(child, out.children.back(), depth + 1);
     }
@@ -133,7 +133,7 @@ Definition ReadDefinition(xmlNodePtr node, const std::string& place) {
   std::string advisory_id;
   if (xmlNodePtr metadata = FirstChild(node, "metadata")) {
     ForEachChildElement(metadata, [&](xmlNodePtr child) {
-      std::string_view name = LocalName(child);
+      std::string_view name = xml::Name(child);
       if (name == "title") {
         title = Text(child);
       } else if (name == "description") {
@@ -155,9 +155,9 @@ Definition ReadDefinition(xmlNodePtr node, const std::string& place) {
         }
       } else if (name == "advisory") {
         ForEachChildElement(child, [&](xmlNodePtr a) {
-          if (LocalName(a) == "severity") d.severity = NormalizeSeverity(Text(a));
-          if (LocalName(a) == "issued") d.issued = Attribute(a, "date");
-          if (LocalName(a) != "cve") return;
+          if (xml::Name(a) == "severity") d.severity = NormalizeSeverity(Text(a));
+          if (xml::Name(a) == "issued") d.issued = Attribute(a, "date");
+          if (xml::Name(a) != "cve") return;
           AddCveIds(d.vuln_ids, Text(a));
           // SUSE: cvss3="7/CVSS:3.1/AV:L/..." (score, then the vector).
           std::string cvss3 = Attribute(a, "cvss3");
@@ -210,10 +210,18 @@ struct PackageFix {
 
 class OvalReader {
  public:
-  OvalReader(std::string name, std::string ns_hint)
-      : name_(std::move(name)), ns_hint_(std::move(ns_hint)) {}
+  OvalReader(std::string name, std::string ns_hint, const RecordSink& sink)
+      : name_(std::move(name)), ns_hint_(std::move(ns_hint)) {
+    out_.sink = sink;
+  }
 
-  Result<IngestResult> Read(xmlTextReader* reader) {
+  // OVAL lists the definitions before the tests, objects and states they use. Holding every
+  // parsed definition until the end would cost memory in proportion to the file (a SUSE file
+  // has tens of thousands); the file is read twice instead: the tables first, then each
+  // definition resolved and handed over as it is read.
+  enum class Pass { kTables, kDefinitions };
+
+  Result<void> Read(xmlTextReader* reader, Pass pass) {
     xmlTextReaderSetStructuredErrorHandler(reader, &OvalReader::OnError, this);
     bool root_seen = false;
     int status;
@@ -233,8 +241,18 @@ class OvalReader {
         root_seen = true;
         continue;
       }
-      const bool wanted = name == "definition" || name == "timestamp" || name.ends_with("_test") ||
-                          name.ends_with("_object") || name.ends_with("_state");
+      // Each pass skips the other's sections whole.
+      const bool tables = name == "tests" || name == "objects" || name == "states";
+      if ((pass == Pass::kTables && name == "definitions") ||
+          (pass == Pass::kDefinitions && tables)) {
+        if ((status = xmlTextReaderNext(reader)) != 1) break;
+        positioned = true;
+        continue;
+      }
+      const bool wanted = pass == Pass::kDefinitions
+                              ? name == "definition"
+                              : name == "timestamp" || name.ends_with("_test") ||
+                                    name.ends_with("_object") || name.ends_with("_state");
       if (!wanted) continue;
       const std::string place =
           name_ + ": line " + std::to_string(xmlTextReaderGetParserLineNumber(reader));
@@ -246,15 +264,16 @@ class OvalReader {
       if (name == "definition") {
         std::string definition_class = Attribute(node, "class");
         if (definition_class == "vulnerability" || definition_class == "patch") {
-          definitions_.push_back(ReadDefinition(node, place));
+          MOAT_TRY(Resolve(ReadDefinition(node, place)));
+          MOAT_TRY(out_.Flush());
         }
       } else if (name == "timestamp") {
         out_.date = Text(node);
       } else if (name.ends_with("_test")) {
         Test test;
         ForEachChildElement(node, [&](xmlNodePtr child) {
-          if (LocalName(child) == "object") test.object_ref = Attribute(child, "object_ref");
-          if (LocalName(child) == "state") test.state_ref = Attribute(child, "state_ref");
+          if (xml::Name(child) == "object") test.object_ref = Attribute(child, "object_ref");
+          if (xml::Name(child) == "state") test.state_ref = Attribute(child, "state_ref");
         });
         tests_[Attribute(node, "id")] = std::move(test);
       } else if (name.ends_with("_object")) {
@@ -262,10 +281,10 @@ class OvalReader {
       } else {
         State state;
         ForEachChildElement(node, [&](xmlNodePtr child) {
-          if (LocalName(child) == "evr") {
+          if (xml::Name(child) == "evr") {
             state.evr = Text(child);
             state.evr_operation = AsciiLower(Attribute(child, "operation"));
-          } else if (LocalName(child) == "version") {
+          } else if (xml::Name(child) == "version") {
             state.version = Text(child);
           }
         });
@@ -277,7 +296,11 @@ class OvalReader {
     if (!error_.empty()) return Fail(error_);
     if (status < 0) return Fail(name_, ": XML parse error");
     if (!root_seen) return Fail(name_, ": not OVAL definitions (no root element)");
-    Resolve();
+    return Ok();
+  }
+
+  Result<IngestResult> Finish() {
+    MOAT_TRY(out_.Flush(true));
     return std::move(out_);
   }
 
@@ -498,11 +521,12 @@ class OvalReader {
     return "suse-oval";
   }
 
-  void Resolve() {
-    for (const Definition& d : definitions_) {
+  // One definition's records.
+  Result<void> Resolve(const Definition& d) {
+    {
       if (d.vuln_ids.empty()) {
         Warn(d.place + ": definition " + d.id + ": no CVE or advisory id; skipped");
-        continue;
+        return Ok();
       }
       ++out_.records;
       Pairs pairs;
@@ -563,13 +587,13 @@ class OvalReader {
         out_.vulnerabilities.push_back(std::move(vuln));
       }
     }
+    return Ok();
   }
 
   std::string name_;
   std::string ns_hint_;
   std::string error_;
   IngestResult out_;
-  std::vector<Definition> definitions_;
   std::unordered_map<std::string, Test> tests_;
   std::unordered_map<std::string, std::string> objects_;
   std::unordered_map<std::string, State> states_;
@@ -581,19 +605,28 @@ int ReadFromArchive(void* context, char* buffer, int length) {
   return n < 0 ? -1 : static_cast<int>(n);
 }
 
-Result<IngestResult> ReadOval(archive* a, const std::string& name, const std::string& ns_hint) {
-  archive_entry* entry = nullptr;
-  int status = archive_read_next_header(a, &entry);
-  if (status == ARCHIVE_EOF) return Fail(name, ": empty file");
-  if (status != ARCHIVE_OK) {
-    const char* text = archive_error_string(a);
-    return Fail(name, ": ", text ? text : "cannot read");
+using ArchivePtr = std::unique_ptr<archive, ArchiveDeleter>;
+
+// Opens the file (or bytes) again for each pass.
+Result<IngestResult> ReadOval(const std::function<Result<ArchivePtr>()>& open,
+                              const std::string& name, const std::string& ns_hint,
+                              const RecordSink& sink) {
+  OvalReader oval(name, ns_hint, sink);
+  for (auto pass : {OvalReader::Pass::kTables, OvalReader::Pass::kDefinitions}) {
+    MOAT_ASSIGN_OR_RETURN(ArchivePtr a, open());
+    archive_entry* entry = nullptr;
+    int status = archive_read_next_header(a.get(), &entry);
+    if (status == ARCHIVE_EOF) return Fail(name, ": empty file");
+    if (status != ARCHIVE_OK) {
+      const char* text = archive_error_string(a.get());
+      return Fail(name, ": ", text ? text : "cannot read");
+    }
+    std::unique_ptr<xmlTextReader, ReaderDeleter> reader(xmlReaderForIO(
+        &ReadFromArchive, nullptr, a.get(), nullptr, nullptr, XML_PARSE_NONET | XML_PARSE_COMPACT));
+    if (!reader) return Fail(name, ": cannot start the XML reader");
+    MOAT_TRY(oval.Read(reader.get(), pass));
   }
-  std::unique_ptr<xmlTextReader, ReaderDeleter> reader(xmlReaderForIO(
-      &ReadFromArchive, nullptr, a, nullptr, nullptr, XML_PARSE_NONET | XML_PARSE_COMPACT));
-  if (!reader) return Fail(name, ": cannot start the XML reader");
-  OvalReader oval(name, ns_hint);
-  return oval.Read(reader.get());
+  return oval.Finish();
 }
 
 std::unique_ptr<archive, ArchiveDeleter> RawArchive() {
@@ -605,24 +638,31 @@ std::unique_ptr<archive, ArchiveDeleter> RawArchive() {
 
 }  // namespace
 
-Result<IngestResult> IngestOval(const std::string& path, const std::string& ns_hint) {
-  auto a = RawArchive();
-  if (archive_read_open_filename(a.get(), path.c_str(), 1 << 16) != ARCHIVE_OK) {
-    const char* text = archive_error_string(a.get());
-    return Fail(path, ": ", text ? text : "cannot open");
-  }
-  return ReadOval(a.get(), path, ns_hint);
+Result<IngestResult> IngestOval(const std::string& path, const std::string& ns_hint,
+                                const RecordSink& sink) {
+  auto open = [&path]() -> Result<ArchivePtr> {
+    ArchivePtr a = RawArchive();
+    if (archive_read_open_filename(a.get(), path.c_str(), 1 << 16) != ARCHIVE_OK) {
+      const char* text = archive_error_string(a.get());
+      return Fail(path, ": ", text ? text : "cannot open");
+    }
+    return a;
+  };
+  return ReadOval(open, path, ns_hint, sink);
 }
 
 Result<IngestResult> ParseOval(std::string_view text, const std::string& name,
                                const std::string& ns_hint) {
   if (text.empty()) return Fail(name, ": empty file");
-  auto a = RawArchive();
-  if (archive_read_open_memory(a.get(), text.data(), text.size()) != ARCHIVE_OK) {
-    const char* message = archive_error_string(a.get());
-    return Fail(name, ": ", message ? message : "cannot open");
-  }
-  return ReadOval(a.get(), name, ns_hint);
+  auto open = [&]() -> Result<ArchivePtr> {
+    ArchivePtr a = RawArchive();
+    if (archive_read_open_memory(a.get(), text.data(), text.size()) != ARCHIVE_OK) {
+      const char* message = archive_error_string(a.get());
+      return Fail(name, ": ", message ? message : "cannot open");
+    }
+    return a;
+  };
+  return ReadOval(open, name, ns_hint, {});
 }
 
 }  // namespace moat::vulndb

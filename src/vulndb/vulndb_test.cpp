@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -229,6 +231,69 @@ TEST(DebianTracker, Statuses) {
   EXPECT_FALSE(ParseDebianTracker(R"({"a":1})", "b.json").ok());
 }
 
+// The builder reads the tracker as a stream from the file (here gzipped): the same records as
+// the whole document in memory, handed over in batches.
+TEST(DebianTracker, StreamedFromFileGivesTheSameRecords) {
+  fs::path dir = TempDir("tracker-stream");
+  std::string text = Read(kFixtures / "debian__input_debian.json");
+  WriteFile(dir / "debian.json", text);
+  ASSERT_EQ(std::system(("gzip -k " + (dir / "debian.json").string()).c_str()), 0);
+  auto whole = ParseDebianTracker(text, "debian.json");
+  ASSERT_TRUE(whole.ok()) << whole.error().message;
+  for (const char* file : {"debian.json", "debian.json.gz"}) {
+    std::vector<AffectedPackage> handed;
+    std::vector<std::string> ids;
+    RecordSink sink = [&](IngestResult& batch) -> Result<void> {
+      for (auto& record : batch.affected) handed.push_back(std::move(record));
+      for (auto& vuln : batch.vulnerabilities) ids.push_back(vuln.id);
+      return Ok();
+    };
+    auto streamed = IngestDebianTracker((dir / file).string(), sink);
+    ASSERT_TRUE(streamed.ok()) << streamed.error().message;
+    EXPECT_TRUE(streamed->affected.empty());  // all handed over
+    EXPECT_EQ(streamed->records, whole->records);
+    EXPECT_EQ(streamed->affected_total(), whole->affected.size());
+    ASSERT_EQ(handed.size(), whole->affected.size());
+    for (size_t i = 0; i < handed.size(); ++i) {
+      EXPECT_EQ(handed[i].vuln_id, whole->affected[i].vuln_id);
+      EXPECT_EQ(handed[i].ns, whole->affected[i].ns);
+      EXPECT_EQ(handed[i].package, whole->affected[i].package);
+      EXPECT_EQ(handed[i].status, whole->affected[i].status);
+    }
+    EXPECT_EQ(ids.size(), whole->vulnerabilities.size());
+  }
+  fs::remove_all(dir);
+}
+
+TEST(DebianTracker, StreamErrorsNameTheInputAndThePlace) {
+  auto mixed = ParseDebianTracker(
+      R"({"a":[1],"b":{"CVE-1":5,"CVE-2":{"releases":{"bookworm":{"status":"open"}}}}})", "t.json");
+  ASSERT_TRUE(mixed.ok()) << mixed.error().message;
+  EXPECT_EQ(mixed->records, 1u);
+  ASSERT_EQ(mixed->warnings.size(), 2u);
+  EXPECT_EQ(mixed->warnings[0], "t.json: /a: not an object");
+  EXPECT_EQ(mixed->warnings[1], "t.json: /b/CVE-1: not an object");
+  auto cut = ParseDebianTracker(R"({"a":{"CVE-1":{"releases":)", "cut.json");
+  ASSERT_FALSE(cut.ok());
+  EXPECT_NE(cut.error().message.find("cut.json: not valid JSON"), std::string::npos)
+      << cut.error().message;
+  EXPECT_NE(cut.error().message.find("column 27"), std::string::npos) << cut.error().message;
+  EXPECT_TRUE(ParseDebianTracker("{}", "empty.json").ok());
+  auto missing = IngestDebianTracker("/nonexistent/debian.json");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("/nonexistent/debian.json"), std::string::npos);
+  // A gzip file cut short: the decompression error, naming the file.
+  fs::path dir = TempDir("tracker-cut");
+  WriteFile(dir / "t.json", Read(kFixtures / "debian__input_debian.json"));
+  ASSERT_EQ(std::system(("gzip " + (dir / "t.json").string()).c_str()), 0);
+  std::string gz = Read(dir / "t.json.gz");
+  WriteFile(dir / "t.json.gz", gz.substr(0, gz.size() / 2));
+  auto truncated = IngestDebianTracker((dir / "t.json.gz").string());
+  ASSERT_FALSE(truncated.ok());
+  EXPECT_NE(truncated.error().message.find((dir / "t.json.gz").string()), std::string::npos);
+  fs::remove_all(dir);
+}
+
 TEST(Secdb, WolfiAndChainguard) {
   auto wolfi = ParseSecdb(Read(kFixtures / "wolfi__input_secdb_security.json"), "wolfi.json");
   ASSERT_TRUE(wolfi.ok()) << wolfi.error().message;
@@ -284,6 +349,99 @@ TEST(Enrichment, NvdKevEpss) {
   EXPECT_FALSE(ParseEpssCsv("<html>", "x.csv").ok());
   EXPECT_FALSE(ParseKev("{}", "k.json").ok());
   EXPECT_FALSE(ParseNvdJson("[]", "n.json").ok());
+}
+
+TEST(Enrichment, NvdStreamedFromGzipFile) {
+  fs::path dir = TempDir("nvd-stream");
+  std::string text = Read(kFixtures / "nvd__single-entry.json");
+  WriteFile(dir / "nvd.json", text);
+  ASSERT_EQ(std::system(("gzip " + (dir / "nvd.json").string()).c_str()), 0);
+  auto whole = ParseNvdJson(text, "nvd.json");
+  auto streamed = IngestNvdFile((dir / "nvd.json.gz").string());
+  ASSERT_TRUE(whole.ok() && streamed.ok());
+  ASSERT_EQ(streamed->vulnerabilities.size(), 1u);
+  EXPECT_EQ(streamed->date, whole->date);
+  EXPECT_FALSE(streamed->date.empty());
+  const auto& a = whole->vulnerabilities[0];
+  const auto& b = streamed->vulnerabilities[0];
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.description, b.description);
+  EXPECT_EQ(a.references, b.references);
+  EXPECT_EQ(a.cvss.size(), b.cvss.size());
+  auto missing_id = ParseNvdJson(R"({"vulnerabilities":[{"cve":{}},{"cve":{"id":"CVE-1"}}]})", "n");
+  ASSERT_TRUE(missing_id.ok());
+  EXPECT_EQ(missing_id->records, 1u);
+  EXPECT_EQ(missing_id->warnings,
+            std::vector<std::string>{"n: /vulnerabilities/0/cve/id: missing"});
+  EXPECT_FALSE(ParseNvdJson(R"({"vulnerabilities":{}})", "n.json").ok());
+  fs::remove_all(dir);
+}
+
+// The builder stores records as they are read and writes the database from that store: records
+// of one id from several feeds and packages are merged in the order they came, each package's
+// records keep their order across many batches, aliases resolve.
+TEST(Build, StagedRecordsMergeAndKeepTheirOrder) {
+  fs::path dir = TempDir("staged");
+  json tracker = json::object();
+  tracker["a"]["CVE-2000-0001"] = {
+      {"description", "first"},
+      {"releases", {{"bookworm", {{"status", "open"}, {"urgency", "low"}}}}}};
+  tracker["b"]["CVE-2000-0001"] = {
+      {"description", "second"},
+      {"releases",
+       {{"bookworm", {{"status", "resolved"}, {"fixed_version", "1.0-1"}, {"urgency", "high"}}}}}};
+  // More records for one package than one batch holds.
+  for (int i = 0; i < 3000; ++i) {
+    char id[32];
+    std::snprintf(id, sizeof id, "CVE-2001-%05d", i);
+    tracker["c"][id] = {{"releases",
+                         {{"bookworm", {{"status", "open"}, {"urgency", "low"}}},
+                          {"trixie", {{"status", "open"}, {"urgency", "low"}}}}}};
+  }
+  WriteFile(dir / "debian.json", tracker.dump());
+  fs::create_directories(dir / "osv");
+  WriteFile(dir / "osv" / "CVE-2000-0001.json", R"({"id":"CVE-2000-0001",
+      "aliases":["GHSA-aaaa-bbbb-cccc"],"summary":"from OSV","details":"osv text",
+      "affected":[{"package":{"ecosystem":"npm","name":"left-pad"},
+      "ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"1.3.0"}]}]}]})");
+  std::vector<std::string> progress;
+  BuildOptions options;
+  options.progress = [&progress](const std::string& line) { progress.push_back(line); };
+  auto stats = BuildDatabase({{FeedKind::kDebianTracker, (dir / "debian.json").string(), ""},
+                              {FeedKind::kOsv, (dir / "osv").string(), ""}},
+                             (dir / "moat.db").string(), options);
+  ASSERT_TRUE(stats.ok()) << stats.error().message;
+  EXPECT_FALSE(
+      fs::exists((dir / "moat.db").string() + ".tmp-" + std::to_string(::getpid()) + ".staging"));
+  EXPECT_EQ(stats->affected, 2u + 6000u + 1u);
+  EXPECT_EQ(stats->packages, 5u);  // a, b, c in debian:12; c in debian:13; left-pad
+  EXPECT_EQ(stats->vulnerabilities, 3001u);
+  bool counted = false;
+  for (const auto& line : progress) {
+    counted = counted || line.find("3002 records, 6002 affected packages") != std::string::npos;
+  }
+  EXPECT_TRUE(counted);
+  auto db = OpenDatabase((dir / "moat.db").string());
+  ASSERT_TRUE(db.ok()) << db.error().message;
+  auto c = (*db)->Lookup("debian:12", "c");
+  ASSERT_TRUE(c.ok());
+  ASSERT_EQ(c->size(), 3000u);
+  for (size_t i = 0; i < c->size(); ++i) {
+    char id[32];
+    std::snprintf(id, sizeof id, "CVE-2001-%05zu", i);
+    ASSERT_EQ((*c)[i].vuln_id, id);
+  }
+  auto b = (*db)->Lookup("debian:12", "b");
+  ASSERT_TRUE(b.ok() && b->size() == 1u);
+  EXPECT_EQ((*b)[0].status, Status::kFixed);
+  EXPECT_EQ((*b)[0].ranges.at(0).fixed, "1.0-1");
+  auto merged = (*db)->Get("GHSA-aaaa-bbbb-cccc");
+  ASSERT_TRUE(merged.ok() && merged->has_value());
+  EXPECT_EQ((*merged)->id, "CVE-2000-0001");
+  EXPECT_EQ((*merged)->description, "first");  // the first feed's text wins
+  EXPECT_EQ((*merged)->title, "from OSV");     // filled from the later one
+  EXPECT_EQ((*merged)->aliases, std::vector<std::string>{"GHSA-aaaa-bbbb-cccc"});
+  fs::remove_all(dir);
 }
 
 // ---- The database built from every sample and the whole PyPI and Go OSV sets ----

@@ -336,6 +336,10 @@ try {
     const layerCells = await texts(page, 'finding-layer');
     check('image: each vulnerability names the layer that brought it',
       layerCells.length === findings.length && layerCells.every((c) => /^#\d+/.test(c)), layerCells.slice(0, 3).join(' | '));
+    const inUse = findings.filter((f) => f.in_use);
+    check(`image: the findings a running container loaded (${inUse.length}) come first with their badge`,
+      inUse.length > 0 && (await page.getByTestId('in-use-badge').count()) === inUse.length &&
+        (await page.getByTestId('finding-row').first().getByTestId('in-use-badge').count()) === 1);
     check('image: where it runs: the host container and the cluster workload',
       (await page.getByTestId('usage-container').count()) === 1 && (await page.getByTestId('usage-workload').count()) === 1);
     const [download] = await Promise.all([
@@ -382,6 +386,14 @@ try {
     check(`cluster: its namespaces (${cluster.namespaces.length}) and workloads with their findings`,
       (await page.getByTestId('namespace-row').count()) === cluster.namespaces.length &&
         (await page.getByTestId('workload-row').count()) === cluster.workloads);
+    const nodes = (await api(READER_TOKEN, '/api/v1/clusters/prod/nodes')).body.items;
+    check(`cluster: its nodes (${nodes.length})`,
+      nodes.length > 0 && (await page.getByTestId('node-row').count()) === nodes.length);
+    await page.getByTestId('node-row').first().getByRole('link').click();
+    await page.getByTestId('node-pods-title').waitFor();
+    check("cluster: a node's pods by a click (the node is in the URL)",
+      (await page.getByTestId('node-pod-row').count()) === nodes[0].pods &&
+        new URL(page.url()).searchParams.get('node') === nodes[0].name);
     await page.screenshot({ path: join(OUT, 'cluster.png'), fullPage: true });
     await axe(page, 'cluster');
     check('clusters: no console error', page.errors.length === 0, page.errors.join(' | '));

@@ -14,7 +14,7 @@
 #include "analyzer/analyzer.h"
 #include "analyzer/lang/lockfile.h"
 #include "analyzer/lang/text_util.h"
-#include "analyzer/lang/xml_util.h"
+#include "core/xml.h"
 
 namespace moat {
 namespace {
@@ -133,20 +133,7 @@ class NugetLockAnalyzer : public Analyzer {
 
 // ---- XML: packages.config and .nuspec ----
 
-using lang::ParseXml;
-using lang::XmlChild;
-using lang::XmlChildText;
-using lang::XmlDoc;
-using lang::XmlName;
-using lang::XmlText;
-
-std::string Attribute(const xmlNode* node, const char* name) {
-  xmlChar* value = xmlGetProp(node, reinterpret_cast<const xmlChar*>(name));
-  if (value == nullptr) return {};
-  std::string out(TrimSpace(reinterpret_cast<const char*>(value)));
-  xmlFree(value);
-  return out;
-}
+using xml::Attribute;
 
 class PackagesConfigAnalyzer : public Analyzer {
  public:
@@ -160,13 +147,14 @@ class PackagesConfigAnalyzer : public Analyzer {
   // developmentDependency="true"/></packages>
   Result<AnalysisResult> Analyze(const FileMeta& file, ByteSpan content) const override {
     const std::string file_path = "/" + std::string(file.path);
-    MOAT_ASSIGN_OR_RETURN(XmlDoc doc, ParseXml(AsText(content), file_path));
+    MOAT_ASSIGN_OR_RETURN(xml::Doc doc, xml::Parse(AsText(content), file_path));
     const xmlNode* root = xmlDocGetRootElement(doc.get());
-    if (XmlName(root) != "packages") return Fail(file_path, ": the root element is not <packages>");
+    if (xml::Name(root) != "packages")
+      return Fail(file_path, ": the root element is not <packages>");
     AnalysisResult result;
     lang::LockfilePackages packages(PackageType::kNuget, file_path);
     for (const xmlNode* node = root->children; node; node = node->next) {
-      if (node->type != XML_ELEMENT_NODE || XmlName(node) != "package") continue;
+      if (node->type != XML_ELEMENT_NODE || xml::Name(node) != "package") continue;
       std::string id = Attribute(node, "id");
       std::string version = Attribute(node, "version");
       if (id.empty() || version.empty()) {
@@ -187,26 +175,26 @@ class PackagesConfigAnalyzer : public Analyzer {
 // <package><metadata><id>..</id><version>..</version><license type="expression">MIT</license>
 // </metadata></package>, in any of the nuspec schema namespaces.
 Result<Package> ParseNuspec(std::string_view text, const std::string& file_path) {
-  MOAT_ASSIGN_OR_RETURN(XmlDoc doc, ParseXml(text, file_path));
+  MOAT_ASSIGN_OR_RETURN(xml::Doc doc, xml::Parse(text, file_path));
   const xmlNode* root = xmlDocGetRootElement(doc.get());
-  if (XmlName(root) != "package") return Fail(file_path, ": the root element is not <package>");
-  const xmlNode* metadata = XmlChild(root, "metadata");
+  if (xml::Name(root) != "package") return Fail(file_path, ": the root element is not <package>");
+  const xmlNode* metadata = xml::Child(root, "metadata");
   if (metadata == nullptr) return Fail(file_path, ": no <metadata> element");
   Package package;
   package.type = PackageType::kNuget;
-  package.name = XmlChildText(metadata, "id");
-  package.version = XmlChildText(metadata, "version");
+  package.name = xml::ChildText(metadata, "id");
+  package.version = xml::ChildText(metadata, "version");
   if (package.name.empty() || package.version.empty()) {
     return Fail(file_path, ": line ", std::to_string(xmlGetLineNo(metadata)),
                 ": <metadata> without <id> or <version>");
   }
-  if (const xmlNode* license = XmlChild(metadata, "license")) {
+  if (const xmlNode* license = xml::Child(metadata, "license")) {
     if (Attribute(license, "type") == "expression") {
-      std::string expression = XmlText(license);
+      std::string expression = xml::Text(license);
       if (!expression.empty()) package.licenses.push_back(std::move(expression));
     }
   }
-  package.dev = XmlChildText(metadata, "developmentDependency") == "true";
+  package.dev = xml::ChildText(metadata, "developmentDependency") == "true";
   package.file_path = file_path;
   return package;
 }

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "analyzer/analyzer.h"
 #include "core/bytes.h"
 #include "core/result.h"
 #include "walker/file_parts.h"
@@ -61,6 +62,18 @@ struct ElfSectionLookup {
 ElfSectionLookup FindElfSection(const std::vector<FilePart>& parts, uint64_t file_size,
                                 std::string_view name, uint64_t max_size,
                                 uint64_t prefetch_before_headers = 0);
+
+/// An analyzer of executables that reads only parts of them (headers, one section): files of any
+/// size reach it in parts (ReadsInParts), and a file handed whole is one part at offset 0.
+class ExecutablePartsAnalyzer : public Analyzer {
+ public:
+  Result<AnalysisResult> Analyze(const FileMeta& file, ByteSpan content) const final {
+    FileMeta whole = file;
+    whole.size = content.size();
+    return AnalyzeParts(whole, {FilePart{0, content}});
+  }
+  bool ReadsInParts() const final { return true; }
+};
 
 /// Parses the modinfo text ("path\t...", "mod\t...", "dep\t...", "=>\t...", "build\t..." lines).
 void ParseGoModInfo(std::string_view modinfo, GoBuildInfo& info);

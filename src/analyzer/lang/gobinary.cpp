@@ -68,21 +68,13 @@ std::string StdlibVersion(std::string_view go_version) {
   return "v" + numbers + prerelease;
 }
 
-class GoBinaryAnalyzer : public Analyzer {
+class GoBinaryAnalyzer : public lang::ExecutablePartsAnalyzer {
  public:
   const AnalyzerDescriptor& descriptor() const override { return descriptor_; }
 
   bool Wants(const FileMeta& file) const override {
     return (file.mode & 0111) != 0 && file.size >= kMinGoBinarySize;
   }
-
-  Result<AnalysisResult> Analyze(const FileMeta& file, ByteSpan content) const override {
-    FileMeta whole = file;
-    whole.size = content.size();
-    return AnalyzeParts(whole, {FilePart{0, content}});
-  }
-
-  bool ReadsInParts() const override { return true; }
 
   std::vector<FileRange> NextRanges(const FileMeta& file,
                                     const std::vector<FilePart>& parts) const override {

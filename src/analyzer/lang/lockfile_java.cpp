@@ -5,6 +5,8 @@
 // Maven itself resolves transitive dependencies and remote parents from repositories; a scan
 // without network reads only what the tree holds, and names what it could not resolve.
 
+#include <libxml/tree.h>
+
 #include <map>
 #include <memory>
 #include <optional>
@@ -14,7 +16,7 @@
 #include "analyzer/analyzer.h"
 #include "analyzer/lang/lockfile.h"
 #include "analyzer/lang/text_util.h"
-#include "analyzer/lang/xml_util.h"
+#include "core/xml.h"
 
 namespace moat {
 namespace {
@@ -41,47 +43,47 @@ struct Pom {
 std::vector<PomDependency> ReadDependencies(const xmlNode* list) {
   std::vector<PomDependency> out;
   for (const xmlNode* dep = list ? list->children : nullptr; dep; dep = dep->next) {
-    if (dep->type != XML_ELEMENT_NODE || lang::XmlName(dep) != "dependency") {
+    if (dep->type != XML_ELEMENT_NODE || xml::Name(dep) != "dependency") {
       continue;
     }
-    out.push_back({lang::XmlChildText(dep, "groupId"), lang::XmlChildText(dep, "artifactId"),
-                   lang::XmlChildText(dep, "version"), lang::XmlChildText(dep, "scope"),
-                   lang::XmlChildText(dep, "type"), xmlGetLineNo(dep)});
+    out.push_back({xml::ChildText(dep, "groupId"), xml::ChildText(dep, "artifactId"),
+                   xml::ChildText(dep, "version"), xml::ChildText(dep, "scope"),
+                   xml::ChildText(dep, "type"), xmlGetLineNo(dep)});
   }
   return out;
 }
 
 Result<Pom> ParsePom(std::string_view text, const std::string& relative_path) {
-  MOAT_ASSIGN_OR_RETURN(lang::XmlDoc doc, lang::ParseXml(text, "/" + relative_path));
+  MOAT_ASSIGN_OR_RETURN(xml::Doc doc, xml::Parse(text, "/" + relative_path));
   const std::string file_path = "/" + relative_path;
   const xmlNode* project = xmlDocGetRootElement(doc.get());
-  if (project == nullptr || lang::XmlName(project) != "project") {
+  if (project == nullptr || xml::Name(project) != "project") {
     return Fail(file_path, ": the root element is not <project>");
   }
   Pom pom;
   pom.path = relative_path;
-  pom.group = lang::XmlChildText(project, "groupId");
-  pom.artifact = lang::XmlChildText(project, "artifactId");
-  pom.version = lang::XmlChildText(project, "version");
-  if (const xmlNode* parent = lang::XmlChild(project, "parent")) {
+  pom.group = xml::ChildText(project, "groupId");
+  pom.artifact = xml::ChildText(project, "artifactId");
+  pom.version = xml::ChildText(project, "version");
+  if (const xmlNode* parent = xml::Child(project, "parent")) {
     pom.has_parent = true;
-    pom.parent_group = lang::XmlChildText(parent, "groupId");
-    pom.parent_artifact = lang::XmlChildText(parent, "artifactId");
-    pom.parent_version = lang::XmlChildText(parent, "version");
-    const xmlNode* relative = lang::XmlChild(parent, "relativePath");
+    pom.parent_group = xml::ChildText(parent, "groupId");
+    pom.parent_artifact = xml::ChildText(parent, "artifactId");
+    pom.parent_version = xml::ChildText(parent, "version");
+    const xmlNode* relative = xml::Child(parent, "relativePath");
     // An empty <relativePath/> means "from the repository only".
-    pom.parent_relative_path = relative ? lang::XmlText(relative) : "../pom.xml";
+    pom.parent_relative_path = relative ? xml::Text(relative) : "../pom.xml";
   }
-  if (const xmlNode* properties = lang::XmlChild(project, "properties")) {
+  if (const xmlNode* properties = xml::Child(project, "properties")) {
     for (const xmlNode* p = properties->children; p; p = p->next) {
       if (p->type == XML_ELEMENT_NODE) {
-        pom.properties[std::string(lang::XmlName(p))] = lang::XmlText(p);
+        pom.properties[std::string(xml::Name(p))] = xml::Text(p);
       }
     }
   }
-  pom.dependencies = ReadDependencies(lang::XmlChild(project, "dependencies"));
-  pom.managed = ReadDependencies(
-      lang::XmlChild(lang::XmlChild(project, "dependencyManagement"), "dependencies"));
+  pom.dependencies = ReadDependencies(xml::Child(project, "dependencies"));
+  pom.managed =
+      ReadDependencies(xml::Child(xml::Child(project, "dependencyManagement"), "dependencies"));
   return pom;
 }
 

@@ -2,8 +2,10 @@
 // yarn.lock (v1's own format, and berry's YAML), pnpm-lock.yaml (lockfileVersion 5, 6, 9).
 
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -168,59 +170,164 @@ std::string_view Unquote(std::string_view text) {
   return text;
 }
 
-// yarn v1: blocks of "descriptor[, descriptor...]:" at column 0 with indented fields.
-void ReadYarnV1(std::string_view text, lang::LockfilePackages& out, AnalysisResult& result) {
-  std::string_view name;
+// One entry of a yarn.lock: the descriptors that resolved to it ("ms@^2.1.1"), the package and
+// version, and the descriptors of its dependencies.
+struct YarnEntry {
+  std::vector<std::string> descriptors;
+  std::string name;
+  std::string version;
+  bool registry = false;  // a registry release (not a workspace, link, git checkout...)
+  std::vector<std::string> dependencies;
+};
+
+// yarn v1: blocks of "descriptor[, descriptor...]:" at column 0 with indented fields; the
+// "dependencies" and "optionalDependencies" fields list `name "range"` one level deeper.
+std::vector<YarnEntry> ReadYarnV1(std::string_view text, AnalysisResult& result) {
+  std::vector<YarnEntry> entries;
   bool registry = true;
   bool in_block = false;
+  bool in_dependencies = false;
   size_t line_number = 0;
   for (std::string_view line : SplitLines(text)) {
     ++line_number;
     if (line.empty() || line.front() == '#') continue;
     if (line.front() != ' ') {
-      in_block = false;
+      in_block = in_dependencies = false;
       if (line.back() != ':') {
         result.AddProblem("line " + std::to_string(line_number) +
                           ": expected \"descriptor:\" at the start of an entry; skipped");
         continue;
       }
-      std::string_view first = Unquote(Split(line.substr(0, line.size() - 1), ',').front());
+      YarnEntry entry;
+      for (std::string_view descriptor : Split(line.substr(0, line.size() - 1), ',')) {
+        entry.descriptors.emplace_back(Unquote(descriptor));
+      }
       std::string_view range;
-      name = DescriptorName(first, &range);
+      entry.name = DescriptorName(entry.descriptors.front(), &range);
       registry = IsRegistryVersion(range) || range.starts_with("npm:");
-      in_block = !name.empty();
+      in_block = !entry.name.empty();
+      if (in_block) entries.push_back(std::move(entry));
       continue;
     }
     if (!in_block) continue;
     std::string_view field = TrimSpace(line);
-    if (line.starts_with("  ") && !line.starts_with("   ") && field.starts_with("version ")) {
-      std::string_view version = Unquote(field.substr(8));
-      if (registry && IsRegistryVersion(version)) out.Add(name, version, false);
-      in_block = false;
+    const bool top_field = line.starts_with("  ") && !line.starts_with("   ");
+    if (top_field) {
+      in_dependencies = field == "dependencies:" || field == "optionalDependencies:";
+      if (field.starts_with("version ")) {
+        YarnEntry& entry = entries.back();
+        entry.version = Unquote(field.substr(8));
+        entry.registry = registry && IsRegistryVersion(entry.version);
+      }
+      continue;
+    }
+    if (in_dependencies) {
+      size_t space = field.find(' ');
+      if (space == std::string_view::npos) continue;
+      entries.back().dependencies.push_back(std::string(Unquote(field.substr(0, space))) + "@" +
+                                            std::string(Unquote(field.substr(space + 1))));
     }
   }
+  return entries;
 }
 
 // yarn berry (2 and later): YAML whose keys are descriptor lists; "resolution" names the
-// package and version it resolved to, with the protocol ("npm:" for the registry).
-Result<void> ReadYarnBerry(std::string_view text, const std::string& file_path,
-                           lang::LockfilePackages& out, AnalysisResult& result) {
+// package and version it resolved to, with the protocol ("npm:" for the registry);
+// "dependencies" maps names to ranges with their protocol ("npm:^4.1.0").
+Result<std::vector<YarnEntry>> ReadYarnBerry(std::string_view text, const std::string& file_path,
+                                             AnalysisResult& result) {
   MOAT_ASSIGN_OR_RETURN(k8s::Value root, k8s::ParseYamlDocument(text, file_path));
   if (!root.IsMap()) return Fail(file_path, ": not a YAML map");
-  for (const k8s::Value& entry : root.Entries()) {
-    if (entry.key == "__metadata") continue;
-    const k8s::Value* resolution = entry.Get("resolution");
+  std::vector<YarnEntry> entries;
+  for (const k8s::Value& item : root.Entries()) {
+    if (item.key == "__metadata") continue;
+    const k8s::Value* resolution = item.Get("resolution");
     if (resolution == nullptr || !resolution->IsScalar()) {
-      result.AddProblem("line " + std::to_string(entry.line) + ": entry \"" + entry.key +
+      result.AddProblem("line " + std::to_string(item.line) + ": entry \"" + item.key +
                         "\" has no resolution; skipped");
       continue;
     }
+    YarnEntry entry;
+    for (std::string_view descriptor : Split(item.key, ',')) {
+      entry.descriptors.emplace_back(TrimSpace(descriptor));
+    }
     std::string_view range;
-    std::string_view name = DescriptorName(resolution->Str(), &range);
-    if (!range.starts_with("npm:")) continue;  // workspace:, patch:, link:, git ...
-    out.Add(name, range.substr(4), false);
+    entry.name = DescriptorName(resolution->Str(), &range);
+    entry.registry = range.starts_with("npm:");  // not workspace:, patch:, link:, git ...
+    if (entry.registry) entry.version = range.substr(4);
+    for (const char* field : {"dependencies", "optionalDependencies"}) {
+      if (const k8s::Value* dependencies = item.Get(field)) {
+        for (const k8s::Value& dependency : dependencies->Entries()) {
+          entry.dependencies.push_back(dependency.key + "@" + std::string(dependency.Str()));
+        }
+      }
+    }
+    entries.push_back(std::move(entry));
   }
-  return Ok();
+  return entries;
+}
+
+// yarn.lock has no dev flag. As Trivy does, the package.json beside it tells: the entries only
+// its devDependencies reach (through the lock file's dependency lists) are development ones.
+// Entries neither reaches (other workspaces' dependencies) stay production. Empty when there is
+// no package.json to read.
+std::vector<bool> YarnDevEntries(const std::vector<YarnEntry>& entries, bool berry,
+                                 const FileMeta& file, AnalysisResult& result) {
+  if (file.read_tree == nullptr) return {};
+  auto manifest_path = lang::JoinRelative(lang::DirName(file.path), "package.json");
+  if (!manifest_path) return {};
+  auto text = (*file.read_tree)(*manifest_path);
+  if (!text.ok()) return {};  // a lock file without its package.json: nothing to tell
+  auto manifest = lang::ParseLockfileJson(*text, "/" + *manifest_path);
+  if (!manifest.ok() || !manifest->is_object()) {
+    result.AddProblem(
+        (manifest.ok() ? "/" + *manifest_path + ": not a JSON object" : manifest.error().message) +
+        "; development dependencies not marked");
+    return {};
+  }
+  std::map<std::string, size_t, std::less<>> by_descriptor;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    for (const auto& descriptor : entries[i].descriptors) by_descriptor.emplace(descriptor, i);
+  }
+  // package.json's ranges carry no protocol where berry's descriptors say "npm:".
+  auto resolve = [&](const std::string& name, const std::string& range) -> std::optional<size_t> {
+    for (const std::string& descriptor :
+         {name + "@" + range, berry ? name + "@npm:" + range : std::string()}) {
+      if (auto it = by_descriptor.find(descriptor); it != by_descriptor.end()) return it->second;
+    }
+    return std::nullopt;
+  };
+  lang::DependencyGraph graph;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    for (const auto& dependency : entries[i].dependencies) {
+      if (auto it = by_descriptor.find(dependency); it != by_descriptor.end()) {
+        graph.AddEdge(std::to_string(i), std::to_string(it->second));
+      }
+    }
+  }
+  auto roots = [&](std::initializer_list<const char*> fields) {
+    std::vector<std::string> out;
+    for (const char* field : fields) {
+      auto section = manifest->find(field);
+      if (section == manifest->end() || !section->is_object()) continue;
+      for (const auto& [name, range] : section->items()) {
+        if (!range.is_string()) continue;
+        if (auto entry = resolve(name, range.get<std::string>())) {
+          out.push_back(std::to_string(*entry));
+        }
+      }
+    }
+    return out;
+  };
+  std::set<std::string> production =
+      graph.Reachable(roots({"dependencies", "optionalDependencies"}));
+  std::set<std::string> development = graph.Reachable(roots({"devDependencies"}));
+  std::vector<bool> dev(entries.size(), false);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const std::string key = std::to_string(i);
+    dev[i] = development.count(key) && !production.count(key);
+  }
+  return dev;
 }
 
 class YarnLockAnalyzer : public Analyzer {
@@ -231,21 +338,27 @@ class YarnLockAnalyzer : public Analyzer {
     const std::string file_path = "/" + std::string(file.path);
     std::string_view text = AsText(content);
     AnalysisResult result;
-    lang::LockfilePackages packages(PackageType::kNpm, file_path);
     // Berry writes a __metadata entry; v1 a "# yarn lockfile v1" header.
-    if (text.find("\n__metadata:") != std::string_view::npos || text.starts_with("__metadata:")) {
-      MOAT_TRY(ReadYarnBerry(text, file_path, packages, result));
+    const bool berry =
+        text.find("\n__metadata:") != std::string_view::npos || text.starts_with("__metadata:");
+    std::vector<YarnEntry> entries;
+    if (berry) {
+      MOAT_ASSIGN_OR_RETURN(entries, ReadYarnBerry(text, file_path, result));
     } else {
-      ReadYarnV1(text, packages, result);
+      entries = ReadYarnV1(text, result);
     }
-    // yarn.lock does not say which packages only development needs (package.json's
-    // devDependencies would, through the graph): they are reported as production.
+    std::vector<bool> dev = YarnDevEntries(entries, berry, file, result);
+    lang::LockfilePackages packages(PackageType::kNpm, file_path);
+    for (size_t i = 0; i < entries.size(); ++i) {
+      if (entries[i].registry)
+        packages.Add(entries[i].name, entries[i].version, !dev.empty() && dev[i]);
+    }
     packages.MoveTo(result);
     return result;
   }
 
  private:
-  AnalyzerDescriptor descriptor_{"yarn-lock", 1, AnalyzerKind::kLanguage};
+  AnalyzerDescriptor descriptor_{"yarn-lock", 2, AnalyzerKind::kLanguage};
 };
 
 // ---- pnpm-lock.yaml ----

@@ -183,6 +183,50 @@ TEST(YarnLock, V1AndBerry) {
   EXPECT_THAT(damaged->problems[0], ::testing::StartsWith("line 3:"));
 }
 
+// yarn.lock has no dev flag: the package.json beside it tells, through the lock file's
+// dependency lists (as Trivy marks them). Lock files yarn 1 and yarn 4 wrote for the same
+// project: debug (production) -> ms, is-number (optional), chalk (development) -> ansi-styles ->
+// color-convert -> color-name and supports-color -> has-flag, and ms also a development
+// dependency (production wins).
+TEST(YarnLock, DevDependenciesFromPackageJson) {
+  const std::set<std::string> expected{"debug@4.3.4",
+                                       "ms@2.1.2",
+                                       "is-number@7.0.0",
+                                       "chalk@4.1.2 (dev)",
+                                       "ansi-styles@4.3.0 (dev)",
+                                       "color-convert@2.0.1 (dev)",
+                                       "color-name@1.1.4 (dev)",
+                                       "supports-color@7.2.0 (dev)",
+                                       "has-flag@4.0.0 (dev)"};
+  auto analyzer = MakeYarnLockAnalyzer();
+  for (const char* dir : {"yarn/dev-v1/", "yarn/dev-berry/"}) {
+    SCOPED_TRACE(dir);
+    const std::string lock = ReadFile(kData + dir + "yarn.lock");
+    const std::string manifest = ReadFile(kData + dir + "package.json");
+    TreeFileReader tree = MapReader({{"app/package.json", manifest}, {"app/yarn.lock", lock}});
+    FileMeta meta;
+    meta.path = "app/yarn.lock";
+    meta.size = lock.size();
+    meta.read_tree = &tree;
+    auto marked = analyzer->Analyze(meta, AsBytes(lock));
+    ASSERT_TRUE(marked.ok()) << marked.error().message;
+    EXPECT_EQ(Listed(*marked), expected);
+    EXPECT_TRUE(marked->problems.empty());
+    // Without the package.json (a layer streaming by): everything is production.
+    auto alone = AnalyzeAs(*analyzer, "app/yarn.lock", lock);
+    ASSERT_TRUE(alone.ok());
+    EXPECT_EQ(Production(*alone), All(*marked));
+    // A broken package.json is named, and nothing is marked.
+    TreeFileReader broken = MapReader({{"app/package.json", "{\"devDependencies\": "}});
+    meta.read_tree = &broken;
+    auto unmarked = analyzer->Analyze(meta, AsBytes(lock));
+    ASSERT_TRUE(unmarked.ok());
+    EXPECT_EQ(Production(*unmarked), All(*marked));
+    ASSERT_EQ(unmarked->problems.size(), 1u);
+    EXPECT_THAT(unmarked->problems[0], ::testing::StartsWith("/app/package.json: "));
+  }
+}
+
 // ---- pnpm ----
 
 TEST(PnpmLock, Versions5And6And9) {

@@ -121,21 +121,13 @@ Result<std::string> InflateZlib(ByteSpan data, uint64_t limit, const std::string
   }
 }
 
-class CargoAuditableAnalyzer : public Analyzer {
+class CargoAuditableAnalyzer : public lang::ExecutablePartsAnalyzer {
  public:
   const AnalyzerDescriptor& descriptor() const override { return descriptor_; }
 
   bool Wants(const FileMeta& file) const override {
     return (file.mode & 0111) != 0 && file.size >= kMinRustBinarySize;
   }
-
-  Result<AnalysisResult> Analyze(const FileMeta& file, ByteSpan content) const override {
-    FileMeta whole = file;
-    whole.size = content.size();
-    return AnalyzeParts(whole, {FilePart{0, content}});
-  }
-
-  bool ReadsInParts() const override { return true; }
 
   std::vector<FileRange> NextRanges(const FileMeta& file,
                                     const std::vector<FilePart>& parts) const override {

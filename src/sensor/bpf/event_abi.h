@@ -56,6 +56,7 @@ enum moat_event_type {
   MOAT_EV_BPF = 26,
   MOAT_EV_MODULE_LOAD = 27,
   MOAT_EV_DNS_QUERY = 28,
+  MOAT_EV_MMAP_EXEC = 29, /* a file mapped executable (a shared library), once per container */
   MOAT_EV_TYPE_END
 };
 

@@ -25,6 +25,7 @@ const volatile __u32 self_tgid = 0;
 
 /* x86_64 syscall numbers. */
 #define NR_open 2
+#define NR_mmap 9
 #define NR_socket 41
 #define NR_connect 42
 #define NR_accept 43
@@ -84,6 +85,8 @@ const volatile __u32 self_tgid = 0;
 #define CLONE_NS_FLAGS 0x7E020080ULL /* NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET */
 #define CLONE_NEWTIME_ 0x00000080ULL
 #define EINPROGRESS_ 115
+#define PROT_EXEC_ 0x4
+#define MAP_ANONYMOUS_ 0x20
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
 
 #define CAPTURE_MAX 512 /* bytes copied at entry (paths, addresses, DNS payloads) */
@@ -151,6 +154,21 @@ struct {
   __type(value, struct sensitive_prefix);
 } sensitive_prefixes SEC(".maps");
 
+/* Files already reported as mapped executable, per mount namespace (so per container): a
+ * library is reported the first time a process of the container maps it, not at every process
+ * start. LRU: a long-running node forgets the oldest and reports them again at most. */
+struct mapped_file_key {
+  __u64 inode;
+  __u32 dev;
+  __u32 mnt_ns;
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 65536);
+  __type(key, struct mapped_file_key);
+  __type(value, __u8);
+} mapped_files SEC(".maps");
+
 /* Older kernels name kernfs_node's parent "parent" (6.15 renamed it "__parent"). */
 struct kernfs_node___old {
   struct kernfs_node *parent;
@@ -184,19 +202,21 @@ static __always_inline struct moat_event_header *begin(__u16 type) {
   return h;
 }
 
-static __always_inline void submit(struct moat_event_header *h) {
+/* Writes the record; 1 when it went into the ring buffer, 0 when it was dropped (counted). */
+static __always_inline int submit(struct moat_event_header *h) {
   __u32 size = h->size;
   if (size > MOAT_MAX_RECORD) size = MOAT_MAX_RECORD;
   if (size < sizeof(*h)) size = sizeof(*h);
   h->size = size;
   OPAQUE(size);
   size &= MOAT_MAX_RECORD * 2 - 1;
-  if (size > MOAT_MAX_RECORD) return;
+  if (size > MOAT_MAX_RECORD) return 0;
   if (bpf_ringbuf_output(&events, h, size, 0) == 0) {
     count(MOAT_COUNTER_EVENTS);
-  } else {
-    count(MOAT_COUNTER_DROPS);
+    return 1;
   }
+  count(MOAT_COUNTER_DROPS);
+  return 0;
 }
 
 /* The field writers below append "u16 length + bytes" at h->size. Offsets are masked so that
@@ -510,11 +530,13 @@ static __always_inline __u16 type_of_syscall(__u32 nr) {
     case NR_sendmsg:
     case NR_sendmmsg:
       return MOAT_EV_DNS_QUERY;
+    case NR_mmap:
+      return MOAT_EV_MMAP_EXEC;
   }
   return 0;
 }
 
-static __always_inline struct sock *sock_of_fd(int fd) {
+static __always_inline struct file *file_of_fd(int fd) {
   struct task_struct *task = (struct task_struct *)bpf_get_current_task();
   struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
   unsigned int max = BPF_CORE_READ(fdt, max_fds);
@@ -522,6 +544,11 @@ static __always_inline struct sock *sock_of_fd(int fd) {
   struct file **fds = BPF_CORE_READ(fdt, fd);
   struct file *file = 0;
   bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+  return file;
+}
+
+static __always_inline struct sock *sock_of_fd(int fd) {
+  struct file *file = file_of_fd(fd);
   if (!file) return 0;
   /* Only sockets: their file operations' private data is a struct socket. */
   umode_t mode = BPF_CORE_READ(file, f_inode, i_mode);
@@ -675,6 +702,13 @@ int moat_sys_enter(struct bpf_raw_tracepoint_args *ctx) {
       }
       break;
     }
+    case MOAT_EV_MMAP_EXEC:
+      /* mmap(addr, len, prot, flags, fd, off): only executable mappings of a file, which is
+       * how the dynamic loader (and dlopen) maps a library's code. */
+      if (!(call->args[2] & PROT_EXEC_) || (call->args[3] & MAP_ANONYMOUS_) ||
+          (int)call->args[4] < 0)
+        return 0;
+      break;
     case MOAT_EV_CLONE_NS: {
       __u64 flags = call->args[0];
       if (nr == NR_clone3) {
@@ -752,6 +786,11 @@ SEC("raw_tracepoint/sys_exit")
 int moat_sys_exit(struct bpf_raw_tracepoint_args *ctx) {
   __u64 pid_tgid = bpf_get_current_pid_tgid();
   if ((pid_tgid >> 32) == self_tgid) return 0;
+  /* Most system calls (read, write, epoll_wait, ...) are none of the sensor's: their number
+   * says so for the price of one register read, where the in-flight table's lookup would cost
+   * every exit a hash (issue 13 "Speed": the overhead on syscall-heavy work). */
+  struct pt_regs *exit_regs = (struct pt_regs *)ctx->args[0];
+  if (!type_of_syscall((__u32)BPF_CORE_READ(exit_regs, orig_ax))) return 0;
   struct pending_call *call = bpf_map_lookup_elem(&in_flight, &pid_tgid);
   if (!call) return 0;
   long ret = ctx->args[1];
@@ -762,6 +801,19 @@ int moat_sys_exit(struct bpf_raw_tracepoint_args *ctx) {
   if (type == MOAT_EV_SOCKET) {
     __u64 family = call->args[0], sock_type = call->args[1] & 0xf;
     if (family != AF_PACKET_ && sock_type != SOCK_RAW_) goto done;
+  }
+  struct file *mapped = 0;
+  struct mapped_file_key mapped_key = {};
+  if (type == MOAT_EV_MMAP_EXEC) {
+    /* Reported once per file and mount namespace: the in-use set needs the file, not each
+     * process that maps it (every process start maps libc). */
+    mapped = file_of_fd(call->args[4]);
+    if (!mapped) goto done;
+    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+    mapped_key.inode = BPF_CORE_READ(mapped, f_inode, i_ino);
+    mapped_key.dev = BPF_CORE_READ(mapped, f_inode, i_sb, s_dev);
+    mapped_key.mnt_ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+    if (bpf_map_lookup_elem(&mapped_files, &mapped_key)) goto done;
   }
   struct moat_event_header *h = begin(type);
   if (!h) goto done;
@@ -829,6 +881,9 @@ int moat_sys_exit(struct bpf_raw_tracepoint_args *ctx) {
     case MOAT_EV_MODULE_LOAD:
       put_str(h, (void *)call->args[nr == NR_init_module ? 2 : 1], 256, 1);
       break;
+    case MOAT_EV_MMAP_EXEC:
+      put_dentry_path(h, BPF_CORE_READ(mapped, f_path.dentry), BPF_CORE_READ(mapped, f_path.mnt));
+      break;
     case MOAT_EV_DNS_QUERY: {
       put_capture(h, call);
       __u32 len = call->capture2_len;
@@ -841,7 +896,11 @@ int moat_sys_exit(struct bpf_raw_tracepoint_args *ctx) {
       break;
     }
   }
-  submit(h);
+  /* A mapping is remembered only once its record is out: a dropped one is reported again. */
+  if (submit(h) && type == MOAT_EV_MMAP_EXEC) {
+    __u8 seen = 1;
+    bpf_map_update_elem(&mapped_files, &mapped_key, &seen, BPF_ANY);
+  }
 done:
   bpf_map_delete_elem(&in_flight, &pid_tgid);
   return 0;

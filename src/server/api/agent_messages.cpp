@@ -202,6 +202,79 @@ Result<WorkloadRecord> ParseWorkload(const json& w, const std::string& cluster_i
   return workload;
 }
 
+// A node of the report's `nodes`, with the pods bound to it; a pod's workload is the report's
+// workload of that kind and name in the pod's namespace, when the report has it.
+Result<NodeRecord> ParseNode(const json& n, const std::string& cluster_id,
+                             const std::map<std::string, size_t>& workload_index,
+                             const std::string& where) {
+  if (!n.is_object()) return Fail(where, ": expected an object");
+  NodeRecord node;
+  node.cluster_id = cluster_id;
+  MOAT_ASSIGN_OR_RETURN(node.name, Text(n, "name", where, true));
+  if (!IsObjectName(node.name)) {
+    return Fail(where, ".name: 1 to 253 characters without '/', '%' or control characters");
+  }
+  for (auto [key, field] : {std::pair{"kubelet_version", &node.kubelet_version},
+                            {"os_image", &node.os_image},
+                            {"kernel", &node.kernel},
+                            {"container_runtime", &node.container_runtime},
+                            {"architecture", &node.architecture},
+                            {"ready", &node.ready}}) {
+    MOAT_ASSIGN_OR_RETURN(*field, Text(n, key, where));
+  }
+  if (auto it = n.find("unschedulable"); it != n.end()) {
+    if (!it->is_boolean()) return Fail(where, ".unschedulable: expected true or false");
+    node.unschedulable = it->get<bool>();
+  }
+  MOAT_ASSIGN_OR_RETURN(json roles, Array(n, "roles", where));
+  for (size_t i = 0; i < roles.size(); ++i) {
+    if (!roles[i].is_string() || !IsObjectName(roles[i].get<std::string>()) ||
+        roles[i].get<std::string>().find(',') != std::string::npos) {
+      return Fail(Index(where, "roles", i), ": expected a role name");
+    }
+    node.roles.push_back(roles[i].get<std::string>());
+  }
+  MOAT_ASSIGN_OR_RETURN(json conditions, Array(n, "conditions", where));
+  json kept = json::array();
+  for (size_t i = 0; i < conditions.size(); ++i) {
+    const std::string at = Index(where, "conditions", i);
+    if (!conditions[i].is_object()) return Fail(at, ": expected an object");
+    json condition = json::object();
+    for (const char* key : {"type", "status", "reason", "message"}) {
+      MOAT_ASSIGN_OR_RETURN(std::string value,
+                            Text(conditions[i], key, at, std::string_view(key) == "type"));
+      condition[key] = value;
+    }
+    kept.push_back(std::move(condition));
+  }
+  node.conditions_json = kept.dump();
+  MOAT_ASSIGN_OR_RETURN(json pods, Array(n, "pods", where));
+  std::set<std::pair<std::string, std::string>> seen;
+  for (size_t i = 0; i < pods.size(); ++i) {
+    const std::string at = Index(where, "pods", i);
+    const json& p = pods[i];
+    if (!p.is_object()) return Fail(at, ": expected an object");
+    NodePodRecord pod;
+    MOAT_ASSIGN_OR_RETURN(pod.namespace_name, Text(p, "namespace", at, true));
+    MOAT_ASSIGN_OR_RETURN(pod.name, Text(p, "name", at, true));
+    MOAT_ASSIGN_OR_RETURN(pod.phase, Text(p, "phase", at));
+    if (!IsNamespaceName(pod.namespace_name)) return Fail(at, ".namespace: not a namespace name");
+    if (!IsObjectName(pod.name) || !seen.emplace(pod.namespace_name, pod.name).second) {
+      return Fail(at, ".name: not a pod name, or given twice");
+    }
+    if (auto it = p.find("containers"); it != p.end()) {
+      if (!it->is_number_unsigned()) return Fail(at, ".containers: expected a count");
+      pod.containers = it->get<int64_t>();
+    }
+    MOAT_ASSIGN_OR_RETURN(std::string kind, Text(p, "workload_kind", at));
+    MOAT_ASSIGN_OR_RETURN(std::string name, Text(p, "workload_name", at));
+    const std::string workload_id = cluster_id + "/" + pod.namespace_name + "/" + kind + "/" + name;
+    if (!kind.empty() && workload_index.count(workload_id)) pod.workload_id = workload_id;
+    node.pods.push_back(std::move(pod));
+  }
+  return node;
+}
+
 }  // namespace
 
 bool IsValidResourceName(std::string_view name) {
@@ -305,6 +378,17 @@ Result<ClusterReport> ParseClusterReport(std::string_view body, const std::strin
     report.workloads.push_back(std::move(workload));
   }
 
+  MOAT_ASSIGN_OR_RETURN(json nodes, Array(b, "nodes", ""));
+  std::set<std::string> node_names;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const std::string where = "nodes[" + std::to_string(i) + "]";
+    MOAT_ASSIGN_OR_RETURN(NodeRecord node, ParseNode(nodes[i], cluster.id, workload_index, where));
+    if (!node_names.insert(node.name).second) {
+      return Fail(where, ".name: node ", node.name, " is given twice");
+    }
+    report.nodes.push_back(std::move(node));
+  }
+
   // One finding per workload and check: its occurrences (paths) are the evidence.
   MOAT_ASSIGN_OR_RETURN(json findings, Array(b, "findings", ""));
   std::map<std::pair<std::string, std::string>, size_t> finding_index;  // (workload, check)
@@ -355,6 +439,52 @@ Result<ClusterReport> ParseClusterReport(std::string_view body, const std::strin
   return report;
 }
 
+Result<InUseReport> ParseInUseReport(std::string_view body) {
+  // Bounds of the export (src/sensor/in_use.cpp) and of a path (PATH_MAX).
+  constexpr size_t kMaxFiles = 50000;
+  constexpr size_t kMaxPath = 4096;
+  MOAT_ASSIGN_OR_RETURN(json b, ParseObject(body, "in_use"));
+  MOAT_ASSIGN_OR_RETURN(std::string format, Text(b, "format", "", true));
+  if (format != "moat-in-use/1") {
+    return Fail("format: expected \"moat-in-use/1\" (got \"", format, "\")");
+  }
+  InUseReport report;
+  MOAT_ASSIGN_OR_RETURN(report.node, Text(b, "node", ""));
+  MOAT_ASSIGN_OR_RETURN(json containers, Array(b, "containers", ""));
+  std::set<std::string> ids;
+  for (size_t i = 0; i < containers.size(); ++i) {
+    const std::string at = "containers[" + std::to_string(i) + "]";
+    const json& c = containers[i];
+    if (!c.is_object()) return Fail(at, ": expected an object");
+    InUseContainer container;
+    MOAT_ASSIGN_OR_RETURN(container.id, Text(c, "id", at, true));
+    if (!IsValidResourceName(container.id) || !ids.insert(container.id).second) {
+      return Fail(at, ".id: empty, given twice or not a container id ('", container.id, "')");
+    }
+    // "name@sha256:..." when the engine knows a repository digest, else the image id.
+    MOAT_ASSIGN_OR_RETURN(std::string digest, Text(c, "image_digest", at));
+    digest = digest.substr(digest.find('@') == std::string::npos ? 0 : digest.find('@') + 1);
+    if (IsSha256Digest(digest)) container.image_digest = std::move(digest);
+    for (const char* key : {"executables", "libraries"}) {
+      MOAT_ASSIGN_OR_RETURN(json files, Array(c, key, at));
+      if (files.size() > kMaxFiles) {
+        return Fail(at, ".", key, ": more than ", std::to_string(kMaxFiles), " paths");
+      }
+      for (size_t f = 0; f < files.size(); ++f) {
+        const json& file = files[f];
+        if (!file.is_string() || file.get_ref<const std::string&>().empty() ||
+            file.get_ref<const std::string&>().front() != '/' ||
+            file.get_ref<const std::string&>().size() > kMaxPath) {
+          return Fail(Index(at, key, f), ": expected an absolute path");
+        }
+        container.files.insert(file.get<std::string>());
+      }
+    }
+    report.containers.push_back(std::move(container));
+  }
+  return report;
+}
+
 Result<std::vector<Store::AgentMessage>> ParseAgentBatch(std::string_view body,
                                                          const std::string& agent_id) {
   MOAT_ASSIGN_OR_RETURN(json batch, ParseObject(body, "request body"));
@@ -372,7 +502,7 @@ Result<std::vector<Store::AgentMessage>> ParseAgentBatch(std::string_view body,
       return Fail(where, ".type: expected a string");
     const std::string type = m["type"];
     if (type != "heartbeat" && type != "host_report" && type != "cluster_report" &&
-        type != "alerts" && type != "dropped") {
+        type != "alerts" && type != "dropped" && type != "in_use") {
       return Fail(where, ".type: unknown message type '", type, "'");
     }
     const int64_t seq = m["seq"].get<int64_t>();
@@ -400,6 +530,9 @@ Result<std::vector<Store::AgentMessage>> ParseAgentBatch(std::string_view body,
       if (!report.ok()) return Fail(body_where, report.error().message);
     } else if (type == "cluster_report") {
       auto report = ParseClusterReport(text, agent_id);
+      if (!report.ok()) return Fail(body_where, report.error().message);
+    } else if (type == "in_use") {
+      auto report = ParseInUseReport(text);
       if (!report.ok()) return Fail(body_where, report.error().message);
     } else if (type == "dropped") {
       for (const char* count : {"messages", "heartbeats"}) {

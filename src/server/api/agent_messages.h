@@ -40,6 +40,11 @@ Result<HostReport> ParseHostReport(std::string_view body, const std::string& age
 /// messages of its occurrences are the evidence).
 Result<ClusterReport> ParseClusterReport(std::string_view body, const std::string& agent_id);
 
+/// An in_use body: the sensor's export (format "moat-in-use/1", docs/sensor.md "In use") as the
+/// agent fetched it: per container its id, image digest, and the executables and libraries it
+/// ran (absolute paths, at most 50,000 of each).
+Result<InUseReport> ParseInUseReport(std::string_view body);
+
 /// The body of POST /api/v1/agents/{agent}/messages: {"messages": [{seq, type, body, through?}]},
 /// every message checked for its type. Bodies come out as canonical JSON.
 Result<std::vector<Store::AgentMessage>> ParseAgentBatch(std::string_view body,

@@ -172,7 +172,27 @@ json ClusterJson(const ClusterRecord& cluster) {
           {"last_report_at", FormatTime(cluster.last_report_at)},
           {"checks", {{"passed", cluster.checks_passed}, {"failed", cluster.checks_failed}}},
           {"workloads", cluster.workloads},
+          {"nodes", cluster.nodes},
           {"findings", SeverityCountsJson(cluster.findings)}};
+}
+
+json NodeJson(const NodeRecord& node) {
+  json conditions = json::parse(node.conditions_json, nullptr, false);
+  json j = {{"name", node.name},
+            {"cluster_id", node.cluster_id},
+            {"kubelet_version", node.kubelet_version},
+            {"os_image", node.os_image},
+            {"kernel", node.kernel},
+            {"container_runtime", node.container_runtime},
+            {"architecture", node.architecture},
+            {"ready", node.ready},
+            {"unschedulable", node.unschedulable},
+            {"roles", node.roles},
+            {"conditions", conditions.is_array() ? conditions : json::array()},
+            {"pods", node.pod_count},
+            {"containers", node.container_count},
+            {"last_seen", FormatTime(node.last_seen)}};
+  return j;
 }
 
 json WorkloadJson(const WorkloadRecord& workload) {
@@ -585,6 +605,9 @@ http::Response Api::State::Findings(const http::Request& request) {
   auto patchable = ParseBoolQuery(request, "patchable");
   if (!patchable.ok()) return http::Response::Error(400, patchable.error().message);
   filter.patchable = *patchable;
+  auto in_use = ParseBoolQuery(request, "in_use");
+  if (!in_use.ok()) return http::Response::Error(400, in_use.error().message);
+  filter.in_use = *in_use;
   const std::string status = request.Query("status");
   if (status == "all") {
     filter.include_resolved = true;
@@ -597,8 +620,10 @@ http::Response Api::State::Findings(const http::Request& request) {
     sort = FindingSort::kCvss;
   } else if (sort_text == "first_seen") {
     sort = FindingSort::kFirstSeen;
+  } else if (sort_text == "in_use") {
+    sort = FindingSort::kInUse;
   } else if (!sort_text.empty() && sort_text != "severity") {
-    return http::Response::Error(400, "sort: expected severity, cvss or first_seen");
+    return http::Response::Error(400, "sort: expected severity, in_use, cvss or first_seen");
   }
   const std::string format = request.Query("format");
   if (!format.empty() && format != "json" && format != "csv" && format != "sarif") {
@@ -1300,6 +1325,9 @@ http::Response Api::State::AgentMessages(const http::Request& request) {
         } else if (message.type == "cluster_report") {
           MOAT_ASSIGN_OR_RETURN(ClusterReport report, ParseClusterReport(message.body, agent_id));
           MOAT_TRY(Store::SaveClusterReport(sql, report, now));
+        } else if (message.type == "in_use") {
+          MOAT_ASSIGN_OR_RETURN(InUseReport report, ParseInUseReport(message.body));
+          MOAT_TRY(Store::SaveInUse(sql, agent_id, report, now));
         } else if (message.type == "dropped") {
           // Messages the agent lost before sending them: recorded, never silently skipped.
           const int64_t through = std::max(message.seq, message.through);
@@ -2017,6 +2045,37 @@ Api::Api(Center& center, ApiOptions options) : state_(std::make_unique<State>(ce
           json items = json::array();
           for (const auto& w : workloads->items) items.push_back(WorkloadJson(w));
           return JsonResponse(200, {{"items", items}, {"next_cursor", workloads->next_cursor}});
+        });
+  s.Add("GET", "/api/v1/clusters/{id}/nodes", Access::kRead,
+        [&store](const http::Request& r, const TokenInfo&) {
+          auto cluster = store.GetCluster(r.PathParam("id"));
+          if (!cluster.ok()) return StoreError(cluster.error());
+          if (!*cluster) return http::Response::Error(404, "no cluster " + r.PathParam("id"));
+          auto nodes = store.ListClusterNodes(r.PathParam("id"), r.Query("q"));
+          if (!nodes.ok()) return StoreError(nodes.error());
+          json items = json::array();
+          for (const auto& n : *nodes) items.push_back(NodeJson(n));
+          return JsonResponse(200, {{"items", items}});
+        });
+  s.Add("GET", "/api/v1/clusters/{id}/nodes/{node}", Access::kRead,
+        [&store](const http::Request& r, const TokenInfo&) {
+          auto node = store.GetClusterNode(r.PathParam("id"), r.PathParam("node"));
+          if (!node.ok()) return StoreError(node.error());
+          if (!*node) {
+            return http::Response::Error(
+                404, "no node " + r.PathParam("node") + " in cluster " + r.PathParam("id"));
+          }
+          json j = NodeJson(**node);
+          json pods = json::array();
+          for (const auto& p : (*node)->pods) {
+            pods.push_back({{"namespace", p.namespace_name},
+                            {"name", p.name},
+                            {"workload_id", p.workload_id},
+                            {"phase", p.phase},
+                            {"containers", p.containers}});
+          }
+          j["pod_items"] = pods;
+          return JsonResponse(200, j);
         });
   s.Add("GET", "/api/v1/agents", Access::kRead,
         ListAll<AgentRecord>([&store] { return store.ListAgents(); }, &AgentJson));

@@ -847,7 +847,8 @@ MOAT_STORE_TEST_SUITE(MonitorTest);
 
 // After a database update the images to re-match are found by the keys the matcher looks their
 // packages up by: an rpm package under its source and its binary name (Rocky's and SUSE's feeds
-// name the binary rpm).
+// name the binary rpm), and a Go binary's standard library also under "toolchain" (the Go
+// vulnerability database's name for flaws of the go command).
 TEST(MatchImageTest, PackageKeysHoldEveryLookupName) {
   Inventory inventory;
   inventory.os.family = "rocky";
@@ -860,6 +861,12 @@ TEST(MatchImageTest, PackageKeysHoldEveryLookupName) {
   rpm.source_name = "openssl";
   inventory.packages.push_back(rpm);
   inventory.packages.push_back(Npm("lodash", "4.17.20"));
+  Package stdlib;
+  stdlib.type = PackageType::kGolang;
+  stdlib.name = "stdlib";
+  stdlib.version = "v1.21.3";
+  stdlib.file_path = "/usr/bin/app";
+  inventory.packages.push_back(stdlib);
   const ImageScan scan = MatchImage(inventory, nullptr);
   const std::set<std::pair<std::string, std::string>> keys(scan.package_keys.begin(),
                                                            scan.package_keys.end());
@@ -867,7 +874,9 @@ TEST(MatchImageTest, PackageKeysHoldEveryLookupName) {
   EXPECT_TRUE(keys.count({ns, "openssl"})) << ns;
   EXPECT_TRUE(keys.count({ns, "openssl-libs"})) << ns;
   EXPECT_TRUE(keys.count({"npm", "lodash"}));
-  EXPECT_EQ(keys.size(), 3u);
+  EXPECT_TRUE(keys.count({"go", "stdlib"}));
+  EXPECT_TRUE(keys.count({"go", "toolchain"}));
+  EXPECT_EQ(keys.size(), 5u);
 }
 
 }  // namespace

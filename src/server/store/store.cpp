@@ -11,9 +11,12 @@
 
 #include "core/alert.h"
 #include "core/bytes.h"
+#include "core/json_model.h"
 #include "core/sha256.h"
+#include "core/text.h"
 #include "core/text_format.h"
 #include "core/vulnerability.h"
+#include "server/in_use.h"
 #include "server/store/schema.h"
 #include "server/store/secret_box.h"
 
@@ -65,6 +68,11 @@ Result<void> ForEachChunk(size_t count, Fn&& fn) {
     for (; count - first >= size; first += size) MOAT_TRY(fn(first, size));
   }
   return Ok();
+}
+
+// Whether `text` contains `lower_part` (lower case) in any case.
+bool ContainsFolded(const std::string& text, const std::string& lower_part) {
+  return AsciiLower(text).find(lower_part) != std::string::npos;
 }
 
 // "($1, $2), ($3, $4)": `rows` tuples of `columns` numbered parameters.
@@ -229,9 +237,46 @@ Result<void> RefreshImageCounts(SqlConnection& sql, const std::string& digest) {
   return Ok();
 }
 
+// The (type, name) of the packages of an image that a sensor saw in use (SaveInUse).
+Result<std::set<PackageRef>> ImagePackagesInUse(SqlConnection& sql, const std::string& digest) {
+  MOAT_ASSIGN_OR_RETURN(
+      auto rows, sql.Query("SELECT DISTINCT ecosystem, name FROM packages_in_use WHERE digest = $1",
+                           {digest}));
+  std::set<PackageRef> packages;
+  for (const auto& row : rows.rows) packages.emplace(row.Text(0), row.Text(1));
+  return packages;
+}
+
+// Marks the open findings of `digest` in use when a sensor saw their package in use, and clears
+// the mark of the others; rows already right are not rewritten.
+Result<void> RefreshImageInUse(SqlConnection& sql, const std::string& digest) {
+  constexpr const char* kInUseNow =
+      "CASE WHEN EXISTS (SELECT 1 FROM packages_in_use u WHERE u.digest = findings.resource_id "
+      "AND u.ecosystem = findings.category AND u.name = findings.package) THEN 1 ELSE 0 END";
+  MOAT_TRY(sql.Query(std::string("UPDATE findings SET in_use = ") + kInUseNow +
+                         " WHERE resource_kind = 'image' AND resource_id = $1 AND resolved_at = 0 "
+                         "AND in_use <> " +
+                         kInUseNow,
+                     {digest}));
+  return Ok();
+}
+
 Result<void> ReplaceFindings(SqlConnection& sql, const std::string& resource_kind,
                              const std::string& resource_id, const std::string& source,
-                             const std::vector<FindingRecord>& findings, int64_t now) {
+                             const std::vector<FindingRecord>& scanned, int64_t now) {
+  // A scan does not know what runs: an image's findings in a package a sensor saw in use are
+  // marked here, so that a re-match keeps the mark (and does not rewrite the row to clear it).
+  const std::vector<FindingRecord>* current_findings = &scanned;
+  std::vector<FindingRecord> marked;
+  if (resource_kind == "image") {
+    MOAT_ASSIGN_OR_RETURN(auto in_use, ImagePackagesInUse(sql, resource_id));
+    if (!in_use.empty()) {
+      marked = scanned;
+      for (FindingRecord& f : marked) f.in_use = in_use.count({f.category, f.package}) != 0;
+      current_findings = &marked;
+    }
+  }
+  const std::vector<FindingRecord>& findings = *current_findings;
   MOAT_ASSIGN_OR_RETURN(auto rows, sql.Query(std::string("SELECT ") + kFindingColumns +
                                                  " FROM findings WHERE resource_kind = $1 AND "
                                                  "resource_id = $2",
@@ -279,7 +324,7 @@ Result<void> ReplaceFindings(SqlConnection& sql, const std::string& resource_kin
                                    f->category,
                                    f->title,
                                    severity,
-                                   int64_t{SeverityRank(severity)},
+                                   int64_t{SeverityRank(AsciiLower(severity))},
                                    f->cvss,
                                    Bool(f->kev),
                                    f->epss,
@@ -674,6 +719,7 @@ Result<void> Store::RecordDelete(int64_t registry_id, const std::string& reposit
       MOAT_TRY(tx.Query("DELETE FROM image_finding_counts WHERE digest = $1", {digest}));
       MOAT_TRY(tx.Query("DELETE FROM image_packages WHERE digest = $1", {digest}));
       MOAT_TRY(tx.Query("DELETE FROM image_inventories WHERE digest = $1", {digest}));
+      MOAT_TRY(tx.Query("DELETE FROM packages_in_use WHERE digest = $1", {digest}));
       MOAT_TRY(tx.Query("DELETE FROM images WHERE digest = $1", {digest}));
     }
     return Ok();
@@ -817,6 +863,13 @@ Result<std::vector<bool>> Store::SaveImageMatches(const std::vector<ImageMatch>&
         }
         return applied;
       }));
+}
+
+Result<void> Store::SaveImageFiles(const std::string& digest, const std::string& files_index) {
+  auto sql = pool_->Acquire();
+  MOAT_TRY(sql->Query("UPDATE image_inventories SET files = $1 WHERE digest = $2",
+                      {files_index, digest}));
+  return Ok();
 }
 
 Result<bool> Store::SaveImageScanFailure(const std::string& digest, const std::string& error,
@@ -979,9 +1032,12 @@ Result<Page<FindingRecord>> Store::ListFindings(const FindingFilter& filter, Fin
                                                 const PageRequest& page) {
   const char sort_letter = sort == FindingSort::kSeverity ? 's'
                            : sort == FindingSort::kCvss   ? 'c'
+                           : sort == FindingSort::kInUse  ? 'u'
                                                           : 'f';
+  // In use first: one key, so that the cursor stays one comparison.
   const char* key_column = sort == FindingSort::kSeverity ? "severity_rank"
                            : sort == FindingSort::kCvss   ? "cvss"
+                           : sort == FindingSort::kInUse  ? "(in_use * 100 + severity_rank)"
                                                           : "first_seen";
   MOAT_ASSIGN_OR_RETURN(auto cursor, ParseCursor(page.cursor, sort_letter));
   Conditions where;
@@ -996,6 +1052,7 @@ Result<Page<FindingRecord>> Store::ListFindings(const FindingFilter& filter, Fin
   if (!filter.package.empty()) where.Add("package = " + where.Param(filter.package));
   if (filter.kev) where.Add("kev = " + where.Param(Bool(*filter.kev)));
   if (filter.patchable) where.Add("patchable = " + where.Param(Bool(*filter.patchable)));
+  if (filter.in_use) where.Add("in_use = " + where.Param(Bool(*filter.in_use)));
   if (cursor) {
     SqlValue key = sort == FindingSort::kCvss ? SqlValue(std::stod(cursor->key))
                                               : SqlValue(int64_t{std::stoll(cursor->key)});
@@ -1008,7 +1065,7 @@ Result<Page<FindingRecord>> Store::ListFindings(const FindingFilter& filter, Fin
   auto sql = pool_->Acquire();
   MOAT_ASSIGN_OR_RETURN(
       auto rows,
-      sql->Query(std::string("SELECT ") + kFindingColumns + ", severity_rank FROM " + "findings" +
+      sql->Query(std::string("SELECT ") + kFindingColumns + ", " + key_column + " FROM findings" +
                      where.Where() + " ORDER BY " + key_column + " DESC, id LIMIT " + limit,
                  where.params()));
   Page<FindingRecord> result;
@@ -1017,7 +1074,7 @@ Result<Page<FindingRecord>> Store::ListFindings(const FindingFilter& filter, Fin
     result.items.resize(page.limit);
     const auto& last = result.items.back();
     const auto& last_row = rows.rows[page.limit - 1];
-    std::string key = sort == FindingSort::kSeverity
+    std::string key = sort == FindingSort::kSeverity || sort == FindingSort::kInUse
                           ? std::to_string(last_row.Int(kFindingColumnCount))
                       : sort == FindingSort::kCvss ? last_row.Text(kCvssColumn)
                                                    : std::to_string(last.first_seen);
@@ -1125,7 +1182,8 @@ Result<int64_t> Store::ApplyAgentMessages(
                     std::to_string(acked), "; resend from ", std::to_string(acked + 1));
       }
       MOAT_TRY(apply(tx, message));
-      reports |= message.type == "host_report" || message.type == "cluster_report";
+      reports |= message.type == "host_report" || message.type == "cluster_report" ||
+                 message.type == "in_use";
       acked = last;
     }
     MOAT_TRY(tx.Query("UPDATE agents SET acked_through = $1, last_heartbeat = $2 WHERE id = $3",
@@ -1241,6 +1299,65 @@ constexpr const char* kOpenWorkloadFindings =
 
 }  // namespace
 
+Result<void> Store::SaveInUse(SqlConnection& sql, const std::string& agent_id,
+                              const InUseReport& report, int64_t time) {
+  std::map<std::string, std::set<std::string>> files_by_image;
+  for (const InUseContainer& container : report.containers) {
+    std::string digest = container.image_digest;
+    MOAT_ASSIGN_OR_RETURN(auto listed, sql.Query("SELECT image_digest, state FROM containers "
+                                                 "WHERE host_id = $1 AND id = $2",
+                                                 {agent_id, container.id}));
+    if (!listed.rows.empty()) {
+      if (listed.rows[0].Text(1) != "running") continue;  // what a stopped container loaded
+      if (!listed.rows[0].Text(0).empty()) digest = listed.rows[0].Text(0);
+    }
+    if (digest.empty()) continue;
+    files_by_image[digest].insert(container.files.begin(), container.files.end());
+  }
+  std::vector<std::tuple<std::string, std::string, std::string>> in_use;  // digest, type, name
+  for (const auto& [digest, files] : files_by_image) {
+    MOAT_ASSIGN_OR_RETURN(
+        auto stored,
+        sql.Query("SELECT inventory, files FROM image_inventories WHERE digest = $1", {digest}));
+    if (stored.rows.empty()) continue;  // not scanned (yet): the next export marks it
+    std::vector<Package> packages;
+    try {
+      packages = nlohmann::json::parse(stored.rows[0].Text(0))
+                     .value("packages", nlohmann::json::array())
+                     .get<std::vector<Package>>();
+    } catch (const std::exception&) {
+      // An inventory stored by this server parses; one that does not only loses its language
+      // packages here, and the OS packages still come from the file index.
+    }
+    for (auto& [type, name] : PackagesInUse(stored.rows[0].Text(1), packages, files)) {
+      in_use.emplace_back(digest, type, name);
+    }
+  }
+  // The images whose marks may change: those of the agent's previous export and of this one.
+  MOAT_ASSIGN_OR_RETURN(
+      auto previous,
+      sql.Query("SELECT DISTINCT digest FROM packages_in_use WHERE agent_id = $1", {agent_id}));
+  std::set<std::string> touched;
+  for (const auto& row : previous.rows) touched.insert(row.Text(0));
+  for (const auto& [digest, files] : files_by_image) touched.insert(digest);
+  MOAT_TRY(sql.Query("DELETE FROM packages_in_use WHERE agent_id = $1", {agent_id}));
+  MOAT_TRY(ForEachChunk(in_use.size(), [&](size_t first, size_t size) -> Result<void> {
+    std::vector<SqlValue> params;
+    for (size_t i = first; i < first + size; ++i) {
+      const auto& [digest, type, name] = in_use[i];
+      params.insert(params.end(), {agent_id, digest, type, name, time});
+    }
+    MOAT_TRY(
+        sql.Query("INSERT INTO packages_in_use (agent_id, digest, ecosystem, name, seen_at) "
+                  "VALUES " +
+                      ValuesTuples(size, 5),
+                  params));
+    return Ok();
+  }));
+  for (const std::string& digest : touched) MOAT_TRY(RefreshImageInUse(sql, digest));
+  return Ok();
+}
+
 Result<void> Store::SaveClusterReport(SqlConnection& sql, const ClusterReport& report,
                                       int64_t time) {
   const ClusterRecord& c = report.cluster;
@@ -1285,6 +1402,34 @@ Result<void> Store::SaveClusterReport(SqlConnection& sql, const ClusterReport& r
       }
     }
   }
+  // Nodes and the pods bound to them, as the report gives them now.
+  MOAT_TRY(sql.Query("DELETE FROM cluster_node_pods WHERE cluster_id = $1", {c.id}));
+  MOAT_TRY(sql.Query("DELETE FROM cluster_nodes WHERE cluster_id = $1", {c.id}));
+  for (const NodeRecord& node : report.nodes) {
+    std::string roles;
+    for (const std::string& role : node.roles) roles += (roles.empty() ? "" : ",") + role;
+    MOAT_TRY(sql.Query(
+        "INSERT INTO cluster_nodes (cluster_id, name, kubelet_version, os_image, kernel, "
+        "container_runtime, architecture, ready, unschedulable, roles, conditions, last_seen) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        {c.id, node.name, node.kubelet_version, node.os_image, node.kernel, node.container_runtime,
+         node.architecture, node.ready, Bool(node.unschedulable), roles, node.conditions_json,
+         time}));
+    MOAT_TRY(ForEachChunk(node.pods.size(), [&](size_t first, size_t size) -> Result<void> {
+      std::vector<SqlValue> params;
+      for (size_t i = first; i < first + size; ++i) {
+        const NodePodRecord& pod = node.pods[i];
+        params.insert(params.end(), {c.id, node.name, pod.namespace_name, pod.name, pod.workload_id,
+                                     pod.phase, pod.containers});
+      }
+      MOAT_TRY(
+          sql.Query("INSERT INTO cluster_node_pods (cluster_id, node, namespace_name, name, "
+                    "workload_id, phase, containers) VALUES " +
+                        ValuesTuples(size, 7),
+                    params));
+      return Ok();
+    }));
+  }
   for (const auto& f : report.findings) findings_by_workload[f.resource_id].push_back(f);
   // A workload that is gone: its findings are resolved.
   for (const auto& row : previous.rows) findings_by_workload[row.Text(0)];
@@ -1303,17 +1448,95 @@ Result<std::vector<ClusterRecord>> Store::ListClusters() {
   MOAT_ASSIGN_OR_RETURN(auto severities,
                         sql->Query(std::string("SELECT w.cluster_id, f.severity, COUNT(*)") +
                                    kOpenWorkloadFindings + " GROUP BY w.cluster_id, f.severity"));
-  std::map<std::string, int64_t> workload_counts;
+  MOAT_ASSIGN_OR_RETURN(
+      auto nodes, sql->Query("SELECT cluster_id, COUNT(*) FROM cluster_nodes GROUP BY cluster_id"));
+  std::map<std::string, int64_t> workload_counts, node_counts;
   for (const auto& row : workloads.rows) workload_counts[row.Text(0)] = row.Int(1);
+  for (const auto& row : nodes.rows) node_counts[row.Text(0)] = row.Int(1);
   std::map<std::string, SeverityCounts> counts;
   AddSeverityCounts(severities, counts);
   std::vector<ClusterRecord> clusters;
   for (const auto& row : rows.rows) {
     clusters.push_back(ReadCluster(row));
     clusters.back().workloads = workload_counts[clusters.back().id];
+    clusters.back().nodes = node_counts[clusters.back().id];
     clusters.back().findings = counts[clusters.back().id];
   }
   return clusters;
+}
+
+namespace {
+
+constexpr const char* kNodeColumns =
+    "n.cluster_id, n.name, n.kubelet_version, n.os_image, n.kernel, n.container_runtime, "
+    "n.architecture, n.ready, n.unschedulable, n.roles, n.conditions, n.last_seen, "
+    "(SELECT COUNT(*) FROM cluster_node_pods p WHERE p.cluster_id = n.cluster_id AND p.node = "
+    "n.name), (SELECT CAST(COALESCE(SUM(p.containers), 0) AS BIGINT) FROM cluster_node_pods p "
+    "WHERE p.cluster_id = n.cluster_id AND p.node = n.name)";
+
+NodeRecord ReadNode(const SqlRow& row) {
+  NodeRecord n;
+  n.cluster_id = row.Text(0);
+  n.name = row.Text(1);
+  n.kubelet_version = row.Text(2);
+  n.os_image = row.Text(3);
+  n.kernel = row.Text(4);
+  n.container_runtime = row.Text(5);
+  n.architecture = row.Text(6);
+  n.ready = row.Text(7);
+  n.unschedulable = row.Int(8) != 0;
+  const std::string roles = row.Text(9);
+  for (std::string_view role : Split(roles, ',')) {
+    if (!role.empty()) n.roles.emplace_back(role);
+  }
+  n.conditions_json = row.Text(10);
+  n.last_seen = row.Int(11);
+  n.pod_count = row.Int(12);
+  n.container_count = row.Int(13);
+  return n;
+}
+
+}  // namespace
+
+Result<std::vector<NodeRecord>> Store::ListClusterNodes(const std::string& cluster_id,
+                                                        const std::string& search) {
+  auto sql = pool_->Acquire();
+  MOAT_ASSIGN_OR_RETURN(auto rows, sql->Query(std::string("SELECT ") + kNodeColumns +
+                                                  " FROM cluster_nodes n WHERE n.cluster_id = $1 "
+                                                  "ORDER BY n.name",
+                                              {cluster_id}));
+  const std::string folded = AsciiLower(search);
+  std::vector<NodeRecord> nodes;
+  for (const auto& row : rows.rows) {
+    NodeRecord node = ReadNode(row);
+    if (folded.empty() || ContainsFolded(node.name, folded) ||
+        ContainsFolded(node.os_image, folded) || ContainsFolded(node.kubelet_version, folded) ||
+        ContainsFolded(node.container_runtime, folded)) {
+      nodes.push_back(std::move(node));
+    }
+  }
+  return nodes;
+}
+
+Result<std::optional<NodeRecord>> Store::GetClusterNode(const std::string& cluster_id,
+                                                        const std::string& name) {
+  auto sql = pool_->Acquire();
+  MOAT_ASSIGN_OR_RETURN(auto rows, sql->Query(std::string("SELECT ") + kNodeColumns +
+                                                  " FROM cluster_nodes n WHERE n.cluster_id = $1 "
+                                                  "AND n.name = $2",
+                                              {cluster_id, name}));
+  if (rows.rows.empty()) return std::optional<NodeRecord>();
+  NodeRecord node = ReadNode(rows.rows[0]);
+  MOAT_ASSIGN_OR_RETURN(auto pods,
+                        sql->Query("SELECT namespace_name, name, workload_id, phase, containers "
+                                   "FROM cluster_node_pods WHERE cluster_id = $1 AND node = $2 "
+                                   "ORDER BY namespace_name, name",
+                                   {cluster_id, name}));
+  for (const auto& row : pods.rows) {
+    node.pods.push_back(
+        NodePodRecord{row.Text(0), row.Text(1), row.Text(2), row.Text(3), row.Int(4)});
+  }
+  return std::optional<NodeRecord>(std::move(node));
 }
 
 Result<std::optional<ClusterRecord>> Store::GetCluster(const std::string& id) {
@@ -1337,6 +1560,9 @@ Result<std::optional<ClusterRecord>> Store::GetCluster(const std::string& id) {
                                        " AND w.cluster_id = $1 GROUP BY w.namespace_name, "
                                        "f.severity",
                                    {id}));
+  MOAT_ASSIGN_OR_RETURN(
+      auto nodes, sql->Query("SELECT COUNT(*) FROM cluster_nodes WHERE cluster_id = $1", {id}));
+  cluster.nodes = nodes.rows[0].Int(0);
   std::map<std::string, int64_t> workloads_by_namespace;
   for (const auto& row : kinds.rows) {
     workloads_by_namespace[row.Text(0)] += row.Int(2);
@@ -2280,12 +2506,6 @@ bool HasSeverity(const SeverityCounts& c, const std::string& severity) {
                                 : c.unknown > 0;
 }
 
-bool ContainsFolded(const std::string& text, const std::string& lower_part) {
-  std::string lower = text;
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return lower.find(lower_part) != std::string::npos;
-}
-
 }  // namespace
 
 Result<size_t> ParseOffsetCursor(const std::string& cursor) {
@@ -2322,8 +2542,7 @@ Result<ImageListing> Store::QueryImages(const ImageQuery& query, const PageReque
     bool repository_match = false;
     bool search_match = false;
   };
-  std::string search = query.search;
-  for (char& c : search) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string search = AsciiLower(query.search);
   std::vector<Candidate> candidates;
   for (const auto& row : name_rows.rows) {
     const std::string digest = row.Text(0);

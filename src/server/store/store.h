@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -138,10 +139,12 @@ struct FindingFilter {
   std::string package;
   std::optional<bool> kev;
   std::optional<bool> patchable;
+  std::optional<bool> in_use;
   bool include_resolved = false;
 };
 
-enum class FindingSort { kSeverity, kCvss, kFirstSeen };
+/// kInUse: in-use findings first, each part most severe first.
+enum class FindingSort { kSeverity, kCvss, kFirstSeen, kInUse };
 
 struct PageRequest {
   size_t limit = 100;
@@ -231,9 +234,39 @@ struct ClusterRecord {
   int64_t checks_passed = 0;  // (object, check) pairs without / with a finding
   int64_t checks_failed = 0;
   int64_t workloads = 0;
+  int64_t nodes = 0;
   SeverityCounts findings;
   std::map<std::string, int64_t> workloads_by_kind;  // GetCluster only
   std::vector<ClusterNamespaceRecord> namespaces;    // GetCluster only
+};
+
+/// A pod a node runs, with the workload that stands for it.
+struct NodePodRecord {
+  std::string namespace_name;
+  std::string name;
+  std::string workload_id;  // "cluster/namespace/Kind/name"; "" when no reported workload
+  std::string phase;        // Running, Pending, Succeeded, Failed, Unknown
+  int64_t containers = 0;
+};
+
+/// A Kubernetes node of a cluster as its Node object and the pods bound to it say.
+struct NodeRecord {
+  std::string cluster_id;
+  std::string name;
+  std::string kubelet_version;
+  std::string os_image;
+  std::string kernel;
+  std::string container_runtime;
+  std::string architecture;
+  std::string ready;  // the Ready condition's status: "True", "False", "Unknown"; "" not known
+  bool unschedulable = false;
+  std::vector<std::string> roles;  // from node-role.kubernetes.io/<role> labels
+  /// The conditions (type, status, reason, message) as JSON, as the node reported them.
+  std::string conditions_json = "[]";
+  int64_t last_seen = 0;
+  int64_t pod_count = 0;
+  int64_t container_count = 0;
+  std::vector<NodePodRecord> pods;  // GetClusterNode and reports only
 };
 
 /// One cluster_report, validated (server/api/agent_messages.h).
@@ -242,6 +275,19 @@ struct ClusterReport {
   std::vector<std::string> namespaces;
   std::vector<WorkloadRecord> workloads;
   std::vector<FindingRecord> findings;  // resource_id names one of `workloads`
+  std::vector<NodeRecord> nodes;
+};
+
+/// One in_use message, validated (server/api/agent_messages.h): the sensor's moat-in-use/1
+/// export of a node, the files each container ran or mapped executable.
+struct InUseContainer {
+  std::string id;            // the container id
+  std::string image_digest;  // "sha256:..." (the repository digest, else the image id); "" unknown
+  std::set<std::string> files;
+};
+struct InUseReport {
+  std::string node;
+  std::vector<InUseContainer> containers;
 };
 
 struct WorkloadFilter {
@@ -506,6 +552,9 @@ class Store {
                              const std::vector<std::pair<std::string, std::string>>& packages,
                              const std::vector<FindingRecord>& findings, int64_t time,
                              const JobLease* lease = nullptr);
+  /// Keeps an image's file index (server/in_use.h PackageFilesIndex) beside its stored
+  /// inventory; nothing when the image has no stored inventory.
+  Result<void> SaveImageFiles(const std::string& digest, const std::string& files_index);
   /// A failed scan; it does not replace the inventory of an image scanned before.
   Result<bool> SaveImageScanFailure(const std::string& digest, const std::string& error,
                                     int64_t time, const JobLease* lease = nullptr);
@@ -579,9 +628,22 @@ class Store {
   /// findings; the findings of workloads the report no longer has are resolved.
   static Result<void> SaveClusterReport(SqlConnection& sql, const ClusterReport& report,
                                         int64_t time);
+  /// Inside ApplyAgentMessages: the agent's sensor export replaces the packages that agent saw in
+  /// use (server/in_use.h), and the open findings of the images concerned are marked in use or
+  /// not. A container the agent's host report lists counts while it runs, with the image the
+  /// report gives; another (a cluster's pod) by the digest the sensor read.
+  static Result<void> SaveInUse(SqlConnection& sql, const std::string& agent_id,
+                                const InUseReport& report, int64_t time);
   Result<std::vector<ClusterRecord>> ListClusters();
   /// With its namespaces and workload counts by kind.
   Result<std::optional<ClusterRecord>> GetCluster(const std::string& id);
+  /// A cluster's nodes by name, with their pod and container counts; `search` (when given) keeps
+  /// those whose name, OS image, kubelet version or runtime contains it (case-insensitive).
+  Result<std::vector<NodeRecord>> ListClusterNodes(const std::string& cluster_id,
+                                                   const std::string& search);
+  /// One node with its pods (namespace, name order).
+  Result<std::optional<NodeRecord>> GetClusterNode(const std::string& cluster_id,
+                                                   const std::string& name);
   /// Workloads in id order (namespace, kind, name), with their containers and finding counts.
   Result<Page<WorkloadRecord>> ListWorkloads(const WorkloadFilter& filter, const PageRequest& page);
   /// Image digests that containers run now (for rescans and running-image recommendations).

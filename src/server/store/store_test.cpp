@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "core/vulnerability.h"
+#include "server/in_use.h"
 #include "server/store/schema.h"
 #include "server/store/secret_box.h"
 #include "server/store/test_postgres.h"
@@ -318,6 +319,86 @@ TEST_P(StoreTest, HostReportReplacesContainersAndCisFindings) {
   ASSERT_TRUE(report({web}, {}, 2, 200).ok());  // 5.4 fixed, c2 removed
   EXPECT_EQ((*store_->GetHost("h"))->containers.size(), 1u);
   EXPECT_TRUE(store_->ListFindings(host_findings, FindingSort::kSeverity, {})->items.empty());
+}
+
+// In use: a sensor's export maps each container's files to its image's packages (the file
+// index kept beside the inventory); a container the host report lists counts while it runs,
+// with the image the report gives; each export replaces the agent's marks; a re-match keeps
+// them; the in-use sort puts them first and pages through the same rows.
+TEST_P(StoreTest, InUseExportsMarkTheFindingsOfThePackagesThatRun) {
+  ASSERT_TRUE(store_->RegisterAgent("h", "host", "0.1", "h", 1).ok());
+  Inventory inventory;
+  Package libssl, curl;
+  libssl.name = "libssl3";
+  curl.name = "curl";
+  inventory.packages = {libssl, curl};
+  inventory.os_package_files = {{"libssl3", {"/usr/lib/x86_64-linux-gnu/libssl.so.3"}},
+                                {"curl", {"/usr/bin/curl"}}};
+  std::vector<FindingRecord> findings = {Vuln("CVE-1", "HIGH", 7.5, "libssl3"),
+                                         Vuln("CVE-2", "CRITICAL", 9.8, "curl"),
+                                         Vuln("CVE-3", "LOW", 2.0, "curl")};
+  for (auto& f : findings) f.category = "deb";
+  for (const std::string digest : {"sha256:run", "sha256:other"}) {
+    ASSERT_TRUE(
+        store_->SaveImageScan(digest, "", "", R"({"packages": []})", {}, findings, 10).ok());
+    ASSERT_TRUE(store_->SaveImageFiles(digest, PackageFilesIndex(inventory)).ok());
+  }
+  int64_t seq = 0;
+  auto send = [&](std::vector<ContainerRecord> containers, std::vector<InUseContainer> in_use) {
+    ++seq;
+    return store_->ApplyAgentMessages(
+        "h", {{seq, "in_use", "{}"}}, 20 + seq,
+        [&](SqlConnection& sql, const Store::AgentMessage&) -> Result<void> {
+          HostRecord host;
+          host.id = "h";
+          MOAT_TRY(Store::SaveHostReport(sql, host, containers, {}, 20 + seq));
+          return Store::SaveInUse(sql, "h", InUseReport{"node-1", in_use}, 20 + seq);
+        });
+  };
+  auto in_use_of = [&](const std::string& digest) {
+    FindingFilter filter;
+    filter.resource_id = digest;
+    filter.in_use = true;
+    std::vector<std::string> ids;
+    auto listed = store_->ListFindings(filter, FindingSort::kSeverity, {});
+    EXPECT_TRUE(listed.ok()) << listed.error().message;
+    if (listed.ok()) {
+      for (const auto& f : listed->items) ids.push_back(f.finding_id);
+    }
+    return ids;
+  };
+  using Ids = std::vector<std::string>;
+  // The report names the container's image; the sensor's own digest for it is not used.
+  ContainerRecord web{"h", "c1", "web", "reg/web:1", "sha256:id1", "sha256:run", "running", ""};
+  ASSERT_TRUE(send({web}, {{"c1", "sha256:other", {"/lib/x86_64-linux-gnu/libssl.so.3"}}}).ok());
+  EXPECT_EQ(in_use_of("sha256:run"), Ids{"CVE-1"});
+  EXPECT_EQ(in_use_of("sha256:other"), Ids{});
+  // In use first, then by severity; pages of one row walk the same order.
+  FindingFilter image;
+  image.resource_id = "sha256:run";
+  Ids order;
+  PageRequest page{1, ""};
+  do {
+    auto listed = store_->ListFindings(image, FindingSort::kInUse, page);
+    ASSERT_TRUE(listed.ok()) << listed.error().message;
+    for (const auto& f : listed->items) order.push_back(f.finding_id);
+    page.cursor = listed->next_cursor;
+  } while (!page.cursor.empty());
+  EXPECT_EQ(order, (Ids{"CVE-1", "CVE-2", "CVE-3"}));
+  // A re-match (findings written again, none marked by the scan) keeps the mark.
+  ASSERT_TRUE(store_->SaveImageScan("sha256:run", "", "", "{}", {}, findings, 30).ok());
+  EXPECT_EQ(in_use_of("sha256:run"), Ids{"CVE-1"});
+  // A container the report does not list counts by the sensor's digest; a stopped one not at all.
+  web.state = "exited";
+  ASSERT_TRUE(send({web}, {{"c1", "", {"/usr/lib/x86_64-linux-gnu/libssl.so.3"}},
+                           {"pod-1", "sha256:other", {"/usr/bin/curl"}}})
+                  .ok());
+  EXPECT_EQ(in_use_of("sha256:run"), Ids{});
+  EXPECT_EQ(in_use_of("sha256:other"), (Ids{"CVE-2", "CVE-3"}));
+  // An export with nothing running clears the agent's marks.
+  ASSERT_TRUE(send({}, {}).ok());
+  EXPECT_EQ(in_use_of("sha256:other"), Ids{});
+  EXPECT_TRUE(Raw("SELECT * FROM packages_in_use").rows.empty());
 }
 
 StoredAlert TestAlert(const std::string& rule, int64_t time_ns, const std::string& container) {

@@ -464,7 +464,31 @@ export interface Cluster {
   last_report_at: string;
   checks: { passed: number; failed: number };
   workloads: number;
+  nodes: number;
   findings: SeverityCounts;
+}
+
+/** A Kubernetes node as the cluster agent reports it (GET /api/v1/clusters/{id}/nodes). */
+export interface ClusterNode {
+  name: string;
+  cluster_id: string;
+  kubelet_version: string;
+  os_image: string;
+  kernel: string;
+  container_runtime: string;
+  architecture: string;
+  /** The Ready condition's status: "True", "False", "Unknown"; "" when not known. */
+  ready: string;
+  unschedulable: boolean;
+  roles: string[];
+  conditions: { type: string; status: string; reason: string; message: string }[];
+  pods: number;
+  containers: number;
+  last_seen: string;
+}
+
+export interface ClusterNodeDetail extends ClusterNode {
+  pod_items: { namespace: string; name: string; workload_id: string; phase: string; containers: number }[];
 }
 
 export interface ClusterDetail extends Cluster {

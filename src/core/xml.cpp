@@ -1,14 +1,20 @@
-#include "analyzer/lang/xml_util.h"
+#include "core/xml.h"
 
 #include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlreader.h>
 
 #include <cstdint>
 
 #include "core/text.h"
 
-namespace moat::lang {
+namespace moat::xml {
 
-Result<XmlDoc> ParseXml(std::string_view text, const std::string& file_path) {
+void DocDeleter::operator()(_xmlDoc* doc) const { xmlFreeDoc(doc); }
+
+void ReaderDeleter::operator()(_xmlTextReader* reader) const { xmlFreeTextReader(reader); }
+
+Result<Doc> Parse(std::string_view text, const std::string& file_path) {
   // libxml2 sets up its global state once, before threads use it.
   static const bool initialized = (xmlInitParser(), true);
   (void)initialized;
@@ -22,22 +28,22 @@ Result<XmlDoc> ParseXml(std::string_view text, const std::string& file_path) {
                                                   : std::string("not well-formed XML");
     return Fail(file_path, ": line ", std::to_string(error ? error->line : 0), ": ", message);
   }
-  return XmlDoc(doc);
+  return Doc(doc);
 }
 
-std::string_view XmlName(const xmlNode* node) {
+std::string_view Name(const xmlNode* node) {
   return node && node->name ? std::string_view(reinterpret_cast<const char*>(node->name))
                             : std::string_view();
 }
 
-const xmlNode* XmlChild(const xmlNode* node, std::string_view name) {
+const xmlNode* Child(const xmlNode* node, std::string_view name) {
   for (const xmlNode* child = node ? node->children : nullptr; child; child = child->next) {
-    if (child->type == XML_ELEMENT_NODE && XmlName(child) == name) return child;
+    if (child->type == XML_ELEMENT_NODE && Name(child) == name) return child;
   }
   return nullptr;
 }
 
-std::string XmlText(const xmlNode* node) {
+std::string Text(const xmlNode* node) {
   if (node == nullptr) return {};
   xmlChar* content = xmlNodeGetContent(node);
   std::string text = content ? std::string(TrimSpace(reinterpret_cast<const char*>(content))) : "";
@@ -45,8 +51,17 @@ std::string XmlText(const xmlNode* node) {
   return text;
 }
 
-std::string XmlChildText(const xmlNode* node, std::string_view name) {
-  return XmlText(XmlChild(node, name));
+std::string ChildText(const xmlNode* node, std::string_view name) {
+  return Text(Child(node, name));
 }
 
-}  // namespace moat::lang
+std::string Attribute(const xmlNode* node, const char* name) {
+  if (node == nullptr) return {};
+  xmlChar* value = xmlGetProp(node, reinterpret_cast<const xmlChar*>(name));
+  if (value == nullptr) return "";
+  std::string out(TrimSpace(reinterpret_cast<const char*>(value)));
+  xmlFree(value);
+  return out;
+}
+
+}  // namespace moat::xml
