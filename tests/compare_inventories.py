@@ -14,6 +14,11 @@ a readable explanation when it does not.
   lang REPORT ROOTFS                 Python, npm, Maven and Go packages found in ROOTFS are reported
   purls REPORT                       every package has a purl of its type (deb: distro qualifier)
   sbom-purls REPORT SBOM cyclonedx|spdx  the SBOM lists the same purls as the JSON report
+  same-debs A.json B.json            deb packages equal in name, version, arch, source name and
+                                     version (a missing source is the binary's own)
+  same-findings A.json B.json [--only-in-first NAME]...  findings equal in id, package type,
+                                     name, installed version, status and fixed versions; the
+                                     findings of package NAME must be in A, and only in A
 """
 
 import glob
@@ -386,10 +391,64 @@ def cmd_sbom_purls(args):
     print(f"{len(set(got))} purls in the {kind} document match the JSON report")
 
 
+def cmd_same_debs(args):
+    a_path, b_path = args
+    def rows(report):
+        # Moat leaves the source empty when it is the binary package itself; Trivy always names it.
+        return sorted((p["name"], p["version"], p.get("arch", ""),
+                       p.get("source_name") or p["name"], p.get("source_version") or p["version"])
+                      for p in debs(report))
+    a, b = rows(load(a_path)), rows(load(b_path))
+    if not a:
+        raise CheckFailed(f"{a_path}: no deb packages")
+    if a != b:
+        raise CheckFailed("deb packages differ (name | version | arch | source | source version):\n"
+                          f"  only in {a_path}:\n{show(set(a) - set(b))}\n"
+                          f"  only in {b_path}:\n{show(set(b) - set(a))}")
+    print(f"{len(a)} deb packages identical, sources included")
+
+
+def finding_rows(path):
+    with open(path, encoding="utf-8") as f:
+        report = json.load(f)
+    if not isinstance(report.get("vulnerabilities"), list):
+        raise CheckFailed(f"{path}: no vulnerabilities array (not a vulnerability scan)")
+    return sorted((v["id"], v["package"]["type"], v["package"]["name"], v["installed_version"],
+                   v["status"], ",".join(v["fixed_versions"])) for v in report["vulnerabilities"])
+
+
+def cmd_same_findings(args):
+    only_in_first = [args[i + 1] for i, x in enumerate(args) if x == "--only-in-first"]
+    a_path, b_path = [x for i, x in enumerate(args)
+                      if x != "--only-in-first" and (i == 0 or args[i - 1] != "--only-in-first")]
+    a, b = finding_rows(a_path), finding_rows(b_path)
+    problems = []
+    for name in only_in_first:
+        # An expected difference must still be one: its findings present in A, absent from B.
+        if not any(r[2] == name for r in a):
+            problems.append(f"no finding for {name} in {a_path}: the expected difference is gone")
+        if any(r[2] == name for r in b):
+            problems.append(f"{name} has findings in {b_path} too: the expected difference is gone")
+    kept_a = [r for r in a if r[2] not in only_in_first]
+    kept_b = [r for r in b if r[2] not in only_in_first]
+    if not kept_a:
+        problems.append(f"{a_path}: no findings to compare")
+    if kept_a != kept_b:
+        problems.append("findings differ (id | type | package | installed | status | fixed):\n"
+                        f"  only in {a_path}:\n{show(set(kept_a) - set(kept_b))}\n"
+                        f"  only in {b_path}:\n{show(set(kept_b) - set(kept_a))}")
+    if problems:
+        raise CheckFailed("\n".join(problems))
+    print(f"{len(kept_a)} findings identical" +
+          (f" ({len(a) - len(kept_a)} of {', '.join(only_in_first)} only in the first)"
+           if only_in_first else ""))
+
+
 COMMANDS = {
     "same": cmd_same, "dpkg-set": cmd_dpkg_set, "absent": cmd_absent, "layers": cmd_layers,
     "in-layer": cmd_in_layer, "artifact-layers": cmd_artifact_layers, "os": cmd_os,
     "lang": cmd_lang, "purls": cmd_purls, "sbom-purls": cmd_sbom_purls,
+    "same-debs": cmd_same_debs, "same-findings": cmd_same_findings,
 }
 
 

@@ -838,6 +838,74 @@ TEST(Sbom, TrivySpdxConda) {
   EXPECT_TRUE(inv->packages.empty());
 }
 
+// Real Trivy output (src/match/testdata/trivy, see SOURCE.txt): the same Debian 12 packages in
+// Trivy's CycloneDX (source in SrcName/SrcEpoch/SrcVersion/SrcRelease properties) and SPDX (source
+// only in sourceInfo, "built package from: llvm-toolchain-14 1:14.0.6-12"). Both must give the
+// same source packages, so that advisories filed under the source name reach every binary, and
+// dpkg's binary versions: Trivy's purl carries clang-14's epoch in a qualifier
+// (pkg:deb/debian/clang-14@14.0.6-12?epoch=1), its version field not at all.
+TEST(Sbom, TrivyCycloneDxAndSpdxGiveTheSameSources) {
+  const std::string dir = std::string(MOAT_SOURCE_DIR) + "/src/match/testdata/trivy/";
+  auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
+  auto cdx = ParseSbom(read(dir + "debian12-excerpt.cdx.json"), "debian12-excerpt.cdx.json");
+  auto spdx = ParseSbom(read(dir + "debian12-excerpt.spdx.json"), "debian12-excerpt.spdx.json");
+  ASSERT_TRUE(cdx.ok()) << cdx.error().message;
+  ASSERT_TRUE(spdx.ok()) << spdx.error().message;
+  auto sources = [](const Inventory& inv) {
+    std::vector<std::string> out;
+    for (const auto& p : inv.packages) {
+      out.push_back(p.name + " " + p.version + " " + p.source_name + " " + p.source_version);
+    }
+    return out;
+  };
+  const std::vector<std::string> expected = {
+      "bash 5.2.15-2+b8 bash 5.2.15-2", "clang-14 1:14.0.6-12 llvm-toolchain-14 1:14.0.6-12",
+      "less 590-2.1~deb12u2 less 590-2.1~deb12u2", "libjq1 1.6-2.1+deb12u1 jq 1.6-2.1+deb12u1"};
+  EXPECT_EQ(sources(*cdx), expected);
+  EXPECT_EQ(sources(*spdx), expected);
+  for (const Inventory* inv : {&*cdx, &*spdx}) {
+    EXPECT_EQ(OsNamespace(inv->os), "debian:12") << inv->artifact.name;
+  }
+
+  // jq open (reaches libjq1 only through its source), less fixed one revision above the installed
+  // one (affected, with the fix), llvm-toolchain-14 fixed at the installed 1:14.0.6-12 (read
+  // without its epoch, 14.0.6-12 would be older and reported).
+  MemoryDatabase db;
+  db.Add(
+      Record("CVE-2099-0101", "debian:12", "jq", {}, Status::kAffected, "high", "debian-tracker"));
+  db.Add(Record("CVE-2099-0102", "debian:12", "less", {{"0", "590-2.1~deb12u2+moat1", ""}},
+                Status::kFixed, "medium", "debian-tracker"));
+  db.Add(Record("CVE-2099-0105", "debian:12", "llvm-toolchain-14", {{"0", "1:14.0.6-12", ""}},
+                Status::kFixed, "medium", "debian-tracker"));
+  for (const Inventory* inv : {&*cdx, &*spdx}) {
+    auto found = MatchInventory(*inv, db).findings;
+    std::vector<std::string> ids;
+    for (const auto& f : found) ids.push_back(f.id + " " + f.package_name);
+    EXPECT_THAT(ids, ::testing::UnorderedElementsAre("CVE-2099-0101 libjq1", "CVE-2099-0102 less"))
+        << inv->artifact.name;
+    const auto* less = Find(found, "CVE-2099-0102", "less");
+    ASSERT_NE(less, nullptr);
+    EXPECT_EQ(less->fixed_versions, std::vector<std::string>{"590-2.1~deb12u2+moat1"});
+  }
+
+  // sourceInfo that is not Trivy's "built package from:" (Syft writes where it read the package)
+  // leaves the source unknown; the binary name and version are still matched.
+  auto syft = ParseSbom(R"({"spdxVersion": "SPDX-2.3", "packages": [{"name": "less",
+    "sourceInfo": "acquired package info from DPKG DB: /var/lib/dpkg/status",
+    "externalRefs": [{"referenceType": "purl",
+      "referenceLocator": "pkg:deb/debian/less@590-2.1~deb12u2?distro=debian-12"}]}]})",
+                        "syft.spdx.json");
+  ASSERT_TRUE(syft.ok()) << syft.error().message;
+  ASSERT_EQ(syft->packages.size(), 1u);
+  EXPECT_EQ(syft->packages[0].source_name, "");
+  EXPECT_EQ(syft->packages[0].source_version, "");
+}
+
 // End to end on a database built from real feeds: the whole OSV PyPI database and the Debian
 // Security Tracker JSON sample (vunnel fixture). The packages are made up at real versions.
 TEST(EndToEnd, RealFeeds) {

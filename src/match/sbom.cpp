@@ -46,6 +46,13 @@ std::optional<Package> PackageFromPurl(const PackageUrl& purl, const std::string
     p.source_version = p.source_name.substr(at + 1);
     p.source_name.resize(at);
   }
+  // Trivy writes a deb's epoch as a qualifier (pkg:deb/debian/bsdutils@2.38.1-5?epoch=1), not in
+  // the version as dpkg and Syft do; Moat's deb version is dpkg's, epoch included, or it would
+  // compare 2.38.1-5 below a fix 1:2.30-1 and report a fixed package.
+  if (*type == PackageType::kDeb && !q("epoch").empty() && q("epoch") != "0" &&
+      p.version.find(':') == std::string::npos) {
+    p.version = q("epoch") + ":" + p.version;
+  }
   if (*type == PackageType::kRpm) {
     p.epoch = q("epoch");
     if (size_t dash = p.version.rfind('-'); dash != std::string::npos) {
@@ -69,6 +76,32 @@ void SetTrivySourceVersion(const std::string& version, const std::string& releas
   package.source_version = version;
   if (!release.empty()) package.source_version += "-" + release;
   if (!epoch.empty() && epoch != "0") package.source_version = epoch + ":" + package.source_version;
+}
+
+// Trivy's SPDX has no properties: it writes the source package of an OS package as the package's
+// sourceInfo, "built package from: NAME [EPOCH:]VERSION[-RELEASE]" (libjq1 -> "built package
+// from: jq 1.6-2.1"). Without it, advisories filed under the source name (Debian's tracker) would
+// miss every binary package whose name differs. Returned as the properties Trivy's CycloneDX
+// carries, so both formats go through one path.
+std::map<std::string, std::string> TrivySourceInfoProperties(const std::string& source_info) {
+  constexpr std::string_view kPrefix = "built package from: ";
+  std::map<std::string, std::string> out;
+  if (!source_info.starts_with(kPrefix)) return out;
+  std::string rest = source_info.substr(kPrefix.size());
+  size_t space = rest.find(' ');
+  if (space == 0 || space == std::string::npos) return out;
+  std::string version = rest.substr(space + 1);
+  out["aquasecurity:trivy:SrcName"] = rest.substr(0, space);
+  if (size_t colon = version.find(':'); colon != std::string::npos) {
+    out["aquasecurity:trivy:SrcEpoch"] = version.substr(0, colon);
+    version.erase(0, colon + 1);
+  }
+  if (size_t dash = version.rfind('-'); dash != std::string::npos) {
+    out["aquasecurity:trivy:SrcRelease"] = version.substr(dash + 1);
+    version.resize(dash);
+  }
+  out["aquasecurity:trivy:SrcVersion"] = version;
+  return out;
 }
 
 void OsFromDistro(const PackageUrl& purl, OsInfo& os) {
@@ -200,7 +233,8 @@ Result<Inventory> ParseSbom(std::string_view text, const std::string& name) {
       for (size_t r = 0; r < refs.size(); ++r) {
         if (Str(refs[r], "referenceType") != "purl") continue;
         c.Add(Str(refs[r], "referenceLocator"),
-              here + "/externalRefs/" + std::to_string(r) + "/referenceLocator", {});
+              here + "/externalRefs/" + std::to_string(r) + "/referenceLocator",
+              TrivySourceInfoProperties(Str(p, "sourceInfo")));
       }
     }
   } else {
