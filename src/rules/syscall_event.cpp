@@ -71,6 +71,7 @@ enum class SysField : uint8_t {
   kProcCwd,
   kProcIsExeUpperLayer,
   kProcIsExeFromMemfd,
+  kProcIsExeFromImage,
   kProcEnv,
   kProcDuration,
   kProcSname,
@@ -158,6 +159,8 @@ constexpr SysSpec kSysFields[] = {
     {"proc.cwd", SysField::kProcCwd, S, false, Arg::kNone},
     {"proc.is_exe_upper_layer", SysField::kProcIsExeUpperLayer, B, false, Arg::kNone},
     {"proc.is_exe_from_memfd", SysField::kProcIsExeFromMemfd, B, false, Arg::kNone},
+    // Moat's: the executable is one of the image's (the scanner's layer cache); absent unknown.
+    {"proc.is_exe_from_image", SysField::kProcIsExeFromImage, B, false, Arg::kNone},
     {"proc.env", SysField::kProcEnv, S, false, Arg::kNone},
     {"proc.duration", SysField::kProcDuration, I, false, Arg::kNone},
     {"proc.sname", SysField::kProcSname, S, false, Arg::kNone},
@@ -460,6 +463,9 @@ void ExtractSyscall(const Event& base, const void* context, FieldValues& out) {
       break;
     case SysField::kProcIsExeFromMemfd:
       out.AddBool(e.exe_from_memfd);
+      break;
+    case SysField::kProcIsExeFromImage:
+      if (e.exe_from_image) out.AddBool(*e.exe_from_image);
       break;
     case SysField::kProcEnv:
       text(e.env);

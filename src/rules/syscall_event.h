@@ -12,6 +12,7 @@
 #include <initializer_list>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -133,6 +134,9 @@ class SyscallEvent : public Event {
   int64_t tty = 0;  // the controlling terminal's device number, 0 without one
   bool exe_upper_layer = false;
   bool exe_from_memfd = false;
+  /// proc.is_exe_from_image: whether the executable is one of the container image's (Moat's
+  /// drift check against the scanner's inventory); unset (the field absent) while unknown.
+  std::optional<bool> exe_from_image;
   EventText env;                  // proc.env: "NAME=value NAME=value"
   int64_t start_ns = 0;           // when the process started (proc.duration), 0 unknown
   EventText session_leader_name;  // proc.sname

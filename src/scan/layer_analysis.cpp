@@ -1,5 +1,6 @@
 #include "scan/layer_analysis.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -117,6 +118,12 @@ class LayerVisitor : public TarVisitor {
       layer_.whiteouts.push_back(WhiteoutTarget(entry.path));
       return false;
     }
+    // Hard links are names of the same executable (perl and perl5.36.0): exec by either name
+    // is from the image.
+    if ((entry.type == TarEntry::Type::kFile || entry.type == TarEntry::Type::kHardlink) &&
+        (entry.mode & 0111) != 0) {
+      layer_.executables.push_back(entry.path);
+    }
     if (entry.type != TarEntry::Type::kFile) return false;
     meta_ = FileMeta{};
     path_ = entry.path;
@@ -213,6 +220,9 @@ Result<void> LayerAnalysisSink::Close() {
   MOAT_TRY(impl_->decompress.Close());
   impl_->layer.diff_id = impl_->decompress.plain_digest();
   impl_->layer.size = impl_->decompress.plain_bytes();
+  std::vector<std::string>& executables = impl_->layer.executables;
+  std::sort(executables.begin(), executables.end());
+  executables.erase(std::unique(executables.begin(), executables.end()), executables.end());
   return Ok();
 }
 

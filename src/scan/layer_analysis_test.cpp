@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <string>
 
 #include "analyzer/analyzer.h"
+#include "core/bytes.h"
 
 namespace moat {
 namespace {
@@ -49,6 +52,49 @@ TEST(AnalyzeFileTest, ReleaseFileErrorNamesLayerFileAndLineOnce) {
   EXPECT_EQ(error.rfind("layer sha256:ab: /etc/os-release", 0), 0u) << error;
   EXPECT_EQ(Count(error, "etc/os-release"), 1u) << error;
   EXPECT_TRUE(layer.files.empty());
+}
+
+}  // namespace
+}  // namespace moat
+
+namespace moat {
+namespace {
+
+// A layer made by GNU tar from real files: the regular files and hard links with an x bit for
+// anyone are the layer's executables; symbolic links (the kernel reports their target),
+// directories and files without an x bit are not.
+TEST(LayerAnalysisSinkTest, RecordsTheLayersExecutablesSorted) {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::path(::testing::TempDir()) / "moat-executables-layer";
+  fs::remove_all(root);
+  fs::create_directories(root / "usr/bin");
+  fs::create_directories(root / "opt/app");
+  fs::create_directories(root / "etc");
+  auto write = [&](const std::string& path, fs::perms perms) {
+    ASSERT_TRUE(WriteOutput((root / path).string(), "#!/bin/sh\n").ok());
+    fs::permissions(root / path, perms);
+  };
+  write("usr/bin/tool", fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                            fs::perms::others_read | fs::perms::others_exec);
+  write("opt/app/run", fs::perms::owner_all);  // only the owner may run it: still a program
+  write("etc/app.conf", fs::perms::owner_read | fs::perms::owner_write | fs::perms::others_read);
+  fs::create_hard_link(root / "usr/bin/tool", root / "usr/bin/tool-again");
+  fs::create_symlink("tool", root / "usr/bin/tool-link");
+  const std::string archive = (root.parent_path() / "moat-executables-layer.tar").string();
+  const std::string command = "tar -C " + root.string() + " -cf " + archive + " .";
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  auto bytes = ReadFileToString(archive);
+  ASSERT_TRUE(bytes.ok()) << bytes.error().message;
+
+  AnalyzerRegistry analyzers;
+  RegisterBuiltinAnalyzers(analyzers);
+  LayerAnalysisSink sink(analyzers, "layer.tar", {});
+  ASSERT_TRUE(sink.Write(AsBytes(*bytes)).ok());
+  ASSERT_TRUE(sink.Close().ok());
+  EXPECT_EQ(sink.result().executables,
+            (std::vector<std::string>{"opt/app/run", "usr/bin/tool", "usr/bin/tool-again"}));
+  fs::remove_all(root);
+  fs::remove(archive);
 }
 
 }  // namespace

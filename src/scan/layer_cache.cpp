@@ -11,8 +11,9 @@
 namespace moat {
 namespace {
 
-// Bump when the cache layout or the scanner's treatment of layers changes.
-constexpr const char* kCacheFormat = "moat-layer-cache-1";
+// Bump when the cache layout or the scanner's treatment of layers changes. 2: layers list their
+// executable files (entries of 1 lack them and would read as "no executables").
+constexpr const char* kCacheFormat = "moat-layer-cache-2";
 
 bool IsDigest(const std::string& digest) {
   if (digest.size() != 71 || digest.compare(0, 7, "sha256:") != 0) return false;

@@ -1,5 +1,7 @@
 #include "scan/layer_result.h"
 
+#include <algorithm>
+#include <charconv>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -12,8 +14,59 @@
 namespace moat {
 namespace {
 
-// 2: per-file errors, problems, package databases and file lists.
-constexpr int kLayerResultSchema = 2;
+// 2: per-file errors, problems, package databases and file lists. 3: executable paths.
+constexpr int kLayerResultSchema = 3;
+
+// The executable paths front-coded: each entry is "N:SUFFIX", the path being the first N bytes
+// of the previous one followed by SUFFIX. Sorted paths share most of their start
+// ("usr/bin/", "usr/lib/gcc/x86_64-linux-gnu/12/"), which this removes (about half the bytes).
+nlohmann::json FrontCodedPaths(const std::vector<std::string>& sorted_paths) {
+  nlohmann::json out = nlohmann::json::array();
+  std::string_view previous;
+  for (const std::string& path : sorted_paths) {
+    size_t shared = 0;
+    const size_t limit = std::min(previous.size(), path.size());
+    while (shared < limit && previous[shared] == path[shared]) ++shared;
+    // Never inside a UTF-8 sequence: the suffix must stay valid text for JSON.
+    while (shared > 0 && shared < path.size() &&
+           (static_cast<unsigned char>(path[shared]) & 0xc0) == 0x80)
+      --shared;
+    out.push_back(std::to_string(shared) + ":" + path.substr(shared));
+    previous = path;
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> PathsFromFrontCoded(const nlohmann::json& entries,
+                                                     std::string_view input_name) {
+  if (!entries.is_array()) return Fail(input_name, ": executables: not an array");
+  std::vector<std::string> paths;
+  paths.reserve(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const std::string where = std::string(input_name) + ": executables[" + std::to_string(i) + "]";
+    if (!entries[i].is_string()) return Fail(where, ": not a string");
+    std::string_view entry = entries[i].get_ref<const std::string&>();
+    const size_t colon = entry.find(':');
+    size_t shared = 0;
+    const auto [end, ec] = std::from_chars(entry.data(), entry.data() + colon, shared);
+    if (colon == std::string_view::npos || colon == 0 || ec != std::errc() ||
+        end != entry.data() + colon) {
+      return Fail(where, ": not \"N:SUFFIX\"");
+    }
+    const std::string_view previous = paths.empty() ? std::string_view() : paths.back();
+    if (shared > previous.size()) {
+      return Fail(where, ": shares ", std::to_string(shared), " bytes with a previous path of ",
+                  std::to_string(previous.size()));
+    }
+    std::string path(previous.substr(0, shared));
+    path.append(entry.substr(colon + 1));
+    if (path.empty() || (!paths.empty() && path <= paths.back())) {
+      return Fail(where, ": paths must be non-empty, sorted and unique");
+    }
+    paths.push_back(std::move(path));
+  }
+  return paths;
+}
 
 nlohmann::json AnalysisToJson(const AnalysisResult& result) {
   nlohmann::json j = nlohmann::json::object();
@@ -179,7 +232,10 @@ std::string SerializeLayerResult(const LayerResult& layer) {
   j["whiteouts"] = layer.whiteouts;
   j["opaque_dirs"] = layer.opaque_dirs;
   j["errors"] = layer.errors;
-  return j.dump();
+  j["executables"] = FrontCodedPaths(layer.executables);
+  // A tar may hold names that are not UTF-8; such a name is stored with U+FFFD rather than
+  // failing the cache write (the entry then only fails to match that name).
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Result<LayerResult> ParseLayerResult(std::string_view json, std::string_view input_name) {
@@ -198,6 +254,7 @@ Result<LayerResult> ParseLayerResult(std::string_view json, std::string_view inp
     layer.whiteouts = j.at("whiteouts").get<std::vector<std::string>>();
     layer.opaque_dirs = j.at("opaque_dirs").get<std::vector<std::string>>();
     layer.errors = j.at("errors").get<std::vector<std::string>>();
+    MOAT_ASSIGN_OR_RETURN(layer.executables, PathsFromFrontCoded(j.at("executables"), input_name));
     return layer;
   } catch (const std::exception& e) {
     return Fail(std::string(input_name), ": ", e.what());

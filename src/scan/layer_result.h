@@ -26,6 +26,9 @@ struct LayerResult {
   std::vector<AnalyzedFile> files;
   std::vector<std::string> whiteouts;    // paths deleted from lower layers
   std::vector<std::string> opaque_dirs;  // directories whose lower content is hidden
+  /// The layer's executable files (regular files and hard links with any x bit), relative as in
+  /// the layer, sorted and unique: what the sensor compares an exec against (drift, issue 13).
+  std::vector<std::string> executables;
   /// Problems that concern no analyzed file (an unreadable release file); shown as warnings.
   std::vector<std::string> errors;
   /// True when the result depends on the scan's limits (a file over the size limit was not

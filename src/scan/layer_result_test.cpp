@@ -129,6 +129,59 @@ TEST(LayerResultTest, SerializationRoundTrips) {
   EXPECT_EQ(parsed->opaque_dirs, layer.opaque_dirs);
 }
 
+// The executable list is stored front-coded; every path comes back, in order, including ones
+// that share nothing, all, or part of a multi-byte name with the previous path.
+TEST(LayerResultTest, ExecutablesRoundTripFrontCoded) {
+  LayerResult layer = Layer("e");
+  layer.executables = {"bin/ls",
+                       "opt/app/bin/run",
+                       "opt/app/bin/run-worker",
+                       "opt/app/bin/r\xc3\xa9sum\xc3\xa9",
+                       "usr/bin/a:b",
+                       "usr/bin/python3",
+                       "usr/bin/python3.11",
+                       "usr/bin/\xc3\xa8",
+                       "usr/bin/\xc3\xa9",
+                       "usr/lib/gcc/x86_64-linux-gnu/12/cc1"};
+  const std::string text = SerializeLayerResult(layer);
+  EXPECT_NE(text.find("\"15:-worker\""), std::string::npos) << text;
+  auto parsed = ParseLayerResult(text, "test");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_EQ(parsed->executables, layer.executables);
+  layer.executables.clear();
+  parsed = ParseLayerResult(SerializeLayerResult(layer), "test");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_TRUE(parsed->executables.empty());
+}
+
+// A damaged list is refused with the entry named, never read as some other path.
+TEST(LayerResultTest, DamagedExecutableListIsAnErrorNamingTheEntry) {
+  const std::string head =
+      R"({"schema":3,"diff_id":"sha256:x","files":[],"whiteouts":[],"opaque_dirs":[],)"
+      R"("errors":[],"executables":)";
+  const std::pair<std::string, std::string> cases[] = {
+      {R"(["0:usr/bin/a","10:b"])", "executables[1]: shares 10 bytes with a previous path of 9"},
+      {R"(["0:usr/bin/b","8:a"])", "executables[1]: paths must be non-empty, sorted and unique"},
+      {R"(["0:usr/bin/a","9:"])", "executables[1]: paths must be non-empty, sorted and unique"},
+      {R"(["usr/bin/a"])", "executables[0]: not \"N:SUFFIX\""},
+      {R"([":usr/bin/a"])", "executables[0]: not \"N:SUFFIX\""},
+      {R"(["x1:usr"])", "executables[0]: not \"N:SUFFIX\""},
+      {R"([7])", "executables[0]: not a string"},
+      {R"("usr/bin/a")", "executables: not an array"},
+  };
+  for (const auto& [list, message] : cases) {
+    auto parsed = ParseLayerResult(head + list + "}", "cache/y.json");
+    ASSERT_FALSE(parsed.ok()) << list;
+    EXPECT_EQ(parsed.error().message, "cache/y.json: " + message) << list;
+  }
+  // An entry of the previous schema (no list) is not read as "no executables".
+  auto old = ParseLayerResult(
+      R"({"schema":2,"diff_id":"sha256:x","files":[],"whiteouts":[],"opaque_dirs":[],"errors":[]})",
+      "cache/z.json");
+  ASSERT_FALSE(old.ok());
+  EXPECT_EQ(old.error().message, "cache/z.json: unsupported layer result schema");
+}
+
 TEST(LayerResultTest, GarbageIsAnErrorNamingTheInput) {
   for (std::string text : {"", "{", "[]", "{\"schema\":1}", "{\"schema\":1,\"diff_id\":3}"}) {
     auto parsed = ParseLayerResult(text, "cache/x.json");

@@ -4,6 +4,7 @@
 
 #include "artifact/sources.h"
 #include "k8s/loader.h"
+#include "scan/scanner.h"
 
 namespace moat::sensor {
 
@@ -41,6 +42,7 @@ Result<SensorConfig> ParseSensorConfig(std::string_view text, const std::string&
   SensorConfig config;
   config.docker_socket = DefaultDockerSocket();
   config.sensitive_read_prefixes = DefaultSensitiveReadPrefixes();
+  config.image_cache_dir = DefaultCacheDir();
   MOAT_ASSIGN_OR_RETURN(k8s::Value root, k8s::ParseYamlDocument(text, name));
   if (root.IsNull()) return config;
   if (!root.IsMap()) return Fail(name, ": the configuration must be a mapping");
@@ -63,6 +65,9 @@ Result<SensorConfig> ParseSensorConfig(std::string_view text, const std::string&
     } else if (entry.key == "dockerSocket") {
       if (!entry.IsScalar()) return Fail(where, ": not a string");
       config.docker_socket = entry.IsNull() ? "" : entry.text;
+    } else if (entry.key == "imageCache") {
+      if (!entry.IsScalar()) return Fail(where, ": not a string");
+      config.image_cache_dir = entry.IsNull() ? "" : entry.text;
     } else if (entry.key == "sensitiveReadPrefixes") {
       if (!entry.IsSequence()) return Fail(where, ": not a list");
       config.sensitive_read_prefixes.clear();
@@ -78,7 +83,7 @@ Result<SensorConfig> ParseSensorConfig(std::string_view text, const std::string&
     } else {
       return Fail(where,
                   ": unknown setting (ringBufferMiB, statsInterval, parentLevels, "
-                  "dockerSocket, sensitiveReadPrefixes)");
+                  "dockerSocket, imageCache, sensitiveReadPrefixes)");
     }
   }
   return config;

@@ -7,6 +7,7 @@
 //   parentLevels: 5            # parents carried by each event (at least 4)
 //   sensitiveReadPrefixes:     # reads of these are reported (writes are reported everywhere)
 //   - /etc/shadow
+//   imageCache: /root/.cache/moat  # moat image's layer cache, for drift; "" : off
 
 #include <cstdint>
 #include <string>
@@ -23,6 +24,9 @@ struct SensorConfig {
   std::string docker_socket;  // default: DOCKER_HOST or /var/run/docker.sock
   size_t parent_levels = 5;
   std::vector<std::string> sensitive_read_prefixes;
+  /// The scanner's layer cache, whose executable lists the drift check compares execs against
+  /// (default: the scanner's DefaultCacheDir()); "" : off.
+  std::string image_cache_dir;
 };
 
 /// The built-in sensitive set: shadow files, sudoers, SSH keys of root (any user's .ssh/ and

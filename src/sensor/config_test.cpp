@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "scan/scanner.h"
+
 namespace moat::sensor {
 namespace {
 
@@ -11,6 +13,7 @@ TEST(SensorConfigTest, DefaultsAndOverrides) {
   EXPECT_EQ(defaults->ring_buffer_bytes, 16u << 20);
   EXPECT_EQ(defaults->sensitive_read_prefixes, DefaultSensitiveReadPrefixes());
   EXPECT_LE(defaults->sensitive_read_prefixes.size(), 16u);
+  EXPECT_EQ(defaults->image_cache_dir, DefaultCacheDir());  // where moat image writes
 
   auto config = ParseSensorConfig(
       "ringBufferMiB: 64\nstatsInterval: 2\ndockerSocket: /run/x.sock\nparentLevels: 6\n"
@@ -23,6 +26,17 @@ TEST(SensorConfigTest, DefaultsAndOverrides) {
   EXPECT_EQ(config->parent_levels, 6u);
   EXPECT_EQ(config->sensitive_read_prefixes,
             (std::vector<std::string>{"/etc/shadow", "/srv/keys/"}));
+  EXPECT_EQ(config->image_cache_dir, DefaultCacheDir());
+
+  auto cache = ParseSensorConfig("imageCache: /var/cache/moat\n", "sensor.yaml");
+  ASSERT_TRUE(cache.ok()) << cache.error().message;
+  EXPECT_EQ(cache->image_cache_dir, "/var/cache/moat");
+  auto off = ParseSensorConfig("imageCache: \"\"\n", "sensor.yaml");
+  ASSERT_TRUE(off.ok()) << off.error().message;
+  EXPECT_EQ(off->image_cache_dir, "");
+  auto list = ParseSensorConfig("imageCache: [a]\n", "sensor.yaml");
+  ASSERT_FALSE(list.ok());
+  EXPECT_EQ(list.error().message, "sensor.yaml: imageCache: not a string");
 }
 
 TEST(SensorConfigTest, ErrorsNameTheFileAndSetting) {

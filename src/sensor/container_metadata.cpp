@@ -4,6 +4,8 @@
 #include <thread>
 
 #include "core/http.h"
+#include "core/log.h"
+#include "scan/image_executables.h"
 
 namespace moat::sensor {
 
@@ -50,9 +52,35 @@ Result<ContainerInfo> ParseDockerInspect(std::string_view body, const std::strin
       if (!source.empty()) info.host_mounts.push_back(std::move(source));
     }
   }
+  if (auto driver = json.find("GraphDriver"); driver != json.end() && driver->is_object()) {
+    const std::string name = StringAt(*driver, "Name");
+    info.rootfs_overlay = name == "overlay2" || name == "overlay";
+  }
   info.image_digest = info.image_id;
   info.resolved = true;
   return info;
+}
+
+Result<ImageMetadata> ParseDockerImageInspect(std::string_view body, const std::string& source) {
+  nlohmann::json json = nlohmann::json::parse(body, nullptr, false);
+  if (json.is_discarded() || !json.is_object()) return Fail(source, ": not a JSON object");
+  ImageMetadata image;
+  if (auto digests = json.find("RepoDigests"); digests != json.end() && digests->is_array() &&
+                                               !digests->empty() && digests->front().is_string()) {
+    image.repo_digest = digests->front().get<std::string>();
+  }
+  if (auto rootfs = json.find("RootFS"); rootfs != json.end() && rootfs->is_object()) {
+    if (auto layers = rootfs->find("Layers"); layers != rootfs->end() && layers->is_array()) {
+      for (size_t i = 0; i < layers->size(); ++i) {
+        const nlohmann::json& layer = (*layers)[i];
+        if (!layer.is_string()) {
+          return Fail(source, ": RootFS.Layers[", std::to_string(i), "]: not a string");
+        }
+        image.layers.push_back(layer.get<std::string>());
+      }
+    }
+  }
+  return image;
 }
 
 ContainerMetadataCache::ContainerMetadataCache(ContainerMetadataOptions options)
@@ -104,23 +132,73 @@ Result<ContainerInfo> ContainerMetadataCache::Fetch(const std::string& id) {
     }
     MOAT_ASSIGN_OR_RETURN(ContainerInfo info,
                           ParseDockerInspect(*body, "docker engine GET " + path));
-    // The repository digest (what a registry serves) is the image's, not the container's.
+    // The repository digest (what a registry serves) and the layers are the image's, not the
+    // container's: asked once per image.
     if (!info.image_id.empty()) {
-      auto image = Get("/images/" + info.image_id + "/json", retryable, not_found);
-      if (image.ok()) {
-        nlohmann::json json = nlohmann::json::parse(*image, nullptr, false);
-        if (json.is_object()) {
-          auto digests = json.find("RepoDigests");
-          if (digests != json.end() && digests->is_array() && !digests->empty() &&
-              digests->front().is_string()) {
-            info.image_digest = digests->front().get<std::string>();
-          }
-        }
+      if (Image* image = ImageOf(info.image_id)) {
+        if (!image->metadata.repo_digest.empty()) info.image_digest = image->metadata.repo_digest;
+        info.image_layers = image->metadata.layers;
+        info.image_executables = image->executables;
       }
     }
     return info;
   }
   return last;
+}
+
+ContainerMetadataCache::Image* ContainerMetadataCache::ImageOf(const std::string& image_id) {
+  if (auto found = images_.find(image_id); found != images_.end()) return &found->second;
+  bool retryable = false, not_found = false;
+  const std::string path = "/images/" + image_id + "/json";
+  ++image_requests_;
+  auto body = Get(path, retryable, not_found);
+  if (!body.ok()) {
+    ++failed_requests_;
+    return nullptr;
+  }
+  auto metadata = ParseDockerImageInspect(*body, "docker engine GET " + path);
+  if (!metadata.ok()) {
+    log::Warn("sensor: " + metadata.error().message);
+    return nullptr;
+  }
+  Image& image = images_[image_id];
+  image.metadata = std::move(*metadata);
+  ReadInventory(image_id, image);
+  return &image;
+}
+
+void ContainerMetadataCache::ReadInventory(const std::string& image_id, Image& image) {
+  if (options_.image_cache_dir.empty()) return;
+  const bool first = image.next_inventory_attempt == std::chrono::steady_clock::time_point{};
+  image.next_inventory_attempt =
+      std::chrono::steady_clock::now() + options_.inventory_retry_interval;
+  const auto started = std::chrono::steady_clock::now();
+  auto executables = ReadImageExecutables(options_.image_cache_dir, image.metadata.layers);
+  if (executables.ok()) {
+    image.executables = std::move(*executables);
+    // Read on the event thread, once per image: the time says what a new image costs.
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started);
+    log::Info("sensor: image " + image_id + ": " + std::to_string(image.executables->size()) +
+              " executables from the layer cache in " + std::to_string(took.count()) +
+              " ms (drift against the image inventory on)");
+  } else if (first) {
+    log::Info("sensor: image " + image_id +
+              ": no drift check against the image inventory yet: " + executables.error().message);
+  }
+}
+
+void ContainerMetadataCache::RetryUnknownInventories() {
+  if (options_.image_cache_dir.empty()) return;
+  const auto now = std::chrono::steady_clock::now();
+  for (auto& [image_id, image] : images_) {
+    if (image.executables || now < image.next_inventory_attempt) continue;
+    ReadInventory(image_id, image);
+    if (!image.executables) continue;
+    for (auto& [id, entry] : entries_) {
+      if (entry.info.image_id == image_id) entry.info.image_executables = image.executables;
+    }
+  }
 }
 
 const ContainerInfo& ContainerMetadataCache::Lookup(const ContainerRef& ref) {

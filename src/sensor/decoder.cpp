@@ -318,7 +318,10 @@ Result<Event> InterpretRecord(const RawRecord& raw) {
       // A memfd's name as /proc/PID/exe shows it: "/memfd:NAME".
       exec.exe = exec.exe_memfd ? "/" + field(MOAT_EXEC_VAR_EXE_PATH)
                                 : ReverseKernelPath(raw.fields[MOAT_EXEC_VAR_EXE_PATH]);
-      if (exec.exe.empty()) exec.exe = exec.filename;
+      if (exec.exe.empty()) {
+        exec.exe = exec.filename;
+        exec.exe_is_filename = true;
+      }
       for (std::string_view arg : SplitTerminated(raw.fields[MOAT_EXEC_VAR_ARGV], '\0')) {
         exec.argv.emplace_back(arg);
       }

@@ -5,10 +5,15 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+namespace moat {
+class ImageExecutables;  // scan/image_executables.h
+}  // namespace moat
 
 namespace moat::sensor {
 
@@ -63,6 +68,9 @@ struct SocketAddress {
 struct ExecInfo {
   std::string filename;  // as passed to execve
   std::string exe;       // the executable's path (walked in the kernel)
+  /// The kernel's walk gave no path, so `exe` is `filename` as passed to execve: perhaps
+  /// relative ("./tool"), perhaps a symbolic link ("/bin/sh").
+  bool exe_is_filename = false;
   std::vector<std::string> argv;
   std::string cwd;
   std::string tty;  // e.g. "pts3"; empty without a controlling terminal
@@ -78,6 +86,9 @@ struct ExecInfo {
   bool exe_upper_layer = false;  // on the container's writable layer: not from the image
   bool exe_memfd = false;
   std::string cgroup;  // the cgroup path the container id comes from
+  /// Whether `exe` is one of the container image's executables (proc.is_exe_from_image): set by
+  /// the pipeline once the image's inventory is known, unset while it is not (or on the host).
+  std::optional<bool> exe_from_image;
 };
 
 /// One event as decoded from a ring-buffer record. Which of the optional parts are set depends on
@@ -135,6 +146,14 @@ struct ContainerInfo {
   /// The host paths bound into the container (bind mounts' sources: a volume of the node's
   /// "/", "/etc" or the runtime's socket), in the runtime's order.
   std::vector<std::string> host_mounts;
+  /// The image's layer diff IDs, bottom first (the engine's RootFS.Layers).
+  std::vector<std::string> image_layers;
+  /// The root filesystem is an overlayfs mount (GraphDriver overlay2): every file of the image
+  /// is on it, so a program that is not ran from a mount (a volume, a bind mount, a tmpfs).
+  bool rootfs_overlay = false;
+  /// The image's executables from the scanner's layer cache; null while unknown (no cache, or
+  /// a layer the cache does not hold).
+  std::shared_ptr<const ImageExecutables> image_executables;
   bool resolved = false;  // the runtime answered
   std::string Label(const std::string& key) const;
 };

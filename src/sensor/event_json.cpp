@@ -112,6 +112,7 @@ void AppendProcess(std::string& out, const EnrichedEvent& enriched) {
   proc.String("tty", p.exec.tty);
   proc.Bool("exe_upper_layer", p.exec.exe_upper_layer);
   proc.Bool("exe_memfd", p.exec.exe_memfd);
+  if (p.exec.exe_from_image) proc.Bool("exe_from_image", *p.exec.exe_from_image);
   proc.Uint("exe_inode", p.exec.exe_inode);
   proc.String("cap_effective", Hex(p.exec.cap_effective));
   proc.String("cap_permitted", Hex(p.exec.cap_permitted));

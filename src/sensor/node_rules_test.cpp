@@ -11,6 +11,7 @@
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -210,6 +211,10 @@ rules::SyscallEvent HostMounts(rules::SyscallEvent e, const std::vector<std::str
   e.container_host_mounts = &sources;
   return e;
 }
+rules::SyscallEvent FromImage(rules::SyscallEvent e, std::optional<bool> from_image) {
+  e.exe_from_image = from_image;
+  return e;
+}
 rules::SyscallEvent Memfd(rules::SyscallEvent e, bool memfd) {
   e.exe_from_memfd = memfd;
   return e;
@@ -402,6 +407,44 @@ TEST(NodeRulesTest, DriftLeavesPackageMaintainerScriptsAlone) {
   auto by_dpkg = RuleNames(detector->Evaluate(script));
   EXPECT_EQ(std::find(by_dpkg.begin(), by_dpkg.end(), "Moat Drift Executable Not From Image"),
             by_dpkg.end());
+}
+
+// Drift against the image inventory: a program absent from the image's executables is drift
+// once per exec, whether or not it is also on the writable layer; an unknown inventory (the
+// field absent), a memfd (Fileless Execution's) and the runtime's own docker-init are not.
+TEST(NodeRulesTest, DriftAgainstTheImageInventory) {
+  auto detector = LoadDetector(false);
+  ASSERT_TRUE(detector);
+  const std::string kDrift = "Moat Drift Executable Not From Image";
+  auto drift_alerts = [&](const rules::SyscallEvent& e) {
+    auto names = RuleNames(detector->Evaluate(e));
+    return std::count(names.begin(), names.end(), kDrift);
+  };
+  EXPECT_EQ(drift_alerts(FromImage(Exec("/data/tool", {}), false)), 1);
+  EXPECT_EQ(drift_alerts(FromImage(Exec("/usr/bin/true", {}), true)), 0);
+  EXPECT_EQ(drift_alerts(FromImage(Exec("/data/tool", {}), std::nullopt)), 0);
+  EXPECT_EQ(drift_alerts(UpperLayer(FromImage(Exec("/usr/local/bin/x", {}), false), true)), 1);
+  // On the writable layer at an image file's path (a replaced /usr/bin/curl): the path is the
+  // image's, the file is not.
+  EXPECT_EQ(drift_alerts(UpperLayer(FromImage(Exec("/usr/bin/curl", {}), true), true)), 1);
+  auto memfd = Memfd(FromImage(Exec("/memfd:payload", {}), false), true);
+  EXPECT_EQ(drift_alerts(memfd), 0);
+  auto fileless = RuleNames(detector->Evaluate(memfd));
+  EXPECT_NE(std::find(fileless.begin(), fileless.end(), "Moat Fileless Execution"), fileless.end());
+  EXPECT_EQ(drift_alerts(FromImage(Exec("/usr/sbin/docker-init", {"--", "sleep"}), false)), 0);
+  EXPECT_EQ(drift_alerts(FromImage(Exec("/sbin/docker-init", {"--", "sleep"}), false)), 0);
+  auto under_dpkg = FromImage(Exec("/data/postinst", {"configure"}), false);
+  under_dpkg.ancestors.insert(under_dpkg.ancestors.begin(), Process(90, "dpkg", "/usr/bin/dpkg"));
+  EXPECT_EQ(drift_alerts(under_dpkg), 0);
+  // On the host the sensor never sets the field; a host event with it set is still not drift.
+  EXPECT_EQ(drift_alerts(FromImage(Exec(OnHost(), "/data/tool", {}), false)), 0);
+  // The output says which way it was seen.
+  auto alerts = detector->Evaluate(FromImage(Exec("/data/tool", {}), false));
+  auto it =
+      std::find_if(alerts.begin(), alerts.end(), [&](const Alert& a) { return a.rule == kDrift; });
+  ASSERT_NE(it, alerts.end());
+  EXPECT_NE(it->output.find("exe=/data/tool"), std::string::npos) << it->output;
+  EXPECT_NE(it->output.find("upper_layer=false in_image=false"), std::string::npos) << it->output;
 }
 
 // What sensor.bpf.c records for mount(source, target, fstype, flags, NULL) (event_abi.h): the

@@ -1,6 +1,7 @@
 #include "sensor/process_tree.h"
 
 #include <dirent.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -86,6 +87,12 @@ bool ReadProcProcess(const std::string& proc_root, uint32_t pid, ProcessInfo& ou
   if (info.exec.exe.ends_with(deleted)) info.exec.exe.resize(info.exec.exe.size() - deleted.size());
   info.exec.exe_memfd = info.exec.exe.rfind("/memfd:", 0) == 0;
   info.exec.filename = info.exec.exe;
+  // What the kernel's exec event tells by the inode's superblock (the drift check needs it for
+  // processes that started before the sensor too): statfs follows the link to the executable.
+  constexpr long kOverlayfsMagic = 0x794c7630;
+  struct statfs exe_fs {};
+  info.exec.exe_on_overlay =
+      ::statfs((dir + "/exe").c_str(), &exe_fs) == 0 && exe_fs.f_type == kOverlayfsMagic;
   const std::string cmdline = ReadSmallFile(dir + "/cmdline");
   for (std::string_view arg : SplitTerminated(cmdline, '\0')) {
     info.exec.argv.emplace_back(arg);

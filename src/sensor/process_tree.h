@@ -27,6 +27,9 @@ class ProcessTree {
 
   /// The process, or nullptr.
   const ProcessInfo* Find(uint32_t pid) const;
+  ProcessInfo* Find(uint32_t pid) {
+    return const_cast<ProcessInfo*>(static_cast<const ProcessTree*>(this)->Find(pid));
+  }
 
   /// The parents of `pid`, nearest first, at most `levels` (pid 0 and loops end the chain).
   std::vector<const ProcessInfo*> Parents(uint32_t pid, size_t levels) const;

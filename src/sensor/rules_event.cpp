@@ -260,6 +260,7 @@ void FillSyscallEvent(const EnrichedEvent& enriched, uint64_t number, rules::Sys
     out.tty = TtyDeviceNumber(process->exec.tty);
     out.exe_upper_layer = process->exec.exe_upper_layer;
     out.exe_from_memfd = process->exec.exe_memfd;
+    out.exe_from_image = process->exec.exe_from_image;
     out.cap_effective = process->exec.cap_effective;
     out.cap_permitted = process->exec.cap_permitted;
     out.loginuid = process->exec.loginuid == UINT32_MAX ? -1 : process->exec.loginuid;
@@ -275,6 +276,7 @@ void FillSyscallEvent(const EnrichedEvent& enriched, uint64_t number, rules::Sys
     out.tty = 0;
     out.exe_upper_layer = false;
     out.exe_from_memfd = false;
+    out.exe_from_image.reset();
     out.cap_effective = 0;
     out.cap_permitted = 0;
     out.loginuid = -1;

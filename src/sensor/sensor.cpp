@@ -12,6 +12,7 @@
 #include "sensor/container_id.h"
 #include "sensor/decoder.h"
 #include "sensor/event_json.h"
+#include "sensor/image_drift.h"
 #include "sensor/in_use.h"
 
 namespace moat::sensor {
@@ -30,6 +31,7 @@ int64_t ClockNs(clockid_t clock) {
 ContainerMetadataOptions MetadataOptions(const SensorConfig& config) {
   ContainerMetadataOptions options;
   options.docker_socket = config.docker_socket;
+  options.image_cache_dir = config.image_cache_dir;
   return options;
 }
 
@@ -61,7 +63,7 @@ const ContainerInfo* EventPipeline::ContainerOf(const ProcessInfo& process) {
 
 void EventPipeline::OnEvent(const Event& event) {
   tree_.Apply(event);
-  const ProcessInfo* process = tree_.Find(event.pid);
+  ProcessInfo* process = tree_.Find(event.pid);
   if (process == nullptr && event.type != EventType::kExit && tree_.AddFromProc(event.pid)) {
     process = tree_.Find(event.pid);  // started between the seed and the attachment
   }
@@ -75,6 +77,12 @@ void EventPipeline::OnEvent(const Event& event) {
   if (process != nullptr) {
     tree_.Parents(event.pid, config_.parent_levels, enriched.parents);
     enriched.container = ContainerOf(*process);
+    // Once per program (forks inherit it; an exec starts over), when the image's inventory is
+    // known.
+    if (enriched.container && !process->exec.exe_from_image &&
+        enriched.container->image_executables) {
+      process->exec.exe_from_image = ExeFromImage(process->exec, *enriched.container);
+    }
   }
   static const std::string kHost;
   enriched.user_name =
@@ -110,6 +118,7 @@ void EventPipeline::TrackSeededProcesses(uint64_t now_boot_ns) {
 
 void EventPipeline::Maintain(uint64_t now_boot_ns) {
   tree_.ForgetExited(now_boot_ns, kExitedGraceNs);
+  containers_.RetryUnknownInventories();
   if (sinks_.in_use) sinks_.in_use->Sample(now_boot_ns);
 }
 
