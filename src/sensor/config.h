@@ -7,6 +7,7 @@
 //   parentLevels: 5            # parents carried by each event (at least 4)
 //   sensitiveReadPrefixes:     # reads of these are reported (writes are reported everywhere)
 //   - /etc/shadow
+//   syscallAttach: auto        # auto, tracepoints or raw (docs/sensor.md "What loads")
 
 #include <cstdint>
 #include <string>
@@ -17,12 +18,19 @@
 
 namespace moat::sensor {
 
+/// How the syscall programs attach: kTracepoints, one program pair per recorded syscall on the
+/// kernel's syscalls:sys_enter_NAME/sys_exit_NAME tracepoints (no BPF runs for the other calls);
+/// kRaw, the tp_btf sys_enter/sys_exit pair that sees every call; kAuto, the first where the
+/// tracepoints' ids can be read (tracefs), else the second.
+enum class SyscallAttach { kAuto, kTracepoints, kRaw };
+
 struct SensorConfig {
   uint32_t ring_buffer_bytes = 16u << 20;
   int stats_interval_seconds = 10;
   std::string docker_socket;  // default: DOCKER_HOST or /var/run/docker.sock
   size_t parent_levels = 5;
   std::vector<std::string> sensitive_read_prefixes;
+  SyscallAttach syscall_attach = SyscallAttach::kAuto;
 };
 
 /// The built-in sensitive set: shadow files, sudoers, SSH keys of root (any user's .ssh/ and

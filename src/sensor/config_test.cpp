@@ -11,10 +11,11 @@ TEST(SensorConfigTest, DefaultsAndOverrides) {
   EXPECT_EQ(defaults->ring_buffer_bytes, 16u << 20);
   EXPECT_EQ(defaults->sensitive_read_prefixes, DefaultSensitiveReadPrefixes());
   EXPECT_LE(defaults->sensitive_read_prefixes.size(), 16u);
+  EXPECT_EQ(defaults->syscall_attach, SyscallAttach::kAuto);
 
   auto config = ParseSensorConfig(
       "ringBufferMiB: 64\nstatsInterval: 2\ndockerSocket: /run/x.sock\nparentLevels: 6\n"
-      "sensitiveReadPrefixes: [/etc/shadow, /srv/keys/]\n",
+      "sensitiveReadPrefixes: [/etc/shadow, /srv/keys/]\nsyscallAttach: raw\n",
       "sensor.yaml");
   ASSERT_TRUE(config.ok()) << config.error().message;
   EXPECT_EQ(config->ring_buffer_bytes, 64u << 20);
@@ -23,6 +24,9 @@ TEST(SensorConfigTest, DefaultsAndOverrides) {
   EXPECT_EQ(config->parent_levels, 6u);
   EXPECT_EQ(config->sensitive_read_prefixes,
             (std::vector<std::string>{"/etc/shadow", "/srv/keys/"}));
+  EXPECT_EQ(config->syscall_attach, SyscallAttach::kRaw);
+  EXPECT_EQ(ParseSensorConfig("syscallAttach: tracepoints\n", "s")->syscall_attach,
+            SyscallAttach::kTracepoints);
 }
 
 TEST(SensorConfigTest, ErrorsNameTheFileAndSetting) {
@@ -35,6 +39,8 @@ TEST(SensorConfigTest, ErrorsNameTheFileAndSetting) {
   EXPECT_NE(ParseSensorConfig("ringbuffer: 2\n", "s").error().message.find("unknown setting"),
             std::string::npos);
   EXPECT_FALSE(ParseSensorConfig("- a\n", "s").ok());
+  EXPECT_EQ(ParseSensorConfig("syscallAttach: kprobes\n", "sensor.yaml").error().message,
+            "sensor.yaml: syscallAttach: \"kprobes\": expected auto, tracepoints or raw");
 }
 
 }  // namespace
