@@ -25,9 +25,11 @@ void AddAlertFlags(CLI::App& command, AlertFlags& flags, const std::string& outp
   command.add_option("--output-file-backups", flags.output_file_backups,
                      "Rotated output files kept (default 5)");
   command
-      .add_option("--notify", flags.notify,
-                  "Alert target, repeatable: webhook=URL[,min=PRIORITY][,batch], slack=URL, "
-                  "syslog=udp://HOST:PORT or tcp://HOST:PORT")
+      .add_option(
+          "--notify", flags.notify,
+          "Alert target, repeatable: webhook=URL[,min=PRIORITY][,batch][,token-file=PATH][,ca-"
+          "file=PATH], slack=URL, "
+          "syslog=udp://HOST:PORT or tcp://HOST:PORT")
       ->allow_extra_args(false);
   command.add_option("--spool-dir", flags.spool_dir,
                      "Directory of the on-disk spools of the --notify targets");

@@ -42,9 +42,10 @@ int Failed(const std::string& message) {
 int RunCheck() {
   auto support = sensor::ProbeProgramTypes();
   std::cout << "BPF program types on this kernel:\n" << sensor::DescribeProgramTypes(support);
-  bool raw_tracepoints = false, ring_buffer = false, btf = false;
+  bool raw_tracepoints = false, ring_buffer = false, btf = false, syscalls = false;
   for (const auto& type : support) {
     if (type.name == "raw_tracepoint") raw_tracepoints = type.loads;
+    if (type.name == "tracepoint" || type.name == "tp_btf") syscalls = syscalls || type.loads;
     if (type.name == "ringbuf map") ring_buffer = type.loads;
     if (type.name.rfind("BTF", 0) == 0) btf = type.loads;
   }
@@ -52,12 +53,13 @@ int RunCheck() {
     std::cout << "the sensor cannot run: this moat was built without its kernel programs\n";
     return kExitSensorUnavailable;
   }
-  if (!raw_tracepoints || !ring_buffer || !btf) {
-    std::cout << "the sensor cannot run here: it needs raw tracepoints, the BPF ring buffer and "
-                 "kernel BTF (and root, or CAP_BPF + CAP_PERFMON)\n";
+  if (!raw_tracepoints || !syscalls || !ring_buffer || !btf) {
+    std::cout << "the sensor cannot run here: it needs raw tracepoints, per-syscall tracepoints "
+                 "or tp_btf, the BPF ring buffer and kernel BTF (and root, or CAP_BPF + "
+                 "CAP_PERFMON)\n";
     return kExitSensorUnavailable;
   }
-  std::cout << "the sensor can run here (raw tracepoints + ring buffer)\n";
+  std::cout << "the sensor can run here (tracepoints + ring buffer)\n";
   return kExitOk;
 }
 
@@ -100,7 +102,7 @@ void AddSensorCommand(CLI::App& app, const GlobalOptions& global, Action& action
   (void)global;
   auto* command = app.add_subcommand(
       "sensor",
-      "Run-time sensor (eBPF raw tracepoints): process, file, network, namespace, mount and "
+      "Run-time sensor (eBPF tracepoints): process, file, network, namespace, mount and "
       "module events with the process tree and container attribution, run through Moat's "
       "built-in node rules and your Falco-format rules; alerts as JSON lines, to a webhook, "
       "Slack or syslog. Runs in the foreground until SIGINT or SIGTERM; needs root (or CAP_BPF, "

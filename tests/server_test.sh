@@ -249,6 +249,28 @@ PY
     test "$(api GET "/api/v1/hosts/host-$store" | jq -r .name)" != null
   is "$store: every buffered alert arrived exactly once" \
     test "$(api GET "/api/v1/alerts?limit=1000" | jq '[.items[] | select(.alert.rule | startswith("agent-rule-")) | .count] | length == 4 and add == 4')" = true
+
+  # A detector in a cluster (the sensor DaemonSet, the audit-log service) sends its alerts
+  # straight to the ingest with a token of role agent: here `moat audit-log scan` of recorded
+  # audit events with --notify webhook=...,batch,token-file=PATH. Every alert it prints arrives.
+  local seed_events="$here/../src/auditlog/testdata/seed_events.jsonl"
+  printf '%s\n' "$agent_token" >"$WORK/agent-$store.token"
+  "$MOAT" audit-log scan "$seed_events" --rate-limit-window 0 >"$WORK/detector-$store.jsonl" \
+    2>/dev/null
+  local printed
+  printed=$(wc -l <"$WORK/detector-$store.jsonl")
+  is "$store: the audit-log detector raises alerts on the recorded events" test "$printed" -gt 0
+  expect "$store-detector-notify" 0 "$MOAT" audit-log scan "$seed_events" --rate-limit-window 0 \
+    --no-stdout --spool-dir "$WORK/detector-spool-$store" \
+    --notify "webhook=$SERVER_URL/api/v1/alerts,batch,token-file=$WORK/agent-$store.token"
+  is "$store: every detector alert arrived through --notify" \
+    test "$(api GET "/api/v1/alerts?limit=1000" | jq '[.items[] | select(.alert.source == "k8s_audit") | .count] | add')" = "$printed"
+  printf 'not-a-token\n' >"$WORK/bad-$store.token"
+  "$MOAT" audit-log scan "$seed_events" --no-stdout --spool-dir "$WORK/detector-bad-$store" \
+    --notify "webhook=$SERVER_URL/api/v1/alerts,batch,token-file=$WORK/bad-$store.token" \
+    >/dev/null 2>"$WORK/detector-bad-$store.err"
+  is "$store: a revoked or unknown token is reported, not silent" \
+    grep -q "HTTP 401" "$WORK/detector-bad-$store.err"
   stop_pid "$SERVER_PID" 10
 }
 

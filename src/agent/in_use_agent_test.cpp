@@ -201,6 +201,8 @@ TEST_F(InUseAgentTest, FindingsOfPackagesTheSensorSawLoadedAreMarkedAndRankedFir
   }
   EXPECT_EQ(drill_down,
             (std::map<std::string, bool>{{"CVE-2099-0001", true}, {"CVE-2099-0002", false}}));
+  // In use ranks first there, ahead of the more severe finding.
+  EXPECT_EQ(recommendation["unhealthy"][0]["findings"][0]["finding_id"], "CVE-2099-0001");
 
   // A rescan keeps the mark (the scan does not know what runs).
   ASSERT_TRUE(center_.center()

@@ -80,10 +80,21 @@ Result<SensorConfig> ParseSensorConfig(std::string_view text, const std::string&
       if (config.sensitive_read_prefixes.size() > 16) {
         return Fail(where, ": at most 16 prefixes (the kernel compares each open against them)");
       }
+    } else if (entry.key == "syscallAttach") {
+      if (!entry.IsString()) return Fail(where, ": expected auto, tracepoints or raw");
+      if (entry.text == "auto") {
+        config.syscall_attach = SyscallAttach::kAuto;
+      } else if (entry.text == "tracepoints") {
+        config.syscall_attach = SyscallAttach::kTracepoints;
+      } else if (entry.text == "raw") {
+        config.syscall_attach = SyscallAttach::kRaw;
+      } else {
+        return Fail(where, ": \"", entry.text, "\": expected auto, tracepoints or raw");
+      }
     } else {
       return Fail(where,
                   ": unknown setting (ringBufferMiB, statsInterval, parentLevels, "
-                  "dockerSocket, imageCache, sensitiveReadPrefixes)");
+                  "dockerSocket, imageCache, sensitiveReadPrefixes, syscallAttach)");
     }
   }
   return config;

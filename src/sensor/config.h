@@ -8,6 +8,7 @@
 //   sensitiveReadPrefixes:     # reads of these are reported (writes are reported everywhere)
 //   - /etc/shadow
 //   imageCache: /root/.cache/moat  # moat image's layer cache, for drift; "" : off
+//   syscallAttach: auto        # auto, tracepoints or raw (docs/sensor.md "What loads")
 
 #include <cstdint>
 #include <string>
@@ -18,6 +19,12 @@
 
 namespace moat::sensor {
 
+/// How the syscall programs attach: kTracepoints, one program pair per recorded syscall on the
+/// kernel's syscalls:sys_enter_NAME/sys_exit_NAME tracepoints (no BPF runs for the other calls);
+/// kRaw, the tp_btf sys_enter/sys_exit pair that sees every call; kAuto, the first where the
+/// tracepoints' ids can be read (tracefs), else the second.
+enum class SyscallAttach { kAuto, kTracepoints, kRaw };
+
 struct SensorConfig {
   uint32_t ring_buffer_bytes = 16u << 20;
   int stats_interval_seconds = 10;
@@ -27,6 +34,7 @@ struct SensorConfig {
   /// The scanner's layer cache, whose executable lists the drift check compares execs against
   /// (default: the scanner's DefaultCacheDir()); "" : off.
   std::string image_cache_dir;
+  SyscallAttach syscall_attach = SyscallAttach::kAuto;
 };
 
 /// The built-in sensitive set: shadow files, sudoers, SSH keys of root (any user's .ssh/ and

@@ -14,10 +14,11 @@ TEST(SensorConfigTest, DefaultsAndOverrides) {
   EXPECT_EQ(defaults->sensitive_read_prefixes, DefaultSensitiveReadPrefixes());
   EXPECT_LE(defaults->sensitive_read_prefixes.size(), 16u);
   EXPECT_EQ(defaults->image_cache_dir, DefaultCacheDir());  // where moat image writes
+  EXPECT_EQ(defaults->syscall_attach, SyscallAttach::kAuto);
 
   auto config = ParseSensorConfig(
       "ringBufferMiB: 64\nstatsInterval: 2\ndockerSocket: /run/x.sock\nparentLevels: 6\n"
-      "sensitiveReadPrefixes: [/etc/shadow, /srv/keys/]\n",
+      "sensitiveReadPrefixes: [/etc/shadow, /srv/keys/]\nsyscallAttach: raw\n",
       "sensor.yaml");
   ASSERT_TRUE(config.ok()) << config.error().message;
   EXPECT_EQ(config->ring_buffer_bytes, 64u << 20);
@@ -37,6 +38,9 @@ TEST(SensorConfigTest, DefaultsAndOverrides) {
   auto list = ParseSensorConfig("imageCache: [a]\n", "sensor.yaml");
   ASSERT_FALSE(list.ok());
   EXPECT_EQ(list.error().message, "sensor.yaml: imageCache: not a string");
+  EXPECT_EQ(config->syscall_attach, SyscallAttach::kRaw);
+  EXPECT_EQ(ParseSensorConfig("syscallAttach: tracepoints\n", "s")->syscall_attach,
+            SyscallAttach::kTracepoints);
 }
 
 TEST(SensorConfigTest, ErrorsNameTheFileAndSetting) {
@@ -49,6 +53,8 @@ TEST(SensorConfigTest, ErrorsNameTheFileAndSetting) {
   EXPECT_NE(ParseSensorConfig("ringbuffer: 2\n", "s").error().message.find("unknown setting"),
             std::string::npos);
   EXPECT_FALSE(ParseSensorConfig("- a\n", "s").ok());
+  EXPECT_EQ(ParseSensorConfig("syscallAttach: kprobes\n", "sensor.yaml").error().message,
+            "sensor.yaml: syscallAttach: \"kprobes\": expected auto, tracepoints or raw");
 }
 
 }  // namespace

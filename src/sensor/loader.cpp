@@ -1,9 +1,18 @@
 #include "sensor/loader.h"
 
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <map>
+#include <set>
 
 #include "sensor/bpf/event_abi.h"
 
@@ -59,10 +68,108 @@ int QuietPrint(enum libbpf_print_level level, const char* format, va_list args) 
   return std::vfprintf(stderr, format, args);
 }
 
+constexpr const char* kSyscallSection = "tracepoint/syscalls/";
+
+/// The id of each tracepoint syscalls:EVENT (perf_event_open names a tracepoint by it), read from
+/// tracefs. Where the host has not mounted tracefs, a child process mounts it in a mount namespace
+/// of its own, made private first so that nothing propagates to the host, reads the ids and
+/// exits: the mount dies with it. `why_not` says why no id could be read.
+std::map<std::string, int> SyscallTracepointIds(const std::vector<std::string>& events,
+                                                std::string& why_not) {
+  std::map<std::string, int> ids;
+  auto parse_id = [](const char* text, ssize_t size) {
+    int id = 0;
+    ssize_t i = 0;
+    for (; i < size && text[i] >= '0' && text[i] <= '9' && id < 100'000'000; ++i) {
+      id = id * 10 + (text[i] - '0');
+    }
+    return i > 0 ? id : -1;
+  };
+  for (const char* root : {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"}) {
+    if (!PathExists((std::string(root) + "/events").c_str())) continue;
+    for (const std::string& event : events) {
+      const std::string path = std::string(root) + "/events/syscalls/" + event + "/id";
+      int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      char text[16];
+      ssize_t size = ::read(fd, text, sizeof text);
+      ::close(fd);
+      if (int id = parse_id(text, size); id >= 0) ids[event] = id;
+    }
+    if (ids.empty())
+      why_not = std::string(root) + " has no syscalls events (CONFIG_FTRACE_SYSCALLS)";
+    return ids;
+  }
+  if (!PathExists("/sys/kernel/tracing")) {
+    why_not = "no tracefs in this kernel (/sys/kernel/tracing is absent)";
+    return ids;
+  }
+  // Everything the child uses is built before fork(): it may only make system calls.
+  std::vector<std::string> paths;
+  for (const std::string& event : events) {
+    paths.push_back("/sys/kernel/tracing/events/syscalls/" + event + "/id");
+  }
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    why_not = std::string("pipe: ") + std::strerror(errno);
+    return ids;
+  }
+  pid_t child = ::fork();
+  if (child < 0) {
+    why_not = std::string("fork: ") + std::strerror(errno);
+    ::close(pipe_fds[0]);
+    ::close(pipe_fds[1]);
+    return ids;
+  }
+  if (child == 0) {
+    ::close(pipe_fds[0]);
+    if (::unshare(CLONE_NEWNS) != 0) ::_exit(10);
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) ::_exit(11);
+    if (::mount("tracefs", "/sys/kernel/tracing", "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                nullptr) != 0) {
+      ::_exit(12);
+    }
+    for (size_t i = 0; i < paths.size(); ++i) {
+      int fd = ::open(paths[i].c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      char text[16];
+      ssize_t size = ::read(fd, text, sizeof text);
+      ::close(fd);
+      int record[2] = {static_cast<int>(i), parse_id(text, size)};
+      if (record[1] >= 0 && ::write(pipe_fds[1], record, sizeof record) != sizeof record) {
+        ::_exit(13);
+      }
+    }
+    ::_exit(0);
+  }
+  ::close(pipe_fds[1]);
+  int record[2];
+  while (::read(pipe_fds[0], record, sizeof record) == sizeof record) {
+    if (record[0] >= 0 && static_cast<size_t>(record[0]) < events.size()) {
+      ids[events[static_cast<size_t>(record[0])]] = record[1];
+    }
+  }
+  ::close(pipe_fds[0]);
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (code == 10) {
+    why_not =
+        "tracefs is not mounted, and a private mount namespace was refused (no CAP_SYS_ADMIN)";
+  } else if (code == 11 || code == 12) {
+    why_not = "tracefs is not mounted, and mounting it privately was refused (no CAP_SYS_ADMIN)";
+  } else if (ids.empty()) {
+    why_not = "the privately mounted tracefs has no syscalls events (CONFIG_FTRACE_SYSCALLS)";
+  }
+  return ids;
+}
+
 class LibbpfProbe : public KernelProbe {
  public:
   ~LibbpfProbe() override {
     if (ring_ != nullptr) ring_buffer__free(ring_);
+    for (bpf_link* link : syscall_links_) bpf_link__destroy(link);
     if (skeleton_ != nullptr) moat_sensor__destroy(skeleton_);
   }
 
@@ -80,6 +187,11 @@ class LibbpfProbe : public KernelProbe {
     }
     if (int rc = bpf_map__set_max_entries(skeleton_->maps.events, size); rc != 0) {
       return Fail("sensor: setting the ring buffer size: ", std::strerror(-rc));
+    }
+    ChooseSyscallPrograms(options.syscall_attach);
+    if (syscall_attach_ == SyscallAttach::kTracepoints &&
+        options.syscall_attach == SyscallAttach::kTracepoints && syscall_ids_.empty()) {
+      return Fail("sensor: syscallAttach: tracepoints: ", raw_reason_);
     }
     if (int rc = moat_sensor__load(skeleton_); rc != 0) {
       return Fail("sensor: loading the BPF programs failed: ", std::strerror(-rc),
@@ -104,8 +216,9 @@ class LibbpfProbe : public KernelProbe {
       ++slot;
     }
     if (int rc = moat_sensor__attach(skeleton_); rc != 0) {
-      return Fail("sensor: attaching the raw tracepoints failed: ", std::strerror(-rc));
+      return Fail("sensor: attaching the tracepoints failed: ", std::strerror(-rc));
     }
+    MOAT_TRY(AttachSyscallTracepoints());
     ring_ = ring_buffer__new(bpf_map__fd(skeleton_->maps.events), &LibbpfProbe::OnSample, this,
                              nullptr);
     if (ring_ == nullptr) return Fail("sensor: opening the ring buffer: ", std::strerror(errno));
@@ -140,16 +253,90 @@ class LibbpfProbe : public KernelProbe {
     return counters;
   }
 
-  std::vector<std::string> AttachedPrograms() const override {
-    std::vector<std::string> names;
-    bpf_program* program;
-    bpf_object__for_each_program(program, skeleton_->obj) {
-      names.push_back(bpf_program__section_name(program));
+  std::string Attachment() const override {
+    std::string text =
+        "sched_process_exec, sched_process_fork, sched_process_exit (raw "
+        "tracepoints); ";
+    if (syscall_attach_ == SyscallAttach::kTracepoints) {
+      text += std::to_string(syscall_links_.size() / 2) +
+              " system calls on their own tracepoints (syscalls:sys_enter_NAME, sys_exit_NAME)";
+      if (!absent_syscalls_.empty()) {
+        text += "; not in this kernel:";
+        for (const std::string& name : absent_syscalls_) text += " " + name;
+      }
+    } else {
+      text += "sys_enter, sys_exit (tp_btf: every system call passes through them";
+      text += raw_reason_.empty() ? ")" : "; per-syscall tracepoints: " + raw_reason_ + ")";
     }
-    return names;
+    return text;
   }
 
  private:
+  /// Loads either the per-syscall tracepoint programs (those whose enter and exit tracepoints
+  /// both exist here) or the tp_btf sys_enter/sys_exit pair, never both.
+  void ChooseSyscallPrograms(SyscallAttach wanted) {
+    std::set<std::string> events;
+    bpf_program* program;
+    bpf_object__for_each_program(program, skeleton_->obj) {
+      std::string_view section = bpf_program__section_name(program);
+      if (section.rfind(kSyscallSection, 0) == 0) {
+        events.emplace(section.substr(std::strlen(kSyscallSection)));
+      }
+    }
+    if (wanted == SyscallAttach::kRaw) {
+      raw_reason_ = "not used (syscallAttach: raw)";
+    } else {
+      syscall_ids_ = SyscallTracepointIds({events.begin(), events.end()}, raw_reason_);
+    }
+    syscall_attach_ = syscall_ids_.empty() ? SyscallAttach::kRaw : SyscallAttach::kTracepoints;
+    std::set<std::string> absent;
+    bpf_object__for_each_program(program, skeleton_->obj) {
+      std::string_view section = bpf_program__section_name(program);
+      if (section.rfind(kSyscallSection, 0) == 0) {
+        std::string event(section.substr(std::strlen(kSyscallSection)));
+        // sys_enter_NAME and sys_exit_NAME: a pair, or neither (an entry never taken out of the
+        // in-flight table would fill it).
+        std::string name = event.substr(event.find('_', 4) + 1);
+        bool pair =
+            syscall_ids_.count("sys_enter_" + name) && syscall_ids_.count("sys_exit_" + name);
+        bool load = syscall_attach_ == SyscallAttach::kTracepoints && pair;
+        if (syscall_attach_ == SyscallAttach::kTracepoints && !pair) absent.insert(name);
+        bpf_program__set_autoload(program, load);
+        bpf_program__set_autoattach(program, false);  // attached by id, AttachSyscallTracepoints
+      } else if (section.rfind("tp_btf/sys_", 0) == 0) {
+        bpf_program__set_autoload(program, syscall_attach_ == SyscallAttach::kRaw);
+      }
+    }
+    absent_syscalls_.assign(absent.begin(), absent.end());
+  }
+
+  Result<void> AttachSyscallTracepoints() {
+    if (syscall_attach_ != SyscallAttach::kTracepoints) return Ok();
+    bpf_program* program;
+    bpf_object__for_each_program(program, skeleton_->obj) {
+      std::string_view section = bpf_program__section_name(program);
+      if (section.rfind(kSyscallSection, 0) != 0 || !bpf_program__autoload(program)) continue;
+      std::string event(section.substr(std::strlen(kSyscallSection)));
+      perf_event_attr attr{};
+      attr.type = PERF_TYPE_TRACEPOINT;
+      attr.size = sizeof attr;
+      attr.config = static_cast<uint64_t>(syscall_ids_.at(event));
+      int fd =
+          static_cast<int>(::syscall(__NR_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC));
+      if (fd < 0) {
+        return Fail("sensor: opening the tracepoint syscalls:", event, ": ", std::strerror(errno));
+      }
+      bpf_link* link = bpf_program__attach_perf_event(program, fd);
+      if (link == nullptr) {
+        int error = errno;
+        ::close(fd);
+        return Fail("sensor: attaching to syscalls:", event, ": ", std::strerror(error));
+      }
+      syscall_links_.push_back(link);
+    }
+    return Ok();
+  }
+
   static int OnSample(void* self, void* data, size_t size) {
     auto* probe = static_cast<LibbpfProbe*>(self);
     if (probe->on_record_ != nullptr) {
@@ -160,6 +347,11 @@ class LibbpfProbe : public KernelProbe {
 
   moat_sensor* skeleton_ = nullptr;
   ring_buffer* ring_ = nullptr;
+  SyscallAttach syscall_attach_ = SyscallAttach::kRaw;
+  std::map<std::string, int> syscall_ids_;  // tracepoint event name -> perf tracepoint id
+  std::vector<bpf_link*> syscall_links_;
+  std::vector<std::string> absent_syscalls_;
+  std::string raw_reason_;  // why the syscalls are not on their own tracepoints
   const std::function<void(ByteSpan)>* on_record_ = nullptr;
 };
 
@@ -174,14 +366,41 @@ std::vector<ProgramTypeSupport> ProbeProgramTypes() {
     if (rc == 1) note = std::move(need);
     support.push_back({name, rc == 1, note});
   };
-  probe("raw_tracepoint", BPF_PROG_TYPE_RAW_TRACEPOINT, "used: sys_enter, sys_exit, sched_*");
+  probe("raw_tracepoint", BPF_PROG_TYPE_RAW_TRACEPOINT, "used: sched_process_*");
   bool tracefs =
       PathExists("/sys/kernel/tracing/events") || PathExists("/sys/kernel/debug/tracing/events");
-  probe("tracepoint", BPF_PROG_TYPE_TRACEPOINT,
-        tracefs ? "not used (raw tracepoints carry the same events)"
-                : "not usable: tracefs is not mounted (attaching needs events/*/id)");
-  if (!tracefs && support.back().loads) support.back().loads = false;
-  probe("tp_btf/fentry (tracing)", BPF_PROG_TYPE_TRACING, "not used");
+  probe("tracepoint", BPF_PROG_TYPE_TRACEPOINT, "");
+  if (support.back().loads) {
+    // Attaching one needs its id from tracefs: the host's, or one mounted privately.
+    std::string why_not;
+    auto ids = SyscallTracepointIds({"sys_enter_openat", "sys_exit_openat"}, why_not);
+    support.back().loads = ids.size() == 2;
+    support.back().note = ids.size() == 2
+                              ? std::string("used: syscalls:sys_enter_NAME, sys_exit_NAME") +
+                                    (tracefs ? "" : " (tracefs mounted privately)")
+                              : "not usable: " + why_not;
+  }
+  {
+    // A tp_btf program (BPF_PROG_TYPE_TRACING attached as a BTF-typed raw tracepoint): what the
+    // sensor loads for sys_enter/sys_exit where the per-syscall tracepoints cannot attach.
+    // libbpf's own probe of the type tries fentry, which needs ftrace trampolines.
+    int btf_id = libbpf_find_vmlinux_btf_id("sys_enter", BPF_TRACE_RAW_TP);
+    bpf_insn insns[2] = {};
+    insns[0].code = BPF_ALU64 | BPF_MOV | BPF_K;  // r0 = 0
+    insns[1].code = BPF_JMP | BPF_EXIT;
+    LIBBPF_OPTS(bpf_prog_load_opts, load_options, .expected_attach_type = BPF_TRACE_RAW_TP,
+                .attach_btf_id = static_cast<__u32>(btf_id > 0 ? btf_id : 0));
+    int fd = btf_id > 0
+                 ? bpf_prog_load(BPF_PROG_TYPE_TRACING, nullptr, "GPL", insns, 2, &load_options)
+                 : -1;
+    int error = errno;
+    if (fd >= 0) ::close(fd);
+    support.push_back({"tp_btf", fd >= 0,
+                       fd >= 0 ? "used: sys_enter, sys_exit where per-syscall tracepoints "
+                                 "cannot attach"
+                       : btf_id <= 0 ? "not usable: no btf_trace_sys_enter in the kernel's BTF"
+                                     : std::string("refused: ") + std::strerror(error)});
+  }
   probe("kprobe", BPF_PROG_TYPE_KPROBE, "not used");
   // A kprobe program attaches through the kprobe PMU or tracefs's kprobe_events: loading it is
   // not enough.

@@ -11,6 +11,7 @@
 
 #include "core/bytes.h"
 #include "core/result.h"
+#include "sensor/config.h"
 
 namespace moat::sensor {
 
@@ -31,6 +32,7 @@ struct KernelProbeOptions {
   uint32_t ring_buffer_bytes = 16u << 20;  // a power of two, at least a page
   std::vector<std::string> sensitive_read_prefixes;
   uint32_t self_pid = 0;  // events of this process are not recorded
+  SyscallAttach syscall_attach = SyscallAttach::kAuto;
 };
 
 struct KernelCounters {
@@ -51,8 +53,9 @@ class KernelProbe {
   virtual Result<int> Poll(int timeout_ms, const std::function<void(ByteSpan)>& on_record) = 0;
   /// The per-CPU counters summed.
   virtual KernelCounters ReadCounters() const = 0;
-  /// Names of the attached programs ("raw_tracepoint/sys_enter", ...).
-  virtual std::vector<std::string> AttachedPrograms() const = 0;
+  /// What is attached, for the start-up line: the scheduler tracepoints and how the syscalls
+  /// are seen (per-syscall tracepoints, or the sys_enter/sys_exit pair and why).
+  virtual std::string Attachment() const = 0;
 };
 
 }  // namespace moat::sensor

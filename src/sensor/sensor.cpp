@@ -315,16 +315,15 @@ int RunSensor(const RunOptions& options) {
   probe_options.ring_buffer_bytes = options.config.ring_buffer_bytes;
   probe_options.sensitive_read_prefixes = options.config.sensitive_read_prefixes;
   probe_options.self_pid = static_cast<uint32_t>(::getpid());
+  probe_options.syscall_attach = options.config.syscall_attach;
   auto probe = KernelProbe::Load(probe_options);
   if (!probe.ok()) {
     log::Error(probe.error().message);
     stop_outputs();
     return 2;
   }
-  std::string programs;
-  for (const auto& name : (*probe)->AttachedPrograms()) programs += " " + name;
-  std::fprintf(stderr, "sensor: attached%s; ring buffer %u bytes\n", programs.c_str(),
-               options.config.ring_buffer_bytes);
+  std::fprintf(stderr, "sensor: attached %s; ring buffer %u bytes\n",
+               (*probe)->Attachment().c_str(), options.config.ring_buffer_bytes);
   // Step 6: the loop. Drops are read every second; the counters line every stats interval.
   auto on_record = [&](ByteSpan record) { pipeline.OnRecord(record); };
   auto now = std::chrono::steady_clock::now();

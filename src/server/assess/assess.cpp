@@ -69,12 +69,13 @@ bool RuleMatches(const DisableRule& rule, const FindingFacts& finding, std::time
   return true;
 }
 
-/// Most severe first, then known-exploited, then in use, then highest CVSS; the id keeps the
-/// order stable.
+/// In use first (the sensor saw the package's files loaded in a running container: issue 10
+/// ranks those first), then most severe, known-exploited, highest CVSS; the id keeps the order
+/// stable.
 bool FindingBefore(const FindingFacts& a, const FindingFacts& b) {
-  return std::make_tuple(-SeverityOrder(a.severity), !a.kev, !a.in_use, -a.cvss,
+  return std::make_tuple(!a.in_use, -SeverityOrder(a.severity), !a.kev, -a.cvss,
                          std::string_view(a.finding_id)) <
-         std::make_tuple(-SeverityOrder(b.severity), !b.kev, !b.in_use, -b.cvss,
+         std::make_tuple(!b.in_use, -SeverityOrder(b.severity), !b.kev, -b.cvss,
                          std::string_view(b.finding_id));
 }
 

@@ -473,13 +473,26 @@ TEST(Recommend, ListsUnhealthyResourcesWithTheirFindingsMostUrgentFirst) {
   EXPECT_EQ(r.definition->id, "registry-images-vulnerabilities");
   EXPECT_EQ(r.assessed, 3u);
   ASSERT_EQ(r.unhealthy.size(), 2u);
-  EXPECT_EQ(r.unhealthy[0].resource.id, "sha256:a");  // its worst finding is CRITICAL
+  EXPECT_EQ(r.unhealthy[0].resource.id, "sha256:a");  // its most urgent finding is in use
   EXPECT_EQ(r.unhealthy[1].resource.id, "sha256:b");
   std::vector<std::string> order;
   for (const FindingFacts& f : r.unhealthy[0].findings) order.push_back(f.finding_id);
-  // severity, then KEV, then in use, then CVSS
+  // in use, then severity, then KEV, then CVSS
   EXPECT_EQ(order,
-            (std::vector<std::string>{"CVE-6", "CVE-5", "CVE-4", "CVE-3", "CVE-2", "CVE-1"}));
+            (std::vector<std::string>{"CVE-4", "CVE-6", "CVE-5", "CVE-3", "CVE-2", "CVE-1"}));
+}
+
+TEST(Recommend, AResourceWithAFindingInUseComesFirst) {
+  std::vector<Resource> resources = {MakeResource(kRegistryImage, "sha256:a"),
+                                     MakeResource(kRegistryImage, "sha256:b")};
+  FindingFacts loaded = Vulnerability("sha256:b", "CVE-1", "LOW", 2.0);
+  loaded.in_use = true;
+  auto recommendations =
+      Recommend(resources, {Vulnerability("sha256:a", "CVE-2", "CRITICAL", 9.8), loaded}, {}, 0);
+  ASSERT_EQ(recommendations.size(), 1u);
+  ASSERT_EQ(recommendations[0].unhealthy.size(), 2u);
+  EXPECT_EQ(recommendations[0].unhealthy[0].resource.id, "sha256:b");
+  EXPECT_EQ(recommendations[0].unhealthy[1].resource.id, "sha256:a");
 }
 
 TEST(Recommend, SortedBySeverityThenAffectedCount) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "core/bytes.h"
 #include "core/log.h"
 #include "core/text.h"
 
@@ -11,7 +12,8 @@ namespace moat::server::notify {
 Result<NotifierConfig> ParseNotifyFlag(const std::string& flag) {
   const size_t eq = flag.find('=');
   if (eq == std::string::npos || eq == 0) {
-    return Fail("--notify ", flag, ": expected KIND=URL[,min=PRIORITY][,batch]");
+    return Fail("--notify ", flag,
+                ": expected KIND=URL[,min=PRIORITY][,batch][,token-file=PATH][,ca-file=PATH]");
   }
   NotifierConfig config;
   config.kind = flag.substr(0, eq);
@@ -26,6 +28,23 @@ Result<NotifierConfig> ParseNotifyFlag(const std::string& flag) {
       config.min_priority = *priority;
     } else if (option == "batch") {
       config.batch = true;
+    } else if (option.rfind("token-file=", 0) == 0 || option.rfind("ca-file=", 0) == 0) {
+      // For a moat server's alert ingest (`webhook=https://moat:8443/api/v1/alerts,batch,
+      // token-file=agent.token,ca-file=ca.crt`): the token of role agent it requires, and its
+      // CA. Read once, here: a missing file stops the command at start, not at the first alert.
+      const bool token = option[0] == 't';
+      const std::string path = option.substr(option.find('=') + 1);
+      auto text = ReadFileToString(path, 1 << 20);
+      if (!text.ok()) return Fail("--notify ", flag, ": ", text.error().message);
+      if (token) {
+        const std::string value(TrimSpace(*text));
+        if (value.empty() || value.find_first_of(" \t\r\n") != std::string::npos) {
+          return Fail("--notify ", flag, ": ", path, ": expected one token");
+        }
+        config.headers.emplace_back("Authorization", "Bearer " + value);
+      } else {
+        config.ca_pem = *text;
+      }
     } else {
       return Fail("--notify ", flag, ": unknown option '", option, "'");
     }

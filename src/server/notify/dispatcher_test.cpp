@@ -4,6 +4,7 @@
 
 #include <atomic>
 
+#include "core/bytes.h"
 #include "core/test_http_server.h"
 
 namespace moat::server::notify {
@@ -27,6 +28,54 @@ TEST(ParseNotifyFlag, TakesKindUrlAndOptions) {
       EXPECT_NE(parsed.error().message.find("--notify"), std::string::npos) << bad;
     }
   }
+}
+
+// A moat server's alert ingest wants a token of role agent and trusts its own CA: both are read
+// from files when the flag is parsed.
+TEST(ParseNotifyFlag, ReadsTheTokenAndCaFiles) {
+  const std::string dir = ::testing::TempDir();
+  const std::string token_file = dir + "/moat-notify-token";
+  const std::string ca_file = dir + "/moat-notify-ca.pem";
+  ASSERT_TRUE(WriteOutput(token_file, "moat_agent_abc123\n").ok());
+  ASSERT_TRUE(WriteOutput(ca_file, "-----BEGIN CERTIFICATE-----\nMIIB\n").ok());
+  auto config = ParseNotifyFlag("webhook=https://127.0.0.1:8443/api/v1/alerts,batch,token-file=" +
+                                token_file + ",ca-file=" + ca_file);
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_TRUE(config->batch);
+  EXPECT_EQ(config->headers, (std::vector<std::pair<std::string, std::string>>{
+                                 {"Authorization", "Bearer moat_agent_abc123"}}));
+  EXPECT_EQ(config->ca_pem, "-----BEGIN CERTIFICATE-----\nMIIB\n");
+  auto missing = ParseNotifyFlag("webhook=https://x/alerts,token-file=" + dir + "/no-such-token");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("no-such-token"), std::string::npos)
+      << missing.error().message;
+  ASSERT_TRUE(WriteOutput(token_file, "two words\n").ok());
+  auto two = ParseNotifyFlag("webhook=https://x/alerts,token-file=" + token_file);
+  ASSERT_FALSE(two.ok());
+  EXPECT_NE(two.error().message.find("expected one token"), std::string::npos);
+}
+
+// The token goes out as a bearer header on every POST.
+TEST(Dispatcher, SendsTheTokenFromTheFlag) {
+  std::string authorization;
+  moat::testing::TestHttpServer receiver([&](const moat::testing::TestHttpRequest& request) {
+    authorization = request.Header("Authorization");
+    return moat::testing::TestHttpResponse{200, {}, "{}"};
+  });
+  const std::string token_file = ::testing::TempDir() + "/moat-notify-token-send";
+  ASSERT_TRUE(WriteOutput(token_file, "moat_agent_xyz\n").ok());
+  auto config = ParseNotifyFlag("webhook=" + receiver.BaseUrl() +
+                                "/api/v1/alerts,batch,token-file=" + token_file);
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  auto notifier = MakeNotifier(*config);
+  ASSERT_TRUE(notifier.ok()) << notifier.error().message;
+  Alert alert;
+  alert.rule = "r";
+  alert.priority = AlertPriority::kCritical;
+  alert.output = "o";
+  alert.time = "2026-12-02T00:00:00.000000000Z";
+  ASSERT_TRUE((*notifier)->Send({alert}).ok());
+  EXPECT_EQ(authorization, "Bearer moat_agent_xyz");
 }
 
 Alert MakeAlert(const std::string& rule) {

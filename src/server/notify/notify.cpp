@@ -82,6 +82,7 @@ class HttpNotifier : public Notifier {
     request.url = config_.url;
     request.headers = {{"Content-Type", "application/json"}, {"User-Agent", "moat"}};
     for (const auto& header : config_.headers) request.headers.push_back(header);
+    request.ca_pem = config_.ca_pem;
     request.body = body;
     request.connect_timeout_seconds = config_.timeout_seconds;
     request.timeout_seconds = config_.timeout_seconds;

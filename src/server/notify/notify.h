@@ -28,6 +28,8 @@ struct NotifierConfig {
   bool batch = false;
   /// webhook, slack: extra request headers (e.g. Authorization).
   std::vector<std::pair<std::string, std::string>> headers;
+  /// webhook: trust only these CAs (PEM) for the receiver, e.g. a moat server's private CA.
+  std::string ca_pem;
   /// slack: add Block Kit blocks to the message's text.
   bool slack_blocks = true;
   /// syslog: the facility (0-23; 1 = user, as Falco's syslog output; 13 = log audit).
