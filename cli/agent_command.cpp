@@ -7,6 +7,7 @@
 #include <iostream>
 #include <memory>
 
+#include "admission/config.h"
 #include "agent/agent.h"
 #include "agent/in_use.h"
 #include "cli/commands.h"
@@ -41,6 +42,8 @@ struct AgentFlags {
   bool no_sensor = false;
   std::string sensor_pods = "app.kubernetes.io/name=moat-sensor";
   int sensor_port = 8766;
+  std::string admission_config;
+  bool no_admission_audit = false;
 };
 
 int Failed(const std::string& message) {
@@ -108,6 +111,14 @@ int RunAgentCommand(const AgentFlags& flags) {
   }
   options.once = flags.once;
   options.watch_events = !flags.no_events;
+  options.admission_audit = !flags.no_admission_audit;
+  options.admission_config = flags.admission_config;
+  if (!flags.admission_config.empty()) {
+    // A configuration that does not load would leave every report without its audit: said now.
+    if (auto config = admission::LoadAdmissionConfig(flags.admission_config); !config.ok()) {
+      return Failed("--admission-config: " + config.error().message);
+    }
+  }
 
   auto result = agent::RunAgent(options, InstallStopFlag());
   if (!result.ok()) return Failed(result.error().message);
@@ -123,7 +134,8 @@ void AddAgentCommand(CLI::App& app, const GlobalOptions& global, Action& action)
       "Report this Docker host to moat server: containers and image digests, the CIS Docker "
       "Benchmark (every --interval and on container events), forwarded alerts; buffered on disk "
       "while the server is unreachable. --kind cluster reports a Kubernetes cluster instead: "
-      "workloads, running images and the k8s checks, every --interval");
+      "workloads, running images, the k8s checks and the admission policy audit, every "
+      "--interval");
   auto flags = std::make_shared<AgentFlags>();
   command
       ->add_option("--server", flags->server,
@@ -182,6 +194,13 @@ void AddAgentCommand(CLI::App& app, const GlobalOptions& global, Action& action)
                    "--kind cluster: the sensor pods' --metrics-listen port")
       ->check(CLI::Range(1, 65535))
       ->capture_default_str();
+  command
+      ->add_option("--admission-config", flags->admission_config,
+                   "--kind cluster: admission configuration (docs/admission.md) whose policies the "
+                   "admission audit of each report applies besides the server's policy modes")
+      ->check(CLI::ExistingFile);
+  command->add_flag("--no-admission-audit", flags->no_admission_audit,
+                    "--kind cluster: no admission policy audit in the reports");
   command->add_flag("--no-events", flags->no_events,
                     "Report on the interval only, not on container start/die/destroy events "
                     "(--kind cluster: not on workload watch events)");
@@ -208,6 +227,10 @@ void AddAgentCommand(CLI::App& app, const GlobalOptions& global, Action& action)
           (KubeconfigFlagsGiven(flags->connection) || !flags->cluster_name.empty())) {
         return Failed(
             "--kubeconfig, --context, --in-cluster and --cluster-name need --kind cluster");
+      }
+      if (flags->kind != "cluster" &&
+          (!flags->admission_config.empty() || flags->no_admission_audit)) {
+        return Failed("--admission-config and --no-admission-audit need --kind cluster");
       }
       return RunAgentCommand(*flags);
     };

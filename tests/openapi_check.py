@@ -27,7 +27,7 @@ ALERTS_DOC = ROOT / "docs/alerts.md"
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 ACCESS_NAMES = {"kPublic": "public", "kRead": "read", "kTriage": "triage", "kIngest": "ingest",
-                "kAdmin": "admin"}
+                "kAdmin": "admin", "kPolicies": "policies"}
 SCHEMA_TYPES = {"null", "boolean", "object", "array", "number", "string", "integer"}
 PARAMETER_LOCATIONS = {"query", "header", "path", "cookie"}
 

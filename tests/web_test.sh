@@ -226,7 +226,14 @@ body = {"cluster": {"name": "prod", "uid": "5d0c3a2e", "server": "https://10.0.0
                    "kernel": "6.1.0-27-amd64", "container_runtime": "containerd://1.6.20", "architecture": "amd64",
                    "ready": "False", "unschedulable": True,
                    "conditions": [{"type": "Ready", "status": "False", "reason": "KubeletNotReady",
-                                   "message": "container runtime network not ready"}]}]}
+                                   "message": "container runtime network not ready"}]}],
+        "admission_audit": {"objects": 4, "results": [
+            {"kind": "Deployment", "namespace": "shop", "name": "cart", "policy": "pss-baseline-privileged",
+             "action": "deny", "path": "spec.template.spec.containers[0].securityContext.privileged",
+             "message": "container \"cart\" is privileged"},
+            {"kind": "Deployment", "namespace": "shop", "name": "cart", "policy": "wl-cpu-limits",
+             "action": "warn", "path": "spec.template.spec.containers[0].resources",
+             "message": "container \"cart\" has no CPU limit"}]}}
 print(json.dumps({"messages": [{"seq": 1, "type": "cluster_report", "body": body}]}))
 PY
 )

@@ -95,6 +95,7 @@ AuditResult Audit(const PolicySet& policies, k8s::LoadResult input) {
       if (v.annotation_only) continue;
       denied |= v.action == Action::kDeny;
       ++result.violations_by_action[static_cast<size_t>(v.action)];
+      result.finding_actions.push_back(v.action);
       out.findings.push_back(
           k8s::Finding{i, v.check, v.path, v.line, v.column,
                        "[" + std::string(ActionName(v.action)) + "] " + v.message});
@@ -142,6 +143,13 @@ AuditResult Audit(const PolicySet& policies, k8s::LoadResult input) {
   }
   k8s::SummarizeNamespaces(out);
   return result;
+}
+
+std::string_view AuditMessage(const k8s::Finding& finding, Action action) {
+  std::string_view message = finding.message;
+  const std::string prefix = "[" + std::string(ActionName(action)) + "] ";
+  if (message.starts_with(prefix)) message.remove_prefix(prefix.size());
+  return message;
 }
 
 }  // namespace moat::admission

@@ -65,8 +65,9 @@ Result<bool> ServerModes::Poll() {
   MOAT_ASSIGN_OR_RETURN(HttpResponse response, HttpFetch(request));
   if (response.status == 304) return false;
   if (response.status == 401 || response.status == 403)
-    return Fail(endpoint_, ": the server refused the token (HTTP ", std::to_string(response.status),
-                "): give a token of role reader");
+    return Fail(
+        endpoint_, ": the server refused the token (HTTP ", std::to_string(response.status),
+        "): give a token of role reader (or, for the cluster agent, its token of role agent)");
   if (response.status != 200)
     return Fail(endpoint_, ": HTTP ", std::to_string(response.status), ": ",
                 response.body.substr(0, 200));

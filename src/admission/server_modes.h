@@ -22,7 +22,7 @@ namespace moat::admission {
 
 struct ServerModesOptions {
   std::string url;     // the server's base URL, https:// (http:// on loopback)
-  std::string token;   // a token of role reader
+  std::string token;   // a token of role reader (a cluster agent's, of role agent, may too)
   std::string ca_pem;  // trust only these CAs; empty = the system store
   std::chrono::milliseconds interval{10000};
   long timeout_seconds = 10;
@@ -42,6 +42,10 @@ class ServerModes {
   /// Changes each time the server's answer changes (a new ETag with a new body).
   uint64_t generation() const { return generation_.load(); }
   uint64_t failures() const { return failures_.load(); }
+  /// One poll now, besides the background ones: the cluster agent asks before each report, so
+  /// that a mode changed on the server reaches the next report (an unchanged answer is a 304).
+  /// True when the modes changed; on an error the last modes stay.
+  Result<bool> Refresh() { return Poll(); }
   const std::string& url() const { return options_.url; }
 
   /// Parses GET /api/v1/admission/policies's body; errors name `name` and the place.

@@ -62,7 +62,8 @@ Result<void> AppendInUse(const SensorTargets& sensors, const std::string& report
 // Spools a host report, or with --kind cluster a cluster report, and then the sensors' in-use
 // export. A cluster that cannot be read is an error the caller decides about (fatal with --once,
 // retried at the next interval).
-Result<void> AppendReport(const AgentOptions& options, Spool& spool, uint64_t& in_use_sent) {
+Result<void> AppendReport(const AgentOptions& options, ClusterAdmission* admission, Spool& spool,
+                          uint64_t& in_use_sent) {
   auto started = Clock::now();
   std::vector<std::string> notes;
   std::string body;
@@ -70,7 +71,9 @@ Result<void> AppendReport(const AgentOptions& options, Spool& spool, uint64_t& i
   SensorTargets sensors{options.sensor_urls, {}};
   if (IsCluster(options)) {
     kind = MessageKind::kClusterReport;
-    auto report = BuildClusterReport(options.cluster, notes, &sensors);
+    ClusterReportOptions cluster = options.cluster;
+    cluster.admission = admission;
+    auto report = BuildClusterReport(cluster, notes, &sensors);
     if (!report.ok()) return Fail("cluster report: ", report.error().message);
     body = std::move(*report);
   } else {
@@ -107,9 +110,23 @@ Result<size_t> ForwardAlerts(AlertsTail& tail, Spool& spool) {
   }
 }
 
+// A cluster agent's admission audit (null for a host, or with the audit off): the server's modes
+// are fetched with the agent's own token.
+std::unique_ptr<ClusterAdmission> MakeClusterAdmission(const AgentOptions& options) {
+  if (!IsCluster(options) || !options.admission_audit) return nullptr;
+  ClusterAdmissionOptions admission;
+  admission.server.url = options.server.url;
+  admission.server.token = options.server.token;
+  admission.server.ca_pem = options.server.ca_pem;
+  admission.server.timeout_seconds = options.server.request_timeout_seconds;
+  admission.config_file = options.admission_config;
+  return std::make_unique<ClusterAdmission>(std::move(admission));
+}
+
 Result<void> RunOnce(const AgentOptions& options, Spool& spool, const std::atomic<bool>& stop) {
   uint64_t in_use_sent = 0;
-  MOAT_TRY(AppendReport(options, spool, in_use_sent));
+  std::unique_ptr<ClusterAdmission> admission = MakeClusterAdmission(options);
+  MOAT_TRY(AppendReport(options, admission.get(), spool, in_use_sent));
   if (!options.alerts_file.empty()) {
     AlertsTail tail(options.alerts_file, options.spool_dir);
     MOAT_ASSIGN_OR_RETURN(size_t forwarded, ForwardAlerts(tail, spool));
@@ -184,6 +201,7 @@ Result<void> RunAgent(const AgentOptions& options, const std::atomic<bool>& stop
 
   std::optional<AlertsTail> tail;
   if (!options.alerts_file.empty()) tail.emplace(options.alerts_file, options.spool_dir);
+  std::unique_ptr<ClusterAdmission> admission = MakeClusterAdmission(options);
   Clock::time_point next_report = Clock::now();
   uint64_t in_use_sent = 0;  // the in-use export last spooled
   Clock::time_point next_heartbeat = Clock::now() + options.heartbeat;
@@ -203,7 +221,7 @@ Result<void> RunAgent(const AgentOptions& options, const std::atomic<bool>& stop
       }
     }
     if (report_now) {
-      if (auto appended_report = AppendReport(options, *spool, in_use_sent);
+      if (auto appended_report = AppendReport(options, admission.get(), *spool, in_use_sent);
           !appended_report.ok()) {
         // An API server that is down or refuses the agent now may answer at the next interval;
         // a spool that cannot be written ends the agent.

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/cluster_admission.h"
 #include "agent/cluster_report.h"
 #include "agent/cluster_watch.h"
 #include "agent/host_report.h"
@@ -29,6 +30,10 @@ struct AgentOptions {
   /// Registration.kind "cluster": cluster reports (Kubernetes API, k8s checks) instead of host
   /// reports; a cluster that cannot be read is retried at the next interval.
   ClusterReportOptions cluster;
+  /// Registration.kind "cluster": the admission policy audit with each report, with the policy
+  /// modes of `server` (fetched with its token) and admission_config (--admission-config).
+  bool admission_audit = true;
+  std::string admission_config;
   /// Registration.kind "cluster" with watch_events: the workload kinds watched.
   ClusterWatchOptions cluster_watch;
   std::chrono::milliseconds interval = std::chrono::hours(1);

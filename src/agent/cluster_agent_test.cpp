@@ -4,7 +4,8 @@
 // pods with their containers' imageIDs and a hardened Deployment), assesses it with the k8s check
 // library and sends a cluster_report to a real moat server (SQLite); the server then lists the
 // cluster, its workloads and their recommendations. A second report without the debug pod
-// resolves that pod's findings.
+// resolves that pod's findings. The admission policy audit of the same listing goes with each
+// report, with the policy modes set on that server.
 
 #include <gtest/gtest.h>
 
@@ -213,6 +214,132 @@ TEST_F(ClusterAgentTest, ReportsTheClusterItsWorkloadsAndTheirRecommendations) {
   for (const auto& f : resolved) EXPECT_NE(f["resolved_at"], "") << f;
   EXPECT_FALSE(Unhealthy("workload-host-namespaces").count("prod/shop/Pod/debug-node-2"));
   EXPECT_TRUE(Unhealthy("workload-privileged-containers").count("prod/shop/Deployment/cart"));
+}
+
+// The admission policy audit rides on each report: the objects the report listed, judged with the
+// policy modes set on the server (fetched with the agent's own token, role agent) and the agent's
+// --admission-config. A changed mode changes the next report's results, which replace the earlier.
+TEST_F(ClusterAgentTest, ReportsTheAdmissionAuditWithTheServersPolicyModes) {
+  server::Store& store = center_.center().store();
+  ASSERT_TRUE(store.SetAdmissionPolicyMode({"pss-baseline-privileged", "deny", "test", 1}).ok());
+  ASSERT_TRUE(
+      store.SetAdmissionPolicyMode({"pss-baseline-host-namespaces", "warn", "test", 1}).ok());
+  auto ran = RunAgainst({kOverlay, kRecorded});
+  ASSERT_TRUE(ran.ok()) << ran.error().message;
+
+  // (kind/namespace/name, policy) -> action of every result (a policy may fail at several places
+  // of one object: hostNetwork and hostPID, each a result with the same action).
+  auto results = [&](const std::string& query) {
+    std::map<std::pair<std::string, std::string>, std::string> out;
+    Json page = Get("/api/v1/clusters/prod/admission-audit?limit=1000" + query);
+    for (const auto& r : page["items"]) {
+      const std::string object = r["kind"].get<std::string>() + "/" +
+                                 r["namespace"].get<std::string>() + "/" +
+                                 r["name"].get<std::string>();
+      auto [it, added] = out.emplace(std::pair{object, r["policy"]}, r["action"]);
+      EXPECT_EQ(it->second, r["action"]) << r;
+      EXPECT_FALSE(r["message"].get<std::string>().empty()) << r;
+      EXPECT_NE(r["message"].get<std::string>().rfind("[", 0), 0u) << r;  // no "[deny] "
+    }
+    return out;
+  };
+  auto first = results("");
+  const std::pair<std::string, std::string> cart_privileged{"Deployment/shop/cart",
+                                                            "pss-baseline-privileged"};
+  const std::pair<std::string, std::string> debug_host{"Pod/shop/debug-node-2",
+                                                       "pss-baseline-host-namespaces"};
+  EXPECT_EQ(first[cart_privileged], "deny");
+  EXPECT_EQ(first[debug_host], "warn");
+  for (const auto& [key, action] : first) {
+    // Only the modes set: nothing else is judged.
+    EXPECT_TRUE(key.second == "pss-baseline-privileged" ||
+                key.second == "pss-baseline-host-namespaces")
+        << key.first << " " << key.second;
+    // The pods and ReplicaSets of a Deployment repeat its template: the Deployment stands for
+    // them. The hardened Deployment violates nothing; kube-system is excluded, as the webhook
+    // excludes it.
+    EXPECT_EQ(key.first.find("ReplicaSet/"), std::string::npos) << key.first;
+    EXPECT_EQ(key.first.find("cart-"), std::string::npos) << key.first;
+    EXPECT_EQ(key.first.find("/catalog"), std::string::npos) << key.first;
+    EXPECT_EQ(key.first.find("/kube-system/"), std::string::npos) << key.first;
+  }
+  // Filters, and the counts on the cluster.
+  for (const auto& [key, action] : results("&action=deny")) EXPECT_EQ(action, "deny");
+  EXPECT_TRUE(results("&action=deny").count(cart_privileged));
+  EXPECT_FALSE(results("&action=deny").count(debug_host));
+  EXPECT_TRUE(results("&namespace=kube-system").empty());
+  Json cluster = Get("/api/v1/clusters/prod");
+  const Json all = Get("/api/v1/clusters/prod/admission-audit?limit=1000")["items"];
+  size_t denied = 0, warned = 0;
+  for (const auto& r : all) (r["action"] == "deny" ? denied : warned) += 1;
+  EXPECT_EQ(cluster["admission_audit"]["deny"], denied) << cluster;
+  EXPECT_EQ(cluster["admission_audit"]["warn"], warned) << cluster;
+  EXPECT_EQ(cluster["admission_audit"]["audit"], 0) << cluster;
+  EXPECT_TRUE(cluster["admission_audit"]["audited_at"].is_string()) << cluster;
+  // Pages of one cover every result once.
+  size_t paged = 0;
+  std::string cursor;
+  do {
+    Json page = Get("/api/v1/clusters/prod/admission-audit?limit=1" +
+                    (cursor.empty() ? std::string() : "&cursor=" + cursor));
+    paged += page["items"].size();
+    cursor = page["next_cursor"];
+  } while (!cursor.empty());
+  EXPECT_EQ(paged, all.size());
+  Get("/api/v1/clusters/prod/admission-audit?action=block", 400);
+  Get("/api/v1/clusters/prod/admission-audit?cursor=zzz", 400);
+  Get("/api/v1/clusters/staging/admission-audit", 404);
+
+  // The administrator makes privileged containers a warning and drops the host namespaces
+  // policy: the next report says so, and its results replace the first's.
+  ASSERT_TRUE(store.SetAdmissionPolicyMode({"pss-baseline-privileged", "warn", "test", 2}).ok());
+  ASSERT_TRUE(*store.DeleteAdmissionPolicyMode("pss-baseline-host-namespaces"));
+  // The agent's own configuration adds a policy in audit mode.
+  options_.admission_config = dir_ + "/admission.yaml";
+  k8s::testing::WriteText(
+      options_.admission_config,
+      "policies:\n  - checks: [pss-restricted-run-as-non-root]\n    action: audit\n");
+  auto again = RunAgainst({kOverlay, kRecorded});
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  auto second = results("");
+  EXPECT_EQ(second[cart_privileged], "warn");
+  EXPECT_FALSE(second.count(debug_host));
+  EXPECT_TRUE(results("&action=deny").empty());
+  bool run_as_root_audited = false;
+  for (const auto& [key, action] : second) {
+    EXPECT_NE(key.second, "pss-baseline-host-namespaces");
+    if (key.second == "pss-restricted-run-as-non-root") {
+      EXPECT_EQ(action, "audit");
+      run_as_root_audited = true;
+    }
+  }
+  EXPECT_TRUE(run_as_root_audited);
+  cluster = Get("/api/v1/clusters/prod");
+  EXPECT_EQ(cluster["admission_audit"]["deny"], 0) << cluster;
+  EXPECT_GT(cluster["admission_audit"]["warn"].get<int>(), 0) << cluster;
+}
+
+// With --no-admission-audit, or when the server's modes cannot be read, a report has no
+// admission_audit and the server keeps what it had: never results judged by other policies.
+TEST_F(ClusterAgentTest, NoAdmissionAuditWhenTheModesCannotBeRead) {
+  ASSERT_TRUE(center_.center()
+                  .store()
+                  .SetAdmissionPolicyMode({"pss-baseline-privileged", "deny", "t", 1})
+                  .ok());
+  options_.admission_audit = false;
+  auto ran = RunAgainst({kOverlay, kRecorded});
+  ASSERT_TRUE(ran.ok()) << ran.error().message;
+  Json cluster = Get("/api/v1/clusters/prod");
+  EXPECT_TRUE(cluster["admission_audit"]["audited_at"].is_null()) << cluster;
+  EXPECT_TRUE(Get("/api/v1/clusters/prod/admission-audit")["items"].empty());
+
+  // A configuration that no longer parses: the report goes without the audit, noted.
+  options_.admission_audit = true;
+  options_.admission_config = dir_ + "/admission.yaml";
+  k8s::testing::WriteText(options_.admission_config, "policies: [ {checks: \n");
+  ran = RunAgainst({kOverlay, kRecorded});
+  ASSERT_TRUE(ran.ok()) << ran.error().message;
+  EXPECT_TRUE(Get("/api/v1/clusters/prod")["admission_audit"]["audited_at"].is_null());
 }
 
 TEST_F(ClusterAgentTest, AnUnreachableApiServerFailsOnceAndSendsNothing) {

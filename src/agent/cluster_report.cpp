@@ -6,6 +6,9 @@
 #include <set>
 #include <tuple>
 
+#include "admission/audit.h"
+#include "admission/decision.h"
+#include "agent/cluster_admission.h"
 #include "artifact/manifest.h"
 #include "core/log.h"
 
@@ -174,6 +177,31 @@ std::vector<std::string> SensorPodUrls(const std::vector<k8s::Object>& objects,
   return urls;
 }
 
+// The audit's violations as the report's admission_audit: one result per object, policy and
+// place. A controlled object (a Deployment's pods) repeats its controller's template, which is
+// reported instead, as for the findings.
+Json AdmissionAuditOf(const admission::AuditResult& audit, const std::vector<k8s::Object>& objects,
+                      const std::vector<size_t>& top) {
+  Json results = Json::array();
+  const std::vector<k8s::Finding>& findings = audit.assessment.findings;
+  for (size_t f = 0; f < findings.size() && f < audit.finding_actions.size(); ++f) {
+    const k8s::Finding& finding = findings[f];
+    if (finding.object >= objects.size() || top[finding.object] != finding.object) continue;
+    if (objects[finding.object].name.empty()) continue;
+    if (finding.check == nullptr) continue;
+    const k8s::Object& object = objects[finding.object];
+    const admission::Action action = audit.finding_actions[f];
+    results.push_back({{"kind", object.kind},
+                       {"namespace", object.EffectiveNamespace()},
+                       {"name", object.name},
+                       {"policy", finding.check->id},
+                       {"action", std::string(admission::ActionName(action))},
+                       {"path", finding.path},
+                       {"message", std::string(admission::AuditMessage(finding, action))}});
+  }
+  return {{"objects", objects.size()}, {"results", results}};
+}
+
 }  // namespace
 
 std::string DigestOfImageId(const std::string& image_id) {
@@ -190,6 +218,21 @@ Result<std::string> ClusterReportFromListing(const ClusterReportOptions& options
                                              SensorTargets* sensors) {
   for (const auto& note : listing.notes) notes.push_back(note);
   for (const auto& warning : listing.input.warnings) notes.push_back(warning);
+  // The admission audit judges the objects first and lends them back in their order, so that its
+  // findings' object indices are those of the assessment below: one listing for both.
+  std::optional<admission::AuditResult> audit;
+  if (options.admission != nullptr) {
+    auto policies = options.admission->Policies(listing.input.objects, notes);
+    if (!policies.ok()) {
+      notes.push_back("admission audit not run: " + policies.error().message);
+      log::Warn("cluster report: admission audit not run: " + policies.error().message);
+    } else {
+      audit = admission::Audit(**policies, std::move(listing.input));
+      listing.input.objects = std::move(audit->assessment.objects);
+      listing.input.errors = std::move(audit->assessment.errors);
+      listing.input.warnings = std::move(audit->assessment.warnings);
+    }
+  }
   MOAT_ASSIGN_OR_RETURN(k8s::Assessment assessment,
                         k8s::Assess(std::move(listing.input), options.assess));
   for (const auto& error : assessment.errors) notes.push_back(error.ToString());
@@ -311,6 +354,7 @@ Result<std::string> ClusterReportFromListing(const ClusterReportOptions& options
                {"findings", findings},
                {"nodes", NodesOf(objects, top)},
                {"notes", notes}};
+  if (audit) body["admission_audit"] = AdmissionAuditOf(*audit, objects, top);
   return body.dump();
 }
 

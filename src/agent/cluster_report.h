@@ -1,8 +1,9 @@
 #pragma once
 // What `moat agent --kind cluster` reports about a Kubernetes cluster
 // (docs/server/agent-protocol.md "cluster_report"): the cluster's identity, its namespaces, its
-// workloads with their containers' images and the digests the pods run, and the failed checks
-// of the Kubernetes check library, read and assessed exactly as `moat k8s cluster` does.
+// workloads with their containers' images and the digests the pods run, the failed checks of the
+// Kubernetes check library, read and assessed exactly as `moat k8s cluster` does, and the
+// admission policy audit of the same objects.
 
 #include <map>
 #include <string>
@@ -15,6 +16,8 @@
 
 namespace moat::agent {
 
+class ClusterAdmission;
+
 struct ClusterReportOptions {
   k8s::ConnectionOptions connection;  // kubeconfig and context, or the in-cluster account
   /// The cluster's name on the server; empty = the kubeconfig context, or in the cluster
@@ -26,6 +29,9 @@ struct ClusterReportOptions {
   /// their --metrics-listen, where the agent fetches each node's in-use export.
   std::string sensor_pod_label = "app.kubernetes.io/name=moat-sensor";
   int sensor_port = 8766;
+  /// The admission policy audit of the listed objects (agent/cluster_admission.h), reported as
+  /// the body's admission_audit; null = none (the body has no admission_audit).
+  ClusterAdmission* admission = nullptr;
 };
 
 /// What a cluster listing tells the in-use export (agent/in_use.h): where the sensors are, and

@@ -386,6 +386,19 @@ try {
     check(`cluster: its namespaces (${cluster.namespaces.length}) and workloads with their findings`,
       (await page.getByTestId('namespace-row').count()) === cluster.namespaces.length &&
         (await page.getByTestId('workload-row').count()) === cluster.workloads);
+    const audit = (await api(READER_TOKEN, '/api/v1/clusters/prod/admission-audit')).body.items;
+    check(`cluster: the admission audit's counts by action and its ${audit.length} results`,
+      (await page.getByTestId('admission-row').count()) === audit.length &&
+        (await page.getByTestId('admission-count-deny').innerText()).startsWith(String(cluster.admission_audit.deny)) &&
+        (await page.getByTestId('admission-count-warn').innerText()).startsWith(String(cluster.admission_audit.warn)));
+    await page.getByTestId('admission-count-deny').click();
+    await page.waitForFunction(() => location.search.includes('audit_action=deny'));
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('[data-testid="admission-row"]').length === n,
+      audit.filter((r) => r.action === 'deny').length);
+    check('cluster: a click on an action keeps only its results',
+      (await page.getByTestId('admission-row').count()) === audit.filter((r) => r.action === 'deny').length);
+    await page.getByTestId('admission-count-deny').click();
     const nodes = (await api(READER_TOKEN, '/api/v1/clusters/prod/nodes')).body.items;
     check(`cluster: its nodes (${nodes.length})`,
       nodes.length > 0 && (await page.getByTestId('node-row').count()) === nodes.length);

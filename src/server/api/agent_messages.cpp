@@ -156,6 +156,63 @@ const std::set<std::string>& K8sSeverities() {
   return kSeverities;
 }
 
+// A cluster report's admission_audit: {"objects": N, "results": [...]}, each result an object,
+// the policy that judged it, its action and the violation. Any object of the cluster may be
+// judged (not only the report's workloads).
+Result<std::vector<AdmissionAuditRecord>> ParseAdmissionAudit(const json& audit) {
+  // The audit reports every violation of every object: bounded so that one report cannot fill
+  // the store (a message is at most 16 MiB anyway).
+  constexpr size_t kMaxResults = 100000;
+  constexpr size_t kMaxText = 4096;
+  const std::string where = "admission_audit";
+  if (!audit.is_object()) return Fail(where, ": expected an object");
+  if (auto objects = audit.find("objects");
+      objects != audit.end() && !objects->is_number_unsigned()) {
+    return Fail(where, ".objects: expected a count");
+  }
+  auto list = audit.find("results");
+  if (list == audit.end() || !list->is_array()) return Fail(where, ".results: expected an array");
+  if (list->size() > kMaxResults) {
+    return Fail(where, ".results: ", std::to_string(list->size()), " results, over ",
+                std::to_string(kMaxResults));
+  }
+  std::vector<AdmissionAuditRecord> results;
+  results.reserve(list->size());
+  for (size_t i = 0; i < list->size(); ++i) {
+    const std::string at = Index(where, "results", i);
+    const json& r = (*list)[i];
+    if (!r.is_object()) return Fail(at, ": expected an object");
+    AdmissionAuditRecord record;
+    record.seq = static_cast<int64_t>(i);
+    MOAT_ASSIGN_OR_RETURN(record.kind, Text(r, "kind", at, true));
+    MOAT_ASSIGN_OR_RETURN(record.namespace_name, Text(r, "namespace", at));
+    MOAT_ASSIGN_OR_RETURN(record.name, Text(r, "name", at, true));
+    MOAT_ASSIGN_OR_RETURN(record.policy, Text(r, "policy", at, true));
+    MOAT_ASSIGN_OR_RETURN(record.action, Text(r, "action", at, true));
+    MOAT_ASSIGN_OR_RETURN(record.path, Text(r, "path", at));
+    MOAT_ASSIGN_OR_RETURN(record.message, Text(r, "message", at));
+    if (!IsKindName(record.kind)) return Fail(at, ".kind: expected a Kubernetes kind");
+    if (!record.namespace_name.empty() && !IsNamespaceName(record.namespace_name)) {
+      return Fail(at, ".namespace: expected a namespace name or \"\"");
+    }
+    if (!IsObjectName(record.name)) return Fail(at, ".name: expected an object name");
+    if (!IsObjectName(record.policy) || record.policy.size() > 253) {
+      return Fail(at, ".policy: expected a check id or policy name");
+    }
+    if (record.action != "deny" && record.action != "warn" && record.action != "audit") {
+      return Fail(at, ".action: expected deny, warn or audit (got '", record.action.substr(0, 64),
+                  "')");
+    }
+    for (auto [key, text] : {std::pair{"path", &record.path}, {"message", &record.message}}) {
+      if (text->size() > kMaxText) {
+        return Fail(at, ".", key, ": over ", std::to_string(kMaxText), " bytes");
+      }
+    }
+    results.push_back(std::move(record));
+  }
+  return results;
+}
+
 Result<WorkloadRecord> ParseWorkload(const json& w, const std::string& cluster_id,
                                      const std::string& where) {
   if (!w.is_object()) return Fail(where, ": expected an object");
@@ -435,6 +492,12 @@ Result<ClusterReport> ParseClusterReport(std::string_view body, const std::strin
     record.remediation = remediation;
     record.evidence = occurrence;
     report.findings.push_back(std::move(record));
+  }
+
+  auto audit = b.find("admission_audit");
+  if (audit != b.end() && !audit->is_null()) {
+    MOAT_ASSIGN_OR_RETURN(report.admission_audit, ParseAdmissionAudit(*audit));
+    report.has_admission_audit = true;
   }
   return report;
 }

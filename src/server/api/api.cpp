@@ -50,6 +50,9 @@ bool RoleHas(Role role, Access access) {
       return role == Role::kAdmin || role == Role::kAgent;
     case Access::kAdmin:
       return role == Role::kAdmin;
+    case Access::kPolicies:
+      return role == Role::kAdmin || role == Role::kAnalyst || role == Role::kReader ||
+             role == Role::kAgent;
   }
   return false;
 }
@@ -2030,7 +2033,39 @@ Api::Api(Center& center, ApiOptions options) : state_(std::make_unique<State>(ce
           }
           j["namespaces"] = namespaces;
           j["workloads_by_kind"] = (*cluster)->workloads_by_kind;
+          json audit = (*cluster)->admission_by_action;
+          audit["audited_at"] = (*cluster)->admission_audited_at == 0
+                                    ? json(nullptr)
+                                    : json(FormatTime((*cluster)->admission_audited_at));
+          j["admission_audit"] = audit;
           return JsonResponse(200, j);
+        });
+  s.Add("GET", "/api/v1/clusters/{id}/admission-audit", Access::kRead,
+        [&store](const http::Request& r, const TokenInfo&) {
+          auto page = ParsePage(r);
+          if (!page.ok()) return http::Response::Error(400, page.error().message);
+          const std::string action = r.Query("action");
+          if (!action.empty() && action != "deny" && action != "warn" && action != "audit") {
+            return http::Response::Error(
+                400, "action: expected deny, warn or audit (got '" + action.substr(0, 64) + "')");
+          }
+          auto cluster = store.GetCluster(r.PathParam("id"));
+          if (!cluster.ok()) return StoreError(cluster.error());
+          if (!*cluster) return http::Response::Error(404, "no cluster " + r.PathParam("id"));
+          AdmissionAuditFilter filter{r.PathParam("id"), action, r.Query("namespace")};
+          auto results = store.ListAdmissionAudit(filter, *page);
+          if (!results.ok()) return ListingError(results.error());
+          json items = json::array();
+          for (const AdmissionAuditRecord& a : results->items) {
+            items.push_back({{"namespace", a.namespace_name},
+                             {"kind", a.kind},
+                             {"name", a.name},
+                             {"policy", a.policy},
+                             {"action", a.action},
+                             {"path", a.path},
+                             {"message", a.message}});
+          }
+          return JsonResponse(200, {{"items", items}, {"next_cursor", results->next_cursor}});
         });
   s.Add("GET", "/api/v1/clusters/{id}/workloads", Access::kRead,
         [&store](const http::Request& r, const TokenInfo&) {
@@ -2214,7 +2249,7 @@ Api::Api(Center& center, ApiOptions options) : state_(std::make_unique<State>(ce
   s.Add(
       "POST", "/api/v1/notifications/{id}/test", Access::kAdmin,
       [&s](const http::Request& r, const TokenInfo& t) { return s.TestNotificationTarget(r, t); });
-  s.Add("GET", "/api/v1/admission/policies", Access::kRead,
+  s.Add("GET", "/api/v1/admission/policies", Access::kPolicies,
         [&s](const http::Request& r, const TokenInfo&) { return s.AdmissionPolicies(r); });
   s.Add("PUT", "/api/v1/admission/policies", Access::kAdmin,
         [&s](const http::Request& r, const TokenInfo& t) { return s.SetAdmissionPolicies(r, t); });

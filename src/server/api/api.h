@@ -16,7 +16,10 @@ namespace moat::server {
 
 class Center;
 
-enum class Access { kPublic, kRead, kTriage, kIngest, kAdmin };
+/// Who may call a route: kRead admin, analyst, reader; kTriage admin, analyst; kIngest admin,
+/// agent; kAdmin admin; kPolicies the readers and the agents (the admission policy modes, which
+/// webhooks and the cluster agent's admission audit pull).
+enum class Access { kPublic, kRead, kTriage, kIngest, kAdmin, kPolicies };
 
 struct ApiOptions {
   /// Requests per second per token (token bucket), and the burst allowed above it.

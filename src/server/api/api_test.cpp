@@ -132,6 +132,8 @@ bool Allowed(Role role, Access access) {
       return role == Role::kAdmin || role == Role::kAgent;
     case Access::kAdmin:
       return role == Role::kAdmin;
+    case Access::kPolicies:
+      return true;  // every role: the readers and the agents
   }
   return false;
 }
@@ -388,6 +390,26 @@ TEST_P(ApiTest, ClusterReportsAreValidatedWholeAndListed) {
        "messages[0].body.findings[0]: Deployment shop/orders is not among"},
       {R"({"cluster":{"name":"prod"},"workloads":{}})",
        "messages[0].body.workloads: expected an array"},
+      // The admission audit's results: each field checked, the action one of the three.
+      {R"({"cluster":{"name":"prod"},"admission_audit":[]})",
+       "messages[0].body.admission_audit: expected an object"},
+      {R"({"cluster":{"name":"prod"},"admission_audit":{"objects":3}})",
+       "messages[0].body.admission_audit.results: expected an array"},
+      {R"({"cluster":{"name":"prod"},"admission_audit":{"objects":-1,"results":[]}})",
+       "messages[0].body.admission_audit.objects: expected a count"},
+      {R"({"cluster":{"name":"prod"},"admission_audit":{"results":[{"kind":"Pod","namespace":"shop","name":"p","policy":"pss-baseline-privileged","action":"block"}]}})",
+       "messages[0].body.admission_audit.results[0].action: expected deny, warn or audit"},
+      {R"({"cluster":{"name":"prod"},"admission_audit":{"results":[{"kind":"Pod","namespace":"shop","name":"p","action":"deny"}]}})",
+       "messages[0].body.admission_audit.results[0].policy: required"},
+      {R"({"cluster":{"name":"prod"},"admission_audit":{"results":[{"kind":"Pod","namespace":"Shop","name":"p","policy":"x","action":"deny"}]}})",
+       "messages[0].body.admission_audit.results[0].namespace"},
+      {R"({"cluster":{"name":"prod"},"admission_audit":{"results":[{"kind":"Pod","namespace":"shop","name":"a/b","policy":"x","action":"warn"}]}})",
+       "messages[0].body.admission_audit.results[0].name"},
+      {R"({"cluster":{"name":"prod"},"admission_audit":{"results":[{"kind":"Pod","namespace":"shop","name":"p","policy":"x","action":"audit","message":7}]}})",
+       "messages[0].body.admission_audit.results[0].message: expected a string"},
+      {R"({"cluster":{"name":"prod"},"admission_audit":{"results":[{"kind":"Pod","namespace":"shop","name":"p","policy":"x","action":"audit","message":")" +
+           std::string(5000, 'm') + R"("}]}})",
+       "messages[0].body.admission_audit.results[0].message: over 4096 bytes"},
   };
   for (const auto& [body, expected] : bad) {
     SCOPED_TRACE(body);

@@ -1273,7 +1273,8 @@ void AddSeverityCounts(const SqlRows& rows, std::map<std::string, SeverityCounts
 }
 
 constexpr const char* kClusterColumns =
-    "id, name, uid, agent_id, server, context, last_report_at, checks_passed, checks_failed";
+    "id, name, uid, agent_id, server, context, last_report_at, checks_passed, checks_failed, "
+    "admission_audited_at";
 
 ClusterRecord ReadCluster(const SqlRow& row) {
   ClusterRecord c;
@@ -1286,6 +1287,7 @@ ClusterRecord ReadCluster(const SqlRow& row) {
   c.last_report_at = row.Int(6);
   c.checks_passed = row.Int(7);
   c.checks_failed = row.Int(8);
+  c.admission_audited_at = row.Int(9);
   return c;
 }
 
@@ -1430,6 +1432,26 @@ Result<void> Store::SaveClusterReport(SqlConnection& sql, const ClusterReport& r
       return Ok();
     }));
   }
+  if (report.has_admission_audit) {
+    MOAT_TRY(sql.Query("DELETE FROM cluster_admission_audit WHERE cluster_id = $1", {c.id}));
+    const auto& results = report.admission_audit;
+    MOAT_TRY(ForEachChunk(results.size(), [&](size_t first, size_t size) -> Result<void> {
+      std::vector<SqlValue> params;
+      for (size_t i = first; i < first + size; ++i) {
+        const AdmissionAuditRecord& r = results[i];
+        params.insert(params.end(), {c.id, static_cast<int64_t>(i), r.namespace_name, r.kind,
+                                     r.name, r.policy, r.action, r.path, r.message});
+      }
+      MOAT_TRY(
+          sql.Query("INSERT INTO cluster_admission_audit (cluster_id, seq, namespace_name, "
+                    "kind, name, policy, action, path, message) VALUES " +
+                        ValuesTuples(size, 9),
+                    params));
+      return Ok();
+    }));
+    MOAT_TRY(
+        sql.Query("UPDATE clusters SET admission_audited_at = $2 WHERE id = $1", {c.id, time}));
+  }
   for (const auto& f : report.findings) findings_by_workload[f.resource_id].push_back(f);
   // A workload that is gone: its findings are resolved.
   for (const auto& row : previous.rows) findings_by_workload[row.Text(0)];
@@ -1563,6 +1585,12 @@ Result<std::optional<ClusterRecord>> Store::GetCluster(const std::string& id) {
   MOAT_ASSIGN_OR_RETURN(
       auto nodes, sql->Query("SELECT COUNT(*) FROM cluster_nodes WHERE cluster_id = $1", {id}));
   cluster.nodes = nodes.rows[0].Int(0);
+  MOAT_ASSIGN_OR_RETURN(auto actions,
+                        sql->Query("SELECT action, COUNT(*) FROM cluster_admission_audit WHERE "
+                                   "cluster_id = $1 GROUP BY action",
+                                   {id}));
+  for (const char* action : {"deny", "warn", "audit"}) cluster.admission_by_action[action] = 0;
+  for (const auto& row : actions.rows) cluster.admission_by_action[row.Text(0)] = row.Int(1);
   std::map<std::string, int64_t> workloads_by_namespace;
   for (const auto& row : kinds.rows) {
     workloads_by_namespace[row.Text(0)] += row.Int(2);
@@ -1588,6 +1616,36 @@ Result<std::optional<ClusterRecord>> Store::GetCluster(const std::string& id) {
     }
   }
   return std::optional<ClusterRecord>(std::move(cluster));
+}
+
+Result<Page<AdmissionAuditRecord>> Store::ListAdmissionAudit(const AdmissionAuditFilter& filter,
+                                                             const PageRequest& page) {
+  MOAT_ASSIGN_OR_RETURN(auto cursor, ParseCursor(page.cursor, 'a'));
+  Conditions where;
+  where.Add("cluster_id = " + where.Param(filter.cluster_id));
+  if (!filter.action.empty()) where.Add("action = " + where.Param(filter.action));
+  if (!filter.namespace_name.empty()) {
+    where.Add("namespace_name = " + where.Param(filter.namespace_name));
+  }
+  if (cursor) where.Add("seq > " + where.Param(cursor->id));
+  const std::string limit = where.Param(static_cast<int64_t>(page.limit + 1));
+  auto sql = pool_->Acquire();
+  MOAT_ASSIGN_OR_RETURN(
+      auto rows, sql->Query("SELECT seq, namespace_name, kind, name, policy, action, path, message "
+                            "FROM cluster_admission_audit" +
+                                where.Where() + " ORDER BY seq LIMIT " + limit,
+                            where.params()));
+  Page<AdmissionAuditRecord> result;
+  for (const auto& row : rows.rows) {
+    result.items.push_back(AdmissionAuditRecord{row.Int(0), row.Text(1), row.Text(2), row.Text(3),
+                                                row.Text(4), row.Text(5), row.Text(6),
+                                                row.Text(7)});
+  }
+  if (result.items.size() > page.limit) {
+    result.items.resize(page.limit);
+    result.next_cursor = "a:0:" + std::to_string(result.items.back().seq);
+  }
+  return result;
 }
 
 Result<Page<WorkloadRecord>> Store::ListWorkloads(const WorkloadFilter& filter,

@@ -238,6 +238,29 @@ struct ClusterRecord {
   SeverityCounts findings;
   std::map<std::string, int64_t> workloads_by_kind;  // GetCluster only
   std::vector<ClusterNamespaceRecord> namespaces;    // GetCluster only
+  /// When the last admission audit arrived (0 = none yet), and its results by action ("deny",
+  /// "warn", "audit"; GetCluster only).
+  int64_t admission_audited_at = 0;
+  std::map<std::string, int64_t> admission_by_action;
+};
+
+/// One result of a cluster's admission policy audit (the cluster agent's, with each report): an
+/// object that a policy's webhook would deny, warn about or annotate.
+struct AdmissionAuditRecord {
+  int64_t seq = 0;             // its place in the report
+  std::string namespace_name;  // "" for a cluster-scoped object
+  std::string kind;
+  std::string name;
+  std::string policy;  // the check id or policy name, as the policy modes name it
+  std::string action;  // "deny", "warn", "audit"
+  std::string path;    // the offending field
+  std::string message;
+};
+
+struct AdmissionAuditFilter {
+  std::string cluster_id;
+  std::string action;  // empty = every action
+  std::string namespace_name;
 };
 
 /// A pod a node runs, with the workload that stands for it.
@@ -276,6 +299,10 @@ struct ClusterReport {
   std::vector<WorkloadRecord> workloads;
   std::vector<FindingRecord> findings;  // resource_id names one of `workloads`
   std::vector<NodeRecord> nodes;
+  /// The admission audit's results; without one (has_admission_audit false) the cluster keeps
+  /// those of an earlier report.
+  bool has_admission_audit = false;
+  std::vector<AdmissionAuditRecord> admission_audit;
 };
 
 /// One in_use message, validated (server/api/agent_messages.h): the sensor's moat-in-use/1
@@ -625,7 +652,8 @@ class Store {
   Result<std::vector<HostRecord>> ListHosts();
   Result<std::optional<HostRecord>> GetHost(const std::string& id);
   /// Inside ApplyAgentMessages: replaces a cluster's namespaces and workloads and their k8s
-  /// findings; the findings of workloads the report no longer has are resolved.
+  /// findings; the findings of workloads the report no longer has are resolved. Its admission
+  /// audit results, when it has some, replace the earlier ones.
   static Result<void> SaveClusterReport(SqlConnection& sql, const ClusterReport& report,
                                         int64_t time);
   /// Inside ApplyAgentMessages: the agent's sensor export replaces the packages that agent saw in
@@ -644,6 +672,9 @@ class Store {
   /// One node with its pods (namespace, name order).
   Result<std::optional<NodeRecord>> GetClusterNode(const std::string& cluster_id,
                                                    const std::string& name);
+  /// A cluster's admission audit results of its last report that had one, in the report's order.
+  Result<Page<AdmissionAuditRecord>> ListAdmissionAudit(const AdmissionAuditFilter& filter,
+                                                        const PageRequest& page);
   /// Workloads in id order (namespace, kind, name), with their containers and finding counts.
   Result<Page<WorkloadRecord>> ListWorkloads(const WorkloadFilter& filter, const PageRequest& page);
   /// Image digests that containers run now (for rescans and running-image recommendations).

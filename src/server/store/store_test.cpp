@@ -537,6 +537,104 @@ TEST_P(StoreTest, ClusterReportReplacesWorkloadsAndResolvesTheFindingsOfVanished
   EXPECT_EQ((*store_->ListClusters())[0].workloads, 3);
 }
 
+// The admission audit of a cluster report replaces the earlier results; a report without one
+// keeps them. Listings filter by action and namespace and page in the report's order.
+TEST_P(StoreTest, ClusterAdmissionAuditIsReplacedByTheNextAuditAndListedInPages) {
+  ASSERT_TRUE(store_->RegisterAgent("prod", "cluster", "0.1", "agent-pod", 1).ok());
+  auto result = [](const std::string& ns, const std::string& kind, const std::string& name,
+                   const std::string& policy, const std::string& action) {
+    return AdmissionAuditRecord{0, ns, kind, name, policy, action, "spec", policy + " failed"};
+  };
+  ClusterReport report;
+  report.cluster.id = report.cluster.name = "prod";
+  report.cluster.agent_id = "prod";
+  report.has_admission_audit = true;
+  report.admission_audit = {
+      result("shop", "Deployment", "cart", "pss-baseline-privileged", "deny"),
+      result("shop", "Pod", "debug", "pss-baseline-host-namespaces", "warn"),
+      result("shop", "Pod", "debug", "pss-baseline-privileged", "deny"),
+      result("web", "Deployment", "front", "wl-cpu-limits", "audit"),
+      result("", "ClusterRoleBinding", "ci-admin", "rbac-cluster-admin-binding", "deny")};
+  int64_t seq = 0;
+  auto save = [&](const ClusterReport& r, int64_t time) {
+    ++seq;
+    return store_->ApplyAgentMessages(
+        "prod", {{seq, "cluster_report", "{}"}}, time,
+        [&](SqlConnection& sql, const Store::AgentMessage&) -> Result<void> {
+          return Store::SaveClusterReport(sql, r, time);
+        });
+  };
+  // Before any audit: no results, no time.
+  ClusterReport without = report;
+  without.has_admission_audit = false;
+  without.admission_audit.clear();
+  ASSERT_TRUE(save(without, 50).ok());
+  auto cluster = store_->GetCluster("prod");
+  ASSERT_TRUE(cluster.ok() && cluster->has_value());
+  EXPECT_EQ((*cluster)->admission_audited_at, 0);
+  EXPECT_EQ((*cluster)->admission_by_action["deny"], 0);
+
+  ASSERT_TRUE(save(report, 100).ok());
+  cluster = store_->GetCluster("prod");
+  EXPECT_EQ((*cluster)->admission_audited_at, 100);
+  EXPECT_EQ((*cluster)->admission_by_action,
+            (std::map<std::string, int64_t>{{"audit", 1}, {"deny", 3}, {"warn", 1}}));
+  auto names = [](const Page<AdmissionAuditRecord>& page) {
+    std::vector<std::string> out;
+    for (const auto& r : page.items) out.push_back(r.name + ":" + r.policy);
+    return out;
+  };
+  auto denied = store_->ListAdmissionAudit({"prod", "deny", ""}, {});
+  ASSERT_TRUE(denied.ok()) << denied.error().message;
+  EXPECT_EQ(names(*denied), (std::vector<std::string>{"cart:pss-baseline-privileged",
+                                                      "debug:pss-baseline-privileged",
+                                                      "ci-admin:rbac-cluster-admin-binding"}));
+  EXPECT_EQ(denied->items[0].message, "pss-baseline-privileged failed");
+  EXPECT_EQ(denied->items[2].namespace_name, "");
+  auto shop = store_->ListAdmissionAudit({"prod", "", "shop"}, {});
+  ASSERT_TRUE(shop.ok());
+  EXPECT_EQ(shop->items.size(), 3u);
+  auto shop_warnings = store_->ListAdmissionAudit({"prod", "warn", "shop"}, {});
+  ASSERT_EQ(shop_warnings->items.size(), 1u);
+  EXPECT_EQ(shop_warnings->items[0].policy, "pss-baseline-host-namespaces");
+  EXPECT_TRUE(store_->ListAdmissionAudit({"staging", "", ""}, {})->items.empty());
+  // Pages of two cover every result once, in the report's order.
+  PageRequest page;
+  page.limit = 2;
+  std::vector<std::string> paged;
+  do {
+    auto part = store_->ListAdmissionAudit({"prod", "", ""}, page);
+    ASSERT_TRUE(part.ok()) << part.error().message;
+    for (const auto& name : names(*part)) paged.push_back(name);
+    page.cursor = part->next_cursor;
+  } while (!page.cursor.empty());
+  EXPECT_EQ(paged.size(), 5u);
+  EXPECT_EQ(paged.front(), "cart:pss-baseline-privileged");
+  EXPECT_EQ(paged.back(), "ci-admin:rbac-cluster-admin-binding");
+  page.cursor = "x:prod/shop:0";  // a workloads cursor
+  EXPECT_FALSE(store_->ListAdmissionAudit({"prod", "", ""}, page).ok());
+
+  // A report without an audit (the modes could not be fetched) keeps the results.
+  ASSERT_TRUE(save(without, 150).ok());
+  EXPECT_EQ(store_->ListAdmissionAudit({"prod", "", ""}, {})->items.size(), 5u);
+  EXPECT_EQ((*store_->GetCluster("prod"))->admission_audited_at, 100);
+  // The next audit replaces them: the cart was fixed, a mode changed from deny to warn.
+  ClusterReport next = report;
+  next.admission_audit = {result("shop", "Pod", "debug", "pss-baseline-privileged", "warn")};
+  ASSERT_TRUE(save(next, 200).ok());
+  auto all = store_->ListAdmissionAudit({"prod", "", ""}, {});
+  ASSERT_EQ(all->items.size(), 1u);
+  EXPECT_EQ(all->items[0].action, "warn");
+  cluster = store_->GetCluster("prod");
+  EXPECT_EQ((*cluster)->admission_audited_at, 200);
+  EXPECT_EQ((*cluster)->admission_by_action,
+            (std::map<std::string, int64_t>{{"audit", 0}, {"deny", 0}, {"warn", 1}}));
+  // An audit that finds nothing clears them.
+  next.admission_audit.clear();
+  ASSERT_TRUE(save(next, 300).ok());
+  EXPECT_TRUE(store_->ListAdmissionAudit({"prod", "", ""}, {})->items.empty());
+}
+
 TEST_P(StoreTest, AlertsDeduplicateAndCorrelateIntoIncidents) {
   const int64_t s = 1'000'000'000;
   Store::AlertWindows windows{60 * s, 1800 * s};

@@ -494,6 +494,20 @@ export interface ClusterNodeDetail extends ClusterNode {
 export interface ClusterDetail extends Cluster {
   namespaces: { name: string; workloads: number; findings: SeverityCounts }[];
   workloads_by_kind: Record<string, number>;
+  /** The cluster agent's admission policy audit, counted by action; audited_at null before any. */
+  admission_audit: { deny: number; warn: number; audit: number; audited_at: string | null };
+}
+
+/** An object the admission policies would deny, warn about or annotate
+ * (GET /api/v1/clusters/{id}/admission-audit). */
+export interface AdmissionAuditResult {
+  namespace: string;
+  kind: string;
+  name: string;
+  policy: string;
+  action: 'deny' | 'warn' | 'audit';
+  path: string;
+  message: string;
 }
 
 export interface Workload {
