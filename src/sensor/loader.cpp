@@ -258,7 +258,7 @@ class LibbpfProbe : public KernelProbe {
         "sched_process_exec, sched_process_fork, sched_process_exit (raw "
         "tracepoints); ";
     if (syscall_attach_ == SyscallAttach::kTracepoints) {
-      text += std::to_string(syscall_links_.size() / 2) +
+      text += std::to_string(recorded_syscalls_) +
               " system calls on their own tracepoints (syscalls:sys_enter_NAME, sys_exit_NAME)";
       if (!absent_syscalls_.empty()) {
         text += "; not in this kernel:";
@@ -272,8 +272,8 @@ class LibbpfProbe : public KernelProbe {
   }
 
  private:
-  /// Loads either the per-syscall tracepoint programs (those whose enter and exit tracepoints
-  /// both exist here) or the tp_btf sys_enter/sys_exit pair, never both.
+  /// Loads either the per-syscall tracepoint programs (those whose tracepoints all exist here)
+  /// or the tp_btf sys_enter/sys_exit pair, never both.
   void ChooseSyscallPrograms(SyscallAttach wanted) {
     std::set<std::string> events;
     bpf_program* program;
@@ -294,11 +294,11 @@ class LibbpfProbe : public KernelProbe {
       std::string_view section = bpf_program__section_name(program);
       if (section.rfind(kSyscallSection, 0) == 0) {
         std::string event(section.substr(std::strlen(kSyscallSection)));
-        // sys_enter_NAME and sys_exit_NAME: a pair, or neither (an entry never taken out of the
-        // in-flight table would fill it).
+        // sys_enter_NAME and, where the object has one, sys_exit_NAME: both, or neither (an
+        // entry never taken out of the in-flight table would fill it).
         std::string name = event.substr(event.find('_', 4) + 1);
-        bool pair =
-            syscall_ids_.count("sys_enter_" + name) && syscall_ids_.count("sys_exit_" + name);
+        bool pair = syscall_ids_.count("sys_enter_" + name) &&
+                    (!events.count("sys_exit_" + name) || syscall_ids_.count("sys_exit_" + name));
         bool load = syscall_attach_ == SyscallAttach::kTracepoints && pair;
         if (syscall_attach_ == SyscallAttach::kTracepoints && !pair) absent.insert(name);
         bpf_program__set_autoload(program, load);
@@ -333,6 +333,7 @@ class LibbpfProbe : public KernelProbe {
         return Fail("sensor: attaching to syscalls:", event, ": ", std::strerror(error));
       }
       syscall_links_.push_back(link);
+      if (event.rfind("sys_enter_", 0) == 0) ++recorded_syscalls_;
     }
     return Ok();
   }
@@ -350,6 +351,7 @@ class LibbpfProbe : public KernelProbe {
   SyscallAttach syscall_attach_ = SyscallAttach::kRaw;
   std::map<std::string, int> syscall_ids_;  // tracepoint event name -> perf tracepoint id
   std::vector<bpf_link*> syscall_links_;
+  int recorded_syscalls_ = 0;
   std::vector<std::string> absent_syscalls_;
   std::string raw_reason_;  // why the syscalls are not on their own tracepoints
   const std::function<void(ByteSpan)>* on_record_ = nullptr;

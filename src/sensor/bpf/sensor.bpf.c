@@ -7,7 +7,8 @@
  *
  * Syscalls are recorded in two steps: sys_enter keeps the arguments of an interesting call in an
  * in-flight table (and copies at once what user memory could change before the kernel reads it:
- * paths of opens, socket addresses, DNS payloads), sys_exit adds the return value and emits. */
+ * paths of opens, socket addresses, DNS payloads), sys_exit adds the return value and emits. DNS
+ * sends are the exception: checked and emitted whole at entry, with no exit program. */
 // vmlinux.h defines the kernel types the libbpf headers use, so it comes first.
 // clang-format off
 #include "vmlinux.h"
@@ -538,13 +539,15 @@ static __always_inline __u16 type_of_syscall(__u32 nr) {
 }
 
 static __always_inline struct file *file_of_fd(int fd) {
-  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-  struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-  unsigned int max = BPF_CORE_READ(fdt, max_fds);
+  /* The current task as a BTF pointer: its file table is reached with plain loads instead of a
+   * bpf_probe_read_kernel call per field (every send of every process comes here, for DNS). */
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct fdtable *fdt = task->files->fdt;
+  unsigned int max = fdt->max_fds;
   if (fd < 0 || (unsigned int)fd >= max) return 0;
-  struct file **fds = BPF_CORE_READ(fdt, fd);
+  unsigned long fds = (unsigned long)fdt->fd;
   struct file *file = 0;
-  bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+  bpf_probe_read_kernel(&file, sizeof(file), (void *)(fds + (unsigned long)fd * sizeof(file)));
   return file;
 }
 
@@ -655,6 +658,31 @@ static __always_inline struct pending_call *new_pending_call(__u32 nr, __u16 typ
   return call;
 }
 
+static __always_inline void put_capture(struct moat_event_header *h, struct pending_call *call) {
+  __u32 len = call->capture_len;
+  if (len > CAPTURE_MAX) len = CAPTURE_MAX;
+  put_bytes(h, call->capture, len, 0);
+}
+
+/* A DNS query's record: the payload, and the destination (sendto's or sendmsg's address, else the
+ * connected socket's remote end). */
+static __always_inline void emit_dns_query(struct pending_call *call, __u32 nr, struct sock *sk) {
+  struct moat_event_header *h = begin(MOAT_EV_DNS_QUERY);
+  if (!h) return;
+  h->ret = 0;
+  for (int i = 0; i < 6; i++) h->num[i] = call->args[i];
+  h->num[11] = nr;
+  put_capture(h, call);
+  __u32 len = call->capture2_len;
+  if (len > 128) len = 128;
+  if (len > 0) {
+    put_bytes(h, call->capture2, len, 0);
+  } else {
+    put_sock_addr(h, sk, 1);
+  }
+  submit(h);
+}
+
 /* The entry half of a recorded syscall, once `call` holds its arguments: what user memory could
  * change before the kernel reads it is copied now, uninteresting calls are dropped, the rest is
  * kept in the in-flight table for the exit half. `nr` and `type` are constants in the
@@ -763,7 +791,10 @@ static __always_inline int keep_pending_call(struct pending_call *call, __u32 nr
       if (payload_len > CAPTURE_MAX) return 0;
       if (bpf_probe_read_user(call->capture, payload_len, payload) != 0) return 0;
       call->capture_len = payload_len;
-      break;
+      /* Recorded now, as sent: the exit would only add the byte count, and sparing every send
+       * of every process an exit program is most of the sensor's cost on a busy server. */
+      emit_dns_query(call, nr, sk);
+      return 0;
     }
   }
   if (bpf_map_update_elem(&in_flight, &pid_tgid, call, BPF_ANY) != 0) {
@@ -772,11 +803,6 @@ static __always_inline int keep_pending_call(struct pending_call *call, __u32 nr
   return 0;
 }
 
-static __always_inline void put_capture(struct moat_event_header *h, struct pending_call *call) {
-  __u32 len = call->capture_len;
-  if (len > CAPTURE_MAX) len = CAPTURE_MAX;
-  put_bytes(h, call->capture, len, 0);
-}
 
 /* The exit half: the return value, the rest of the arguments, and the record. */
 static __always_inline int complete_call(struct pending_call *call, __u32 nr, __u16 type, long ret,
@@ -869,17 +895,6 @@ static __always_inline int complete_call(struct pending_call *call, __u32 nr, __
     case MOAT_EV_MMAP_EXEC:
       put_dentry_path(h, BPF_CORE_READ(mapped, f_path.dentry), BPF_CORE_READ(mapped, f_path.mnt));
       break;
-    case MOAT_EV_DNS_QUERY: {
-      put_capture(h, call);
-      __u32 len = call->capture2_len;
-      if (len > 128) len = 128;
-      if (len > 0) {
-        put_bytes(h, call->capture2, len, 0);
-      } else {
-        put_sock_addr(h, sock_of_fd(call->args[0]), 1);
-      }
-      break;
-    }
   }
   /* A mapping is remembered only once its record is out: a dropped one is reported again. */
   if (submit(h) && type == MOAT_EV_MMAP_EXEC) {
@@ -922,7 +937,9 @@ int BPF_PROG(moat_sys_enter, struct pt_regs *regs, long id) {
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(moat_sys_exit, struct pt_regs *regs, long ret) {
-  if (!type_of_syscall((__u32)regs->orig_ax)) return 0;
+  __u16 type = type_of_syscall((__u32)regs->orig_ax);
+  /* DNS sends are recorded whole at entry. */
+  if (!type || type == MOAT_EV_DNS_QUERY) return 0;
   __u64 pid_tgid = bpf_get_current_pid_tgid();
   if ((pid_tgid >> 32) == self_tgid) return 0;
   struct pending_call *call = bpf_map_lookup_elem(&in_flight, &pid_tgid);
@@ -948,9 +965,9 @@ struct syscall_exit_record {
 
 #define SYSCALL_ARG(i, nargs) ((i) < (nargs) ? ctx->args[i] : 0)
 
-/* One program pair per recorded syscall: EVENT is the tracepoint's name (sys_enter_EVENT), which
- * is the syscall's name except for umount2 (its tracepoint is sys_enter_umount). */
-#define RECORD_SYSCALL(event, NR, nargs)                                                       \
+/* The entry program of a recorded syscall: EVENT is the tracepoint's name (sys_enter_EVENT),
+ * which is the syscall's name except for umount2 (its tracepoint is sys_enter_umount). */
+#define SYSCALL_ENTRY_PROGRAM(event, NR, nargs)                                                \
   SEC("tracepoint/syscalls/sys_enter_" #event)                                                \
   int moat_enter_##event(struct syscall_enter_record *ctx) {                                   \
     __u64 pid_tgid = bpf_get_current_pid_tgid();                                               \
@@ -963,8 +980,12 @@ struct syscall_exit_record {
     call->args[3] = SYSCALL_ARG(3, nargs);                                                     \
     call->args[4] = SYSCALL_ARG(4, nargs);                                                     \
     call->args[5] = SYSCALL_ARG(5, nargs);                                                     \
-    return keep_pending_call(call, NR, type_of_syscall(NR), pid_tgid);                        \
-  }                                                                                            \
+    return keep_pending_call(call, NR, type_of_syscall(NR), pid_tgid);                         \
+  }
+
+/* A recorded syscall's pair of programs: the entry keeps the call, the exit completes it. */
+#define RECORD_SYSCALL(event, NR, nargs)                                                       \
+  SYSCALL_ENTRY_PROGRAM(event, NR, nargs)                                                      \
   SEC("tracepoint/syscalls/sys_exit_" #event)                                                 \
   int moat_exit_##event(struct syscall_exit_record *ctx) {                                     \
     __u64 pid_tgid = bpf_get_current_pid_tgid();                                               \
@@ -978,6 +999,10 @@ struct syscall_exit_record {
     }                                                                                          \
     return complete_call(call, NR, type_of_syscall(NR), ctx->ret, pid_tgid);                   \
   }
+
+/* A syscall recorded whole at entry (the DNS sends): no exit program, so a send costs one
+ * program run, not two. */
+#define RECORD_SYSCALL_AT_ENTRY(event, NR, nargs) SYSCALL_ENTRY_PROGRAM(event, NR, nargs)
 
 RECORD_SYSCALL(open, NR_open, 3)
 RECORD_SYSCALL(openat, NR_openat, 4)
@@ -1022,7 +1047,7 @@ RECORD_SYSCALL(memfd_create, NR_memfd_create, 2)
 RECORD_SYSCALL(bpf, NR_bpf, 3)
 RECORD_SYSCALL(init_module, NR_init_module, 3)
 RECORD_SYSCALL(finit_module, NR_finit_module, 3)
-RECORD_SYSCALL(sendto, NR_sendto, 6)
-RECORD_SYSCALL(sendmsg, NR_sendmsg, 3)
-RECORD_SYSCALL(sendmmsg, NR_sendmmsg, 4)
+RECORD_SYSCALL_AT_ENTRY(sendto, NR_sendto, 6)
+RECORD_SYSCALL_AT_ENTRY(sendmsg, NR_sendmsg, 3)
+RECORD_SYSCALL_AT_ENTRY(sendmmsg, NR_sendmmsg, 4)
 RECORD_SYSCALL(mmap, NR_mmap, 6)
