@@ -38,6 +38,23 @@ api() {
   HTTP_CODE=${out##*$'\n'}
   printf '%s' "${out%$'\n'*}"
 }
+# every_alert: each stored alert, every page, as a JSON line.
+every_alert() {
+  python3 - "$SERVER_URL" "$ADMIN_TOKEN" <<'PY'
+import json, sys, urllib.request
+url, token = sys.argv[1:]
+cursor = ""
+while True:
+    request = urllib.request.Request(url + "/api/v1/alerts?limit=1000" + ("&cursor=" + cursor if cursor else ""),
+                                     headers={"Authorization": "Bearer " + token})
+    page = json.load(urllib.request.urlopen(request))
+    for item in page["items"]:
+        print(json.dumps(item))
+    cursor = page["next_cursor"]
+    if not cursor:
+        break
+PY
+}
 image_scanned() { [ "$(api GET "/api/v1/images/$1" | jq -r .scan_status)" = scanned ]; }
 image_gone() { api GET "/api/v1/images/$1" >/dev/null; [ "$HTTP_CODE" = 404 ]; }
 image_pulled() { [ -n "$(api GET "/api/v1/images/$1" | jq -r '.locations[0].last_pulled_at')" ]; }
@@ -199,21 +216,7 @@ PY
   is "$store: the admin token survives the restart" \
     test "$(cat "$data/admin.token")" = "$ADMIN_TOKEN"
   local stored_rules
-  stored_rules=$(python3 - "$SERVER_URL" "$ADMIN_TOKEN" <<'PY'
-import json, sys, urllib.request
-url, token = sys.argv[1:]
-cursor, rules = "", set()
-while True:
-    request = urllib.request.Request(url + "/api/v1/alerts?limit=1000" + ("&cursor=" + cursor if cursor else ""),
-                                     headers={"Authorization": "Bearer " + token})
-    page = json.load(urllib.request.urlopen(request))
-    rules.update(item["alert"]["rule"] for item in page["items"])
-    cursor = page["next_cursor"]
-    if not cursor:
-        break
-print("\n".join(sorted(rules)))
-PY
-)
+  stored_rules=$(every_alert | jq -r .alert.rule | sort -u)
   local missing=0 batch i
   while read -r batch; do
     for i in 0 49; do
@@ -251,26 +254,34 @@ PY
     test "$(api GET "/api/v1/alerts?limit=1000" | jq '[.items[] | select(.alert.rule | startswith("agent-rule-")) | .count] | length == 4 and add == 4')" = true
 
   # A detector in a cluster (the sensor DaemonSet, the audit-log service) sends its alerts
-  # straight to the ingest with a token of role agent: here `moat audit-log scan` of recorded
-  # audit events with --notify webhook=...,batch,token-file=PATH. Every alert it prints arrives.
-  local seed_events="$here/../src/auditlog/testdata/seed_events.jsonl"
+  # straight to the ingest with a token of role agent: here `moat audit-log watch` on recorded
+  # audit events with --notify webhook=...,batch,token-file=PATH. Every alert that
+  # `moat audit-log scan` prints for the same events arrives.
+  local seed_events="$here/../src/auditlog/testdata/seed_events.jsonl" printed watch_pid
   printf '%s\n' "$agent_token" >"$WORK/agent-$store.token"
-  "$MOAT" audit-log scan "$seed_events" --rate-limit-window 0 >"$WORK/detector-$store.jsonl" \
-    2>/dev/null
-  local printed
+  "$MOAT" audit-log scan "$seed_events" >"$WORK/detector-$store.jsonl" 2>/dev/null
   printed=$(wc -l <"$WORK/detector-$store.jsonl")
   is "$store: the audit-log detector raises alerts on the recorded events" test "$printed" -gt 0
-  expect "$store-detector-notify" 0 "$MOAT" audit-log scan "$seed_events" --rate-limit-window 0 \
-    --no-stdout --spool-dir "$WORK/detector-spool-$store" \
-    --notify "webhook=$SERVER_URL/api/v1/alerts,batch,token-file=$WORK/agent-$store.token"
-  is "$store: every detector alert arrived through --notify" \
-    test "$(api GET "/api/v1/alerts?limit=1000" | jq '[.items[] | select(.alert.source == "k8s_audit") | .count] | add')" = "$printed"
+  "$MOAT" audit-log watch "$seed_events" --no-stdout --rate-limit-window 0 \
+    --position-file "$WORK/detector-$store.pos" --spool-dir "$WORK/detector-spool-$store" \
+    --notify "webhook=$SERVER_URL/api/v1/alerts,batch,token-file=$WORK/agent-$store.token" \
+    2>"$WORK/detector-$store.err" &
+  watch_pid=$!
+  detector_alerts() {
+    every_alert | jq -s '[.[] | select(.alert.source == "k8s_audit") | .count] | add // 0'
+  }
+  detector_alerts_arrived() { [ "$(detector_alerts)" = "$printed" ]; }
+  is "$store: every detector alert arrived through --notify" wait_until 30 detector_alerts_arrived
+  stop_pid "$watch_pid" 10
   printf 'not-a-token\n' >"$WORK/bad-$store.token"
-  "$MOAT" audit-log scan "$seed_events" --no-stdout --spool-dir "$WORK/detector-bad-$store" \
+  "$MOAT" audit-log watch "$seed_events" --no-stdout --position-file "$WORK/detector-bad-$store.pos" \
+    --spool-dir "$WORK/detector-bad-$store" \
     --notify "webhook=$SERVER_URL/api/v1/alerts,batch,token-file=$WORK/bad-$store.token" \
-    >/dev/null 2>"$WORK/detector-bad-$store.err"
+    2>"$WORK/detector-bad-$store.err" &
+  watch_pid=$!
   is "$store: a revoked or unknown token is reported, not silent" \
-    grep -q "HTTP 401" "$WORK/detector-bad-$store.err"
+    wait_until 30 grep -q "HTTP 401" "$WORK/detector-bad-$store.err"
+  stop_pid "$watch_pid" 10
   stop_pid "$SERVER_PID" 10
 }
 
