@@ -21,6 +21,7 @@
 #include "core/bytes.h"
 #include "core/log.h"
 #include "core/text.h"
+#include "core/token_file.h"
 #include "k8s/cluster.h"
 #include "k8s/kubeconfig.h"
 #include "k8s/loader.h"
@@ -54,9 +55,9 @@ Result<void> StartServerModes(PolicyFlags& flags) {
   if (flags.token_file.empty()) return Fail("--server needs --token-file (a token of role reader)");
   admission::ServerModesOptions options;
   options.url = flags.server;
-  MOAT_ASSIGN_OR_RETURN(std::string token, ReadFileToString(flags.token_file, 64 * 1024));
-  options.token = std::string(TrimSpace(token));
-  if (options.token.empty()) return Fail("--token-file ", flags.token_file, " is empty");
+  auto token = ReadTokenFile(flags.token_file);
+  if (!token.ok()) return token.error().Wrap("--token-file");
+  options.token = std::move(*token);
   if (!flags.ca_file.empty()) {
     MOAT_ASSIGN_OR_RETURN(options.ca_pem, ReadFileToString(flags.ca_file, 1 << 20));
   }

@@ -15,6 +15,7 @@
 #include "core/bytes.h"
 #include "core/log.h"
 #include "core/text.h"
+#include "core/token_file.h"
 
 namespace moat::cli {
 namespace {
@@ -58,11 +59,9 @@ int RunAgentCommand(const AgentFlags& flags) {
   }
   options.server.url = flags.server;
   if (!flags.token_file.empty()) {
-    auto token = ReadFileToString(flags.token_file, 64 * 1024);
+    auto token = ReadTokenFile(flags.token_file);
     if (!token.ok()) return Failed("--token-file: " + token.error().message);
-    options.server.token = std::string(TrimSpace(*token));
-    if (options.server.token.empty())
-      return Failed("--token-file " + flags.token_file + " is empty");
+    options.server.token = std::move(*token);
   } else {
     options.server.token = flags.token;
   }

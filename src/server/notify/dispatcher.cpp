@@ -6,6 +6,7 @@
 #include "core/bytes.h"
 #include "core/log.h"
 #include "core/text.h"
+#include "core/token_file.h"
 
 namespace moat::server::notify {
 
@@ -32,18 +33,18 @@ Result<NotifierConfig> ParseNotifyFlag(const std::string& flag) {
       // For a moat server's alert ingest (`webhook=https://moat:8443/api/v1/alerts,batch,
       // token-file=agent.token,ca-file=ca.crt`): the token of role agent it requires, and its
       // CA. Read once, here: a missing file stops the command at start, not at the first alert.
-      const bool token = option[0] == 't';
       const std::string path = option.substr(option.find('=') + 1);
-      auto text = ReadFileToString(path, 1 << 20);
-      if (!text.ok()) return Fail("--notify ", flag, ": ", text.error().message);
-      if (token) {
-        const std::string value(TrimSpace(*text));
-        if (value.empty() || value.find_first_of(" \t\r\n") != std::string::npos) {
+      if (option[0] == 't') {
+        auto token = ReadTokenFile(path);
+        if (!token.ok()) return Fail("--notify ", flag, ": ", token.error().message);
+        if (token->find_first_of(" \t\r\n") != std::string::npos) {
           return Fail("--notify ", flag, ": ", path, ": expected one token");
         }
-        config.headers.emplace_back("Authorization", "Bearer " + value);
+        config.headers.emplace_back("Authorization", "Bearer " + *token);
       } else {
-        config.ca_pem = *text;
+        auto ca = ReadFileToString(path, 1 << 20);
+        if (!ca.ok()) return Fail("--notify ", flag, ": ", ca.error().message);
+        config.ca_pem = std::move(*ca);
       }
     } else {
       return Fail("--notify ", flag, ": unknown option '", option, "'");
