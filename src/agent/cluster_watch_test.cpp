@@ -245,11 +245,25 @@ TEST(ClusterWatchTest, ANewPrivilegedDeploymentIsAssessedOnItsWatchEvent) {
   });
 
   auto privileged = [&] { return center.Unhealthy("workload-privileged-containers"); };
+  // The watches of Deployments the agent has opened so far.
+  auto deployment_watches_opened = [&] {
+    size_t opened = 0;
+    for (const std::string& target : api_server.Targets()) {
+      opened += target.rfind("/apis/apps/v1/deployments?", 0) == 0 &&
+                k8s::testing::QueryParameter(target, "watch") == "1";
+    }
+    return opened;
+  };
   const auto deadline = Clock::now() + std::chrono::seconds(60);
   bool assessed = false;
   while (Clock::now() < deadline && !assessed) {
     assessed = privileged().count("prod/shop/Deployment/miner") > 0;
     if (!assessed) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  // The report of the event can come before the agent resumes the watch after the stream ends:
+  // the resumed watch is checked below, so it is waited for, not raced.
+  while (Clock::now() < deadline && deployment_watches_opened() < 3) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   stop = true;
   agent.join();
